@@ -1,0 +1,293 @@
+//! The replicated key-value state machine: commands, results, the session table that makes a retried request
+//! apply at most once, and snapshots by state.
+//!
+//! Every node applies the same chosen commands in slot order, so every node's `KvStore` goes through the same
+//! sequence of states. Reads are commands too (they go through the log), which makes them linearizable.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::paxos::{ClientId, Request, StateMachine};
+
+/// Longest key a client may use, in bytes.
+pub const KEY_LEN_MAX: usize = 64;
+/// Longest value a client may store (after an append too), in bytes.
+pub const VALUE_LEN_MAX: usize = 1024;
+
+/// A client command on the key-value store.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvCommand {
+    Get { key: String },
+    Put { key: String, value: String },
+    Delete { key: String },
+    Append { key: String, value: String },
+    /// Sets `key` to `new` only if its current value is `expected` (`None`: the key is absent).
+    Cas { key: String, expected: Option<String>, new: String },
+}
+
+/// What applying a command returned.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KvOutput {
+    /// Put, delete and append succeed unconditionally.
+    Ok,
+    /// A get's answer: the value, or `None` if the key is absent.
+    Value(Option<String>),
+    /// A compare-and-set: whether it swapped.
+    Cas(bool),
+    /// An append that would grow the value past `VALUE_LEN_MAX`: nothing changed.
+    TooLong,
+    /// The request's sequence number is older than the newest this client had applied: a stale duplicate
+    /// of an earlier request whose result is no longer kept. Nothing changed.
+    Stale,
+}
+
+impl KvCommand {
+    pub fn key(&self) -> &str {
+        match self {
+            KvCommand::Get { key }
+            | KvCommand::Put { key, .. }
+            | KvCommand::Delete { key }
+            | KvCommand::Append { key, .. }
+            | KvCommand::Cas { key, .. } => key,
+        }
+    }
+
+    /// Short operation name, as used in histories and the UI.
+    pub fn name(&self) -> &'static str {
+        match self {
+            KvCommand::Get { .. } => "get",
+            KvCommand::Put { .. } => "put",
+            KvCommand::Delete { .. } => "delete",
+            KvCommand::Append { .. } => "append",
+            KvCommand::Cas { .. } => "cas",
+        }
+    }
+
+    /// Whether the command can change the store (a get cannot).
+    pub fn is_write(&self) -> bool {
+        !matches!(self, KvCommand::Get { .. })
+    }
+
+    /// Checks a command a client typed before it enters the log. Keys are non-empty printable text without
+    /// whitespace; values are at most `VALUE_LEN_MAX` bytes.
+    pub fn validate(&self) -> Result<(), String> {
+        let key = self.key();
+        if key.is_empty() {
+            return Err("the key is empty".into());
+        }
+        if key.len() > KEY_LEN_MAX {
+            return Err(format!("the key is {} bytes long; at most {KEY_LEN_MAX} are allowed", key.len()));
+        }
+        if let Some(bad) = key.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!("the key contains {bad:?}; keys may not contain white space or control characters"));
+        }
+        let values: Vec<&String> = match self {
+            KvCommand::Get { .. } | KvCommand::Delete { .. } => vec![],
+            KvCommand::Put { value, .. } | KvCommand::Append { value, .. } => vec![value],
+            KvCommand::Cas { expected, new, .. } => expected.iter().chain(std::iter::once(new)).collect(),
+        };
+        for value in values {
+            if value.len() > VALUE_LEN_MAX {
+                return Err(format!("the value is {} bytes long; at most {VALUE_LEN_MAX} are allowed", value.len()));
+            }
+            if value.chars().any(|c| c.is_control()) {
+                return Err("the value contains a control character".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for KvCommand {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KvCommand::Get { key } => write!(f, "get {key}"),
+            KvCommand::Put { key, value } => write!(f, "put {key}={value}"),
+            KvCommand::Delete { key } => write!(f, "delete {key}"),
+            KvCommand::Append { key, value } => write!(f, "append {key}+={value}"),
+            KvCommand::Cas { key, expected, new } => match expected {
+                Some(expected) => write!(f, "cas {key}: {expected}→{new}"),
+                None => write!(f, "cas {key}: absent→{new}"),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for KvOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KvOutput::Ok => write!(f, "ok"),
+            KvOutput::Value(Some(value)) => write!(f, "{value:?}"),
+            KvOutput::Value(None) => write!(f, "absent"),
+            KvOutput::Cas(true) => write!(f, "swapped"),
+            KvOutput::Cas(false) => write!(f, "not swapped"),
+            KvOutput::TooLong => write!(f, "value too long"),
+            KvOutput::Stale => write!(f, "stale request"),
+        }
+    }
+}
+
+/// The newest request a client had applied, and its result, so a retry gets the same answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub seq: u64,
+    pub output: KvOutput,
+}
+
+/// The key-value store plus the session table. Both are replicated state: they change only by applying
+/// chosen commands, and a snapshot holds both.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KvStore {
+    pub data: BTreeMap<String, String>,
+    pub sessions: BTreeMap<ClientId, Session>,
+    /// Planted bug `apply-retry-twice`: skip the session table. Not replicated state; set by the node's config.
+    #[serde(skip)]
+    pub bug_apply_retry_twice: bool,
+}
+
+impl KvStore {
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.data.get(key)
+    }
+
+    /// Applies one command to the data alone, ignoring sessions.
+    fn execute(&mut self, command: &KvCommand) -> KvOutput {
+        match command {
+            KvCommand::Get { key } => KvOutput::Value(self.data.get(key).cloned()),
+            KvCommand::Put { key, value } => {
+                self.data.insert(key.clone(), value.clone());
+                KvOutput::Ok
+            }
+            KvCommand::Delete { key } => {
+                self.data.remove(key);
+                KvOutput::Ok
+            }
+            KvCommand::Append { key, value } => {
+                let current = self.data.entry(key.clone()).or_default();
+                if current.len() + value.len() > VALUE_LEN_MAX {
+                    return KvOutput::TooLong;
+                }
+                current.push_str(value);
+                KvOutput::Ok
+            }
+            KvCommand::Cas { key, expected, new } => {
+                if self.data.get(key) == expected.as_ref() {
+                    self.data.insert(key.clone(), new.clone());
+                    KvOutput::Cas(true)
+                } else {
+                    KvOutput::Cas(false)
+                }
+            }
+        }
+    }
+}
+
+impl StateMachine for KvStore {
+    type Command = KvCommand;
+    type Output = KvOutput;
+    type Snapshot = KvStore;
+
+    fn apply(&mut self, request: &Request<KvCommand>) -> KvOutput {
+        if !self.bug_apply_retry_twice {
+            if let Some(session) = self.sessions.get(&request.client) {
+                if request.seq == session.seq {
+                    return session.output.clone();
+                }
+                if request.seq < session.seq {
+                    return KvOutput::Stale;
+                }
+            }
+        }
+        let output = self.execute(&request.command);
+        self.sessions.insert(request.client, Session { seq: request.seq, output: output.clone() });
+        output
+    }
+
+    fn validate(command: &KvCommand) -> Result<(), String> {
+        command.validate()
+    }
+
+    fn snapshot(&self) -> KvStore {
+        self.clone()
+    }
+
+    fn restore(&mut self, snapshot: &KvStore) {
+        let bug = self.bug_apply_retry_twice;
+        *self = snapshot.clone();
+        self.bug_apply_retry_twice = bug;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(client: ClientId, seq: u64, command: KvCommand) -> Request<KvCommand> {
+        Request { client, seq, command }
+    }
+
+    fn put(key: &str, value: &str) -> KvCommand {
+        KvCommand::Put { key: key.into(), value: value.into() }
+    }
+
+    #[test]
+    fn commands_change_the_store_as_documented() {
+        let mut kv = KvStore::default();
+        assert_eq!(kv.apply(&request(1, 1, put("x", "1"))), KvOutput::Ok);
+        assert_eq!(kv.apply(&request(1, 2, KvCommand::Append { key: "x".into(), value: "2".into() })), KvOutput::Ok);
+        assert_eq!(kv.apply(&request(1, 3, KvCommand::Get { key: "x".into() })), KvOutput::Value(Some("12".into())));
+        let cas = |expected: Option<&str>, new: &str| KvCommand::Cas {
+            key: "x".into(),
+            expected: expected.map(String::from),
+            new: new.into(),
+        };
+        assert_eq!(kv.apply(&request(1, 4, cas(Some("nope"), "3"))), KvOutput::Cas(false));
+        assert_eq!(kv.apply(&request(1, 5, cas(Some("12"), "3"))), KvOutput::Cas(true));
+        assert_eq!(kv.apply(&request(1, 6, KvCommand::Delete { key: "x".into() })), KvOutput::Ok);
+        assert_eq!(kv.get("x"), None);
+        assert_eq!(kv.apply(&request(1, 7, cas(None, "new"))), KvOutput::Cas(true));
+        assert_eq!(kv.get("x").map(String::as_str), Some("new"));
+    }
+
+    #[test]
+    fn a_retried_request_applies_once_and_gets_the_same_answer() {
+        let mut kv = KvStore::default();
+        let append = request(7, 1, KvCommand::Append { key: "k".into(), value: "a".into() });
+        assert_eq!(kv.apply(&append), KvOutput::Ok);
+        assert_eq!(kv.apply(&append), KvOutput::Ok);
+        assert_eq!(kv.get("k").map(String::as_str), Some("a"), "the retry must not append again");
+        assert_eq!(kv.apply(&request(7, 0, put("k", "old"))), KvOutput::Stale);
+        assert_eq!(kv.get("k").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn the_planted_bug_applies_a_retry_twice() {
+        let mut kv = KvStore { bug_apply_retry_twice: true, ..KvStore::default() };
+        let append = request(7, 1, KvCommand::Append { key: "k".into(), value: "a".into() });
+        kv.apply(&append);
+        kv.apply(&append);
+        assert_eq!(kv.get("k").map(String::as_str), Some("aa"));
+    }
+
+    #[test]
+    fn snapshot_restores_data_and_sessions() {
+        let mut kv = KvStore::default();
+        kv.apply(&request(1, 1, put("a", "1")));
+        let snapshot = kv.snapshot();
+        let mut other = KvStore::default();
+        other.restore(&snapshot);
+        assert_eq!(other, kv);
+        assert_eq!(other.apply(&request(1, 1, put("a", "2"))), KvOutput::Ok);
+        assert_eq!(other.get("a").map(String::as_str), Some("1"), "the session table came with the snapshot");
+    }
+
+    #[test]
+    fn invalid_commands_are_rejected_with_a_reason() {
+        assert!(KvCommand::Get { key: "".into() }.validate().unwrap_err().contains("empty"));
+        assert!(KvCommand::Get { key: "a b".into() }.validate().unwrap_err().contains("white space"));
+        assert!(KvCommand::Get { key: "k".repeat(65) }.validate().unwrap_err().contains("65 bytes"));
+        assert!(put("k", &"v".repeat(1025)).validate().is_err());
+        assert!(put("k", "fine").validate().is_ok());
+    }
+}

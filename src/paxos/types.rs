@@ -1,0 +1,78 @@
+//! Identifiers, ballots and the client request envelope shared by every role.
+
+use serde::{Deserialize, Serialize};
+
+/// A node's id. Ids start at 1; the highest live, well-connected id leads.
+pub type NodeId = u8;
+/// A client's id, unique across the cluster's clients.
+pub type ClientId = u64;
+/// A log position: one single-decree Paxos (Synod) instance per slot. Slots start at 0.
+pub type Slot = u64;
+
+/// Largest cluster the core supports (vote sets are bit masks over node ids).
+pub const NODES_MAX: usize = 63;
+
+/// A ballot, ordered by round first and node id second, so two proposers never share one.
+/// `Ballot::ZERO` is below every ballot a proposer can use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ballot {
+    pub round: u32,
+    pub node: NodeId,
+}
+
+impl Ballot {
+    pub const ZERO: Ballot = Ballot { round: 0, node: 0 };
+
+    pub fn new(round: u32, node: NodeId) -> Ballot {
+        Ballot { round, node }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Ballot::ZERO
+    }
+}
+
+impl std::fmt::Display for Ballot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.round, self.node)
+    }
+}
+
+/// A client's request: the command plus (client id, sequence number), which the state machine's session
+/// table uses to apply a retried request at most once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Request<C> {
+    pub client: ClientId,
+    pub seq: u64,
+    pub command: C,
+}
+
+/// The replicated state machine a node drives. Implemented by the key-value store (`crate::kv`) and by the
+/// benchmark's trivial machine.
+pub trait StateMachine: Default + Clone {
+    type Command: Clone + std::fmt::Debug + PartialEq;
+    type Output: Clone + std::fmt::Debug + PartialEq;
+    type Snapshot: Clone + std::fmt::Debug + PartialEq;
+
+    /// Applies a chosen request. Called in slot order, once per slot, on every node.
+    fn apply(&mut self, request: &Request<Self::Command>) -> Self::Output;
+    /// Rejects a command before it enters the log (invalid key, value too long, …).
+    fn validate(command: &Self::Command) -> Result<(), String>;
+    /// The whole replicated state (data and session table) as of the last applied slot.
+    fn snapshot(&self) -> Self::Snapshot;
+    /// Replaces the whole replicated state with a snapshot.
+    fn restore(&mut self, snapshot: &Self::Snapshot);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ballots_order_by_round_then_node() {
+        assert!(Ballot::new(1, 5) < Ballot::new(2, 1));
+        assert!(Ballot::new(2, 1) < Ballot::new(2, 3));
+        assert!(Ballot::ZERO < Ballot::new(0, 1));
+        assert_eq!(Ballot::new(4, 3).to_string(), "4.3");
+    }
+}

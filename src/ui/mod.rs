@@ -1,0 +1,1 @@
+//! The Yew playground (wasm32 only).
