@@ -18,12 +18,26 @@ pub const VALUE_LEN_MAX: usize = 1024;
 /// A client command on the key-value store.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum KvCommand {
-    Get { key: String },
-    Put { key: String, value: String },
-    Delete { key: String },
-    Append { key: String, value: String },
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: String,
+    },
+    Delete {
+        key: String,
+    },
+    Append {
+        key: String,
+        value: String,
+    },
     /// Sets `key` to `new` only if its current value is `expected` (`None`: the key is absent).
-    Cas { key: String, expected: Option<String>, new: String },
+    Cas {
+        key: String,
+        expected: Option<String>,
+        new: String,
+    },
 }
 
 /// What applying a command returned.

@@ -1,0 +1,100 @@
+//! The acceptor: promises (phase 1b) and acceptances (phase 2b). Its state is durable; every reply that
+//! reveals it waits in `Node::send` until the write is acknowledged.
+
+use super::node::Node;
+use super::{Ballot, Bug, Entry, Event, Message, NodeId, Record, Slot, StateMachine, Value};
+
+impl<S: StateMachine> Node<S> {
+    /// Raises the promise (and records it). A higher ballot than our own ends our leadership.
+    pub(super) fn raise_promise(&mut self, ballot: Ballot) {
+        let promised = self.promised;
+        self.invariant(ballot >= promised, "promised-never-decreases", || {
+            format!("promise lowered from {promised} to {ballot}")
+        });
+        self.promised = ballot;
+        self.records.push(Record::Promise(ballot));
+        if self.own_ballot().is_some_and(|own| ballot > own) {
+            self.step_down(format!("promised the higher ballot {ballot}"));
+        }
+    }
+
+    pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first_unchosen: Slot) {
+        self.observe_ballot(ballot);
+        if ballot < self.promised {
+            let promised = self.promised;
+            self.send(from, Message::Nack { ballot, promised });
+            return;
+        }
+        if ballot > self.promised {
+            self.raise_promise(ballot);
+        }
+        if from != self.config.id {
+            self.leader_hint = Some(from);
+        }
+        // Slots the prepare asks about that this node already compacted are covered by its snapshot.
+        let snapshot = if first_unchosen < self.log.start() { self.snapshot.clone() } else { None };
+        let entries = self.log.iter_from(first_unchosen).map(|(slot, entry)| (slot, entry.clone())).collect();
+        let chosen_upto = self.first_unchosen;
+        self.events.push(Event::Promised { ballot, to: from });
+        self.send(from, Message::Promise { ballot, entries, snapshot, chosen_upto });
+    }
+
+    pub(super) fn on_accept(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        first_slot: Slot,
+        values: Vec<Value<S::Command>>,
+        chosen_upto: Slot,
+    ) {
+        self.observe_ballot(ballot);
+        if ballot < self.promised && !self.bug(Bug::AcceptBelowPromise) {
+            let promised = self.promised;
+            self.send(from, Message::Nack { ballot, promised });
+            return;
+        }
+        // Bug::AcceptBelowPromise lets a lower ballot through the check above and skips this one.
+        if ballot > self.promised {
+            self.raise_promise(ballot);
+        }
+        if from != self.config.id {
+            self.leader_hint = Some(from);
+        }
+        let count = values.len() as Slot;
+        // Compacted slots are chosen and applied: nothing to accept there, and nothing to acknowledge.
+        let first_acked = first_slot.max(self.log.start());
+        for (slot, value) in (first_slot..).zip(values).filter(|(slot, _)| *slot >= first_acked) {
+            self.accept_one(slot, ballot, value);
+        }
+        self.learn_commit(ballot, chosen_upto);
+        let end = first_slot + count;
+        if end > first_acked {
+            let chosen_upto = self.first_unchosen;
+            self.send(
+                from,
+                Message::Accepted { ballot, first_slot: first_acked, count: end - first_acked, chosen_upto },
+            );
+        }
+    }
+
+    fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>) {
+        match self.log.get(slot) {
+            Some(entry) if entry.chosen => {
+                // A correct leader can only re-propose the chosen value here.
+                let same = entry.value == value;
+                self.invariant(same, "chosen-never-changes", || {
+                    format!("slot {slot} is chosen but ballot {ballot} proposes a different value")
+                });
+            }
+            existing => {
+                let lower = existing.is_some_and(|entry| entry.ballot > ballot);
+                let promised = self.promised;
+                self.invariant(!lower && ballot >= promised, "accept-at-or-above-promise", || {
+                    format!("slot {slot} accepted ballot {ballot} below promise {promised}")
+                });
+                self.records.push(Record::Accept { slot, ballot, value: value.clone() });
+                self.log.set(slot, Entry { ballot, value, chosen: false });
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! A node's configuration. Every duration is counted in ticks: the core has no clock.
+
+use serde::{Deserialize, Serialize};
+
+use super::{BugSet, NodeId, NODES_MAX};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Config {
+    /// This node's id.
+    pub id: NodeId,
+    /// Every member's id, this node's included.
+    pub members: Vec<NodeId>,
+    /// A node broadcasts a heartbeat (which doubles as the leader's commit notice) this often.
+    pub heartbeat_ticks: u64,
+    /// A peer not heard from for this long is presumed down; a node also waits this long after it starts
+    /// before it tries to lead, so it hears who else is there first.
+    pub election_timeout_ticks: u64,
+    /// Prepares and accepts still unanswered after this long are sent again (messages get lost).
+    pub retry_ticks: u64,
+    /// How many slots a leader may have proposed but not yet chosen (pipelining).
+    pub pipeline_window: u64,
+    /// How many client requests a leader queues beyond the window before it rejects with "overloaded".
+    pub queue_max: usize,
+    /// How many client requests one slot may carry (1: no per-slot batching).
+    pub batch_max: usize,
+    /// How many slots one catch-up message carries at most.
+    pub catch_up_max: u64,
+    /// Take a snapshot and compact the log every this many applied slots (0: never).
+    pub snapshot_interval: u64,
+    /// A client request a node forwarded or proposed is forgotten (no reply) after this long.
+    pub pending_ticks_max: u64,
+    /// Planted bugs (none by default).
+    pub bugs: BugSet,
+}
+
+impl Config {
+    /// Sensible defaults for a cluster of `members`, as node `id`.
+    pub fn new(id: NodeId, members: Vec<NodeId>) -> Config {
+        Config {
+            id,
+            members,
+            heartbeat_ticks: 2,
+            election_timeout_ticks: 10,
+            retry_ticks: 8,
+            pipeline_window: 64,
+            queue_max: 1024,
+            batch_max: 1,
+            catch_up_max: 256,
+            snapshot_interval: 0,
+            pending_ticks_max: 200,
+            bugs: BugSet::NONE,
+        }
+    }
+
+    /// Members 1..=n, as node `id`.
+    pub fn cluster(id: NodeId, nodes: usize) -> Config {
+        Config::new(id, (1..=nodes as NodeId).collect())
+    }
+
+    /// Checks the configuration; a node refuses to start with a bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.members.is_empty() || self.members.len() > NODES_MAX {
+            return Err(format!("a cluster has 1 to {NODES_MAX} members, not {}", self.members.len()));
+        }
+        if self.members.contains(&0) {
+            return Err("node ids start at 1".into());
+        }
+        let mut sorted = self.members.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if sorted.len() != self.members.len() {
+            return Err("member ids must be distinct".into());
+        }
+        if !self.members.contains(&self.id) {
+            return Err(format!("node {} is not a member", self.id));
+        }
+        if self.heartbeat_ticks == 0 || self.retry_ticks == 0 {
+            return Err("heartbeat_ticks and retry_ticks must be at least 1".into());
+        }
+        if self.election_timeout_ticks <= self.heartbeat_ticks {
+            return Err("election_timeout_ticks must exceed heartbeat_ticks".into());
+        }
+        if self.pipeline_window == 0 || self.batch_max == 0 || self.catch_up_max == 0 {
+            return Err("pipeline_window, batch_max and catch_up_max must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! Failure detection and leader election: every node heartbeats every `heartbeat_ticks`; a peer silent for
+//! `election_timeout_ticks` is presumed down. The leader should be the highest-id live node that hears a
+//! majority (a node cut off from the majority must not win just by having the highest id). Several nodes
+//! may believe they lead at once; ballots keep that safe.
+
+use super::node::{Node, Role};
+use super::{Ballot, Message, NodeId, Slot, StateMachine};
+
+impl<S: StateMachine> Node<S> {
+    pub(super) fn heard_from(&mut self, node: NodeId) {
+        if let Some(peer) = self.peers.get_mut(&node) {
+            peer.last_heard = Some(self.now);
+        }
+    }
+
+    pub(super) fn is_alive(&self, node: NodeId) -> bool {
+        if node == self.config.id {
+            return true;
+        }
+        let timeout = self.config.election_timeout_ticks;
+        self.peers
+            .get(&node)
+            .and_then(|peer| peer.last_heard)
+            .is_some_and(|heard| self.now.saturating_sub(heard) < timeout)
+    }
+
+    /// Whether this node hears a majority, itself included.
+    pub fn quorum_connected(&self) -> bool {
+        1 + self.others().filter(|node| self.is_alive(*node)).count() >= self.quorum
+    }
+
+    /// The node the election rule picks: the highest id among live nodes that hear a majority.
+    pub fn preferred_leader(&self) -> Option<NodeId> {
+        let me = self.quorum_connected().then_some(self.config.id);
+        let peers =
+            self.peers.iter().filter(|(id, peer)| peer.quorum_connected && self.is_alive(**id)).map(|(id, _)| *id);
+        peers.chain(me).max()
+    }
+
+    pub(super) fn on_heartbeat(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        leading: bool,
+        quorum_connected: bool,
+        chosen_upto: Slot,
+    ) {
+        self.observe_ballot(ballot);
+        if let Some(peer) = self.peers.get_mut(&from) {
+            peer.quorum_connected = quorum_connected;
+            peer.chosen_upto = chosen_upto;
+        }
+        if leading && ballot >= self.promised {
+            self.leader_hint = Some(from);
+        }
+        if leading && ballot == self.promised {
+            self.learn_commit(ballot, chosen_upto);
+        }
+    }
+
+    pub(super) fn on_tick(&mut self) {
+        let heartbeat = self.now.is_multiple_of(self.config.heartbeat_ticks);
+        if heartbeat {
+            let message = Message::Heartbeat {
+                ballot: self.own_ballot().unwrap_or(self.promised),
+                leading: matches!(self.role, Role::Leader(_)),
+                quorum_connected: self.quorum_connected(),
+                chosen_upto: self.first_unchosen,
+            };
+            self.broadcast(message, false);
+            self.catch_up_followers();
+            self.forget_stale_requests();
+        }
+        self.check_leadership();
+        self.retransmit();
+    }
+
+    /// Campaigns when the election rule picks this node, and steps down when it picks another.
+    fn check_leadership(&mut self) {
+        let preferred = self.preferred_leader();
+        let me = Some(self.config.id);
+        match self.role {
+            Role::Follower if preferred == me && self.now >= self.elect_not_before => self.start_phase_one(),
+            Role::Candidate(_) | Role::Leader(_) if preferred != me => {
+                let reason = match preferred {
+                    Some(node) => format!("node {node} has a higher id and hears a majority"),
+                    None => "lost contact with a majority".to_string(),
+                };
+                self.step_down(reason);
+            }
+            _ => {}
+        }
+    }
+
+    /// Client requests never answered within `pending_ticks_max` are forgotten (the client has retried).
+    fn forget_stale_requests(&mut self) {
+        let now = self.now;
+        let limit = self.config.pending_ticks_max;
+        self.pending.retain(|_, received| now - *received < limit);
+    }
+}

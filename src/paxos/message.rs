@@ -1,0 +1,142 @@
+//! What nodes say to each other, and the log values they agree on.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ballot, NodeId, Request, Slot};
+
+/// The value of one slot: a no-op (a new leader fills holes with them), one client request, or a batch.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Value<C> {
+    Noop,
+    Command(Request<C>),
+    Batch(Vec<Request<C>>),
+}
+
+impl<C> Value<C> {
+    /// The client requests this value carries, in order.
+    pub fn requests(&self) -> &[Request<C>] {
+        match self {
+            Value::Noop => &[],
+            Value::Command(request) => std::slice::from_ref(request),
+            Value::Batch(requests) => requests,
+        }
+    }
+
+    pub fn is_noop(&self) -> bool {
+        matches!(self, Value::Noop)
+    }
+}
+
+/// One slot of an acceptor's log: the value it accepted, in which ballot, and whether it knows the value
+/// was chosen.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Entry<C> {
+    pub ballot: Ballot,
+    pub value: Value<C>,
+    pub chosen: bool,
+}
+
+/// The replicated state as of slot `upto` (exclusive): every slot below it is applied and compacted away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot<Snap> {
+    pub upto: Slot,
+    pub state: Snap,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message<C, Snap> {
+    /// Phase 1a for every slot from `first_unchosen` on.
+    Prepare { ballot: Ballot, first_unchosen: Slot },
+    /// Phase 1b: the acceptor promised `ballot` and reports what it accepted at or after the prepare's
+    /// `first_unchosen`; if it already compacted some of those slots, its snapshot covers them.
+    Promise { ballot: Ballot, entries: Vec<(Slot, Entry<C>)>, snapshot: Option<Snapshot<Snap>>, chosen_upto: Slot },
+    /// Phase 2a for slots `first_slot..first_slot + values.len()`. `chosen_upto` piggybacks the leader's
+    /// commit point: every slot below it is chosen.
+    Accept { ballot: Ballot, first_slot: Slot, values: Vec<Value<C>>, chosen_upto: Slot },
+    /// Phase 2b for slots `first_slot..first_slot + count`; `chosen_upto` tells the leader how far this
+    /// node has learned, so it can send what is missing.
+    Accepted { ballot: Ballot, first_slot: Slot, count: u64, chosen_upto: Slot },
+    /// The acceptor refused `ballot` because it promised the higher `promised`.
+    Nack { ballot: Ballot, promised: Ballot },
+    /// Liveness and leadership: sent by every node every `heartbeat_ticks`. A leader's heartbeat is also its
+    /// commit notice.
+    Heartbeat { ballot: Ballot, leading: bool, quorum_connected: bool, chosen_upto: Slot },
+    /// Catch-up: chosen slots the receiver has not learned.
+    Chosen { entries: Vec<(Slot, Entry<C>)> },
+    /// Catch-up for a node that lags behind the sender's compacted log.
+    InstallSnapshot { snapshot: Snapshot<Snap> },
+    /// A client request a follower passes on to the leader.
+    Forward { request: Request<C> },
+}
+
+/// A message's type, for colours, legends and counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageKind {
+    Prepare,
+    Promise,
+    Accept,
+    Accepted,
+    Nack,
+    Heartbeat,
+    Chosen,
+    Snapshot,
+    Forward,
+}
+
+impl MessageKind {
+    pub const ALL: [MessageKind; 9] = [
+        MessageKind::Prepare,
+        MessageKind::Promise,
+        MessageKind::Accept,
+        MessageKind::Accepted,
+        MessageKind::Nack,
+        MessageKind::Heartbeat,
+        MessageKind::Chosen,
+        MessageKind::Snapshot,
+        MessageKind::Forward,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Prepare => "prepare",
+            MessageKind::Promise => "promise",
+            MessageKind::Accept => "accept",
+            MessageKind::Accepted => "accepted",
+            MessageKind::Nack => "nack",
+            MessageKind::Heartbeat => "heartbeat",
+            MessageKind::Chosen => "chosen",
+            MessageKind::Snapshot => "snapshot",
+            MessageKind::Forward => "forward",
+        }
+    }
+}
+
+impl<C, Snap> Message<C, Snap> {
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Message::Prepare { .. } => MessageKind::Prepare,
+            Message::Promise { .. } => MessageKind::Promise,
+            Message::Accept { .. } => MessageKind::Accept,
+            Message::Accepted { .. } => MessageKind::Accepted,
+            Message::Nack { .. } => MessageKind::Nack,
+            Message::Heartbeat { .. } => MessageKind::Heartbeat,
+            Message::Chosen { .. } => MessageKind::Chosen,
+            Message::InstallSnapshot { .. } => MessageKind::Snapshot,
+            Message::Forward { .. } => MessageKind::Forward,
+        }
+    }
+
+    /// Whether this message reveals acceptor state, and so may leave only once that state is durable.
+    pub fn reveals_acceptor_state(&self) -> bool {
+        matches!(self, Message::Promise { .. } | Message::Accepted { .. })
+    }
+}
+
+/// A message with its addresses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope<C, Snap> {
+    pub from: NodeId,
+    pub to: NodeId,
+    pub message: Message<C, Snap>,
+}

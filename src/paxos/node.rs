@@ -1,0 +1,457 @@
+//! The sans-IO node: one Multi-Paxos replica playing acceptor, learner, proposer and replica at once.
+//!
+//! Inputs go in through `propose`, `receive`, `tick` and `persisted`; effects come out of `ready`. There is
+//! no clock (time is `tick`), no randomness and no I/O, so the same inputs always give the same outputs,
+//! natively and in Wasm. The protocol lives in the sibling modules (`acceptor`, `proposer`, `learner`,
+//! `election`); this file holds the state and the plumbing that enforces persist-before-send.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::{
+    Applied, Ballot, BatchId, Bug, ClientId, Config, DurableState, Entry, Envelope, Event, Log, Message, NodeId,
+    ProposeOutcome, Ready, Record, Reply, Request, RoleKind, Slot, Snapshot, StateMachine, WriteBatch,
+};
+
+pub type MessageOf<S> = Message<<S as StateMachine>::Command, <S as StateMachine>::Snapshot>;
+pub type EnvelopeOf<S> = Envelope<<S as StateMachine>::Command, <S as StateMachine>::Snapshot>;
+pub type RecordOf<S> = Record<<S as StateMachine>::Command, <S as StateMachine>::Snapshot>;
+pub type DurableStateOf<S> = DurableState<<S as StateMachine>::Command, <S as StateMachine>::Snapshot>;
+pub type ReadyOf<S> = Ready<<S as StateMachine>::Command, <S as StateMachine>::Output, <S as StateMachine>::Snapshot>;
+
+/// What a node knows about one peer.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Peer {
+    /// The tick this node last received anything from the peer.
+    pub last_heard: Option<u64>,
+    /// Whether the peer said (in its last heartbeat) that it hears a majority.
+    pub quorum_connected: bool,
+    /// How far the peer said it has learned.
+    pub chosen_upto: Slot,
+    /// When a leader last sent this peer catch-up, to avoid flooding it.
+    pub catch_up_sent: Option<u64>,
+}
+
+pub(super) struct CandidateState<C> {
+    pub ballot: Ballot,
+    pub promised_by: u64,
+    /// Per slot, the accepted entry with the highest ballot reported so far.
+    pub adopted: BTreeMap<Slot, Entry<C>>,
+    pub sent_tick: u64,
+}
+
+pub(super) struct LeaderState {
+    pub ballot: Ballot,
+    /// The next slot to propose into.
+    pub next_slot: Slot,
+    /// Vote bit masks (by node id) for slots `votes_start..next_slot`.
+    pub votes_start: Slot,
+    pub votes: VecDeque<u64>,
+    /// Slots `unsent_from..next_slot` were proposed but not yet sent to the followers.
+    pub unsent_from: Slot,
+    pub last_progress_tick: u64,
+    /// The leader's `first_unchosen` at its previous heartbeat: a follower still behind it needs catch-up.
+    pub commit_at_last_heartbeat: Slot,
+}
+
+pub(super) enum Role<C> {
+    Follower,
+    Candidate(CandidateState<C>),
+    Leader(LeaderState),
+}
+
+pub struct Node<S: StateMachine> {
+    pub(super) config: Config,
+    pub(super) quorum: usize,
+    // Acceptor: mirrors what is durable, plus what is being written.
+    pub(super) promised: Ballot,
+    pub(super) log: Log<S::Command>,
+    // Learner and replica.
+    pub(super) first_unchosen: Slot,
+    pub(super) applied_upto: Slot,
+    pub(super) machine: S,
+    pub(super) snapshot: Option<Snapshot<S::Snapshot>>,
+    pub(super) chosen_upto_recorded: Slot,
+    // Proposer.
+    pub(super) role: Role<S::Command>,
+    pub(super) max_ballot_seen: Ballot,
+    pub(super) elect_not_before: u64,
+    pub(super) queue: VecDeque<Request<S::Command>>,
+    // Failure detection.
+    pub(super) now: u64,
+    pub(super) peers: BTreeMap<NodeId, Peer>,
+    pub(super) leader_hint: Option<NodeId>,
+    // Client requests this node answers once applied: (client, seq) → tick received.
+    pub(super) pending: BTreeMap<(ClientId, u64), u64>,
+    // Persistence: records of the batch being built, ids of batches issued and acknowledged, and messages
+    // waiting for a batch to become durable.
+    pub(super) records: Vec<RecordOf<S>>,
+    pub(super) next_batch: BatchId,
+    pub(super) persisted_upto: BatchId,
+    pub(super) held: VecDeque<(BatchId, EnvelopeOf<S>)>,
+    pub(super) self_inbox: VecDeque<MessageOf<S>>,
+    // Effects for the next `ready`.
+    pub(super) outbox: Vec<EnvelopeOf<S>>,
+    pub(super) replies: Vec<Reply<S::Output>>,
+    pub(super) applied: Vec<Applied<S::Command, S::Output>>,
+    pub(super) events: Vec<Event>,
+}
+
+/// What `Node::get` knows about a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlotState<'a, C> {
+    /// Below the snapshot: chosen, applied and compacted away.
+    Compacted,
+    /// Nothing accepted here.
+    Empty,
+    Accepted(&'a Entry<C>),
+    Chosen(&'a Entry<C>),
+}
+
+impl<S: StateMachine> Node<S> {
+    /// A fresh node with empty storage.
+    pub fn new(config: Config) -> Result<Self, String> {
+        Node::recover(config, &DurableState::default())
+    }
+
+    /// Rebuilds a node from what its storage acknowledged (after a crash or a page reload).
+    pub fn recover(config: Config, durable: &DurableStateOf<S>) -> Result<Self, String> {
+        config.validate()?;
+        let quorum = if config.bugs.contains(Bug::MinorityQuorum) {
+            (config.members.len() / 2).max(1) // Bug::MinorityQuorum: two quorums need not intersect.
+        } else {
+            config.members.len() / 2 + 1
+        };
+        let peers = config.members.iter().filter(|id| **id != config.id).map(|id| (*id, Peer::default())).collect();
+        let promised = if config.bugs.contains(Bug::ForgetPromiseOnRestart) {
+            Ballot::ZERO // Bug::ForgetPromiseOnRestart: the promise on disk is ignored.
+        } else {
+            durable.promised
+        };
+        let election_timeout_ticks = config.election_timeout_ticks;
+        let mut node = Node {
+            config,
+            quorum,
+            promised,
+            log: Log::default(),
+            first_unchosen: 0,
+            applied_upto: 0,
+            machine: S::default(),
+            snapshot: None,
+            chosen_upto_recorded: durable.chosen_upto,
+            role: Role::Follower,
+            max_ballot_seen: durable.promised,
+            elect_not_before: election_timeout_ticks,
+            queue: VecDeque::new(),
+            now: 0,
+            peers,
+            leader_hint: None,
+            pending: BTreeMap::new(),
+            records: Vec::new(),
+            next_batch: 1,
+            persisted_upto: 0,
+            held: VecDeque::new(),
+            self_inbox: VecDeque::new(),
+            outbox: Vec::new(),
+            replies: Vec::new(),
+            applied: Vec::new(),
+            events: Vec::new(),
+        };
+        if let Some(snapshot) = &durable.snapshot {
+            node.machine.restore(&snapshot.state);
+            node.log.compact(snapshot.upto);
+            node.applied_upto = snapshot.upto;
+            node.first_unchosen = snapshot.upto;
+            node.snapshot = Some(snapshot.clone());
+        }
+        for (slot, entry) in durable.entries.range(node.log.start()..) {
+            node.max_ballot_seen = node.max_ballot_seen.max(entry.ballot);
+            node.log.set(*slot, entry.clone());
+        }
+        for slot in node.first_unchosen..durable.chosen_upto {
+            let known = node.log.get_mut(slot).map(|entry| entry.chosen = true).is_some();
+            node.invariant(known, "chosen-prefix-is-durable", || {
+                format!("slot {slot} is below the durable chosen point but not on disk")
+            });
+        }
+        node.advance_and_apply();
+        Ok(node)
+    }
+
+    // ----- Inputs -----
+
+    /// A client's request arrives at this node: `add(command) -> slot or rejection`.
+    pub fn propose(&mut self, request: Request<S::Command>) -> ProposeOutcome {
+        let outcome = self.accept_client_request(request);
+        self.drain_self_inbox();
+        outcome
+    }
+
+    /// A message from the network.
+    pub fn receive(&mut self, envelope: EnvelopeOf<S>) {
+        assert_eq!(
+            envelope.to, self.config.id,
+            "message for node {} delivered to node {}",
+            envelope.to, self.config.id
+        );
+        assert!(self.peers.contains_key(&envelope.from), "message from non-member {}", envelope.from);
+        self.heard_from(envelope.from);
+        self.handle(envelope.from, envelope.message);
+        self.drain_self_inbox();
+    }
+
+    /// One unit of time passes.
+    pub fn tick(&mut self) {
+        self.now += 1;
+        self.on_tick();
+        self.drain_self_inbox();
+    }
+
+    /// Storage acknowledges that every batch up to `batch` is durable.
+    pub fn persisted(&mut self, batch: BatchId) {
+        assert!(batch < self.next_batch, "node {}: batch {batch} acknowledged before it was issued", self.config.id);
+        if batch <= self.persisted_upto {
+            return; // A repeated acknowledgement.
+        }
+        self.persisted_upto = batch;
+        while self.held.front().is_some_and(|(needed, _)| *needed <= self.persisted_upto) {
+            let (_, envelope) = self.held.pop_front().expect("front exists");
+            self.route(envelope);
+        }
+        self.drain_self_inbox();
+    }
+
+    /// Everything produced since the last call. Call after any input.
+    pub fn ready(&mut self) -> ReadyOf<S> {
+        self.flush_proposals();
+        self.drain_self_inbox();
+        if self.first_unchosen > self.chosen_upto_recorded {
+            self.chosen_upto_recorded = self.first_unchosen;
+            self.records.push(Record::ChosenUpTo(self.first_unchosen));
+        }
+        let write = if self.records.is_empty() {
+            None
+        } else {
+            let id = self.next_batch;
+            self.next_batch += 1;
+            Some(WriteBatch { id, records: std::mem::take(&mut self.records) })
+        };
+        Ready {
+            write,
+            messages: std::mem::take(&mut self.outbox),
+            replies: std::mem::take(&mut self.replies),
+            applied: std::mem::take(&mut self.applied),
+            events: std::mem::take(&mut self.events),
+        }
+    }
+
+    // ----- Observers (for the UI, the simulator and tests) -----
+
+    pub fn id(&self) -> NodeId {
+        self.config.id
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn quorum(&self) -> usize {
+        self.quorum
+    }
+
+    pub fn role(&self) -> RoleKind {
+        match self.role {
+            Role::Follower => RoleKind::Follower,
+            Role::Candidate(_) => RoleKind::Candidate,
+            Role::Leader(_) => RoleKind::Leader,
+        }
+    }
+
+    /// The ballot this node leads or campaigns with, if any.
+    pub fn own_ballot(&self) -> Option<Ballot> {
+        match &self.role {
+            Role::Follower => None,
+            Role::Candidate(candidate) => Some(candidate.ballot),
+            Role::Leader(leader) => Some(leader.ballot),
+        }
+    }
+
+    pub fn promised(&self) -> Ballot {
+        self.promised
+    }
+
+    /// Every slot below this is chosen and known to this node.
+    pub fn first_unchosen(&self) -> Slot {
+        self.first_unchosen
+    }
+
+    /// Every slot below this is applied to the state machine.
+    pub fn applied_upto(&self) -> Slot {
+        self.applied_upto
+    }
+
+    pub fn log(&self) -> &Log<S::Command> {
+        &self.log
+    }
+
+    pub fn machine(&self) -> &S {
+        &self.machine
+    }
+
+    /// Mutable access to the state machine, for settings that are not replicated state (planted bugs).
+    pub fn machine_mut(&mut self) -> &mut S {
+        &mut self.machine
+    }
+
+    pub fn snapshot(&self) -> Option<&Snapshot<S::Snapshot>> {
+        self.snapshot.as_ref()
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The next slot this node would propose into, when it leads.
+    pub fn next_slot(&self) -> Option<Slot> {
+        match &self.role {
+            Role::Leader(leader) => Some(leader.next_slot),
+            _ => None,
+        }
+    }
+
+    /// Client requests waiting for a free slot at this leader.
+    pub fn queued(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Messages waiting for their write to become durable.
+    pub fn held_messages(&self) -> usize {
+        self.held.len()
+    }
+
+    /// Write batches issued but not yet acknowledged.
+    pub fn unpersisted_batches(&self) -> u64 {
+        self.next_batch - 1 - self.persisted_upto
+    }
+
+    /// The `get(slot)` of the design: what this node knows about a slot.
+    pub fn get(&self, slot: Slot) -> SlotState<'_, S::Command> {
+        if slot < self.log.start() {
+            return SlotState::Compacted;
+        }
+        match self.log.get(slot) {
+            None => SlotState::Empty,
+            Some(entry) if entry.chosen => SlotState::Chosen(entry),
+            Some(entry) => SlotState::Accepted(entry),
+        }
+    }
+
+    /// The node this one believes leads: itself, the sender of the latest accepted ballot if still heard
+    /// from, or the node the election rule prefers.
+    pub fn leader(&self) -> Option<NodeId> {
+        if matches!(self.role, Role::Leader(_)) {
+            return Some(self.config.id);
+        }
+        match self.leader_hint {
+            Some(hint) if hint != self.config.id && self.is_alive(hint) => Some(hint),
+            _ => self.preferred_leader().filter(|id| *id != self.config.id),
+        }
+    }
+
+    // ----- Plumbing shared by the protocol modules -----
+
+    pub(super) fn bug(&self, bug: Bug) -> bool {
+        self.config.bugs.contains(bug)
+    }
+
+    pub(super) fn others(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.peers.keys().copied()
+    }
+
+    /// Sends `message`; one that reveals acceptor state waits inside the node until every write issued so
+    /// far (including the batch being built) is durable.
+    pub(super) fn send(&mut self, to: NodeId, message: MessageOf<S>) {
+        let needs_batch = if message.reveals_acceptor_state() && !self.bug(Bug::SendBeforePersist) {
+            let newest = if self.records.is_empty() { self.next_batch - 1 } else { self.next_batch };
+            (newest > self.persisted_upto).then_some(newest)
+        } else {
+            None // Bug::SendBeforePersist (or a message that reveals nothing): send at once.
+        };
+        let envelope = Envelope { from: self.config.id, to, message };
+        match needs_batch {
+            Some(batch) => self.held.push_back((batch, envelope)),
+            None => self.route(envelope),
+        }
+    }
+
+    /// Delivers a releasable message: to this node itself at once, to others through the outbox.
+    fn route(&mut self, envelope: EnvelopeOf<S>) {
+        if envelope.to == self.config.id {
+            self.self_inbox.push_back(envelope.message);
+        } else {
+            self.outbox.push(envelope);
+        }
+    }
+
+    pub(super) fn broadcast(&mut self, message: MessageOf<S>, include_self: bool) {
+        let others: Vec<NodeId> = self.others().collect();
+        for to in others {
+            self.send(to, message.clone());
+        }
+        if include_self {
+            self.send(self.config.id, message);
+        }
+    }
+
+    fn drain_self_inbox(&mut self) {
+        // Bounded: each self-message is a reply to something this node did, and replies make no new
+        // self-messages beyond one more round (prepare → promise, accept → accepted).
+        for _ in 0..1_000_000 {
+            let Some(message) = self.self_inbox.pop_front() else { return };
+            self.handle(self.config.id, message);
+        }
+        panic!("node {}: self-messages never stop", self.config.id);
+    }
+
+    fn handle(&mut self, from: NodeId, message: MessageOf<S>) {
+        match message {
+            Message::Prepare { ballot, first_unchosen } => self.on_prepare(from, ballot, first_unchosen),
+            Message::Promise { ballot, entries, snapshot, chosen_upto } => {
+                self.on_promise(from, ballot, entries, snapshot, chosen_upto)
+            }
+            Message::Accept { ballot, first_slot, values, chosen_upto } => {
+                self.on_accept(from, ballot, first_slot, values, chosen_upto)
+            }
+            Message::Accepted { ballot, first_slot, count, chosen_upto } => {
+                self.on_accepted(from, ballot, first_slot, count, chosen_upto)
+            }
+            Message::Nack { ballot, promised } => self.on_nack(from, ballot, promised),
+            Message::Heartbeat { ballot, leading, quorum_connected, chosen_upto } => {
+                self.on_heartbeat(from, ballot, leading, quorum_connected, chosen_upto)
+            }
+            Message::Chosen { entries } => self.on_chosen(entries),
+            Message::InstallSnapshot { snapshot } => self.install_snapshot(snapshot),
+            Message::Forward { request } => self.on_forward(request),
+        }
+    }
+
+    /// Checks a local invariant. A broken one panics (the simulator prints the seed) unless a planted bug is
+    /// on: then the break is the point of the exercise, so it is reported as an event and the global checker
+    /// explains the damage.
+    pub(super) fn invariant(&mut self, holds: bool, invariant: &'static str, detail: impl FnOnce() -> String) {
+        if holds {
+            return;
+        }
+        let detail = detail();
+        assert!(!self.config.bugs.is_empty(), "node {}: invariant {invariant} broken: {detail}", self.config.id);
+        self.events.push(Event::InvariantBroken { invariant: invariant.into(), detail });
+    }
+
+    pub(super) fn observe_ballot(&mut self, ballot: Ballot) {
+        self.max_ballot_seen = self.max_ballot_seen.max(ballot);
+    }
+
+    pub(super) fn reject(&mut self, request: &Request<S::Command>, rejection: super::Rejection) -> ProposeOutcome {
+        self.replies.push(Reply { client: request.client, seq: request.seq, result: Err(rejection.clone()) });
+        ProposeOutcome::Rejected(rejection)
+    }
+}
