@@ -31,6 +31,7 @@ pub(super) struct Peer {
     pub catch_up_sent: Option<u64>,
 }
 
+#[derive(Clone, Debug)]
 pub(super) struct CandidateState<C> {
     pub ballot: Ballot,
     pub promised_by: u64,
@@ -39,6 +40,7 @@ pub(super) struct CandidateState<C> {
     pub sent_tick: u64,
 }
 
+#[derive(Clone, Debug)]
 pub(super) struct LeaderState {
     pub ballot: Ballot,
     /// The next slot to propose into.
@@ -53,12 +55,15 @@ pub(super) struct LeaderState {
     pub commit_at_last_heartbeat: Slot,
 }
 
+#[derive(Clone, Debug)]
 pub(super) enum Role<C> {
     Follower,
     Candidate(CandidateState<C>),
     Leader(LeaderState),
 }
 
+/// Cloning a node is cheap enough to keep periodic copies for time travel in the playground.
+#[derive(Clone)]
 pub struct Node<S: StateMachine> {
     pub(super) config: Config,
     pub(super) quorum: usize,
