@@ -1,5 +1,7 @@
 //! What a node hands its driver after a step: the `Ready` batch of effects, and the types inside it.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Ballot, ClientId, Envelope, NodeId, Request, Slot, WriteBatch};
@@ -51,7 +53,7 @@ pub struct Reply<O> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied<C, O> {
     pub slot: Slot,
-    pub request: Request<C>,
+    pub request: Arc<Request<C>>,
     pub output: O,
 }
 

@@ -68,7 +68,7 @@ impl<S: StateMachine> Node<S> {
                     let result = Ok((slot, output.clone()));
                     self.replies.push(Reply { client: request.client, seq: request.seq, result });
                 }
-                self.applied.push(super::Applied { slot, request: request.clone(), output });
+                self.applied.push(super::Applied { slot, request: std::sync::Arc::clone(request), output });
             }
             self.applied_upto += 1;
         }

@@ -1,20 +1,28 @@
 //! What nodes say to each other, and the log values they agree on.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Ballot, NodeId, Request, Slot};
 
 /// The value of one slot: a no-op (a new leader fills holes with them), one client request, or a batch.
+/// Requests are shared (`Arc`): one value travels to every follower, into storage and out as "applied"
+/// without copying the command each time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Value<C> {
     Noop,
-    Command(Request<C>),
-    Batch(Vec<Request<C>>),
+    Command(Arc<Request<C>>),
+    Batch(Vec<Arc<Request<C>>>),
 }
 
 impl<C> Value<C> {
+    pub fn command(request: Request<C>) -> Value<C> {
+        Value::Command(Arc::new(request))
+    }
+
     /// The client requests this value carries, in order.
-    pub fn requests(&self) -> &[Request<C>] {
+    pub fn requests(&self) -> &[Arc<Request<C>>] {
         match self {
             Value::Noop => &[],
             Value::Command(request) => std::slice::from_ref(request),

@@ -58,7 +58,7 @@ impl<S: StateMachine> Node<S> {
             _ => false,
         };
         if immediate {
-            let slot = self.propose_next(Value::Command(request));
+            let slot = self.propose_next(Value::command(request));
             return Ok(ProposeOutcome::Proposed { slot });
         }
         if self.queue.len() >= self.config.queue_max {
@@ -208,9 +208,9 @@ impl<S: StateMachine> Node<S> {
         while !self.queue.is_empty() && self.window_has_room(next_slot) {
             let take = self.queue.len().min(self.config.batch_max);
             let value = if take == 1 {
-                Value::Command(self.queue.pop_front().expect("non-empty"))
+                Value::command(self.queue.pop_front().expect("non-empty"))
             } else {
-                Value::Batch(self.queue.drain(..take).collect())
+                Value::Batch(self.queue.drain(..take).map(std::sync::Arc::new).collect())
             };
             next_slot = self.propose_next(value) + 1;
         }

@@ -13,7 +13,7 @@ pub fn promise_batch(id: u64, round: u32) -> WriteBatch<KvCommand, KvStore> {
 }
 
 fn command(seq: u64) -> Value<KvCommand> {
-    Value::Command(Request { client: 1, seq, command: KvCommand::Put { key: "k".into(), value: seq.to_string() } })
+    Value::command(Request { client: 1, seq, command: KvCommand::Put { key: "k".into(), value: seq.to_string() } })
 }
 
 /// Every record type survives a round trip, and the durable state reflects the batch as a whole.
