@@ -23,3 +23,6 @@ pub use log::Log;
 pub use message::{Entry, Envelope, Message, MessageKind, Snapshot, Value};
 pub use node::{DurableStateOf, EnvelopeOf, MessageOf, Node, ReadyOf, RecordOf, SlotState};
 pub use types::*;
+
+#[cfg(test)]
+mod tests;
