@@ -4,6 +4,7 @@
 //! deterministic state machine with no clock, randomness or I/O, so the same code runs in the native fuzzer
 //! and in the browser.
 
+pub mod bench;
 pub mod check;
 pub mod kv;
 pub mod paxos;

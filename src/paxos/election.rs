@@ -58,7 +58,23 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
+    pub(super) fn on_commit(&mut self, from: NodeId, ballot: Ballot, chosen_upto: Slot) {
+        self.observe_ballot(ballot);
+        if ballot >= self.promised {
+            self.leader_hint = Some(from);
+        }
+        if ballot == self.promised {
+            self.learn_commit(ballot, chosen_upto);
+        }
+    }
+
     pub(super) fn on_tick(&mut self) {
+        // The chosen point only saves a restarted node from re-learning: write it once per tick, not with
+        // every batch (it would double the records on the hot path).
+        if self.first_unchosen > self.chosen_upto_recorded {
+            self.chosen_upto_recorded = self.first_unchosen;
+            self.records.push(super::Record::ChosenUpTo(self.first_unchosen));
+        }
         let heartbeat = self.now.is_multiple_of(self.config.heartbeat_ticks);
         if heartbeat {
             let message = Message::Heartbeat {

@@ -66,6 +66,8 @@ pub enum Message<C, Snap> {
     Accepted { ballot: Ballot, first_slot: Slot, count: u64, chosen_upto: Slot },
     /// The acceptor refused `ballot` because it promised the higher `promised`.
     Nack { ballot: Ballot, promised: Ballot },
+    /// The leader's commit point when it has no accept to piggyback it on (it went idle).
+    Commit { ballot: Ballot, chosen_upto: Slot },
     /// Liveness and leadership: sent by every node every `heartbeat_ticks`. A leader's heartbeat is also its
     /// commit notice.
     Heartbeat { ballot: Ballot, leading: bool, quorum_connected: bool, chosen_upto: Slot },
@@ -86,6 +88,7 @@ pub enum MessageKind {
     Accept,
     Accepted,
     Nack,
+    Commit,
     Heartbeat,
     Chosen,
     Snapshot,
@@ -93,12 +96,13 @@ pub enum MessageKind {
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 9] = [
+    pub const ALL: [MessageKind; 10] = [
         MessageKind::Prepare,
         MessageKind::Promise,
         MessageKind::Accept,
         MessageKind::Accepted,
         MessageKind::Nack,
+        MessageKind::Commit,
         MessageKind::Heartbeat,
         MessageKind::Chosen,
         MessageKind::Snapshot,
@@ -112,6 +116,7 @@ impl MessageKind {
             MessageKind::Accept => "accept",
             MessageKind::Accepted => "accepted",
             MessageKind::Nack => "nack",
+            MessageKind::Commit => "commit",
             MessageKind::Heartbeat => "heartbeat",
             MessageKind::Chosen => "chosen",
             MessageKind::Snapshot => "snapshot",
@@ -128,6 +133,7 @@ impl<C, Snap> Message<C, Snap> {
             Message::Accept { .. } => MessageKind::Accept,
             Message::Accepted { .. } => MessageKind::Accepted,
             Message::Nack { .. } => MessageKind::Nack,
+            Message::Commit { .. } => MessageKind::Commit,
             Message::Heartbeat { .. } => MessageKind::Heartbeat,
             Message::Chosen { .. } => MessageKind::Chosen,
             Message::InstallSnapshot { .. } => MessageKind::Snapshot,

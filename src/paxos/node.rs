@@ -53,6 +53,8 @@ pub(super) struct LeaderState {
     pub last_progress_tick: u64,
     /// The leader's `first_unchosen` at its previous heartbeat: a follower still behind it needs catch-up.
     pub commit_at_last_heartbeat: Slot,
+    /// The highest commit point sent to the followers (on an accept or a commit).
+    pub commit_sent: Slot,
 }
 
 #[derive(Clone, Debug)]
@@ -229,10 +231,6 @@ impl<S: StateMachine> Node<S> {
     pub fn ready(&mut self) -> ReadyOf<S> {
         self.flush_proposals();
         self.drain_self_inbox();
-        if self.first_unchosen > self.chosen_upto_recorded {
-            self.chosen_upto_recorded = self.first_unchosen;
-            self.records.push(Record::ChosenUpTo(self.first_unchosen));
-        }
         let write = if self.records.is_empty() {
             None
         } else {
@@ -430,6 +428,7 @@ impl<S: StateMachine> Node<S> {
                 self.on_accepted(from, ballot, first_slot, count, chosen_upto)
             }
             Message::Nack { ballot, promised } => self.on_nack(from, ballot, promised),
+            Message::Commit { ballot, chosen_upto } => self.on_commit(from, ballot, chosen_upto),
             Message::Heartbeat { ballot, leading, quorum_connected, chosen_upto } => {
                 self.on_heartbeat(from, ballot, leading, quorum_connected, chosen_upto)
             }

@@ -151,6 +151,7 @@ impl<S: StateMachine> Node<S> {
             unsent_from: first_slot,
             last_progress_tick: self.now,
             commit_at_last_heartbeat: first_slot,
+            commit_sent: 0,
         });
         self.leader_hint = Some(self.config.id);
         let ignore_reports = self.bug(Bug::IgnoreAcceptedInPhase1);
@@ -214,12 +215,20 @@ impl<S: StateMachine> Node<S> {
             };
             next_slot = self.propose_next(value) + 1;
         }
+        let first_unchosen = self.first_unchosen;
         let Role::Leader(leader) = &mut self.role else { return };
         let (ballot, first_slot, end) = (leader.ballot, leader.unsent_from, leader.next_slot);
         if first_slot == end {
+            // Nothing to piggyback the commit point on. If nothing is outstanding either, no accept will
+            // come to carry it soon: tell the followers now rather than at the next heartbeat.
+            if first_unchosen == end && first_unchosen > leader.commit_sent {
+                leader.commit_sent = first_unchosen;
+                self.broadcast(Message::Commit { ballot, chosen_upto: first_unchosen }, false);
+            }
             return;
         }
         leader.unsent_from = end;
+        leader.commit_sent = leader.commit_sent.max(first_unchosen);
         self.send_accepts(ballot, first_slot, end, None);
         self.send(self.config.id, Message::Accepted { ballot, first_slot, count: end - first_slot, chosen_upto: 0 });
     }

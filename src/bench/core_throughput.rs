@@ -1,0 +1,234 @@
+//! The core throughput workload (issue 9), reproducible against any Multi-Paxos library:
+//!
+//! K replicas in one process and one thread, in-memory storage acknowledged at once, no faults, no ticks
+//! while timing, no snapshots, no serialisation; messages are moved through a FIFO router. Command i is a put
+//! of key `"key{i % 1024}"` (a `String`) to value `i` (`u64`); all N commands are built before the clock
+//! starts. Untimed set-up: tick until every replica agrees on one leader that is ready; drain messages.
+//! Timed loop, open loop and pipelined: each round (1) proposes the next P commands at the leader without
+//! waiting for earlier ones, (2) delivers every message collected in the previous round, (3) collects every
+//! replica's outgoing messages. Stop when every replica has all N commands chosen. Untimed check: every
+//! replica's chosen log is exactly commands 0..N-1 in order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::paxos::{Config, EnvelopeOf, Node, NodeId, Record, Request, RoleKind, StateMachine};
+
+/// The workload's command: a put of a `u64` under a `String` key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BenchPut {
+    pub key: String,
+    pub value: u64,
+}
+
+/// The benchmark's state machine: it applies every put (in slot order, as any replica must) but keeps only a
+/// running checksum, so the measurement is the consensus core, not a map implementation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChecksumMachine {
+    pub applied: u64,
+    pub checksum: u64,
+}
+
+impl StateMachine for ChecksumMachine {
+    type Command = BenchPut;
+    type Output = ();
+    type Snapshot = (u64, u64);
+
+    fn apply(&mut self, request: &Request<BenchPut>) {
+        self.applied += 1;
+        self.checksum = self.checksum.rotate_left(5) ^ request.command.value ^ request.command.key.len() as u64;
+    }
+
+    fn validate(_: &BenchPut) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn snapshot(&self) -> (u64, u64) {
+        (self.applied, self.checksum)
+    }
+
+    fn restore(&mut self, snapshot: &(u64, u64)) {
+        (self.applied, self.checksum) = *snapshot;
+    }
+}
+
+type BenchNode = Node<ChecksumMachine>;
+type BenchEnvelope = EnvelopeOf<ChecksumMachine>;
+
+/// One measured run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunResult {
+    pub elapsed_s: f64,
+    pub cmds_per_s: f64,
+    pub messages_delivered: u64,
+    pub msgs_per_cmd: f64,
+    pub rounds: u64,
+}
+
+/// The workload's commands, built before any clock starts.
+pub fn commands(count: u64) -> Vec<Request<BenchPut>> {
+    (0..count)
+        .map(|i| Request { client: 1, seq: i, command: BenchPut { key: format!("key{}", i % 1024), value: i } })
+        .collect()
+}
+
+/// A replica with its in-memory storage: an append-only log of every record it acknowledged (a write-ahead
+/// log; recovery would replay it into a `DurableState`).
+struct Replica {
+    node: BenchNode,
+    disk: Vec<Record<BenchPut, (u64, u64)>>,
+}
+
+impl Replica {
+    /// Collects everything the node has to say, acknowledging each write at once (after storing it).
+    fn collect(&mut self, outgoing: &mut Vec<BenchEnvelope>) {
+        loop {
+            let ready = self.node.ready();
+            let quiet = ready.write.is_none() && ready.messages.is_empty();
+            outgoing.extend(ready.messages);
+            if let Some(batch) = ready.write {
+                self.disk.extend(batch.records);
+                self.node.persisted(batch.id);
+            }
+            if quiet {
+                return;
+            }
+        }
+    }
+}
+
+fn deliver(replicas: &mut [Replica], messages: &mut Vec<BenchEnvelope>) -> u64 {
+    let count = messages.len() as u64;
+    for envelope in messages.drain(..) {
+        replicas[envelope.to as usize - 1].node.receive(envelope);
+    }
+    count
+}
+
+/// Builds the cluster and ticks until one leader is ready and everyone knows it. Untimed.
+fn elect(nodes: usize, per_round: u64) -> (Vec<Replica>, NodeId) {
+    let mut replicas: Vec<Replica> = (1..=nodes as NodeId)
+        .map(|id| {
+            let mut config = Config::cluster(id, nodes);
+            // Open loop: the window and the queue must hold what the workload keeps in flight.
+            config.pipeline_window = (4 * per_round).max(64);
+            config.queue_max = usize::MAX;
+            Replica { node: Node::new(config).expect("valid config"), disk: Vec::new() }
+        })
+        .collect();
+    let mut in_flight = Vec::new();
+    for _ in 0..10_000 {
+        for replica in &mut replicas {
+            replica.node.tick();
+            replica.collect(&mut in_flight);
+        }
+        while !in_flight.is_empty() {
+            deliver(&mut replicas, &mut in_flight);
+            for replica in &mut replicas {
+                replica.collect(&mut in_flight);
+            }
+        }
+        let leaders: Vec<NodeId> =
+            replicas.iter().filter(|r| r.node.role() == RoleKind::Leader).map(|r| r.node.id()).collect();
+        if let [leader] = leaders[..] {
+            if replicas.iter().all(|replica| replica.node.leader() == Some(leader)) {
+                return (replicas, leader);
+            }
+        }
+    }
+    panic!("no stable leader after 10,000 ticks");
+}
+
+/// Runs the workload once. `now_s` reads a monotonic clock in seconds (std natively, `performance.now()`
+/// in a browser).
+pub fn run_once(nodes: usize, per_round: u64, count: u64, now_s: &dyn Fn() -> f64) -> RunResult {
+    assert!(per_round > 0 && count > 0, "per_round and commands must be positive");
+    let (mut replicas, leader) = elect(nodes, per_round);
+    let commands = commands(count);
+    let mut pending = commands.into_iter();
+    let mut collected: Vec<BenchEnvelope> = Vec::new();
+    let mut delivering: Vec<BenchEnvelope> = Vec::new();
+    let (mut delivered, mut rounds) = (0u64, 0u64);
+    let leader_index = leader as usize - 1;
+
+    let start = now_s();
+    loop {
+        for request in pending.by_ref().take(per_round as usize) {
+            replicas[leader_index].node.propose(request);
+        }
+        std::mem::swap(&mut collected, &mut delivering);
+        delivered += deliver(&mut replicas, &mut delivering);
+        for replica in &mut replicas {
+            replica.collect(&mut collected);
+        }
+        rounds += 1;
+        if replicas.iter().all(|replica| replica.node.first_unchosen() >= count) {
+            break;
+        }
+        assert!(rounds < 100 * count + 1000, "no progress after {rounds} rounds");
+    }
+    let elapsed_s = now_s() - start;
+
+    for replica in &replicas {
+        verify_chosen_log(&replica.node, count);
+    }
+    RunResult {
+        elapsed_s,
+        cmds_per_s: count as f64 / elapsed_s,
+        messages_delivered: delivered,
+        msgs_per_cmd: delivered as f64 / count as f64,
+        rounds,
+    }
+}
+
+/// Every replica's chosen log is exactly commands 0..N-1, in order.
+fn verify_chosen_log(node: &BenchNode, count: u64) {
+    let mut expected = 0u64;
+    for (slot, entry) in node.log().iter_from(0) {
+        if slot >= node.first_unchosen() {
+            break;
+        }
+        assert!(entry.chosen, "node {}: slot {slot} below first_unchosen is not chosen", node.id());
+        for request in entry.value.requests() {
+            assert_eq!(request.command.value, expected, "node {}: slot {slot} out of order", node.id());
+            assert_eq!(request.command.key, format!("key{}", expected % 1024));
+            expected += 1;
+        }
+    }
+    assert_eq!(expected, count, "node {} chose {expected} of {count} commands", node.id());
+    assert_eq!(node.machine().applied, count, "node {} applied {} commands", node.id(), node.machine().applied);
+}
+
+/// Median of the runs' throughputs.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    assert!(!values.is_empty(), "median of nothing");
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[middle]
+    } else {
+        (values[middle - 1] + values[middle]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workload_chooses_every_command_in_order_on_every_replica() {
+        let clock = || 0.0;
+        for (nodes, per_round) in [(3, 1), (5, 100), (5, 1000)] {
+            let result = run_once(nodes, per_round, 3_000, &clock);
+            assert!(result.messages_delivered > 0);
+            // Commits ride on later accepts: two messages per follower per round, never more.
+            let followers = nodes as f64 - 1.0;
+            assert!(result.msgs_per_cmd <= 2.0 * followers / per_round as f64 + 0.01, "{result:?}");
+        }
+    }
+
+    #[test]
+    fn the_median_is_the_middle_value() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);
+    }
+}

@@ -1,0 +1,3 @@
+//! Benchmarks that run the same code natively and in Wasm.
+
+pub mod core_throughput;
