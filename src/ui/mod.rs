@@ -1,1 +1,34 @@
-//! The Yew playground (wasm32 only).
+//! The browser playground: a Yew app (wasm32 only).
+//!
+//! Layout: [`app`] is the root component, [`components`] holds one component per file, [`panic_hook`] turns a
+//! Rust panic into a visible error banner. The page itself (`index.html`, `www/`) loads this through
+//! `src/bin/synod-web.rs`, which calls [`run`].
+
+mod app;
+pub mod components;
+pub mod panic_hook;
+
+pub use app::App;
+
+use web_sys::Element;
+use yew::AppHandle;
+
+/// The id of the element in `index.html` that the app replaces.
+pub const ROOT_ID: &str = "app";
+
+/// Starts the playground in the current page: installs the panic hook, then mounts [`App`] on `#app`.
+pub fn run() {
+    panic_hook::install();
+    let root = gloo::utils::document()
+        .get_element_by_id(ROOT_ID)
+        .unwrap_or_else(|| panic!("index.html must contain an element with id=\"{ROOT_ID}\" to mount Synod on"));
+    // The handle is dropped on purpose: the app lives as long as the page.
+    let _handle = mount(root);
+}
+
+/// Mounts [`App`] on `root`, replacing whatever `root` held (the "Loading…" placeholder). Tests mount on a
+/// detached or fresh element the same way.
+pub fn mount(root: Element) -> AppHandle<App> {
+    root.set_text_content(None);
+    yew::Renderer::<App>::with_root(root).render()
+}
