@@ -1,0 +1,65 @@
+//! The Yew app mounts and renders, and the panic hook's banner appears. Runs in headless Chromium.
+#![cfg(target_arch = "wasm32")]
+
+use std::time::Duration;
+
+use synod::ui;
+use wasm_bindgen_test::*;
+use web_sys::Element;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    gloo::utils::document()
+}
+
+/// A fresh `<div>` attached to the page's body.
+fn fresh_div() -> Element {
+    let div = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&div).unwrap();
+    div
+}
+
+/// Yew renders asynchronously: yield to the event loop until `check` holds, for at most about one second.
+async fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if check() {
+            return true;
+        }
+        yew::platform::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
+
+#[wasm_bindgen_test]
+async fn app_mounts_and_shows_synod() {
+    let root = fresh_div();
+    root.set_text_content(Some("placeholder"));
+    let handle = ui::mount(root.clone());
+
+    assert!(eventually(|| root.query_selector("h1").unwrap().is_some()).await, "the app rendered no <h1>");
+    let heading = root.query_selector("h1").unwrap().unwrap().text_content().unwrap();
+    assert_eq!(heading, "Synod");
+    let text = root.text_content().unwrap();
+    assert!(text.contains("Multi-Paxos"), "the explanation is missing: {text}");
+    assert!(!text.contains("placeholder"), "mount must replace the placeholder: {text}");
+    assert!(root.query_selector("[role=alert]").unwrap().is_none(), "no error banner on a healthy start");
+
+    handle.destroy();
+    root.remove();
+}
+
+#[wasm_bindgen_test]
+fn panic_report_shows_one_alert_banner() {
+    ui::panic_hook::report("panicked at src/example.rs:1:1:\nexample message");
+    ui::panic_hook::report("a second panic, caused by the first");
+
+    let banners = document().query_selector_all("[role=alert]").unwrap();
+    assert_eq!(banners.length(), 1, "later panics must not stack banners");
+    let banner = document().get_element_by_id(ui::panic_hook::BANNER_ID).expect("banner by id");
+    assert_eq!(banner.get_attribute("role").as_deref(), Some("alert"));
+    let text = banner.text_content().unwrap();
+    assert!(text.contains("example message"), "banner shows the first panic: {text}");
+    assert!(!text.contains("second panic"), "banner keeps the cause, not the consequence: {text}");
+    banner.remove();
+}
