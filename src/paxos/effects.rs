@@ -116,9 +116,20 @@ pub struct Ready<C, O, Snap> {
     pub events: Vec<Event>,
 }
 
+impl<C, O, Snap> Default for Ready<C, O, Snap> {
+    fn default() -> Self {
+        Ready { write: None, messages: Vec::new(), replies: Vec::new(), applied: Vec::new(), events: Vec::new() }
+    }
+}
+
 impl<C, O, Snap> Ready<C, O, Snap> {
+    /// The write batch, if this step produced one (a drained, reused batch does not count).
+    pub fn pending_write(&self) -> Option<&WriteBatch<C, Snap>> {
+        self.write.as_ref().filter(|batch| !batch.records.is_empty())
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.write.is_none()
+        self.pending_write().is_none()
             && self.messages.is_empty()
             && self.replies.is_empty()
             && self.applied.is_empty()

@@ -43,7 +43,11 @@ impl<C> Log<C> {
     pub fn set(&mut self, slot: Slot, entry: Entry<C>) {
         assert!(slot >= self.start, "writing slot {slot} below the compacted prefix {}", self.start);
         let index = (slot - self.start) as usize;
-        if index >= self.slots.len() {
+        if index == self.slots.len() {
+            self.slots.push_back(Some(entry)); // The common case: appending the next slot.
+            return;
+        }
+        if index > self.slots.len() {
             self.slots.resize_with(index + 1, || None);
         }
         self.slots[index] = Some(entry);

@@ -31,6 +31,39 @@ pub(super) struct Peer {
     pub catch_up_sent: Option<u64>,
 }
 
+/// The other members, sorted by id. A short vector, not a map: looked up on every message received, and a
+/// cluster has at most a handful of peers.
+#[derive(Clone, Debug, Default)]
+pub(super) struct Peers(Vec<(NodeId, Peer)>);
+
+impl Peers {
+    pub fn new(ids: impl Iterator<Item = NodeId>) -> Peers {
+        let mut peers: Vec<(NodeId, Peer)> = ids.map(|id| (id, Peer::default())).collect();
+        peers.sort_unstable_by_key(|(id, _)| *id);
+        Peers(peers)
+    }
+
+    pub fn get_mut(&mut self, id: &NodeId) -> Option<&mut Peer> {
+        self.0.iter_mut().find(|(peer, _)| peer == id).map(|(_, peer)| peer)
+    }
+
+    pub fn get(&self, id: &NodeId) -> Option<&Peer> {
+        self.0.iter().find(|(peer, _)| peer == id).map(|(_, peer)| peer)
+    }
+
+    pub fn contains_key(&self, id: &NodeId) -> bool {
+        self.get(id).is_some()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &NodeId> {
+        self.0.iter().map(|(id, _)| id)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&NodeId, &Peer)> {
+        self.0.iter().map(|(id, peer)| (id, peer))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct CandidateState<C> {
     pub ballot: Ballot,
@@ -85,10 +118,11 @@ pub struct Node<S: StateMachine> {
     pub(super) queue: VecDeque<Request<S::Command>>,
     // Failure detection.
     pub(super) now: u64,
-    pub(super) peers: BTreeMap<NodeId, Peer>,
+    pub(super) peers: Peers,
     pub(super) leader_hint: Option<NodeId>,
-    // Client requests this node answers once applied: (client, seq) → tick received.
-    pub(super) pending: BTreeMap<(ClientId, u64), u64>,
+    // Client requests this node answers once applied: (client, seq) → tick received. Touched twice per
+    // command, so a fast hash map; it is never iterated in an order that reaches an output.
+    pub(super) pending: rustc_hash::FxHashMap<(ClientId, u64), u64>,
     // Persistence: records of the batch being built, ids of batches issued and acknowledged, and messages
     // waiting for a batch to become durable.
     pub(super) records: Vec<RecordOf<S>>,
@@ -128,7 +162,7 @@ impl<S: StateMachine> Node<S> {
         } else {
             config.members.len() / 2 + 1
         };
-        let peers = config.members.iter().filter(|id| **id != config.id).map(|id| (*id, Peer::default())).collect();
+        let peers = Peers::new(config.members.iter().copied().filter(|id| *id != config.id));
         let promised = if config.bugs.contains(Bug::ForgetPromiseOnRestart) {
             Ballot::ZERO // Bug::ForgetPromiseOnRestart: the promise on disk is ignored.
         } else {
@@ -152,7 +186,7 @@ impl<S: StateMachine> Node<S> {
             now: 0,
             peers,
             leader_hint: None,
-            pending: BTreeMap::new(),
+            pending: rustc_hash::FxHashMap::default(),
             records: Vec::new(),
             next_batch: 1,
             persisted_upto: 0,
@@ -229,22 +263,33 @@ impl<S: StateMachine> Node<S> {
 
     /// Everything produced since the last call. Call after any input.
     pub fn ready(&mut self) -> ReadyOf<S> {
+        let mut ready = Ready::default();
+        self.ready_into(&mut ready);
+        ready
+    }
+
+    /// Like `ready`, but moves the effects into buffers the driver keeps: the driver handles them, drains
+    /// them (`drain(..)`, `clear()`, or `records.drain(..)` of the write) and passes the same `Ready` again,
+    /// so a busy driver allocates nothing per step.
+    pub fn ready_into(&mut self, ready: &mut ReadyOf<S>) {
+        assert!(ready.is_empty(), "node {}: the previous Ready was not drained", self.config.id);
         self.flush_proposals();
         self.drain_self_inbox();
-        let write = if self.records.is_empty() {
-            None
-        } else {
+        if !self.records.is_empty() {
             let id = self.next_batch;
             self.next_batch += 1;
-            Some(WriteBatch { id, records: std::mem::take(&mut self.records) })
-        };
-        Ready {
-            write,
-            messages: std::mem::take(&mut self.outbox),
-            replies: std::mem::take(&mut self.replies),
-            applied: std::mem::take(&mut self.applied),
-            events: std::mem::take(&mut self.events),
+            match &mut ready.write {
+                Some(batch) => {
+                    batch.id = id;
+                    batch.records.append(&mut self.records);
+                }
+                None => ready.write = Some(WriteBatch { id, records: std::mem::take(&mut self.records) }),
+            }
         }
+        ready.messages.append(&mut self.outbox);
+        ready.replies.append(&mut self.replies);
+        ready.applied.append(&mut self.applied);
+        ready.events.append(&mut self.events);
     }
 
     // ----- Observers (for the UI, the simulator and tests) -----
