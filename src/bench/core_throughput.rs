@@ -91,7 +91,7 @@ impl Replica {
             self.ready.events.clear();
             self.ready.replies.clear();
             if let Some(batch) = self.ready.write.as_mut().filter(|batch| !batch.records.is_empty()) {
-                self.disk.extend(batch.records.drain(..));
+                self.disk.append(&mut batch.records);
                 self.node.persisted(batch.id);
             }
             if quiet {
