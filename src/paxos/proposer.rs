@@ -31,13 +31,13 @@ impl<S: StateMachine> Node<S> {
                 }
                 None => self.reject(&request, Rejection::NotLeader { hint: None }),
             },
-            Role::Candidate(_) | Role::Leader(_) => match self.enqueue(request.clone()) {
-                Ok(outcome) => {
-                    self.pending.insert(key, self.now);
-                    outcome
+            Role::Candidate(_) | Role::Leader(_) => {
+                if self.queue.len() >= self.config.queue_max && !self.can_propose_now() {
+                    return self.reject(&request, Rejection::Overloaded);
                 }
-                Err(rejection) => self.reject(&request, rejection),
-            },
+                self.pending.insert(key, self.now);
+                self.enqueue(request).expect("room was checked")
+            }
         }
     }
 
@@ -49,15 +49,19 @@ impl<S: StateMachine> Node<S> {
         let _ = self.enqueue(request);
     }
 
-    /// Proposes at once when a slot is free and requests are not batched per slot; otherwise queues.
-    fn enqueue(&mut self, request: Request<S::Command>) -> Result<ProposeOutcome, Rejection> {
-        let immediate = match &self.role {
+    /// Whether a request would get a slot at once rather than wait in the queue.
+    fn can_propose_now(&self) -> bool {
+        match &self.role {
             Role::Leader(leader) => {
                 self.config.batch_max == 1 && self.queue.is_empty() && self.window_has_room(leader.next_slot)
             }
             _ => false,
-        };
-        if immediate {
+        }
+    }
+
+    /// Proposes at once when a slot is free and requests are not batched per slot; otherwise queues.
+    fn enqueue(&mut self, request: Request<S::Command>) -> Result<ProposeOutcome, Rejection> {
+        if self.can_propose_now() {
             let slot = self.propose_next(Value::command(request));
             return Ok(ProposeOutcome::Proposed { slot });
         }
