@@ -1,1 +1,6 @@
-//! TODO
+//! Checking what the cluster did: client histories, the linearizability checker, and readers for the
+//! history formats of Jepsen, Knossos and Porcupine.
+
+pub mod history;
+
+pub use history::{History, OpId, Operation, Outcome};
