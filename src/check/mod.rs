@@ -2,5 +2,7 @@
 //! history formats of Jepsen, Knossos and Porcupine.
 
 pub mod history;
+pub mod linearizability;
 
 pub use history::{History, OpId, Operation, Outcome};
+pub use linearizability::{check, check_with, CheckOptions, CheckOutcome, Explanation};

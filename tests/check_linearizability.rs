@@ -1,0 +1,383 @@
+//! Hand-built histories with known verdicts, one semantic point each.
+
+use synod::check::{check, check_with, CheckOptions, CheckOutcome, History, OpId};
+use synod::kv::{KvCommand, KvOutput, VALUE_LEN_MAX};
+
+/// Builds histories tersely: each call records one operation with its interval.
+#[derive(Default)]
+struct Script {
+    history: History,
+}
+
+impl Script {
+    fn done(&mut self, client: u64, command: KvCommand, invoke: u64, response: u64, output: KvOutput) -> OpId {
+        let op = self.history.invoke(client, command, invoke);
+        self.history.complete(op, output, response);
+        op
+    }
+
+    fn put(&mut self, client: u64, key: &str, value: &str, invoke: u64, response: u64) -> OpId {
+        self.done(client, put(key, value), invoke, response, KvOutput::Ok)
+    }
+
+    fn get(&mut self, client: u64, key: &str, seen: Option<&str>, invoke: u64, response: u64) -> OpId {
+        self.done(client, get(key), invoke, response, KvOutput::Value(seen.map(String::from)))
+    }
+
+    fn unanswered(&mut self, client: u64, command: KvCommand, invoke: u64) -> OpId {
+        let op = self.history.invoke(client, command, invoke);
+        self.history.timeout(op);
+        op
+    }
+
+    fn failed(&mut self, client: u64, command: KvCommand, invoke: u64, response: u64) -> OpId {
+        let op = self.history.invoke(client, command, invoke);
+        self.history.fail(op, response);
+        op
+    }
+
+    fn check(&self) -> CheckOutcome {
+        check(&self.history)
+    }
+}
+
+fn get(key: &str) -> KvCommand {
+    KvCommand::Get { key: key.into() }
+}
+
+fn put(key: &str, value: &str) -> KvCommand {
+    KvCommand::Put { key: key.into(), value: value.into() }
+}
+
+fn append(key: &str, value: &str) -> KvCommand {
+    KvCommand::Append { key: key.into(), value: value.into() }
+}
+
+fn cas(key: &str, expected: Option<&str>, new: &str) -> KvCommand {
+    KvCommand::Cas { key: key.into(), expected: expected.map(String::from), new: new.into() }
+}
+
+#[track_caller]
+fn assert_linearizable(script: &Script) {
+    let outcome = script.check();
+    assert!(outcome.is_linearizable(), "expected linearizable, got {outcome}");
+}
+
+/// Asserts the history is not linearizable on `key` and returns the explanation's text.
+#[track_caller]
+fn assert_not_linearizable(script: &Script, key: &str) -> String {
+    match script.check() {
+        CheckOutcome::NotLinearizable { key: found, explanation } => {
+            assert_eq!(found, key);
+            explanation.to_string()
+        }
+        other => panic!("expected a violation on {key:?}, got {other}"),
+    }
+}
+
+#[test]
+fn an_empty_history_is_linearizable() {
+    assert_linearizable(&Script::default());
+}
+
+#[test]
+fn a_read_after_a_write_sees_it() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 2);
+    script.get(2, "x", Some("1"), 3, 4);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn a_stale_read_is_caught_and_explained() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 2);
+    let read = script.get(2, "x", None, 3, 4);
+    let text = assert_not_linearizable(&script, "x");
+    let expected = [
+        "2 of the key's 2 operations already cannot be ordered:",
+        "  #0 client 1: put x=1 → ok (t=0..2)",
+        "  #1 client 2: get x → absent (t=3..4)",
+        "Some order of them gives every answer, but none in which each takes effect between its invocation and its answer.",
+        "The longest order found is #0, leaving the value \"1\".",
+        &format!("Then {read} must take effect by t=4, but nothing that could go next fits:"),
+        "  #1: it returned absent but the value was \"1\"",
+    ];
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+}
+
+#[test]
+fn a_read_concurrent_with_a_write_may_see_either_value() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 10);
+    script.get(2, "x", None, 1, 2);
+    script.get(3, "x", Some("1"), 3, 4);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn operations_that_touch_in_time_count_as_concurrent() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 5);
+    script.get(2, "x", None, 5, 6);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn a_lost_write_is_caught() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.put(1, "x", "2", 2, 3);
+    script.get(2, "x", Some("1"), 4, 5);
+    let text = assert_not_linearizable(&script, "x");
+    assert!(text.contains("it returned \"1\" but the value was \"2\""), "{text}");
+}
+
+#[test]
+fn reads_cannot_see_concurrent_writes_in_two_orders() {
+    // Two overlapping puts take effect in some order; once both are done the value is fixed.
+    let mut script = Script::default();
+    script.put(1, "x", "a", 0, 10);
+    script.put(2, "x", "b", 0, 10);
+    script.get(3, "x", Some("b"), 2, 3);
+    script.get(3, "x", Some("a"), 4, 5);
+    assert_linearizable(&script);
+    script.get(4, "x", Some("b"), 11, 12);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn a_flip_flop_needs_a_third_write() {
+    let mut script = Script::default();
+    script.put(1, "x", "a", 0, 10);
+    script.put(2, "x", "b", 0, 10);
+    script.get(3, "x", Some("a"), 1, 2);
+    script.get(3, "x", Some("b"), 3, 4);
+    script.get(3, "x", Some("a"), 5, 6);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn cas_swaps_only_on_the_expected_value() {
+    let mut script = Script::default();
+    script.done(1, cas("x", None, "1"), 0, 1, KvOutput::Cas(true));
+    script.done(1, cas("x", Some("0"), "2"), 2, 3, KvOutput::Cas(false));
+    script.done(1, cas("x", Some("1"), "3"), 4, 5, KvOutput::Cas(true));
+    script.get(2, "x", Some("3"), 6, 7);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn a_cas_that_swapped_on_the_wrong_value_is_caught() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.put(1, "x", "2", 2, 3);
+    script.done(1, cas("x", Some("1"), "3"), 4, 5, KvOutput::Cas(true));
+    let text = assert_not_linearizable(&script, "x");
+    assert!(text.contains("it swapped, so the value was \"1\", but it was \"2\""), "{text}");
+    assert!(text.starts_with("3 of the key's 3 operations"), "the write of \"1\" stays in the core: {text}");
+}
+
+#[test]
+fn a_value_nobody_wrote_shrinks_to_the_one_operation_that_saw_it() {
+    let mut script = Script::default();
+    for value in ["1", "2", "3"] {
+        script.put(1, "x", value, 0, 10);
+    }
+    let read = script.get(2, "x", Some("9"), 11, 12);
+    match script.check() {
+        CheckOutcome::NotLinearizable { explanation, .. } => {
+            assert_eq!(explanation.core.iter().map(|operation| operation.id).collect::<Vec<_>>(), [read]);
+            assert_eq!(explanation.considered, 4);
+            assert_eq!(explanation.timing_matters, Some(false));
+            assert!(explanation.to_string().contains("No order of them at all gives these answers."));
+        }
+        other => panic!("expected a violation, got {other}"),
+    }
+}
+
+#[test]
+fn the_core_leaves_out_operations_that_do_not_matter() {
+    let mut script = Script::default();
+    let write = script.put(1, "x", "1", 0, 2);
+    for client in 10..20 {
+        script.get(client, "x", Some("1"), 3, 4);
+        script.done(client, append("x", "z"), 5, 100, KvOutput::Ok);
+    }
+    let stale = script.get(2, "x", None, 3, 4);
+    match script.check() {
+        CheckOutcome::NotLinearizable { explanation, .. } => {
+            assert_eq!(explanation.core.iter().map(|operation| operation.id).collect::<Vec<_>>(), [write, stale]);
+            assert_eq!(explanation.timing_matters, Some(true));
+            assert_eq!(explanation.stuck.id, stale);
+        }
+        other => panic!("expected a violation, got {other}"),
+    }
+}
+
+#[test]
+fn a_cas_that_refused_the_expected_value_is_caught() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.done(1, cas("x", Some("1"), "3"), 2, 3, KvOutput::Cas(false));
+    let text = assert_not_linearizable(&script, "x");
+    assert!(text.contains("it did not swap, but the value was \"1\""), "{text}");
+}
+
+#[test]
+fn a_cas_on_an_absent_key_expects_absence() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.done(1, cas("x", None, "2"), 2, 3, KvOutput::Cas(true));
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn an_unanswered_write_may_have_happened() {
+    let mut script = Script::default();
+    script.unanswered(1, put("x", "1"), 0);
+    script.get(2, "x", Some("1"), 5, 6);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn an_unanswered_write_may_not_have_happened() {
+    let mut script = Script::default();
+    script.unanswered(1, put("x", "1"), 0);
+    script.get(2, "x", None, 5, 6);
+    script.get(2, "x", None, 100, 101);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn an_unanswered_write_may_take_effect_long_after_it_was_sent() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.unanswered(1, put("x", "2"), 2);
+    script.get(2, "x", Some("1"), 3, 4);
+    script.get(2, "x", Some("2"), 50, 51);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn an_unanswered_write_cannot_take_effect_before_it_was_sent() {
+    let mut script = Script::default();
+    script.get(2, "x", Some("2"), 0, 1);
+    script.unanswered(1, put("x", "2"), 5);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn an_unanswered_write_takes_effect_at_most_once() {
+    let mut script = Script::default();
+    script.unanswered(1, put("x", "2"), 0);
+    script.get(2, "x", Some("2"), 3, 4);
+    script.put(2, "x", "3", 5, 6);
+    script.get(2, "x", Some("2"), 7, 8);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn an_unanswered_cas_swaps_if_the_value_matches_when_it_takes_effect() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.unanswered(2, cas("x", Some("1"), "2"), 2);
+    script.put(1, "x", "5", 3, 4);
+    script.get(1, "x", Some("5"), 5, 6);
+    script.get(1, "x", Some("2"), 7, 8);
+    // After "5" the cas expecting "1" can no longer swap, and before it "2" would be overwritten.
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn failed_operations_did_not_happen() {
+    let mut script = Script::default();
+    script.failed(1, put("x", "1"), 0, 1);
+    script.get(2, "x", None, 2, 3);
+    assert_linearizable(&script);
+    script.get(2, "x", Some("1"), 4, 5);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn stale_answers_constrain_nothing() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.done(1, put("x", "old"), 2, 3, KvOutput::Stale);
+    script.get(2, "x", Some("1"), 4, 5);
+    assert_linearizable(&script);
+}
+
+#[test]
+fn an_output_the_command_cannot_produce_is_a_violation() {
+    let mut script = Script::default();
+    script.done(1, put("x", "1"), 0, 1, KvOutput::Cas(true));
+    let text = assert_not_linearizable(&script, "x");
+    assert!(text.contains("never returns that output"), "{text}");
+}
+
+#[test]
+fn delete_makes_the_key_absent() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 1);
+    script.done(1, KvCommand::Delete { key: "x".into() }, 2, 3, KvOutput::Ok);
+    script.get(2, "x", None, 4, 5);
+    assert_linearizable(&script);
+    script.get(2, "x", Some("1"), 6, 7);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn concurrent_appends_land_in_one_order() {
+    let mut script = Script::default();
+    script.done(1, append("x", "a"), 0, 10, KvOutput::Ok);
+    script.done(2, append("x", "b"), 0, 10, KvOutput::Ok);
+    script.get(3, "x", Some("b"), 1, 2);
+    script.get(3, "x", Some("ba"), 11, 12);
+    assert_linearizable(&script);
+    script.get(3, "x", Some("ab"), 13, 14);
+    assert_not_linearizable(&script, "x");
+}
+
+#[test]
+fn an_append_past_the_limit_is_refused_and_changes_nothing() {
+    let full = "v".repeat(VALUE_LEN_MAX);
+    let mut script = Script::default();
+    script.put(1, "x", &full, 0, 1);
+    script.done(1, append("x", "w"), 2, 3, KvOutput::TooLong);
+    script.get(1, "x", Some(&full), 4, 5);
+    assert_linearizable(&script);
+
+    let mut wrong = Script::default();
+    wrong.put(1, "x", &full, 0, 1);
+    wrong.done(1, append("x", "w"), 2, 3, KvOutput::Ok);
+    let text = assert_not_linearizable(&wrong, "x");
+    assert!(text.contains(&format!("would exceed {VALUE_LEN_MAX} bytes")), "{text}");
+
+    let mut refused_but_fits = Script::default();
+    refused_but_fits.done(1, append("x", "w"), 0, 1, KvOutput::TooLong);
+    assert_not_linearizable(&refused_but_fits, "x");
+}
+
+#[test]
+fn keys_are_checked_independently() {
+    let mut script = Script::default();
+    script.put(1, "a", "1", 0, 1);
+    script.put(1, "b", "1", 2, 3);
+    script.get(2, "a", Some("1"), 4, 5);
+    script.get(2, "b", None, 6, 7);
+    assert_not_linearizable(&script, "b");
+}
+
+#[test]
+fn a_search_over_budget_is_unknown_not_wrong() {
+    // Many concurrent writes and a read nothing wrote: refuting it means trying every order of the writes.
+    let mut script = Script::default();
+    for client in 0..12 {
+        script.put(client, "x", &client.to_string(), 0, 100);
+    }
+    script.get(99, "x", Some("never written"), 101, 102);
+    let outcome = check_with(&script.history, &CheckOptions { steps_max: 50, ..CheckOptions::default() });
+    assert_eq!(outcome, CheckOutcome::Unknown { key: "x".into(), steps: 50 });
+    assert_not_linearizable(&script, "x");
+}
