@@ -1,0 +1,3 @@
+//! Helpers shared by the checker's integration tests.
+
+pub mod random_history;
