@@ -147,6 +147,17 @@ fn reads_cannot_see_concurrent_writes_in_two_orders() {
 }
 
 #[test]
+fn the_last_of_two_concurrent_writes_may_be_either() {
+    // The search first tries one order of the puts; the memo must not mistake the other order (same
+    // operations, other value) for one it already refuted.
+    let mut script = Script::default();
+    script.put(1, "x", "a", 0, 10);
+    script.put(2, "x", "b", 0, 10);
+    script.get(3, "x", Some("a"), 11, 12);
+    assert_linearizable(&script);
+}
+
+#[test]
 fn a_flip_flop_needs_a_third_write() {
     let mut script = Script::default();
     script.put(1, "x", "a", 0, 10);
@@ -353,6 +364,11 @@ fn an_append_past_the_limit_is_refused_and_changes_nothing() {
     wrong.done(1, append("x", "w"), 2, 3, KvOutput::Ok);
     let text = assert_not_linearizable(&wrong, "x");
     assert!(text.contains(&format!("would exceed {VALUE_LEN_MAX} bytes")), "{text}");
+
+    let mut exactly_full = Script::default();
+    exactly_full.put(1, "x", &full[1..], 0, 1);
+    exactly_full.done(1, append("x", "w"), 2, 3, KvOutput::Ok);
+    assert_linearizable(&exactly_full);
 
     let mut refused_but_fits = Script::default();
     refused_but_fits.done(1, append("x", "w"), 0, 1, KvOutput::TooLong);
