@@ -386,6 +386,22 @@ fn keys_are_checked_independently() {
 }
 
 #[test]
+fn without_shrinking_the_explanation_lists_every_operation() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 2);
+    script.put(1, "x", "2", 3, 4);
+    script.get(2, "x", None, 5, 6);
+    let options = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
+    let CheckOutcome::NotLinearizable { explanation, .. } = check_with(&script.history, &options) else {
+        panic!("the read is stale");
+    };
+    assert_eq!(explanation.core.len(), 3);
+    assert_eq!(explanation.timing_matters, None);
+    let CheckOutcome::NotLinearizable { explanation, .. } = script.check() else { panic!("the read is stale") };
+    assert_eq!(explanation.core.len(), 2, "shrunk: the second put and the read");
+}
+
+#[test]
 fn a_search_over_budget_is_unknown_not_wrong() {
     // Many concurrent writes and a read nothing wrote: refuting it means trying every order of the writes.
     let mut script = Script::default();

@@ -44,11 +44,14 @@ pub struct CheckOptions {
     /// Appends that would make a value longer than this answer `TooLong`: Synod's `VALUE_LEN_MAX` by default;
     /// other systems' histories have no such limit (`usize::MAX`).
     pub value_len_max: usize,
+    /// Shrink a violation to a few operations that already cannot be ordered (on by default). Off, the
+    /// explanation lists all the key's operations: much faster, for loops that only want the verdict.
+    pub shrink_explanation: bool,
 }
 
 impl Default for CheckOptions {
     fn default() -> Self {
-        CheckOptions { steps_max: 10_000_000, value_len_max: VALUE_LEN_MAX }
+        CheckOptions { steps_max: 10_000_000, value_len_max: VALUE_LEN_MAX, shrink_explanation: true }
     }
 }
 
@@ -94,10 +97,19 @@ pub fn check(history: &History) -> CheckOutcome {
     check_with(history, &CheckOptions::default())
 }
 
-/// Keys are searched in rounds, each key from scratch with four times the steps of the round before, so a
-/// key that is quick to refute is found before a hard one finishes, and only one search's memo is alive at a
-/// time. Restarting costs at most a third more steps than running each key once with its final budget.
+/// Keys are searched in rounds, each round allowing four times the steps of the one before, so a key that
+/// is quick to refute is found before a hard one finishes. Between rounds a key's search is kept to resume
+/// while the memos kept stay under `MEMO_KEPT_MAX` configurations in all; past that it restarts next round
+/// (costing at most a third more steps), so memory does not grow with the number of hard keys.
 const FIRST_ROUND_STEPS: u64 = 100_000;
+const MEMO_KEPT_MAX: usize = 2_000_000;
+
+/// A key still to be decided, with its search if it was kept between rounds.
+struct PendingKey<'h> {
+    key: &'h str,
+    indices: Vec<usize>,
+    search: Option<(KeyModel, Search)>,
+}
 
 pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
     let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -106,26 +118,36 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
             by_key.entry(operation.command.key()).or_default().push(index);
         }
     }
-    let mut pending: Vec<(&str, Vec<usize>)> = by_key.into_iter().collect();
+    let mut pending: Vec<PendingKey> =
+        by_key.into_iter().map(|(key, indices)| PendingKey { key, indices, search: None }).collect();
     let mut out_of_steps: Option<(&str, u64)> = None;
     let mut round_steps = FIRST_ROUND_STEPS.min(options.steps_max);
     while !pending.is_empty() {
         let mut still_pending = Vec::new();
-        for (key, indices) in pending {
-            let operations = indices.iter().map(|&index| (index, &history.operations()[index]));
-            let mut model = KeyModel::compile(operations, options.value_len_max);
-            let mut search = Search::new(&model);
-            match search.run(&mut model, round_steps) {
+        let mut memo_kept = 0;
+        for PendingKey { key, indices, search } in pending {
+            let (mut model, mut search) = search.unwrap_or_else(|| {
+                let operations = indices.iter().map(|&index| (index, &history.operations()[index]));
+                let model = KeyModel::compile(operations, options.value_len_max);
+                let search = Search::new(&model);
+                (model, search)
+            });
+            match search.run(&mut model, round_steps - search.steps()) {
                 Some(Verdict::Linearizable) => {}
-                Some(Verdict::NotLinearizable(_)) => {
+                Some(Verdict::NotLinearizable(deepest)) => {
+                    let search = (&mut model, &deepest, search.steps());
                     let explanation =
-                        Box::new(explain::explain(history, &indices, options.value_len_max, search.steps()));
-                    return CheckOutcome::NotLinearizable { key: key.into(), explanation };
+                        explain::explain(history, &indices, search, options.value_len_max, options.shrink_explanation);
+                    return CheckOutcome::NotLinearizable { key: key.into(), explanation: Box::new(explanation) };
                 }
                 None if round_steps >= options.steps_max => {
                     out_of_steps.get_or_insert((key, search.steps()));
                 }
-                None => still_pending.push((key, indices)),
+                None => {
+                    memo_kept += search.memo_len();
+                    let search = (memo_kept <= MEMO_KEPT_MAX).then_some((model, search));
+                    still_pending.push(PendingKey { key, indices, search });
+                }
             }
         }
         pending = still_pending;

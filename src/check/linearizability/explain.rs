@@ -42,8 +42,19 @@ pub struct Explanation {
     pub candidates: Vec<(Operation, String)>,
 }
 
-/// Explains why the operations at `indices` (all on one key, each constraining) cannot be ordered.
-pub(super) fn explain(history: &History, indices: &[usize], value_len_max: usize, steps_taken: u64) -> Explanation {
+/// Explains why the operations at `indices` (all on one key, each constraining) cannot be ordered, given
+/// the search that found so (`model` over those operations, its furthest point `deepest`, and the steps it
+/// took). Without `shrink` the core is all of them.
+pub(super) fn explain(
+    history: &History,
+    indices: &[usize],
+    (model, deepest, steps_taken): (&mut KeyModel, &Deepest, u64),
+    value_len_max: usize,
+    shrink: bool,
+) -> Explanation {
+    if !shrink {
+        return describe(history, indices.len(), indices, model, deepest, None);
+    }
     let operations = history.operations();
     let mut shrinker = Shrinker {
         operations,
@@ -51,7 +62,8 @@ pub(super) fn explain(history: &History, indices: &[usize], value_len_max: usize
         steps_left: SHRINK_STEPS_MAX,
         steps_per_check: steps_taken.saturating_mul(4).max(CHECK_STEPS_MIN),
     };
-    let core = shrinker.shrink(indices.to_vec());
+    let deadline = model.ops[stuck(model, deepest)].response.expect("the stuck operation has a response");
+    let core = shrinker.shrink(indices.to_vec(), deadline);
 
     let mut model = KeyModel::compile(core.iter().map(|&index| (index, &operations[index])), value_len_max);
     let steps_max = steps_taken.max(shrinker.steps_per_check);
@@ -67,6 +79,20 @@ pub(super) fn explain(history: &History, indices: &[usize], value_len_max: usize
     describe(history, indices.len(), &core, &mut model, &deepest, timing_matters)
 }
 
+/// The answered operation with the earliest response among those the furthest point did not place.
+fn stuck(model: &KeyModel, deepest: &Deepest) -> usize {
+    let mut placed = vec![false; model.ops.len()];
+    for &op in &deepest.order {
+        placed[op] = true;
+    }
+    (0..model.ops.len())
+        .filter(|&op| !placed[op])
+        .filter_map(|op| Some((model.ops[op].response?, op)))
+        .min()
+        .map(|(_, op)| op)
+        .expect("the search stops at an unplaced operation's return")
+}
+
 struct Shrinker<'h> {
     operations: &'h [Operation],
     value_len_max: usize,
@@ -77,8 +103,8 @@ struct Shrinker<'h> {
 }
 
 impl Shrinker<'_> {
-    /// `core` is in increasing order, and stays so.
-    fn shrink(&mut self, core: Vec<usize>) -> Vec<usize> {
+    /// `core` is in increasing order, and stays so. `deadline`: when the whole key's search got stuck.
+    fn shrink(&mut self, core: Vec<usize>, deadline: u64) -> Vec<usize> {
         let operations = self.operations;
         let all_writes = Writes::of(operations, &core);
         let guarded: Vec<(usize, Fresh)> = core
@@ -92,7 +118,19 @@ impl Shrinker<'_> {
                     .map(|fresh| (index, fresh))
             })
             .collect();
-        // First the operations that only observe, with every write present: dropping an observer from an
+        // In a long history the trouble is usually near where the search got stuck: try everything invoked
+        // after that at once.
+        let (early, late): (Vec<usize>, Vec<usize>) =
+            core.iter().partition(|&&index| operations[index].invoke <= deadline);
+        let core = if !late.is_empty()
+            && self.keeps_seen_values_buildable(&early, &late, &guarded, &all_writes)
+            && self.unorderable(&early)
+        {
+            early
+        } else {
+            core
+        };
+        // Then the operations that only observe, with every write present: dropping an observer from an
         // orderable set leaves it orderable, so what remains unorderable was already wrong in the whole key.
         // Such checks can be slow (fewer reads prune less), so this phase gets half the budget.
         let (observers, writes): (Vec<usize>, Vec<usize>) =
@@ -358,12 +396,7 @@ fn describe(
     for &op in &deepest.order {
         placed[op] = true;
     }
-    let stuck = (0..model.ops.len())
-        .filter(|&op| !placed[op])
-        .filter_map(|op| Some((model.ops[op].response?, op)))
-        .min()
-        .map(|(_, op)| op)
-        .expect("the search stops at an unplaced operation's return");
+    let stuck = stuck(model, deepest);
     let deadline = model.ops[stuck].response.expect("stuck has a response");
     let next_up: Vec<usize> =
         (0..model.ops.len()).filter(|&op| !placed[op] && model.ops[op].call <= deadline).collect();

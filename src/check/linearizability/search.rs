@@ -162,6 +162,11 @@ impl Search {
         self.steps
     }
 
+    /// Configurations remembered so far.
+    pub fn memo_len(&self) -> usize {
+        self.visited.len()
+    }
+
     /// Runs up to `steps` more steps; returns the verdict once there is one. Call again only if it is `None`.
     pub fn run(&mut self, model: &mut KeyModel, steps: u64) -> Option<Verdict> {
         if self.completed_left == 0 {

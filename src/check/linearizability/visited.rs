@@ -51,7 +51,6 @@ impl VisitedSet {
         VisitedSet { stride: ops.div_ceil(64) + 1, arena: Vec::new(), hashes: Vec::new(), slots: vec![EMPTY; 1024] }
     }
 
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.hashes.len()
     }
