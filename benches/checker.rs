@@ -9,15 +9,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use random_history::{linearizable_history, Shape};
-use synod::check::{check, parse_history, CheckOutcome, History, HistoryFormat};
+use synod::check::{check, check_with, parse_history, CheckOptions, CheckOutcome, History, HistoryFormat};
 
-/// Repeats a check until this much time has passed (and at least three times) and reports the median.
+/// Each measurement repeats a check for this long (and at least three times).
 const MEASURE_FOR: Duration = Duration::from_millis(1500);
 
 fn main() {
     // `cargo bench` passes `--bench`; a filter argument, if any, selects cases by name.
     let filter = std::env::args().skip(1).find(|arg| !arg.starts_with('-'));
-    println!("{:<34} {:>6} {:>12} {:>12}  verdict", "history", "ops", "median", "min");
+    println!("{:<36} {:>6} {:>12} {:>12}  verdict", "history", "ops", "median", "min");
     let mut cases: Vec<(String, History)> = Vec::new();
     for (name, shape) in [
         (
@@ -65,22 +65,36 @@ fn read(path: &Path, format: HistoryFormat) -> History {
     parse_history(format, &text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
+/// Times the verdict alone (as Porcupine's `CheckEvents` gives it) and, for a violation, the verdict with a
+/// shrunk explanation (what `check` returns by default).
 fn measure(name: &str, history: &History) {
-    let mut times = Vec::new();
-    let mut outcome = None;
-    let started = Instant::now();
-    while times.len() < 3 || started.elapsed() < MEASURE_FOR {
-        let start = Instant::now();
-        outcome = Some(std::hint::black_box(check(history)));
-        times.push(start.elapsed());
-    }
-    times.sort();
-    let verdict = match outcome.expect("measured at least once") {
-        CheckOutcome::Linearizable => "linearizable",
-        CheckOutcome::NotLinearizable { .. } => "not linearizable",
-        CheckOutcome::Unknown { .. } => "unknown",
+    let verdict_only = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
+    let (median, min, outcome) = time(|| check_with(history, &verdict_only));
+    let verdict = match outcome {
+        CheckOutcome::Linearizable => "linearizable".to_string(),
+        CheckOutcome::NotLinearizable { .. } => {
+            let (explained, _, outcome) = time(|| check(history));
+            let CheckOutcome::NotLinearizable { explanation, .. } = outcome else { unreachable!("same verdict") };
+            format!("not linearizable; explained ({} ops) in {explained:?}", explanation.core.len())
+        }
+        CheckOutcome::Unknown { .. } => "unknown".to_string(),
     };
-    println!("{name:<34} {:>6} {:>12?} {:>12?}  {verdict}", history.len(), times[times.len() / 2], times[0]);
+    println!("{name:<36} {:>6} {:>12?} {:>12?}  {verdict}", history.len(), median, min);
+}
+
+/// Repeats `run` for `MEASURE_FOR` (at least three times): median and fastest time, and the last result.
+fn time<T>(mut run: impl FnMut() -> T) -> (Duration, Duration, T) {
+    let mut times = Vec::new();
+    let started = Instant::now();
+    loop {
+        let start = Instant::now();
+        let result = std::hint::black_box(run());
+        times.push(start.elapsed());
+        if times.len() >= 3 && started.elapsed() >= MEASURE_FOR {
+            times.sort();
+            return (times[times.len() / 2], times[0], result);
+        }
+    }
 }
 
 /// All of Porcupine's etcd logs, one after another (as Porcupine's own test suite runs them).
@@ -89,7 +103,8 @@ fn measure_all_etcd_logs(porcupine: &Path) {
         .filter(|&log| log != 95)
         .map(|log| read(&porcupine.join(format!("test_data/jepsen/etcd_{log:03}.log")), HistoryFormat::JepsenLog))
         .collect();
+    let verdict_only = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
     let start = Instant::now();
-    let linearizable = histories.iter().filter(|history| check(history).is_linearizable()).count();
-    println!("all 102 etcd logs, once each: {:?} ({linearizable} linearizable)", start.elapsed());
+    let linearizable = histories.iter().filter(|history| check_with(history, &verdict_only).is_linearizable()).count();
+    println!("all 102 etcd logs, once each, verdicts only: {:?} ({linearizable} linearizable)", start.elapsed());
 }
