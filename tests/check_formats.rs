@@ -107,7 +107,11 @@ fn knossos_registers_with_fail_info_and_a_nemesis() {
 
 #[test]
 fn a_map_may_span_lines_and_is_timed_by_its_first() {
-    let history = edn("{:process 0,\n :type :invoke,\n :f :get, :key \"k\"}\n{:process 0, :type :ok, :f :get, :key \"k\", :value \"1\"}").unwrap();
+    let history = edn(concat!(
+        "{:process 0,\n :type :invoke,\n :f :get, :key \"k\"}\n",
+        "{:process 0, :type :ok, :f :get, :key \"k\", :value \"1\"}",
+    ))
+    .unwrap();
     assert_eq!(history.operations()[0].invoke, 1);
     assert_eq!(history.operations()[0].response_time(), Some(4));
 }

@@ -98,7 +98,8 @@ fn a_stale_read_is_caught_and_explained() {
         "2 of the key's 2 operations already cannot be ordered:",
         "  #0 client 1: put x=1 → ok (t=0..2)",
         "  #1 client 2: get x → absent (t=3..4)",
-        "Some order of them gives every answer, but none in which each takes effect between its invocation and its answer.",
+        "Some order of them gives every answer, but none in which each takes effect between its invocation and \
+         its answer.",
         "The longest order found is #0, leaving the value \"1\".",
         &format!("Then {read} must take effect by t=4, but nothing that could go next fits:"),
         "  #1: it returned absent but the value was \"1\"",

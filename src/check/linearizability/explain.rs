@@ -1,13 +1,15 @@
 //! Turns a failed search into an explanation a person can check by hand.
 //!
 //! A key may have hundreds of operations, and the search's furthest point among all of them is rarely the
-//! story. So the operations are first shrunk to a core that still cannot be ordered and from which no
-//! operation can be dropped (delta debugging: drop halves, then quarters, … then single operations, keeping
-//! each drop that leaves the core unorderable). Dropping a write can make a core unorderable for a reason
-//! the full history does not have, so a guard keeps the story honest: a read (or a cas that swapped) that
-//! saw a value the writes could have produced must still have such a write (see `Fresh`), or every core
-//! would shrink to "a read saw a value nobody wrote". The explanation then walks the core: the longest order found, the
-//! value it leaves, the operation that had to come next, and why nothing could.
+//! story. So the operations are first shrunk to a core that still cannot be ordered and from which, usually,
+//! no operation can be dropped (delta debugging: drop halves, then quarters, … then single operations,
+//! keeping each drop that leaves the core unorderable). Dropping a write can make a core unorderable for a
+//! reason the full history does not have, so the shrinking goes in steps that keep the story honest:
+//! everything invoked after the search got stuck goes first, if it can; then operations that only observe,
+//! with every write kept; then anything, under a guard: a read (or a cas that swapped) that saw a value the
+//! writes could have produced must still have such a write (see `Fresh`), or every core would shrink to "a
+//! read saw a value nobody wrote". The explanation then walks the core: the longest order found, the value
+//! it leaves, the operation that had to come next, and why nothing could.
 
 use serde::{Deserialize, Serialize};
 
@@ -428,7 +430,11 @@ impl std::fmt::Display for Explanation {
             writeln!(f, "  {operation}")?;
         }
         match self.timing_matters {
-            Some(true) => writeln!(f, "Some order of them gives every answer, but none in which each takes effect between its invocation and its answer.")?,
+            Some(true) => writeln!(
+                f,
+                "Some order of them gives every answer, but none in which each takes effect between its \
+                 invocation and its answer."
+            )?,
             Some(false) => writeln!(f, "No order of them at all gives these answers.")?,
             None => {}
         }
