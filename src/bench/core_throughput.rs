@@ -215,6 +215,50 @@ fn verify_chosen_log(node: &BenchNode, count: u64) {
     assert_eq!(node.machine().applied, count, "node {} applied {} commands", node.id(), node.machine().applied);
 }
 
+/// One configuration's result over several fresh runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub nodes: usize,
+    pub per_round: u64,
+    pub commands: u64,
+    pub runs: usize,
+    pub cmds_per_s_median: f64,
+    pub cmds_per_s_runs: Vec<f64>,
+    pub msgs_per_cmd: f64,
+}
+
+/// Runs the workload `runs` times, each on a fresh cluster, and summarises.
+pub fn run_many(nodes: usize, per_round: u64, commands: u64, runs: usize, now_s: &dyn Fn() -> f64) -> Summary {
+    assert!(runs > 0, "at least one run");
+    let results: Vec<RunResult> = (0..runs).map(|_| run_once(nodes, per_round, commands, now_s)).collect();
+    let cmds_per_s_runs: Vec<f64> = results.iter().map(|result| result.cmds_per_s).collect();
+    Summary {
+        nodes,
+        per_round,
+        commands,
+        runs,
+        cmds_per_s_median: median(cmds_per_s_runs.clone()),
+        cmds_per_s_runs,
+        // Deterministic: every run delivers the same messages.
+        msgs_per_cmd: results[0].msgs_per_cmd,
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "nodes={} per_round={} commands={} runs={}: median {:.3} M chosen commands/s, {:.4} messages/command",
+            self.nodes,
+            self.per_round,
+            self.commands,
+            self.runs,
+            self.cmds_per_s_median / 1e6,
+            self.msgs_per_cmd
+        )
+    }
+}
+
 /// Median of the runs' throughputs.
 pub fn median(mut values: Vec<f64>) -> f64 {
     assert!(!values.is_empty(), "median of nothing");

@@ -1,0 +1,29 @@
+//! The issue-9 core throughput workload (see `synod::bench::core_throughput` for its exact definition).
+//!
+//!     cargo bench --bench core_throughput                     # K ∈ {3, 5}, P ∈ {1, 100, 1000}, N = 200,000
+//!     cargo bench --bench core_throughput -- 5 100 200000 5   # nodes, per-round, commands, runs
+//!
+//! Prints one line per configuration and the process's peak resident memory.
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    use synod::bench::core_throughput::run_many;
+
+    let args: Vec<u64> = std::env::args().skip(1).filter_map(|arg| arg.parse().ok()).collect();
+    let configurations: Vec<(usize, u64, u64, usize)> = match args[..] {
+        [nodes, per_round, commands, runs] => vec![(nodes as usize, per_round, commands, runs as usize)],
+        [] => [5, 3].into_iter().flat_map(|nodes| [1, 100, 1000].map(|p| (nodes, p, 200_000, 5))).collect(),
+        _ => panic!("usage: core_throughput [NODES PER_ROUND COMMANDS RUNS]"),
+    };
+    let start = std::time::Instant::now();
+    let clock = move || start.elapsed().as_secs_f64();
+    for (nodes, per_round, commands, runs) in configurations {
+        println!("{}", run_many(nodes, per_round, commands, runs, &clock));
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let peak = status.lines().find(|line| line.starts_with("VmHWM")).unwrap_or("VmHWM: unknown");
+    println!("peak resident memory {}", peak.trim_start_matches("VmHWM:").trim());
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
