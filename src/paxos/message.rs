@@ -13,7 +13,8 @@ use super::{Ballot, NodeId, Request, Slot};
 pub enum Value<C> {
     Noop,
     Command(Arc<Request<C>>),
-    Batch(Vec<Arc<Request<C>>>),
+    /// A thin pointer, so a `Value` is two words: entries and records are stored per slot per replica.
+    Batch(Arc<Vec<Arc<Request<C>>>>),
 }
 
 impl<C> Value<C> {

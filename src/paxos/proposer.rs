@@ -215,7 +215,7 @@ impl<S: StateMachine> Node<S> {
             let value = if take == 1 {
                 Value::command(self.queue.pop_front().expect("non-empty"))
             } else {
-                Value::Batch(self.queue.drain(..take).map(std::sync::Arc::new).collect())
+                Value::Batch(std::sync::Arc::new(self.queue.drain(..take).map(std::sync::Arc::new).collect()))
             };
             next_slot = self.propose_next(value) + 1;
         }
