@@ -44,7 +44,7 @@ impl<S: StateMachine> Node<S> {
         from: NodeId,
         ballot: Ballot,
         first_slot: Slot,
-        values: Vec<Value<S::Command>>,
+        values: std::sync::Arc<[Value<S::Command>]>,
         chosen_upto: Slot,
     ) {
         self.observe_ballot(ballot);
@@ -63,8 +63,8 @@ impl<S: StateMachine> Node<S> {
         let count = values.len() as Slot;
         // Compacted slots are chosen and applied: nothing to accept there, and nothing to acknowledge.
         let first_acked = first_slot.max(self.log.start());
-        for (slot, value) in (first_slot..).zip(values).filter(|(slot, _)| *slot >= first_acked) {
-            self.accept_one(slot, ballot, value);
+        for (slot, value) in (first_slot..).zip(values.iter()).filter(|(slot, _)| *slot >= first_acked) {
+            self.accept_one(slot, ballot, value.clone());
         }
         self.learn_commit(ballot, chosen_upto);
         let end = first_slot + count;

@@ -60,8 +60,8 @@ pub enum Message<C, Snap> {
     /// `first_unchosen`; if it already compacted some of those slots, its snapshot covers them.
     Promise { ballot: Ballot, entries: Vec<(Slot, Entry<C>)>, snapshot: Option<Snapshot<Snap>>, chosen_upto: Slot },
     /// Phase 2a for slots `first_slot..first_slot + values.len()`. `chosen_upto` piggybacks the leader's
-    /// commit point: every slot below it is chosen.
-    Accept { ballot: Ballot, first_slot: Slot, values: Vec<Value<C>>, chosen_upto: Slot },
+    /// commit point: every slot below it is chosen. The values are shared by the accepts to every follower.
+    Accept { ballot: Ballot, first_slot: Slot, values: Arc<[Value<C>]>, chosen_upto: Slot },
     /// Phase 2b for slots `first_slot..first_slot + count`; `chosen_upto` tells the leader how far this
     /// node has learned, so it can send what is missing.
     Accepted { ballot: Ballot, first_slot: Slot, count: u64, chosen_upto: Slot },

@@ -239,7 +239,7 @@ impl<S: StateMachine> Node<S> {
 
     /// Sends the leader's values for `first_slot..end` to every follower (or only to `to`).
     fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot, to: Option<NodeId>) {
-        let values: Vec<Value<S::Command>> = (first_slot..end)
+        let values: std::sync::Arc<[Value<S::Command>]> = (first_slot..end)
             .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value.clone())
             .collect();
         let chosen_upto = self.first_unchosen;
@@ -248,7 +248,10 @@ impl<S: StateMachine> Node<S> {
             None => self.others().collect(),
         };
         for node in targets {
-            self.send(node, Message::Accept { ballot, first_slot, values: values.clone(), chosen_upto });
+            self.send(
+                node,
+                Message::Accept { ballot, first_slot, values: std::sync::Arc::clone(&values), chosen_upto },
+            );
         }
     }
 

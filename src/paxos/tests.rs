@@ -43,7 +43,7 @@ fn prepare(ballot: Ballot) -> MessageOf<KvStore> {
 }
 
 fn accept(ballot: Ballot, first_slot: Slot, values: Vec<Value<KvCommand>>, chosen_upto: Slot) -> MessageOf<KvStore> {
-    Message::Accept { ballot, first_slot, values, chosen_upto }
+    Message::Accept { ballot, first_slot, values: values.into(), chosen_upto }
 }
 
 #[test]
