@@ -4,10 +4,33 @@
 //!     cargo bench --bench core_throughput -- 5 100 200000 5   # nodes, per-round, commands, runs
 //!
 //! Prints one line per configuration and the process's peak resident memory.
+//!
+//! glibc serves large vectors with `mmap` and hands them back to the kernel when they are freed, so every fresh
+//! run would pay for page faults on ~190 MB of new memory, about a third of its time. A Wasm module's allocator
+//! grows its memory once and reuses it, so in the browser runs 2–5 are warm. To measure both the same way, this
+//! binary asks glibc to keep freed memory (`mallopt`); `SYNOD_BENCH_COLD=1` skips that, to see the cold numbers.
+
+/// Keep freed memory in the process (no `mmap` for big blocks, no trimming), as Wasm's allocator does.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only sets allocator parameters; it is called before this program allocates in earnest.
+    let (mmap, trim) =
+        unsafe { (libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20), libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX)) };
+    assert!(mmap == 1 && trim == 1, "mallopt refused: mmap {mmap}, trim {trim}");
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     use synod::bench::core_throughput::run_many;
+
+    let cold = std::env::var_os("SYNOD_BENCH_COLD").is_some();
+    if !cold {
+        keep_freed_memory();
+    }
+    println!("allocator: {}", if cold { "glibc defaults (cold runs)" } else { "glibc keeps freed memory" });
 
     let args: Vec<u64> = std::env::args().skip(1).filter_map(|arg| arg.parse().ok()).collect();
     let configurations: Vec<(usize, u64, u64, usize)> = match args[..] {

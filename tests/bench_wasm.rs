@@ -1,0 +1,27 @@
+//! The issue-9 core throughput workload compiled to Wasm, in headless Chromium. Ignored by default (it is a
+//! benchmark, not a check); run it with
+//!
+//!     cargo test --release --target wasm32-unknown-unknown --test bench_wasm -- --include-ignored
+//!
+//! and compare with `cargo bench --bench core_throughput -- NODES P N RUNS` for the same configuration.
+#![cfg(target_arch = "wasm32")]
+
+use synod::bench::core_throughput::run_many;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// `performance.now()` in seconds: monotonic, sub-millisecond.
+fn now_s() -> f64 {
+    let performance = web_sys::window().and_then(|window| window.performance()).expect("performance");
+    performance.now() / 1000.0
+}
+
+#[wasm_bindgen_test]
+#[ignore]
+fn core_throughput_in_the_browser() {
+    for (nodes, per_round) in [(5, 1), (5, 100), (3, 1), (3, 100)] {
+        let summary = run_many(nodes, per_round, 200_000, 5, &now_s);
+        console_log!("wasm: {summary}");
+    }
+}
