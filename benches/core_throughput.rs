@@ -19,7 +19,7 @@ fn keep_freed_memory() {
     assert!(mmap == 1 && trim == 1, "mallopt refused: mmap {mmap}, trim {trim}");
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(all(not(target_arch = "wasm32"), not(all(target_os = "linux", target_env = "gnu"))))]
 fn keep_freed_memory() {}
 
 #[cfg(not(target_arch = "wasm32"))]
