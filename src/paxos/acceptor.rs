@@ -80,11 +80,16 @@ impl<S: StateMachine> Node<S> {
     fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>) {
         match self.log.get(slot) {
             Some(entry) if entry.chosen => {
-                // A correct leader can only re-propose the chosen value here.
-                let same = entry.value == value;
+                // A correct leader can only re-propose the chosen value here. The acceptance in the new ballot is
+                // written like any other: the accepted message about to go out reveals it.
+                let (same, newer) = (entry.value == value, ballot > entry.ballot);
                 self.invariant(same, "chosen-never-changes", || {
                     format!("slot {slot} is chosen but ballot {ballot} proposes a different value")
                 });
+                if same && newer {
+                    self.records.push(Record::Accept { slot, ballot, value });
+                    self.log.get_mut(slot).expect("matched above").ballot = ballot;
+                }
             }
             existing => {
                 let lower = existing.is_some_and(|entry| entry.ballot > ballot);
