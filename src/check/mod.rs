@@ -3,6 +3,7 @@
 
 pub mod formats;
 pub mod history;
+pub mod invariants;
 pub mod linearizability;
 
 pub use formats::{check_history_file, parse_history, FormatError, HistoryFormat};

@@ -1,1 +1,19 @@
-//! TODO
+//! The deterministic simulator (native and Wasm): virtual time, one seeded RNG, a faulty network, crashes
+//! with storage that loses unsynced writes, client workloads, a trace that replays bit for bit, and the
+//! safety and linearizability checkers watching every step.
+
+mod action;
+mod client;
+mod config;
+pub mod fuzz;
+pub mod network;
+mod rng;
+mod simulator;
+mod trace;
+
+pub use action::{ScheduledAction, UserAction};
+pub use config::{FaultConfig, SimConfig, WorkloadConfig};
+pub use network::InFlight;
+pub use rng::SimRng;
+pub use simulator::{KvNode, KvStorage, Machine, Phase, Sim, VISITOR};
+pub use trace::{Trace, TraceEntry, TraceEvent};

@@ -1,0 +1,779 @@
+//! Online safety invariants, checked by the simulator after every step it takes.
+//!
+//! The checker watches from outside the nodes: it sees every write batch a node issues and when it becomes
+//! durable, every message a node sends, and every `Ready` a node hands out (applied commands and protocol
+//! events). From that it keeps its own account of the truth and compares every node against it:
+//!
+//! - **One value per slot.** A value is *chosen* in a slot when a majority of acceptors durably accepted the
+//!   same (ballot, value) there (counted from the write batches as they become durable, with a real majority
+//!   whatever quorum a planted bug makes the nodes use). Two chosen values for one slot break Paxos.
+//! - **Learned values agree**, with each other and with the chosen value: what a node *believes* is chosen.
+//! - **Chosen values were proposed**: a no-op, or requests some client invoked.
+//! - **Applied sequences agree**: every node applies the same requests in the same slot order (a snapshot
+//!   install or a restart may skip ahead), and every snapshot a node takes or installs holds the state of the
+//!   reference replica at that slot.
+//! - **Durable state never goes backwards**, and an acceptor never durably accepts below its durable promise.
+//! - **Persist before send**: a promise or an acceptance leaves a node only once its disk backs it.
+//!
+//! Invariants a node checks itself (`Event::InvariantBroken`, reported only when a planted bug is on) count as
+//! violations too. The simulator adds liveness, linearizability and panic violations with the same type.
+
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+
+use fnv::FnvHasher;
+use serde::{Deserialize, Serialize};
+
+use crate::kv::{KvCommand, KvOutput, KvStore};
+use crate::paxos::{
+    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, Record, Slot, SlotState, Value,
+    WriteBatch,
+};
+
+pub type KvNode = Node<KvStore>;
+pub type KvValue = Value<KvCommand>;
+pub type KvBatch = WriteBatch<KvCommand, KvStore>;
+
+/// Checking stops recording after this many violations (the first ones are what matter), so a badly broken
+/// run cannot grow the list without bound.
+pub const VIOLATIONS_MAX: usize = 64;
+
+/// What kind of property broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ViolationClass {
+    /// Something bad happened (two values chosen, a node applied the wrong command…).
+    Safety,
+    /// Something good did not happen in time after the faults healed.
+    Liveness,
+    /// The clients' history cannot be explained by any sequential order.
+    Linearizability,
+    /// The core panicked (a local assertion without a planted bug to excuse it).
+    Panic,
+}
+
+impl ViolationClass {
+    pub fn name(self) -> &'static str {
+        match self {
+            ViolationClass::Safety => "safety",
+            ViolationClass::Liveness => "liveness",
+            ViolationClass::Linearizability => "linearizability",
+            ViolationClass::Panic => "panic",
+        }
+    }
+}
+
+/// The invariants' names, as they appear in violations, the UI and the docs.
+pub mod names {
+    pub const ONE_VALUE_PER_SLOT: &str = "one-value-chosen-per-slot";
+    pub const LEARNED_AGREE: &str = "learned-values-agree";
+    pub const CHOSEN_WAS_PROPOSED: &str = "chosen-value-was-proposed";
+    pub const APPLIED_AGREE: &str = "applied-sequence-agrees";
+    pub const SNAPSHOT_COVERS_APPLIED: &str = "snapshot-covers-applied-prefix";
+    pub const SNAPSHOT_STATE: &str = "snapshot-state-matches-reference";
+    pub const DURABLE_PROMISE_MONOTONIC: &str = "durable-promise-never-decreases";
+    pub const DURABLE_CHOSEN_MONOTONIC: &str = "durable-chosen-point-never-decreases";
+    pub const ACCEPT_RESPECTS_PROMISE: &str = "accept-respects-durable-promise";
+    pub const PERSIST_BEFORE_SEND: &str = "persist-before-send";
+    pub const CORE_PREFIX: &str = "core:";
+    pub const OPS_COMPLETE: &str = "pending-operations-complete-after-heal";
+    pub const REPLICAS_CONVERGE: &str = "replicas-converge-after-heal";
+    pub const LINEARIZABLE: &str = "history-is-linearizable";
+    pub const NO_PANIC: &str = "core-does-not-panic";
+}
+
+/// One broken invariant, with everything needed to find it again in the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    pub class: ViolationClass,
+    pub invariant: String,
+    pub slot: Option<Slot>,
+    pub nodes: Vec<NodeId>,
+    /// The values in conflict (usually two), rendered for people.
+    pub values: Vec<String>,
+    pub detail: String,
+    /// The simulator step and virtual tick at which the checker noticed.
+    pub step: u64,
+    pub tick: u64,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} violation `{}` at step {} (tick {})", self.class.name(), self.invariant, self.step, self.tick)?;
+        if let Some(slot) = self.slot {
+            write!(f, ", slot {slot}")?;
+        }
+        if !self.nodes.is_empty() {
+            let nodes: Vec<String> = self.nodes.iter().map(|node| node.to_string()).collect();
+            write!(f, ", node{} {}", if nodes.len() == 1 { "" } else { "s" }, nodes.join(" and "))?;
+        }
+        write!(f, ": {}", self.detail)?;
+        for (index, value) in self.values.iter().enumerate() {
+            write!(f, "\n    value {}: {value}", index + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where the simulator is, stamped on every violation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub step: u64,
+    pub tick: u64,
+}
+
+/// A value in words: `noop`, `put x=1 (client 2 #5)`, or a batch of those.
+pub fn describe_value(value: &KvValue) -> String {
+    match value {
+        Value::Noop => "noop".into(),
+        Value::Command(request) => format!("{} (client {} #{})", request.command, request.client, request.seq),
+        Value::Batch(requests) => {
+            let parts: Vec<String> = requests
+                .iter()
+                .map(|request| format!("{} (client {} #{})", request.command, request.client, request.seq))
+                .collect();
+            format!("batch [{}]", parts.join(", "))
+        }
+    }
+}
+
+/// A canonical digest of the key-value store's replicated state (data and sessions; not the bug flag).
+/// FNV-1a over explicit little-endian bytes, so it is the same natively and in Wasm.
+pub fn state_digest(store: &KvStore) -> u64 {
+    fn bytes(hasher: &mut FnvHasher, data: &[u8]) {
+        hasher.write(&(data.len() as u64).to_le_bytes());
+        hasher.write(data);
+    }
+    let mut hasher = FnvHasher::default();
+    hasher.write(&(store.data.len() as u64).to_le_bytes());
+    for (key, value) in &store.data {
+        bytes(&mut hasher, key.as_bytes());
+        bytes(&mut hasher, value.as_bytes());
+    }
+    hasher.write(&(store.sessions.len() as u64).to_le_bytes());
+    for (client, session) in &store.sessions {
+        hasher.write(&client.to_le_bytes());
+        hasher.write(&session.seq.to_le_bytes());
+        match &session.output {
+            KvOutput::Ok => hasher.write(&[0]),
+            KvOutput::Value(None) => hasher.write(&[1]),
+            KvOutput::Value(Some(value)) => {
+                hasher.write(&[2]);
+                bytes(&mut hasher, value.as_bytes());
+            }
+            KvOutput::Cas(swapped) => hasher.write(&[3, *swapped as u8]),
+            KvOutput::TooLong => hasher.write(&[4]),
+            KvOutput::Stale => hasher.write(&[5]),
+        }
+    }
+    hasher.finish()
+}
+
+/// Acceptors that durably accepted one value in one (slot, ballot).
+#[derive(Clone, Debug)]
+struct Acceptance {
+    value: KvValue,
+    /// Bit `id` set: node `id` accepted.
+    voters: u64,
+}
+
+/// Per node: the entries it wrote (accepted or learned) but has not yet moved its chosen point past, so a
+/// `Chosen { slot, ballot }` event can be resolved to its value even when a snapshot in the same step
+/// compacted the slot away.
+#[derive(Clone, Debug, Default)]
+struct Mirror {
+    entries: BTreeMap<Slot, (Ballot, KvValue)>,
+}
+
+/// Per node: how far its state machine has applied, as seen from its `Applied` outputs.
+#[derive(Clone, Debug, Default)]
+struct Replica {
+    /// The slot the next applied request belongs to (or the one being applied, see `applied_in_slot`).
+    next_slot: Slot,
+    /// Requests of `next_slot` already applied (a batch value applies several).
+    applied_in_slot: usize,
+    durable_promised: Ballot,
+    durable_chosen_upto: Slot,
+}
+
+/// A node's claim that its state machine, as of `upto`, has state `digest`; checked against the reference
+/// replica once it gets that far.
+#[derive(Clone, Debug)]
+struct Claim {
+    node: NodeId,
+    digest: u64,
+    how: &'static str,
+    at: Position,
+}
+
+/// A state machine that applies the learned sequence slot by slot, as a correct replica would.
+#[derive(Clone, Debug)]
+struct Reference {
+    machine: KvStore,
+    /// `digests[s]`: the state after applying every slot below `s`.
+    digests: Vec<u64>,
+}
+
+impl Reference {
+    fn new(apply_retry_twice: bool) -> Self {
+        let machine = KvStore { bug_apply_retry_twice: apply_retry_twice, ..KvStore::default() };
+        let digests = vec![state_digest(&machine)];
+        Reference { machine, digests }
+    }
+
+    /// The first slot not yet applied.
+    fn next(&self) -> Slot {
+        self.digests.len() as Slot - 1
+    }
+}
+
+/// The online safety checker. The simulator feeds it; `violations()` says what broke.
+#[derive(Clone, Debug)]
+pub struct SafetyChecker {
+    nodes: usize,
+    majority: usize,
+    at: Position,
+    acceptances: BTreeMap<(Slot, Ballot), Vec<Acceptance>>,
+    /// The truly chosen value per slot and the ballot that first chose it.
+    chosen: BTreeMap<Slot, (Ballot, KvValue)>,
+    /// The value nodes learned per slot, and the first node that learned it.
+    learned: BTreeMap<Slot, (NodeId, KvValue)>,
+    proposed: BTreeMap<(ClientId, u64), KvCommand>,
+    mirrors: Vec<Mirror>,
+    replicas: Vec<Replica>,
+    reference: Reference,
+    claims: BTreeMap<Slot, Vec<Claim>>,
+    violations: Vec<Violation>,
+}
+
+impl SafetyChecker {
+    /// A checker for nodes `1..=nodes`. `apply_retry_twice` mirrors the planted state-machine bug in the
+    /// reference replica, so that bug shows up where it belongs (in the clients' history), not here.
+    pub fn new(nodes: usize, apply_retry_twice: bool) -> Self {
+        assert!((1..=63).contains(&nodes), "a checked cluster has 1 to 63 nodes, not {nodes}");
+        SafetyChecker {
+            nodes,
+            majority: nodes / 2 + 1,
+            at: Position::default(),
+            acceptances: BTreeMap::new(),
+            chosen: BTreeMap::new(),
+            learned: BTreeMap::new(),
+            proposed: BTreeMap::new(),
+            mirrors: vec![Mirror::default(); nodes],
+            replicas: vec![Replica::default(); nodes],
+            reference: Reference::new(apply_retry_twice),
+            claims: BTreeMap::new(),
+            violations: Vec::new(),
+        }
+    }
+
+    pub fn set_position(&mut self, at: Position) {
+        self.at = at;
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// Slots known chosen (a majority durably accepted one value).
+    pub fn chosen_slots(&self) -> usize {
+        self.chosen.len()
+    }
+
+    /// The truly chosen value of `slot`, if a majority durably accepted one.
+    pub fn chosen_value(&self, slot: Slot) -> Option<&KvValue> {
+        self.chosen.get(&slot).map(|(_, value)| value)
+    }
+
+    /// Records a violation found outside the checker (liveness, linearizability, a panic).
+    pub fn report(&mut self, violation: Violation) {
+        if self.violations.len() < VIOLATIONS_MAX {
+            self.violations.push(violation);
+        }
+    }
+
+    fn violate(
+        &mut self,
+        invariant: &str,
+        slot: Option<Slot>,
+        nodes: Vec<NodeId>,
+        values: Vec<String>,
+        detail: String,
+    ) {
+        let Position { step, tick } = self.at;
+        let invariant = invariant.to_string();
+        self.report(Violation { class: ViolationClass::Safety, invariant, slot, nodes, values, detail, step, tick });
+    }
+
+    fn index(&self, node: NodeId) -> usize {
+        let index = node as usize - 1;
+        assert!(index < self.nodes, "node {node} is not in this {}-node cluster", self.nodes);
+        index
+    }
+
+    // ----- Inputs from the simulator -----
+
+    /// A client invoked (or retried) request (client, seq).
+    pub fn client_invoked(&mut self, client: ClientId, seq: u64, command: &KvCommand) {
+        self.proposed.insert((client, seq), command.clone());
+    }
+
+    /// Node `node` handed out a write batch (not durable yet).
+    pub fn write_issued(&mut self, node: NodeId, batch: &KvBatch) {
+        let index = self.index(node);
+        let mirror = &mut self.mirrors[index];
+        for record in &batch.records {
+            match record {
+                Record::Accept { slot, ballot, value } | Record::Chosen { slot, ballot, value } => {
+                    mirror.entries.insert(*slot, (*ballot, value.clone()));
+                }
+                Record::Promise(_) | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
+            }
+        }
+    }
+
+    /// `batch` of node `node` is about to become durable on top of `durable`.
+    pub fn batch_durable(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>, batch: &KvBatch) {
+        let mut promised = durable.promised;
+        for record in &batch.records {
+            match record {
+                Record::Promise(ballot) => promised = promised.max(*ballot),
+                Record::Accept { slot, ballot, value } => {
+                    if *ballot < promised {
+                        self.violate(
+                            names::ACCEPT_RESPECTS_PROMISE,
+                            Some(*slot),
+                            vec![node],
+                            vec![describe_value(value)],
+                            format!("node {node} durably accepted ballot {ballot} after durably promising {promised}"),
+                        );
+                    }
+                    promised = promised.max(*ballot);
+                    self.count_acceptance(node, *slot, *ballot, value);
+                }
+                Record::Chosen { .. } | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
+            }
+        }
+    }
+
+    /// Node `node`'s durable state after a batch: it must not have gone backwards.
+    pub fn durable_now(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>) {
+        let index = self.index(node);
+        let replica = &self.replicas[index];
+        let (promised_before, chosen_before) = (replica.durable_promised, replica.durable_chosen_upto);
+        if durable.promised < promised_before {
+            let detail = format!("durable promise fell from {promised_before} to {}", durable.promised);
+            self.violate(names::DURABLE_PROMISE_MONOTONIC, None, vec![node], vec![], detail);
+        }
+        if durable.chosen_upto < chosen_before {
+            let detail = format!("durable chosen point fell from {chosen_before} to {}", durable.chosen_upto);
+            self.violate(names::DURABLE_CHOSEN_MONOTONIC, None, vec![node], vec![], detail);
+        }
+        let replica = &mut self.replicas[index];
+        replica.durable_promised = replica.durable_promised.max(durable.promised);
+        replica.durable_chosen_upto = replica.durable_chosen_upto.max(durable.chosen_upto);
+    }
+
+    /// Node `node` sends `envelope` while its disk holds `durable`.
+    pub fn message_sent(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>, envelope: &EnvelopeOf<KvStore>) {
+        if let Err(why) = durable.backs(&envelope.message) {
+            let detail = format!("node {node} → node {}: {why}", envelope.to);
+            self.violate(names::PERSIST_BEFORE_SEND, None, vec![node], vec![], detail);
+        }
+    }
+
+    /// What one `Ready` of node `node` reported. `state` is the node after the step.
+    pub fn node_output(&mut self, state: &KvNode, applied: &[Applied<KvCommand, KvOutput>], events: &[Event]) {
+        let node = state.id();
+        let index = self.index(node);
+        let mut installed_at = Vec::new();
+        for event in events {
+            match event {
+                Event::Chosen { slot, ballot } => self.node_learned(state, *slot, *ballot),
+                Event::SnapshotInstalled { upto } => installed_at.push(*upto),
+                Event::InvariantBroken { invariant, detail } => {
+                    let name = format!("{}{invariant}", names::CORE_PREFIX);
+                    self.violate(&name, None, vec![node], vec![], format!("node {node}: {detail}"));
+                }
+                _ => {}
+            }
+        }
+        for applied in applied {
+            self.node_applied(node, applied, &installed_at);
+        }
+        for event in events {
+            match event {
+                Event::SnapshotTaken { upto } => {
+                    self.skip_noops(index);
+                    let next = self.replicas[index].next_slot;
+                    let complete = self.replicas[index].applied_in_slot == 0;
+                    if *upto > next || (*upto == next && !complete) {
+                        self.violate(
+                            names::SNAPSHOT_COVERS_APPLIED,
+                            Some(next),
+                            vec![node],
+                            vec![],
+                            format!("node {node} took a snapshot up to slot {upto} but has applied only up to {next}"),
+                        );
+                    }
+                    self.claim_snapshot(state, *upto, "took");
+                }
+                Event::SnapshotInstalled { upto } => self.claim_snapshot(state, *upto, "installed"),
+                _ => {}
+            }
+        }
+        // Slots below the chosen point never produce another `Chosen` event: forget their mirror entries.
+        let first_unchosen = state.first_unchosen();
+        let mirror = &mut self.mirrors[index];
+        mirror.entries = mirror.entries.split_off(&first_unchosen);
+    }
+
+    /// Node `node` crashed: its volatile state is gone.
+    pub fn node_crashed(&mut self, node: NodeId) {
+        let index = self.index(node);
+        self.mirrors[index].entries.clear();
+    }
+
+    /// Node `node` restarted from `durable`; `state` is the recovered node before its first `Ready`.
+    pub fn node_restarted(&mut self, state: &KvNode, durable: &DurableStateOf<KvStore>) {
+        let node = state.id();
+        let index = self.index(node);
+        let base = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.upto);
+        self.replicas[index].next_slot = base;
+        self.replicas[index].applied_in_slot = 0;
+        let mirror = &mut self.mirrors[index];
+        mirror.entries.clear();
+        for (slot, entry) in durable.entries.range(base..) {
+            mirror.entries.insert(*slot, (entry.ballot, entry.value.clone()));
+        }
+        if let Some(snapshot) = &durable.snapshot {
+            self.claim(node, snapshot.upto, state_digest(&snapshot.state), "recovered");
+        }
+        // Slots the node recovered as chosen (below its durable chosen point) must agree with what was learned.
+        for slot in base..state.first_unchosen() {
+            if let SlotState::Chosen(entry) = state.get(slot) {
+                let value = entry.value.clone();
+                self.compare_learned(node, slot, &value);
+            }
+        }
+    }
+
+    /// The run ended. The reference replica stops at the first slot no node learned; a node whose snapshot
+    /// covers that slot holds state no chosen sequence explains.
+    pub fn finish(&mut self) {
+        let next = self.reference.next();
+        for (slot, claims) in std::mem::take(&mut self.claims) {
+            for claim in claims.into_iter().filter(|_| slot > next) {
+                let detail = format!(
+                    "node {} {} a snapshot up to slot {slot} (at tick {}), but no node ever learned slot {next}",
+                    claim.node, claim.how, claim.at.tick
+                );
+                self.violate(names::SNAPSHOT_STATE, Some(next), vec![claim.node], vec![], detail);
+            }
+        }
+    }
+
+    // ----- The checks -----
+
+    fn count_acceptance(&mut self, node: NodeId, slot: Slot, ballot: Ballot, value: &KvValue) {
+        let acceptances = self.acceptances.entry((slot, ballot)).or_default();
+        let voters = match acceptances.iter_mut().find(|acceptance| acceptance.value == *value) {
+            Some(acceptance) => {
+                acceptance.voters |= 1 << node;
+                acceptance.voters
+            }
+            None => {
+                acceptances.push(Acceptance { value: value.clone(), voters: 1 << node });
+                1 << node
+            }
+        };
+        if acceptances.len() > 1 {
+            let values = acceptances.iter().map(|acceptance| describe_value(&acceptance.value)).collect();
+            let detail = format!("ballot {ballot} carried two different values for slot {slot}");
+            self.violate(names::ONE_VALUE_PER_SLOT, Some(slot), vec![node], values, detail);
+        }
+        if voters.count_ones() as usize != self.majority {
+            return; // Not chosen yet, or chosen already (counted when the majority was reached).
+        }
+        let voter_ids: Vec<NodeId> = (1..=self.nodes as NodeId).filter(|id| voters & (1 << id) != 0).collect();
+        match self.chosen.get(&slot) {
+            Some((first_ballot, first)) if first != value => {
+                let values = vec![describe_value(first), describe_value(value)];
+                let detail = format!(
+                    "slot {slot} was chosen in ballot {first_ballot}, then a majority ({voter_ids:?}) durably accepted a \
+                     different value in ballot {ballot}"
+                );
+                self.violate(names::ONE_VALUE_PER_SLOT, Some(slot), voter_ids, values, detail);
+            }
+            Some(_) => {}
+            None => {
+                self.check_proposed(slot, voter_ids.clone(), value);
+                if let Some((learner, learned)) = self.learned.get(&slot) {
+                    if learned != value {
+                        let (learner, values) = (*learner, vec![describe_value(learned), describe_value(value)]);
+                        let detail =
+                            format!("node {learner} learned one value for slot {slot}; a majority accepted another");
+                        self.violate(names::LEARNED_AGREE, Some(slot), vec![learner], values, detail);
+                    }
+                }
+                self.chosen.insert(slot, (ballot, value.clone()));
+            }
+        }
+    }
+
+    fn check_proposed(&mut self, slot: Slot, nodes: Vec<NodeId>, value: &KvValue) {
+        for request in value.requests() {
+            let proposed = self.proposed.get(&(request.client, request.seq));
+            if proposed != Some(&request.command) {
+                let detail = match proposed {
+                    Some(command) => format!(
+                        "client {} #{} invoked {command}, but slot {slot} holds {}",
+                        request.client, request.seq, request.command
+                    ),
+                    None => format!("no client invoked request {} #{}", request.client, request.seq),
+                };
+                self.violate(
+                    names::CHOSEN_WAS_PROPOSED,
+                    Some(slot),
+                    nodes.clone(),
+                    vec![describe_value(value)],
+                    detail,
+                );
+            }
+        }
+    }
+
+    /// Node `state` says `slot` is chosen in `ballot`.
+    fn node_learned(&mut self, state: &KvNode, slot: Slot, ballot: Ballot) {
+        let node = state.id();
+        let index = self.index(node);
+        let value = match state.get(slot) {
+            SlotState::Chosen(entry) | SlotState::Accepted(entry) => Some(entry.value.clone()),
+            SlotState::Compacted | SlotState::Empty => None,
+        };
+        let value = value.or_else(|| {
+            let mirrored = self.mirrors[index].entries.get(&slot);
+            mirrored.filter(|(mirrored_ballot, _)| *mirrored_ballot == ballot).map(|(_, value)| value.clone())
+        });
+        // A slot compacted in the same step without a record to mirror: its applied requests are still checked.
+        if let Some(value) = value {
+            self.compare_learned(node, slot, &value);
+        }
+    }
+
+    fn compare_learned(&mut self, node: NodeId, slot: Slot, value: &KvValue) {
+        if let Some((_, chosen)) = self.chosen.get(&slot) {
+            if chosen != value {
+                let values = vec![describe_value(chosen), describe_value(value)];
+                let detail = format!("node {node} learned a value for slot {slot} other than the one chosen");
+                self.violate(names::LEARNED_AGREE, Some(slot), vec![node], values, detail);
+                return;
+            }
+        }
+        match self.learned.get(&slot) {
+            Some((first, learned)) if learned != value => {
+                let (first, values) = (*first, vec![describe_value(learned), describe_value(value)]);
+                let detail = format!("nodes {first} and {node} learned different values for slot {slot}");
+                self.violate(names::LEARNED_AGREE, Some(slot), vec![first, node], values, detail);
+            }
+            Some(_) => {}
+            None => {
+                self.check_proposed(slot, vec![node], value);
+                self.learned.insert(slot, (node, value.clone()));
+                self.advance_reference();
+            }
+        }
+    }
+
+    /// Moves node `index`'s applied point over slots learned as holding no requests (no-ops apply nothing).
+    fn skip_noops(&mut self, index: usize) {
+        let replica = &mut self.replicas[index];
+        while replica.applied_in_slot == 0
+            && self.learned.get(&replica.next_slot).is_some_and(|(_, value)| value.requests().is_empty())
+        {
+            replica.next_slot += 1;
+        }
+    }
+
+    fn node_applied(&mut self, node: NodeId, applied: &Applied<KvCommand, KvOutput>, installed_at: &[Slot]) {
+        let index = self.index(node);
+        self.skip_noops(index);
+        let replica = &self.replicas[index];
+        let slot = applied.slot;
+        let position = if slot == replica.next_slot {
+            replica.applied_in_slot
+        } else if slot > replica.next_slot {
+            // Skipping ahead is fine only after a snapshot install.
+            let installed = installed_at.iter().any(|upto| *upto > replica.next_slot && *upto <= slot);
+            if !installed {
+                let first_missing = replica.next_slot;
+                let detail = format!(
+                    "node {node} applied slot {slot} without applying slot {first_missing} (and no snapshot covers it)"
+                );
+                self.violate(names::APPLIED_AGREE, Some(first_missing), vec![node], vec![], detail);
+            }
+            0
+        } else {
+            let detail = format!("node {node} applied slot {slot} again after slot {}", replica.next_slot);
+            self.violate(names::APPLIED_AGREE, Some(slot), vec![node], vec![], detail);
+            0
+        };
+        let requests = match self.learned.get(&slot) {
+            Some((_, value)) => {
+                let expected = value.requests().get(position);
+                let requests = value.requests().len();
+                if expected.map(|request| request.as_ref()) != Some(applied.request.as_ref()) {
+                    let values =
+                        vec![describe_value(value), format!("{} at position {position}", applied.request.command)];
+                    let detail = format!("node {node} applied a request slot {slot} does not hold");
+                    self.violate(names::APPLIED_AGREE, Some(slot), vec![node], values, detail);
+                }
+                requests
+            }
+            None => {
+                let detail = format!("node {node} applied slot {slot} before any node learned it was chosen");
+                self.violate(names::APPLIED_AGREE, Some(slot), vec![node], vec![], detail);
+                1
+            }
+        };
+        let replica = &mut self.replicas[index];
+        if position + 1 >= requests {
+            replica.next_slot = slot + 1;
+            replica.applied_in_slot = 0;
+        } else {
+            replica.next_slot = slot;
+            replica.applied_in_slot = position + 1;
+        }
+    }
+
+    fn claim_snapshot(&mut self, state: &KvNode, upto: Slot, how: &'static str) {
+        let node = state.id();
+        let index = self.index(node);
+        if let Some(snapshot) = state.snapshot().filter(|snapshot| snapshot.upto == upto) {
+            let digest = state_digest(&snapshot.state);
+            self.claim(node, upto, digest, how);
+        }
+        if how == "installed" {
+            let replica = &mut self.replicas[index];
+            if upto > replica.next_slot {
+                replica.next_slot = upto;
+                replica.applied_in_slot = 0;
+            }
+        }
+    }
+
+    fn claim(&mut self, node: NodeId, upto: Slot, digest: u64, how: &'static str) {
+        let claim = Claim { node, digest, how, at: self.at };
+        match self.reference.digests.get(upto as usize) {
+            Some(expected) => {
+                let expected = *expected;
+                self.check_claim(upto, expected, claim);
+            }
+            None => self.claims.entry(upto).or_default().push(claim),
+        }
+    }
+
+    fn check_claim(&mut self, upto: Slot, expected: u64, claim: Claim) {
+        if claim.digest != expected {
+            let detail = format!(
+                "node {} {} a snapshot up to slot {upto} (at tick {}) whose state differs from applying the chosen \
+                 slots below {upto} in order",
+                claim.node, claim.how, claim.at.tick
+            );
+            self.violate(names::SNAPSHOT_STATE, Some(upto), vec![claim.node], vec![], detail);
+        }
+    }
+
+    /// Applies learned slots to the reference replica while they are contiguous, checking pending claims.
+    fn advance_reference(&mut self) {
+        loop {
+            let next = self.reference.next();
+            let Some((_, value)) = self.learned.get(&next) else { return };
+            for request in value.requests() {
+                crate::paxos::StateMachine::apply(&mut self.reference.machine, request);
+            }
+            let digest = state_digest(&self.reference.machine);
+            self.reference.digests.push(digest);
+            if let Some(claims) = self.claims.remove(&(next + 1)) {
+                for claim in claims {
+                    self.check_claim(next + 1, digest, claim);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::paxos::Request;
+
+    fn put(client: ClientId, seq: u64, value: &str) -> KvValue {
+        Value::Command(Arc::new(Request {
+            client,
+            seq,
+            command: KvCommand::Put { key: "x".into(), value: value.into() },
+        }))
+    }
+
+    fn accept(id: u64, slot: Slot, ballot: Ballot, value: KvValue) -> KvBatch {
+        WriteBatch { id, records: vec![Record::Promise(ballot), Record::Accept { slot, ballot, value }] }
+    }
+
+    #[test]
+    fn a_majority_of_durable_acceptances_chooses_and_a_second_value_is_a_violation() {
+        let mut checker = SafetyChecker::new(3, false);
+        checker.client_invoked(1, 1, &KvCommand::Put { key: "x".into(), value: "a".into() });
+        checker.client_invoked(2, 1, &KvCommand::Put { key: "x".into(), value: "b".into() });
+        let durable = DurableStateOf::<KvStore>::default();
+        let (low, high) = (Ballot::new(1, 3), Ballot::new(2, 2));
+        checker.batch_durable(1, &durable, &accept(1, 0, low, put(1, 1, "a")));
+        assert_eq!(checker.chosen_slots(), 0, "one acceptor of three chooses nothing");
+        checker.batch_durable(2, &durable, &accept(1, 0, low, put(1, 1, "a")));
+        assert_eq!(checker.chosen_value(0), Some(&put(1, 1, "a")));
+        assert!(checker.is_ok(), "{:?}", checker.violations());
+        checker.batch_durable(2, &durable, &accept(2, 0, high, put(2, 1, "b")));
+        checker.batch_durable(3, &durable, &accept(1, 0, high, put(2, 1, "b")));
+        let violation = &checker.violations()[0];
+        assert_eq!(violation.invariant, names::ONE_VALUE_PER_SLOT);
+        assert_eq!(violation.slot, Some(0));
+        assert!(violation.values[1].contains("put x=b"), "{violation}");
+    }
+
+    #[test]
+    fn accepting_below_the_durable_promise_and_unproposed_values_are_violations() {
+        let mut checker = SafetyChecker::new(3, false);
+        let durable = DurableStateOf::<KvStore> { promised: Ballot::new(5, 1), ..Default::default() };
+        let batch = WriteBatch {
+            id: 1,
+            records: vec![Record::Accept { slot: 3, ballot: Ballot::new(4, 2), value: put(9, 9, "z") }],
+        };
+        checker.batch_durable(2, &durable, &batch);
+        assert_eq!(checker.violations()[0].invariant, names::ACCEPT_RESPECTS_PROMISE);
+        checker.batch_durable(1, &durable, &batch);
+        checker.batch_durable(3, &durable, &batch);
+        assert!(
+            checker.violations().iter().any(|violation| violation.invariant == names::CHOSEN_WAS_PROPOSED),
+            "{:?}",
+            checker.violations()
+        );
+    }
+
+    #[test]
+    fn digests_tell_states_apart_and_ignore_the_bug_flag() {
+        let mut a = KvStore::default();
+        let b = KvStore { bug_apply_retry_twice: true, ..KvStore::default() };
+        assert_eq!(state_digest(&a), state_digest(&b));
+        crate::paxos::StateMachine::apply(
+            &mut a,
+            &Request { client: 1, seq: 1, command: KvCommand::Put { key: "k".into(), value: "v".into() } },
+        );
+        assert_ne!(state_digest(&a), state_digest(&b));
+    }
+}

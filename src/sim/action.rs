@@ -1,0 +1,64 @@
+//! What a visitor (or a scenario, or a shrunk replay) can do to a running cluster. Every action is recorded
+//! in the trace at the tick it happened, so (config, seed, actions) replays a session exactly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::kv::KvCommand;
+use crate::paxos::NodeId;
+
+use super::FaultConfig;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum UserAction {
+    Crash {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Pause {
+        node: NodeId,
+    },
+    Resume {
+        node: NodeId,
+    },
+    /// Cut every link between nodes of different groups.
+    Partition {
+        groups: Vec<Vec<NodeId>>,
+    },
+    CutLink {
+        from: NodeId,
+        to: NodeId,
+    },
+    HealLink {
+        from: NodeId,
+        to: NodeId,
+    },
+    /// Heal every cut link.
+    Heal,
+    DropMessage {
+        id: u64,
+    },
+    DuplicateMessage {
+        id: u64,
+    },
+    DeliverNow {
+        id: u64,
+    },
+    /// A visitor's client operation, sent to `target` (the simulator's visitor client).
+    ClientOp {
+        target: NodeId,
+        command: KvCommand,
+    },
+    SetFaults {
+        faults: FaultConfig,
+    },
+}
+
+/// An action scheduled at a tick (a scenario, a shared URL, a shrunk failing run).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledAction {
+    pub tick: u64,
+    pub action: UserAction,
+}

@@ -1,0 +1,60 @@
+//! Simulated clients: each has at most one operation outstanding, sends it to a random live node, waits up
+//! to a timeout, and retries the same (client, seq) elsewhere; after `attempts_max` it gives up and the
+//! operation is indeterminate in the history.
+
+use crate::check::OpId;
+use crate::kv::KvCommand;
+use crate::paxos::NodeId;
+
+use super::{SimRng, WorkloadConfig};
+
+#[derive(Clone, Debug)]
+pub struct Outstanding {
+    pub op: OpId,
+    pub seq: u64,
+    pub command: KvCommand,
+    pub target: NodeId,
+    pub sent_at: u64,
+    pub attempts: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub id: u64,
+    pub next_seq: u64,
+    pub outstanding: Option<Outstanding>,
+    /// Values this client wrote, for compare-and-set expectations.
+    written: Vec<String>,
+}
+
+impl Client {
+    pub fn new(id: u64) -> Client {
+        Client { id, next_seq: 1, outstanding: None, written: Vec::new() }
+    }
+
+    /// A random command from the workload's mix; values are unique per (client, seq).
+    pub fn next_command(&mut self, workload: &WorkloadConfig, rng: &mut SimRng) -> KvCommand {
+        let key = format!("k{}", rng.between(0, workload.keys - 1));
+        let value = format!("c{}s{}", self.id, self.next_seq);
+        let command = match rng.weighted(&workload.mix) {
+            0 => KvCommand::Get { key },
+            1 => KvCommand::Put { key, value: value.clone() },
+            2 => KvCommand::Delete { key },
+            3 => KvCommand::Append { key, value: format!("{value};") },
+            _ => {
+                let expected = match self.written.len() {
+                    0 => None,
+                    len => Some(self.written[rng.index(len)].clone()).filter(|_| rng.chance(750_000)),
+                };
+                KvCommand::Cas { key, expected, new: value.clone() }
+            }
+        };
+        if matches!(command, KvCommand::Put { .. } | KvCommand::Cas { .. }) {
+            self.written.push(value);
+            if self.written.len() > 8 {
+                self.written.remove(0);
+            }
+        }
+        command
+    }
+}

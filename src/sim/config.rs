@@ -1,0 +1,167 @@
+//! What a simulated run looks like: cluster size, faults, workload. Rates are in parts per million so every
+//! random decision is an integer comparison (no floats: the same seed gives the same run in Wasm).
+
+use serde::{Deserialize, Serialize};
+
+use crate::paxos::BugSet;
+
+/// Random faults, drawn from the seeded RNG.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FaultConfig {
+    /// Chance that a message is lost.
+    pub drop_ppm: u32,
+    /// Chance that a message is delivered twice.
+    pub duplicate_ppm: u32,
+    /// Network delay in ticks, uniform in `delay_min..=delay_max` (different delays reorder messages).
+    pub delay_min: u64,
+    pub delay_max: u64,
+    /// Chance per tick that a partition starts (when none is active).
+    pub partition_ppm: u32,
+    /// How long a partition lasts, in ticks.
+    pub partition_ticks: u64,
+    /// Chance per tick, per live node, that it crashes (at most a minority is down at once).
+    pub crash_ppm: u32,
+    /// How long a crashed node stays down, in ticks.
+    pub down_ticks: u64,
+    /// A write becomes durable 0..=storage_delay_max ticks after it was issued.
+    pub storage_delay_max: u64,
+}
+
+impl FaultConfig {
+    /// No faults at all, one-tick network delay, instant storage.
+    pub fn none() -> FaultConfig {
+        FaultConfig {
+            drop_ppm: 0,
+            duplicate_ppm: 0,
+            delay_min: 1,
+            delay_max: 1,
+            partition_ppm: 0,
+            partition_ticks: 0,
+            crash_ppm: 0,
+            down_ticks: 0,
+            storage_delay_max: 0,
+        }
+    }
+
+    /// The fuzzer's mix: up to 30% loss, duplicates, reordering, partitions, crashes, slow disks.
+    pub fn fuzz() -> FaultConfig {
+        FaultConfig {
+            drop_ppm: 100_000,
+            duplicate_ppm: 30_000,
+            delay_min: 1,
+            delay_max: 6,
+            partition_ppm: 15_000,
+            partition_ticks: 40,
+            crash_ppm: 6_000,
+            down_ticks: 30,
+            storage_delay_max: 3,
+        }
+    }
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig::none()
+    }
+}
+
+/// The clients and what they do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkloadConfig {
+    pub clients: u64,
+    /// Operations the clients invoke in all.
+    pub ops: u64,
+    /// Keys `k0..k{keys-1}`.
+    pub keys: u64,
+    /// Relative weights of get, put, delete, append, cas.
+    pub mix: [u32; 5],
+    /// Chance per tick that an idle client invokes its next operation.
+    pub invoke_ppm: u32,
+    /// A client waits this long for a reply before it retries at another node.
+    pub timeout_ticks: u64,
+    /// After this many attempts a client gives up; the operation is indeterminate.
+    pub attempts_max: u32,
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig {
+            clients: 4,
+            ops: 200,
+            keys: 3,
+            mix: [30, 30, 10, 20, 10],
+            invoke_ppm: 300_000,
+            timeout_ticks: 25,
+            attempts_max: 4,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimConfig {
+    pub nodes: usize,
+    pub bugs: BugSet,
+    /// Take a snapshot every this many applied slots (0: never).
+    pub snapshot_interval: u64,
+    pub faults: FaultConfig,
+    pub workload: WorkloadConfig,
+    /// Ticks with faults; then the network heals, every node restarts, and clients finish.
+    pub fault_ticks: u64,
+    /// Liveness bound: after healing, every pending operation must complete within this many ticks.
+    pub heal_ticks: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            nodes: 5,
+            bugs: BugSet::NONE,
+            snapshot_interval: 0,
+            faults: FaultConfig::none(),
+            workload: WorkloadConfig::default(),
+            fault_ticks: 600,
+            heal_ticks: 400,
+        }
+    }
+}
+
+impl SimConfig {
+    /// The fuzzer's configuration for `nodes` nodes: faults on, small snapshots so compaction is exercised.
+    pub fn fuzz(nodes: usize) -> SimConfig {
+        SimConfig { nodes, snapshot_interval: 16, faults: FaultConfig::fuzz(), ..SimConfig::default() }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=9).contains(&self.nodes) {
+            return Err(format!("nodes: a simulated cluster has 1 to 9 nodes, not {}", self.nodes));
+        }
+        let faults = &self.faults;
+        for (name, ppm) in [
+            ("faults.drop_ppm", faults.drop_ppm),
+            ("faults.duplicate_ppm", faults.duplicate_ppm),
+            ("faults.partition_ppm", faults.partition_ppm),
+            ("faults.crash_ppm", faults.crash_ppm),
+            ("workload.invoke_ppm", self.workload.invoke_ppm),
+        ] {
+            if ppm > 1_000_000 {
+                return Err(format!("{name}: a rate is at most 1000000 parts per million, not {ppm}"));
+            }
+        }
+        if faults.delay_min == 0 || faults.delay_min > faults.delay_max {
+            return Err(format!(
+                "faults.delay_min..delay_max: need 1 <= min <= max, not {}..{}",
+                faults.delay_min, faults.delay_max
+            ));
+        }
+        if self.workload.mix.iter().all(|weight| *weight == 0) {
+            return Err("workload.mix: at least one operation needs a positive weight".into());
+        }
+        if self.workload.keys == 0 || self.workload.timeout_ticks == 0 || self.workload.attempts_max == 0 {
+            return Err("workload.keys, timeout_ticks and attempts_max must be at least 1".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,678 @@
+//! The deterministic simulator: n nodes, their storage, a faulty network and clients, driven tick by tick
+//! from one seeded RNG. Everything random goes through `SimRng` and everything that happens is recorded in
+//! the trace, so the same (config, seed, actions) gives the same run, natively and in Wasm.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::check::invariants::{names, Position, SafetyChecker, Violation, ViolationClass};
+use crate::check::{check_with, CheckOptions, CheckOutcome, History};
+use crate::kv::{KvCommand, KvOutput, KvStore};
+use crate::paxos::{Bug, Config, EnvelopeOf, Event, Node, NodeId, ReadyOf, Rejection, Reply, Request, RoleKind};
+use crate::storage::{MemoryStorage, Storage};
+
+use super::client::{Client, Outstanding};
+use super::network::{InFlight, Network};
+use super::{FaultConfig, ScheduledAction, SimConfig, SimRng, Trace, TraceEvent, UserAction};
+
+pub type KvNode = Node<KvStore>;
+pub type KvStorage = MemoryStorage<KvCommand, KvStore>;
+
+/// The client id of the visitor's own operations (`UserAction::ClientOp`).
+pub const VISITOR: u64 = 0;
+/// How many recent protocol events are kept for narration.
+pub const RECENT_EVENTS_MAX: usize = 256;
+
+/// One simulated machine: the node (absent while down), its disk, and when each issued write lands.
+#[derive(Clone)]
+pub struct Machine {
+    pub node: Option<KvNode>,
+    pub storage: KvStorage,
+    durable_at: VecDeque<u64>,
+    pub paused: bool,
+    /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
+    down_until: Option<u64>,
+    ready: ReadyOf<KvStore>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Random faults and client operations.
+    Faults,
+    /// Faults healed at `since`: pending operations must complete and replicas converge.
+    Healing {
+        since: u64,
+    },
+    Done,
+}
+
+#[derive(Clone)]
+pub struct Sim {
+    config: SimConfig,
+    seed: u64,
+    now: u64,
+    rng: SimRng,
+    machines: Vec<Machine>,
+    network: Network,
+    partition_until: Option<u64>,
+    clients: Vec<Client>,
+    visitor: Client,
+    invoked: u64,
+    history: History,
+    checker: SafetyChecker,
+    trace: Trace,
+    scheduled: BTreeMap<u64, Vec<UserAction>>,
+    recent: VecDeque<(u64, NodeId, Event)>,
+    phase: Phase,
+    delivered: u64,
+}
+
+impl Sim {
+    /// A fresh cluster. `keep_trace` keeps every trace entry (for replay and the UI); the hash is kept always.
+    pub fn new(config: SimConfig, seed: u64, actions: Vec<ScheduledAction>, keep_trace: bool) -> Result<Sim, String> {
+        config.validate()?;
+        let mut machines = Vec::new();
+        for id in 1..=config.nodes as NodeId {
+            let node = Self::boot(&config, id, &crate::paxos::DurableStateOf::<KvStore>::default())?;
+            machines.push(Machine {
+                node: Some(node),
+                storage: MemoryStorage::new(),
+                durable_at: VecDeque::new(),
+                paused: false,
+                down_until: None,
+                ready: ReadyOf::<KvStore>::default(),
+            });
+        }
+        let mut scheduled: BTreeMap<u64, Vec<UserAction>> = BTreeMap::new();
+        for ScheduledAction { tick, action } in actions {
+            scheduled.entry(tick).or_default().push(action);
+        }
+        let clients = (1..=config.workload.clients).map(Client::new).collect();
+        let checker = SafetyChecker::new(config.nodes, config.bugs.contains(Bug::ApplyRetryTwice));
+        Ok(Sim {
+            seed,
+            now: 0,
+            rng: SimRng::new(seed),
+            machines,
+            network: Network::default(),
+            partition_until: None,
+            clients,
+            visitor: Client::new(VISITOR),
+            invoked: 0,
+            history: History::new(),
+            checker,
+            trace: Trace::new(keep_trace),
+            scheduled,
+            recent: VecDeque::new(),
+            phase: Phase::Faults,
+            delivered: 0,
+            config,
+        })
+    }
+
+    fn node_config(config: &SimConfig, id: NodeId) -> Config {
+        let mut node = Config::cluster(id, config.nodes);
+        node.bugs = config.bugs;
+        node.snapshot_interval = config.snapshot_interval;
+        node
+    }
+
+    fn boot(config: &SimConfig, id: NodeId, durable: &crate::paxos::DurableStateOf<KvStore>) -> Result<KvNode, String> {
+        let mut node: KvNode = Node::recover(Self::node_config(config, id), durable)?;
+        node.machine_mut().bug_apply_retry_twice = config.bugs.contains(Bug::ApplyRetryTwice);
+        Ok(node)
+    }
+
+    // ----- Observers -----
+
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn machines(&self) -> &[Machine] {
+        &self.machines
+    }
+
+    pub fn node(&self, id: NodeId) -> Option<&KvNode> {
+        self.machines.get(id as usize - 1)?.node.as_ref()
+    }
+
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    pub fn violations(&self) -> &[Violation] {
+        self.checker.violations()
+    }
+
+    pub fn checker(&self) -> &SafetyChecker {
+        &self.checker
+    }
+
+    /// Recent protocol events, oldest first: (tick, node, event).
+    pub fn recent_events(&self) -> impl Iterator<Item = &(u64, NodeId, Event)> {
+        self.recent.iter()
+    }
+
+    pub fn messages_delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// The visitor's outstanding operation, if any.
+    pub fn visitor_busy(&self) -> bool {
+        self.visitor.outstanding.is_some()
+    }
+
+    // ----- Driving -----
+
+    /// Advances one tick: scheduled actions, random faults, disks, network, node timers, clients.
+    pub fn tick(&mut self) {
+        assert!(self.phase != Phase::Done, "seed {}: the run is over", self.seed);
+        self.now += 1;
+        self.checker.set_position(Position { step: self.trace.len(), tick: self.now });
+        for action in self.scheduled.remove(&self.now).unwrap_or_default() {
+            self.apply_action(action);
+        }
+        if self.phase == Phase::Faults && self.now >= self.config.fault_ticks {
+            self.heal_everything();
+        }
+        if self.phase == Phase::Faults {
+            self.inject_faults();
+        }
+        for index in 0..self.machines.len() {
+            self.sync_due(index);
+        }
+        while let Some(message) = self.network.pop_due(self.now) {
+            self.deliver(message);
+        }
+        for index in 0..self.machines.len() {
+            let machine = &mut self.machines[index];
+            if machine.paused {
+                continue;
+            }
+            if let Some(node) = machine.node.as_mut() {
+                node.tick();
+                self.settle(index);
+            }
+        }
+        self.step_clients();
+        if let Phase::Healing { since } = self.phase {
+            self.check_healed(since);
+        }
+    }
+
+    /// Runs to the end: the fault phase, healing, the liveness bound. Then checks the history.
+    pub fn run_to_end(&mut self) {
+        let limit = self.config.fault_ticks + self.config.heal_ticks + 10;
+        while self.phase != Phase::Done {
+            assert!(self.now <= limit, "seed {}: the run did not end by tick {limit}", self.seed);
+            self.tick();
+        }
+    }
+
+    pub fn run_until(&mut self, tick: u64) {
+        while self.now < tick && self.phase != Phase::Done {
+            self.tick();
+        }
+    }
+
+    // ----- Actions -----
+
+    /// Applies a user action now and records it in the trace.
+    pub fn apply_action(&mut self, action: UserAction) {
+        self.trace.record(self.now, TraceEvent::Action { action: action.clone() });
+        match action {
+            UserAction::Crash { node } => self.crash(node, None),
+            UserAction::Restart { node } => self.restart(node),
+            UserAction::Pause { node } => self.set_paused(node, true),
+            UserAction::Resume { node } => self.set_paused(node, false),
+            UserAction::Partition { groups } => self.partition(&groups),
+            UserAction::CutLink { from, to } => self.network.cut(from, to),
+            UserAction::HealLink { from, to } => self.network.heal_link(from, to),
+            UserAction::Heal => self.network.heal(),
+            UserAction::DropMessage { id } => {
+                self.network.remove(id);
+            }
+            UserAction::DuplicateMessage { id } => {
+                if let Some(original) = self.network.get(id).cloned() {
+                    let copy = self.network.next_id();
+                    self.network.push(InFlight { id: copy, ..original });
+                }
+            }
+            UserAction::DeliverNow { id } => {
+                if let Some(message) = self.network.remove(id) {
+                    self.deliver(message);
+                }
+            }
+            UserAction::ClientOp { target, command } => {
+                if self.visitor.outstanding.is_none() {
+                    let seq = self.visitor.next_seq;
+                    self.visitor.next_seq += 1;
+                    let op = self.history.invoke(VISITOR, command.clone(), self.now);
+                    self.checker.client_invoked(VISITOR, seq, &command);
+                    let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
+                    self.visitor.outstanding = Some(outstanding.clone());
+                    self.send_request(VISITOR, &outstanding);
+                }
+            }
+            UserAction::SetFaults { faults } => self.config.faults = faults,
+        }
+    }
+
+    fn crash(&mut self, id: NodeId, down_until: Option<u64>) {
+        let machine = &mut self.machines[id as usize - 1];
+        if machine.node.take().is_none() {
+            return;
+        }
+        machine.storage.crash();
+        machine.durable_at.clear();
+        machine.down_until = down_until;
+        machine.ready = ReadyOf::<KvStore>::default();
+        self.checker.node_crashed(id);
+        self.trace.record(self.now, TraceEvent::Crashed { node: id });
+    }
+
+    fn restart(&mut self, id: NodeId) {
+        let index = id as usize - 1;
+        if self.machines[index].node.is_some() {
+            return;
+        }
+        let node = Self::boot(&self.config, id, self.machines[index].storage.durable()).expect("the config was valid");
+        self.checker.node_restarted(&node, self.machines[index].storage.durable());
+        self.machines[index].node = Some(node);
+        self.machines[index].down_until = None;
+        self.trace.record(self.now, TraceEvent::Restarted { node: id });
+        self.settle(index);
+    }
+
+    fn set_paused(&mut self, id: NodeId, paused: bool) {
+        self.machines[id as usize - 1].paused = paused;
+        if !paused {
+            self.settle(id as usize - 1);
+        }
+    }
+
+    fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        for (a, group) in groups.iter().enumerate() {
+            for other in &groups[a + 1..] {
+                for x in group {
+                    for y in other {
+                        self.network.cut(*x, *y);
+                        self.network.cut(*y, *x);
+                    }
+                }
+            }
+        }
+        self.trace.record(self.now, TraceEvent::Partitioned { groups: groups.to_vec() });
+    }
+
+    // ----- Faults -----
+
+    fn inject_faults(&mut self) {
+        let faults = self.config.faults.clone();
+        match self.partition_until {
+            Some(until) if until <= self.now => {
+                self.partition_until = None;
+                self.network.heal();
+                self.trace.record(self.now, TraceEvent::Healed);
+            }
+            None if self.rng.chance(faults.partition_ppm) => {
+                let mut groups = vec![Vec::new(), Vec::new()];
+                for id in 1..=self.config.nodes as NodeId {
+                    groups[self.rng.index(2)].push(id);
+                }
+                if groups.iter().all(|group| !group.is_empty()) {
+                    self.partition(&groups);
+                    self.partition_until = Some(self.now + faults.partition_ticks.max(1));
+                }
+            }
+            _ => {}
+        }
+        let minority = (self.config.nodes - 1) / 2;
+        for index in 0..self.machines.len() {
+            let id = index as NodeId + 1;
+            match self.machines[index].down_until {
+                Some(until) if until <= self.now => self.restart(id),
+                _ => {}
+            }
+            let down = self.machines.iter().filter(|machine| machine.node.is_none()).count();
+            if self.machines[index].node.is_some() && down < minority && self.rng.chance(faults.crash_ppm) {
+                let until = self.now + faults.down_ticks.max(1);
+                self.crash(id, Some(until));
+            }
+        }
+    }
+
+    /// The fault phase is over: heal the network, restart and resume every node, stop dropping messages.
+    fn heal_everything(&mut self) {
+        self.phase = Phase::Healing { since: self.now };
+        self.network.heal();
+        self.partition_until = None;
+        self.trace.record(self.now, TraceEvent::Healed);
+        self.config.faults =
+            FaultConfig { drop_ppm: 0, duplicate_ppm: 0, partition_ppm: 0, crash_ppm: 0, ..self.config.faults.clone() };
+        for id in 1..=self.config.nodes as NodeId {
+            self.set_paused(id, false);
+            self.restart(id);
+        }
+    }
+
+    // ----- Disks and nodes -----
+
+    /// Makes durable every write of machine `index` whose time has come, and tells the node.
+    fn sync_due(&mut self, index: usize) -> bool {
+        let id = index as NodeId + 1;
+        let mut newest = None;
+        loop {
+            let machine = &mut self.machines[index];
+            if machine.paused || machine.durable_at.front().is_none_or(|at| *at > self.now) {
+                break;
+            }
+            machine.durable_at.pop_front();
+            let batch = machine.storage.pending().next().cloned().expect("a pending batch per durable time");
+            self.checker.batch_durable(id, machine.storage.durable(), &batch);
+            let synced = machine.storage.sync_one().expect("a pending batch");
+            self.checker.durable_now(id, machine.storage.durable());
+            self.trace.record(self.now, TraceEvent::Durable { node: id, batch: synced });
+            newest = Some(synced);
+        }
+        let Some(batch) = newest else { return false };
+        if let Some(node) = self.machines[index].node.as_mut() {
+            node.persisted(batch);
+        }
+        true
+    }
+
+    /// Collects everything machine `index` has to say until it is quiet (writes that land at once are acknowledged
+    /// on the spot).
+    fn settle(&mut self, index: usize) {
+        for _ in 0..10_000 {
+            self.collect(index);
+            if !self.sync_due(index) {
+                return;
+            }
+        }
+        panic!("seed {}: node {} never settles", self.seed, index + 1);
+    }
+
+    fn collect(&mut self, index: usize) {
+        let id = index as NodeId + 1;
+        let mut ready = std::mem::take(&mut self.machines[index].ready);
+        while let Some(node) = self.machines[index].node.as_mut() {
+            node.ready_into(&mut ready);
+            if ready.is_empty() {
+                break;
+            }
+            if let Some(batch) = ready.write.take().filter(|batch| !batch.records.is_empty()) {
+                self.checker.write_issued(id, &batch);
+                let delay = self.rng.between(0, self.config.faults.storage_delay_max);
+                let machine = &mut self.machines[index];
+                let at = machine.durable_at.back().copied().unwrap_or(0).max(self.now + delay);
+                machine.durable_at.push_back(at);
+                machine.storage.submit(batch);
+            }
+            let node = self.machines[index].node.as_ref().expect("checked above");
+            self.checker.node_output(node, &ready.applied, &ready.events);
+            ready.applied.clear();
+            for event in ready.events.drain(..) {
+                if self.recent.len() == RECENT_EVENTS_MAX {
+                    self.recent.pop_front();
+                }
+                self.recent.push_back((self.now, id, event));
+            }
+            for envelope in std::mem::take(&mut ready.messages) {
+                self.checker.message_sent(id, self.machines[index].storage.durable(), &envelope);
+                self.route(envelope);
+            }
+            for reply in std::mem::take(&mut ready.replies) {
+                self.on_reply(reply);
+            }
+        }
+        self.machines[index].ready = ready;
+    }
+
+    // ----- Network -----
+
+    fn route(&mut self, envelope: EnvelopeOf<KvStore>) {
+        let faults = &self.config.faults;
+        let (drop_ppm, duplicate_ppm) = (faults.drop_ppm, faults.duplicate_ppm);
+        let (delay_min, delay_max) = (faults.delay_min, faults.delay_max);
+        let id = self.network.next_id();
+        let (from, to, kind) = (envelope.from, envelope.to, envelope.message.kind());
+        let deliver_at = self.now + self.rng.between(delay_min, delay_max);
+        self.trace.record(self.now, TraceEvent::Sent { id, from, to, kind, deliver_at });
+        if self.rng.chance(drop_ppm) {
+            self.trace.record(self.now, TraceEvent::Dropped { id });
+            return;
+        }
+        if self.rng.chance(duplicate_ppm) {
+            let copy = self.network.next_id();
+            let copy_at = self.now + self.rng.between(delay_min, delay_max);
+            self.trace.record(self.now, TraceEvent::Duplicated { id, copy });
+            let duplicate = InFlight {
+                id: copy,
+                from,
+                to,
+                sent_at: self.now,
+                deliver_at: copy_at,
+                kind,
+                envelope: envelope.clone(),
+            };
+            self.network.push(duplicate);
+        }
+        self.network.push(InFlight { id, from, to, sent_at: self.now, deliver_at, kind, envelope });
+    }
+
+    fn deliver(&mut self, message: InFlight) {
+        let index = message.to as usize - 1;
+        if self.network.is_cut(message.from, message.to) {
+            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: "link cut".into() });
+            return;
+        }
+        if self.machines[index].paused {
+            // A paused node's messages wait in its queue.
+            self.network.push(InFlight { deliver_at: self.now + 1, ..message });
+            return;
+        }
+        let Some(node) = self.machines[index].node.as_mut() else {
+            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: "node down".into() });
+            return;
+        };
+        node.receive(message.envelope);
+        self.delivered += 1;
+        self.trace.record(self.now, TraceEvent::Delivered { id: message.id });
+        self.settle(index);
+    }
+
+    // ----- Clients -----
+
+    fn step_clients(&mut self) {
+        let healing = matches!(self.phase, Phase::Healing { .. });
+        for index in 0..self.clients.len() {
+            let client = &self.clients[index];
+            match &client.outstanding {
+                Some(outstanding) if self.now - outstanding.sent_at >= self.config.workload.timeout_ticks => {
+                    let outstanding = outstanding.clone();
+                    if !healing && outstanding.attempts >= self.config.workload.attempts_max {
+                        self.history.timeout(outstanding.op);
+                        self.trace.record(self.now, TraceEvent::GaveUp { client: client.id, seq: outstanding.seq });
+                        self.clients[index].outstanding = None;
+                    } else {
+                        self.retry(index, outstanding);
+                    }
+                }
+                Some(_) => {}
+                None if !healing
+                    && self.invoked < self.config.workload.ops
+                    && self.rng.chance(self.config.workload.invoke_ppm) =>
+                {
+                    self.invoke(index);
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn invoke(&mut self, index: usize) {
+        self.invoked += 1;
+        let command = self.clients[index].next_command(&self.config.workload, &mut self.rng);
+        let client = &mut self.clients[index];
+        let seq = client.next_seq;
+        client.next_seq += 1;
+        let client_id = client.id;
+        let op = self.history.invoke(client_id, command.clone(), self.now);
+        self.checker.client_invoked(client_id, seq, &command);
+        let target = self.rng.between(1, self.config.nodes as u64) as NodeId;
+        let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
+        self.clients[index].outstanding = Some(outstanding.clone());
+        self.send_request(client_id, &outstanding);
+    }
+
+    /// Sends the same (client, seq) again, to another node.
+    fn retry(&mut self, index: usize, mut outstanding: Outstanding) {
+        let nodes = self.config.nodes as u64;
+        let shift = if nodes > 1 { self.rng.between(1, nodes - 1) } else { 0 };
+        outstanding.target = ((outstanding.target as u64 - 1 + shift) % nodes + 1) as NodeId;
+        outstanding.attempts += 1;
+        outstanding.sent_at = self.now;
+        let client_id = self.clients[index].id;
+        self.clients[index].outstanding = Some(outstanding.clone());
+        self.send_request(client_id, &outstanding);
+    }
+
+    fn send_request(&mut self, client: u64, outstanding: &Outstanding) {
+        let Outstanding { seq, target, ref command, .. } = *outstanding;
+        let event = TraceEvent::Invoked { client, seq, at: target, command: command.to_string() };
+        self.trace.record(self.now, event);
+        let index = target as usize - 1;
+        if self.machines[index].paused {
+            return; // Lost: the client will time out.
+        }
+        let Some(node) = self.machines[index].node.as_mut() else { return };
+        node.propose(Request { client, seq, command: command.clone() });
+        self.settle(index);
+    }
+
+    fn on_reply(&mut self, reply: Reply<KvOutput>) {
+        let client = if reply.client == VISITOR {
+            &mut self.visitor
+        } else {
+            match self.clients.get_mut(reply.client as usize - 1) {
+                Some(client) => client,
+                None => return,
+            }
+        };
+        let Some(outstanding) = client.outstanding.as_mut().filter(|outstanding| outstanding.seq == reply.seq) else {
+            return; // A late answer to an operation the client already finished or gave up on.
+        };
+        let result = match &reply.result {
+            Ok((slot, output)) => format!("slot {slot}: {output}"),
+            Err(rejection) => rejection.to_string(),
+        };
+        self.trace.record(self.now, TraceEvent::Answered { client: reply.client, seq: reply.seq, result });
+        match reply.result {
+            Ok((_, output)) => {
+                self.history.complete(outstanding.op, output, self.now);
+                client.outstanding = None;
+            }
+            Err(Rejection::Invalid(_)) => {
+                self.history.fail(outstanding.op, self.now);
+                client.outstanding = None;
+            }
+            // Not proposed: retry at the next tick (the timeout check sees an expired wait).
+            Err(Rejection::NotLeader { .. } | Rejection::Overloaded) => {
+                outstanding.sent_at = self.now.saturating_sub(self.config.workload.timeout_ticks) + 1;
+            }
+        }
+    }
+
+    // ----- The end -----
+
+    /// After healing: done when no operation is pending and every node caught up; a liveness violation when
+    /// that takes longer than `heal_ticks`.
+    fn check_healed(&mut self, since: u64) {
+        let pending: Vec<String> = self
+            .clients
+            .iter()
+            .chain(std::iter::once(&self.visitor))
+            .filter_map(|client| {
+                client.outstanding.as_ref().map(|o| format!("client {} #{}: {}", client.id, o.seq, o.command))
+            })
+            .collect();
+        let nodes: Vec<&KvNode> = self.machines.iter().filter_map(|machine| machine.node.as_ref()).collect();
+        let highest = nodes.iter().map(|node| node.applied_upto()).max().unwrap_or(0);
+        let leaders = nodes.iter().filter(|node| node.role() == RoleKind::Leader).count();
+        let converged = nodes.iter().all(|node| node.applied_upto() == highest) && leaders == 1;
+        if pending.is_empty() && converged {
+            self.finish();
+            return;
+        }
+        if self.now - since < self.config.heal_ticks {
+            return;
+        }
+        let (invariant, detail) = if pending.is_empty() {
+            let applied: Vec<String> =
+                nodes.iter().map(|node| format!("node {}: {}", node.id(), node.applied_upto())).collect();
+            (names::REPLICAS_CONVERGE, format!("{leaders} leaders; applied slots {}", applied.join(", ")))
+        } else {
+            (
+                names::OPS_COMPLETE,
+                format!("still pending {} ticks after healing: {}", self.config.heal_ticks, pending.join("; ")),
+            )
+        };
+        self.report(ViolationClass::Liveness, invariant, detail);
+        self.finish();
+    }
+
+    fn report(&mut self, class: ViolationClass, invariant: &str, detail: String) {
+        let violation = Violation {
+            class,
+            invariant: invariant.into(),
+            slot: None,
+            nodes: vec![],
+            values: vec![],
+            detail,
+            step: self.trace.len(),
+            tick: self.now,
+        };
+        self.checker.report(violation);
+    }
+
+    /// Ends the run: the checker's final checks and the linearizability of the clients' history.
+    fn finish(&mut self) {
+        self.phase = Phase::Done;
+        self.checker.finish();
+        let quick = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
+        match check_with(&self.history, &quick) {
+            CheckOutcome::Linearizable => {}
+            CheckOutcome::Unknown { key, steps } => {
+                // Too hard to decide within the budget: say so rather than guess.
+                let detail = format!("undecided after {steps} search steps on key {key:?}");
+                self.report(ViolationClass::Linearizability, "history-check-undecided", detail);
+            }
+            CheckOutcome::NotLinearizable { .. } => {
+                let explained = crate::check::check(&self.history);
+                self.report(ViolationClass::Linearizability, names::LINEARIZABLE, explained.to_string());
+            }
+        }
+    }
+}
