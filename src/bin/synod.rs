@@ -1,1 +1,284 @@
+//! `synod`: the native command line. Fuzz the protocol over many seeds, replay one, list the planted bugs,
+//! check an external history for linearizability, and run the core throughput benchmark.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use std::process::ExitCode;
+    use std::time::Instant;
+
+    use clap::{Parser, Subcommand};
+    use indicatif::{ProgressBar, ProgressStyle};
+    use synod::bench::core_throughput::run_many;
+    use synod::check::{check_history_file, CheckOutcome, HistoryFormat};
+    use synod::paxos::{Bug, BugSet};
+    use synod::sim::fuzz::run_seeds;
+    use synod::sim::{Sim, SimConfig, TraceEvent};
+
+    #[derive(Parser)]
+    #[command(name = "synod", version, about = "Multi-Paxos you can watch, break and check")]
+    struct Cli {
+        #[command(subcommand)]
+        command: Command,
+    }
+
+    #[derive(clap::Args, Clone)]
+    struct RunArgs {
+        /// Cluster size (1 to 9).
+        #[arg(long, default_value_t = 5)]
+        nodes: usize,
+        /// A planted bug to turn on (see `synod bugs`); may be given more than once.
+        #[arg(long = "bug")]
+        bugs: Vec<Bug>,
+        /// Client operations per seed.
+        #[arg(long, default_value_t = 200)]
+        ops: u64,
+    }
+
+    impl RunArgs {
+        fn config(&self) -> SimConfig {
+            let mut config = SimConfig::fuzz(self.nodes);
+            config.bugs = self.bugs.iter().fold(BugSet::NONE, |set, bug| set.with(*bug));
+            config.workload.ops = self.ops;
+            config
+        }
+
+        fn flags(&self) -> String {
+            let bugs: String = self.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
+            format!("--nodes {} --ops {}{bugs}", self.nodes, self.ops)
+        }
+    }
+
+    #[derive(Subcommand)]
+    enum Command {
+        /// Run many seeds with random faults; exit 1 on the first violation found.
+        Fuzz {
+            #[arg(long, default_value_t = 1000)]
+            seeds: u64,
+            #[arg(long, default_value_t = 0)]
+            start_seed: u64,
+            #[command(flatten)]
+            run: RunArgs,
+            /// Threads (default: every core).
+            #[arg(long)]
+            threads: Option<usize>,
+            /// Print one JSON summary object instead of text.
+            #[arg(long)]
+            json: bool,
+        },
+        /// Run one seed and print its trace and a space-time diagram.
+        Replay {
+            #[arg(long)]
+            seed: u64,
+            #[command(flatten)]
+            run: RunArgs,
+            /// Print at most this many trace lines (0: all).
+            #[arg(long, default_value_t = 400)]
+            lines: usize,
+        },
+        /// List the planted bugs.
+        Bugs,
+        /// Check a history file for linearizability: exit 0 linearizable, 1 not, 2 unreadable.
+        CheckHistory {
+            #[arg(long)]
+            format: HistoryFormat,
+            file: std::path::PathBuf,
+        },
+        /// The core throughput benchmark (see BENCHMARKS.md).
+        BenchCore {
+            #[arg(long, default_value_t = 5)]
+            nodes: usize,
+            #[arg(long, default_value_t = 100)]
+            per_round: u64,
+            #[arg(long, default_value_t = 200_000)]
+            commands: u64,
+            #[arg(long, default_value_t = 5)]
+            runs: usize,
+            #[arg(long)]
+            json: bool,
+        },
+    }
+
+    pub fn main() -> ExitCode {
+        match Cli::parse().command {
+            Command::Fuzz { seeds, start_seed, run, threads, json } => fuzz(seeds, start_seed, &run, threads, json),
+            Command::Replay { seed, run, lines } => replay(seed, &run, lines),
+            Command::Bugs => {
+                for bug in Bug::ALL {
+                    println!("{:<28} {}", bug.name(), bug.description());
+                }
+                ExitCode::SUCCESS
+            }
+            Command::CheckHistory { format, file } => check_history(format, &file),
+            Command::BenchCore { nodes, per_round, commands, runs, json } => {
+                let start = Instant::now();
+                let clock = move || start.elapsed().as_secs_f64();
+                let summary = run_many(nodes, per_round, commands, runs, &clock);
+                if json {
+                    println!("{}", serde_json::to_string(&summary).expect("summary serialises"));
+                } else {
+                    println!("{summary}");
+                }
+                ExitCode::SUCCESS
+            }
+        }
+    }
+
+    fn fuzz(seeds: u64, start_seed: u64, run: &RunArgs, threads: Option<usize>, json: bool) -> ExitCode {
+        let config = run.config();
+        if let Err(error) = config.validate() {
+            eprintln!("synod fuzz: {error}");
+            return ExitCode::from(2);
+        }
+        let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let bar = if json { ProgressBar::hidden() } else { ProgressBar::new(seeds) };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg} [{elapsed} / ~{eta}]").expect("template"),
+        );
+        let violations = std::sync::atomic::AtomicU64::new(0);
+        let undecided = std::sync::atomic::AtomicU64::new(0);
+        let start = Instant::now();
+        let failures = run_seeds(&config, start_seed, seeds, threads, &|outcome| {
+            if !outcome.violations.is_empty() {
+                violations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            if outcome.undecided.is_some() {
+                undecided.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            bar.inc(1);
+            bar.set_message(format!("{} failing", violations.load(std::sync::atomic::Ordering::Relaxed)));
+        });
+        bar.finish_and_clear();
+        let elapsed_s = start.elapsed().as_secs_f64();
+        let first = failures.first();
+        if json {
+            let summary = serde_json::json!({
+                "seeds": seeds,
+                "start_seed": start_seed,
+                "nodes": run.nodes,
+                "bugs": run.bugs.iter().map(|bug| bug.name()).collect::<Vec<_>>(),
+                "violations": failures.len(),
+                "undecided_histories": undecided.load(std::sync::atomic::Ordering::Relaxed),
+                "first_failing_seed": first.map(|outcome| outcome.seed),
+                "first_violation": first.map(|outcome| outcome.violations[0].to_string()),
+                "elapsed_s": elapsed_s,
+                "seeds_per_core_minute": seeds as f64 / elapsed_s * 60.0 / threads as f64,
+            });
+            println!("{summary}");
+        } else {
+            println!(
+                "{seeds} seeds from {start_seed}, {} nodes, in {elapsed_s:.1} s on {threads} threads: {} with violations, \
+                 {} histories too hard to check within the search budget",
+                run.nodes,
+                failures.len(),
+                undecided.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+        match first {
+            None => ExitCode::SUCCESS,
+            Some(outcome) => {
+                if !json {
+                    println!("first failing seed {}:\n  {}", outcome.seed, outcome.violations[0]);
+                    println!("replay it with: synod replay --seed {} {}", outcome.seed, run.flags());
+                }
+                ExitCode::from(1)
+            }
+        }
+    }
+
+    fn replay(seed: u64, run: &RunArgs, lines: usize) -> ExitCode {
+        let config = run.config();
+        let mut sim = match Sim::new(config, seed, Vec::new(), true) {
+            Ok(sim) => sim,
+            Err(error) => {
+                eprintln!("synod replay: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        sim.run_to_end();
+        let nodes = sim.config().nodes;
+        println!("seed {seed}: {} trace events, hash {:016x}", sim.trace().len(), sim.trace().hash());
+        println!("space-time diagram: one column per node; → sent, ← delivered, ✕ dropped/lost");
+        let header: String = (1..=nodes).map(|node| format!("{:^6}", format!("n{node}"))).collect();
+        println!("{:>6} {header}  event", "tick");
+        let mut senders = std::collections::BTreeMap::new();
+        let entries = sim.trace().entries();
+        let shown = if lines == 0 { entries.len() } else { lines.min(entries.len()) };
+        for entry in &entries[..shown] {
+            let mut columns = vec!["  │   ".to_string(); nodes];
+            let mut mark = |node: u8, symbol: &str| columns[node as usize - 1] = format!("{symbol:^6}");
+            let text = match &entry.event {
+                TraceEvent::Sent { id, from, to, kind, .. } => {
+                    senders.insert(*id, (*from, *to));
+                    mark(*from, "→");
+                    format!("#{id} {} n{from}→n{to}", kind.name())
+                }
+                TraceEvent::Delivered { id } => {
+                    if let Some((_, to)) = senders.get(id) {
+                        mark(*to, "←");
+                    }
+                    format!("#{id} delivered")
+                }
+                TraceEvent::Dropped { id } | TraceEvent::Lost { id, .. } => {
+                    if let Some((_, to)) = senders.get(id) {
+                        mark(*to, "✕");
+                    }
+                    serde_json::to_string(&entry.event).unwrap_or_default()
+                }
+                TraceEvent::Crashed { node } | TraceEvent::Restarted { node } | TraceEvent::Durable { node, .. } => {
+                    mark(*node, "●");
+                    serde_json::to_string(&entry.event).unwrap_or_default()
+                }
+                other => serde_json::to_string(other).unwrap_or_default(),
+            };
+            println!("{:>6} {}  {text}", entry.tick, columns.concat());
+        }
+        if shown < entries.len() {
+            println!("… {} more events (--lines 0 prints all)", entries.len() - shown);
+        }
+        if sim.violations().is_empty() {
+            println!("no violations");
+            ExitCode::SUCCESS
+        } else {
+            for violation in sim.violations() {
+                println!("{violation}");
+            }
+            ExitCode::from(1)
+        }
+    }
+
+    fn check_history(format: HistoryFormat, file: &std::path::Path) -> ExitCode {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) => {
+                eprintln!("synod check-history: cannot read {}: {error}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+        match check_history_file(format, &text) {
+            Err(error) => {
+                eprintln!("synod check-history: {}: {error}", file.display());
+                ExitCode::from(2)
+            }
+            Ok(CheckOutcome::Linearizable) => {
+                println!("linearizable");
+                ExitCode::SUCCESS
+            }
+            Ok(outcome @ CheckOutcome::NotLinearizable { .. }) => {
+                println!("not linearizable\n{outcome}");
+                ExitCode::from(1)
+            }
+            Ok(outcome @ CheckOutcome::Unknown { .. }) => {
+                println!("unknown\n{outcome}");
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}

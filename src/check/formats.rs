@@ -39,7 +39,8 @@ pub enum HistoryFormat {
 }
 
 impl HistoryFormat {
-    pub const NAMES: &'static str = "json, edn (also: knossos, porcupine), jepsen (also: etcd)";
+    pub const NAMES: &'static str =
+        "json, porcupine-kv (also: edn, knossos, porcupine), jepsen-etcd (also: jepsen, etcd)";
 
     /// Guesses the format from the text (for a CLI that was not told).
     pub fn detect(text: &str) -> Option<HistoryFormat> {
@@ -63,8 +64,8 @@ impl std::str::FromStr for HistoryFormat {
     fn from_str(name: &str) -> Result<Self, String> {
         match name.to_ascii_lowercase().as_str() {
             "json" => Ok(HistoryFormat::Json),
-            "edn" | "knossos" | "porcupine" => Ok(HistoryFormat::Edn),
-            "jepsen" | "etcd" | "jepsen-log" => Ok(HistoryFormat::JepsenLog),
+            "edn" | "knossos" | "porcupine" | "porcupine-kv" => Ok(HistoryFormat::Edn),
+            "jepsen" | "etcd" | "jepsen-log" | "jepsen-etcd" => Ok(HistoryFormat::JepsenLog),
             _ => Err(format!("unknown history format `{name}`; expected one of: {}", HistoryFormat::NAMES)),
         }
     }

@@ -131,7 +131,16 @@ impl Default for SimConfig {
 impl SimConfig {
     /// The fuzzer's configuration for `nodes` nodes: faults on, small snapshots so compaction is exercised.
     pub fn fuzz(nodes: usize) -> SimConfig {
-        SimConfig { nodes, snapshot_interval: 16, faults: FaultConfig::fuzz(), ..SimConfig::default() }
+        SimConfig {
+            nodes,
+            snapshot_interval: 16,
+            faults: FaultConfig::fuzz(),
+            // Enough clients and time for all 200 operations to be invoked despite the faults.
+            // Five keys keep each key's history small enough to check exhaustively.
+            workload: WorkloadConfig { clients: 8, keys: 5, ..WorkloadConfig::default() },
+            fault_ticks: 1_200,
+            ..SimConfig::default()
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {

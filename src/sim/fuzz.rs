@@ -14,6 +14,8 @@ pub struct SeedOutcome {
     pub ticks: u64,
     pub operations: usize,
     pub violations: Vec<Violation>,
+    /// The history was too hard to check within the step budget (see `Sim::undecided`).
+    pub undecided: Option<String>,
 }
 
 /// Runs one seed to the end. A panic in the core is caught (natively) and reported as a violation.
@@ -38,7 +40,7 @@ pub fn run_seed(config: &SimConfig, seed: u64) -> SeedOutcome {
                 step: 0,
                 tick: 0,
             };
-            SeedOutcome { seed, trace_hash: 0, ticks: 0, operations: 0, violations: vec![violation] }
+            SeedOutcome { seed, trace_hash: 0, ticks: 0, operations: 0, violations: vec![violation], undecided: None }
         })
     }
     #[cfg(target_arch = "wasm32")]
@@ -54,6 +56,7 @@ fn run_seed_unguarded(config: &SimConfig, seed: u64) -> SeedOutcome {
         ticks: sim.now(),
         operations: sim.history().len(),
         violations: sim.violations().to_vec(),
+        undecided: sim.undecided().map(String::from),
     }
 }
 
