@@ -3,7 +3,8 @@
 //!
 //!     cargo test --release --target wasm32-unknown-unknown --test bench_wasm -- --include-ignored
 //!
-//! and compare with `cargo bench --bench core_throughput -- NODES P N RUNS` for the same configuration.
+//! and compare with `cargo bench --bench core_throughput -- NODES P N RUNS` for the same configuration, and
+//! `synod fuzz --seeds 300 --threads 1 --json` for the simulator.
 #![cfg(target_arch = "wasm32")]
 
 use synod::bench::core_throughput::run_many;
@@ -24,4 +25,18 @@ fn core_throughput_in_the_browser() {
         let summary = run_many(nodes, per_round, 200_000, 5, &now_s);
         console_log!("wasm: {summary}");
     }
+}
+
+/// Issue 5: the simulator in Wasm against native. Compare with `synod fuzz --seeds 300 --threads 1 --json`
+/// (its `elapsed_s`).
+#[wasm_bindgen_test]
+#[ignore]
+fn simulator_seeds_in_the_browser() {
+    let config = synod::sim::SimConfig::fuzz(5);
+    let start = now_s();
+    for seed in 0..300 {
+        let outcome = synod::sim::fuzz::run_seed(&config, seed);
+        assert!(outcome.violations.is_empty(), "seed {seed}: {}", outcome.violations[0]);
+    }
+    console_log!("wasm: 300 five-node fuzz seeds in {:.2} s", now_s() - start);
 }
