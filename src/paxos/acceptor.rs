@@ -18,18 +18,28 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
-    pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first_unchosen: Slot) {
+    /// The common first step of phases 1b and 2b: a ballot below the promise gets a nack (unless `let_below`
+    /// lets it through), a higher one raises the promise, and its sender is the likely leader. Returns whether
+    /// the message goes on to be handled.
+    fn admit_ballot(&mut self, from: NodeId, ballot: Ballot, let_below: bool) -> bool {
         self.observe_ballot(ballot);
-        if ballot < self.promised {
+        if ballot < self.promised && !let_below {
             let promised = self.promised;
             self.send(from, Message::Nack { ballot, promised });
-            return;
+            return false;
         }
         if ballot > self.promised {
             self.raise_promise(ballot);
         }
         if from != self.config.id {
             self.leader_hint = Some(from);
+        }
+        true
+    }
+
+    pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first_unchosen: Slot) {
+        if !self.admit_ballot(from, ballot, false) {
+            return;
         }
         // Slots the prepare asks about that this node already compacted are covered by its snapshot.
         let snapshot = if first_unchosen < self.log.start() { self.snapshot.clone() } else { None };
@@ -47,18 +57,9 @@ impl<S: StateMachine> Node<S> {
         values: std::sync::Arc<[Value<S::Command>]>,
         chosen_upto: Slot,
     ) {
-        self.observe_ballot(ballot);
-        if ballot < self.promised && !self.bug(Bug::AcceptBelowPromise) {
-            let promised = self.promised;
-            self.send(from, Message::Nack { ballot, promised });
+        // Bug::AcceptBelowPromise lets a ballot below the promise through.
+        if !self.admit_ballot(from, ballot, self.bug(Bug::AcceptBelowPromise)) {
             return;
-        }
-        // Bug::AcceptBelowPromise lets a lower ballot through the check above and skips this one.
-        if ballot > self.promised {
-            self.raise_promise(ballot);
-        }
-        if from != self.config.id {
-            self.leader_hint = Some(from);
         }
         let count = values.len() as Slot;
         // Compacted slots are chosen and applied: nothing to accept there, and nothing to acknowledge.
