@@ -1,70 +1,367 @@
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
-use super::components::{FeatureCard, Logo};
+use super::components::{
+    CheckerBadge, ClientPanel, Controls, Help, Logo, MessagePanel, Narration, NodeCard, Ring, SequenceDiagram,
+};
+use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
+use super::view::{from_sim, ClusterView, LogWindows};
+use crate::paxos::NodeId;
+use crate::sim::{FaultConfig, UserAction};
 
 /// Adding `?panic-test` to the page's address makes the app panic right after it mounts, so the end-to-end
 /// tests can check that a panic in the release build shows the error banner.
 const PANIC_TEST_PARAM: &str = "panic-test";
+/// The query parameter carrying a shared run.
+pub const RUN_PARAM: &str = "run";
+/// Frame times kept on `window.__synodFrameMs` for the benchmark.
+const FRAME_SAMPLES_MAX: u32 = 2_000;
+/// Ticks simulated per animation frame at most, whatever the speed (keeps a frame short).
+const TICKS_PER_FRAME_MAX: f64 = 40.0;
 
-/// The root component: for now, the welcome screen of the playground.
+/// What the visitor asks the app to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cmd {
+    Play,
+    Pause,
+    Step,
+    Speed(f64),
+    Seek(u64),
+    Act(UserAction),
+    Select(Option<u64>),
+    Scroll(NodeId, Option<u64>),
+    Restart(RunSetup),
+    Faults(FaultConfig),
+    Share,
+}
+
+/// Everything one frame renders: the cluster's view plus the controls' state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    pub view: Rc<ClusterView>,
+    /// Fractional virtual time, for smooth message dots.
+    pub time: f64,
+    pub playing: bool,
+    pub speed: f64,
+    pub horizon: u64,
+    pub narration: Rc<[String]>,
+    pub selected: Option<u64>,
+    pub setup: RunSetup,
+    pub faults: FaultConfig,
+    pub share_url: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The animation-frame callback, which schedules itself again.
+type FrameLoop = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
+
+struct Shared {
+    runner: Runner,
+    playing: bool,
+    speed: f64,
+    /// Fraction of the next tick already elapsed.
+    carry: f64,
+    last_ts: Option<f64>,
+    windows: LogWindows,
+    selected: Option<u64>,
+    faults: FaultConfig,
+    share_url: Option<String>,
+    error: Option<String>,
+    dirty: bool,
+    alive: bool,
+}
+
+impl Shared {
+    fn new(record: RunRecord, error: Option<String>) -> Shared {
+        let runner = Runner::new(record)
+            .unwrap_or_else(|e| Runner::new(RunRecord { setup: RunSetup::default(), actions: Vec::new() }).expect(&e));
+        Shared {
+            faults: runner.sim().config().faults.clone(),
+            runner,
+            playing: true,
+            speed: 8.0,
+            carry: 0.0,
+            last_ts: None,
+            windows: LogWindows::new(),
+            selected: None,
+            share_url: None,
+            error,
+            dirty: true,
+            alive: true,
+        }
+    }
+
+    fn frame(&self) -> Frame {
+        let sim = self.runner.sim();
+        let view = from_sim(sim, &self.windows);
+        let selected = self.selected.filter(|id| sim.network().get(*id).is_some());
+        Frame {
+            view: Rc::new(view),
+            time: sim.now() as f64 + if self.playing { self.carry } else { 0.0 },
+            playing: self.playing,
+            speed: self.speed,
+            horizon: self.runner.horizon,
+            narration: self.runner.narration.iter().cloned().collect(),
+            selected,
+            setup: self.runner.record.setup.clone(),
+            faults: self.faults.clone(),
+            share_url: self.share_url.clone(),
+            error: self.error.clone(),
+        }
+    }
+
+    fn handle(&mut self, cmd: Cmd) {
+        self.dirty = true;
+        match cmd {
+            Cmd::Play => {
+                self.playing = true;
+                self.last_ts = None;
+            }
+            Cmd::Pause => {
+                self.playing = false;
+                self.carry = 0.0;
+            }
+            Cmd::Step => {
+                self.playing = false;
+                self.carry = 0.0;
+                self.runner.step();
+            }
+            Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 1_000.0),
+            Cmd::Seek(tick) => {
+                self.runner.seek(tick);
+                self.playing = false;
+                self.carry = 0.0;
+            }
+            Cmd::Act(action) => {
+                if let UserAction::SetFaults { faults } = &action {
+                    self.faults = faults.clone();
+                }
+                self.runner.act(action);
+                self.share_url = None;
+            }
+            Cmd::Select(id) => self.selected = id,
+            Cmd::Scroll(node, top) => {
+                match top {
+                    Some(top) => self.windows.insert(node, top),
+                    None => self.windows.remove(&node),
+                };
+            }
+            Cmd::Restart(setup) => {
+                *self = Shared::new(RunRecord { setup, actions: Vec::new() }, None);
+            }
+            Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
+            Cmd::Share => self.share_url = Some(share_url(&self.runner.record)),
+        }
+    }
+
+    /// One animation frame: advance virtual time by the elapsed real time × speed.
+    fn advance(&mut self, ts: f64) {
+        if !self.playing {
+            self.last_ts = None;
+            return;
+        }
+        let elapsed_s = self.last_ts.map_or(0.0, |last| ((ts - last) / 1000.0).clamp(0.0, 0.25));
+        self.last_ts = Some(ts);
+        self.carry += elapsed_s * self.speed;
+        let mut ticks = self.carry.floor().min(TICKS_PER_FRAME_MAX);
+        self.carry = (self.carry - self.carry.floor()).min(0.999);
+        while ticks >= 1.0 {
+            self.runner.step();
+            ticks -= 1.0;
+            if !self.runner.sim().violations().is_empty() {
+                // The checker caught something: stop so the visitor can look.
+                self.playing = false;
+                self.carry = 0.0;
+                break;
+            }
+        }
+        self.dirty = true;
+    }
+}
+
+fn share_url(record: &RunRecord) -> String {
+    let location = gloo::utils::window().location();
+    let base =
+        format!("{}{}", location.origin().unwrap_or_default(), location.pathname().unwrap_or_else(|_| "/".into()));
+    let run = encode_record(record, &|text| String::from(js_sys::encode_uri_component(text)));
+    format!("{base}?{RUN_PARAM}={run}")
+}
+
+fn query_param(name: &str) -> Option<String> {
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| value.to_string())
+    })
+}
+
+fn initial_record() -> (RunRecord, Option<String>) {
+    let default = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
+    match query_param(RUN_PARAM) {
+        None => (default, None),
+        Some(text) => match decode_record(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {
+            Ok(record) => (record, None),
+            Err(error) => (default, Some(format!("The shared run could not be read ({error}); starting afresh."))),
+        },
+    }
+}
+
+/// Appends one frame's main-thread time to `window.__synodFrameMs` (read by the e2e benchmark).
+fn record_frame_ms(ms: f64) {
+    let window = gloo::utils::window();
+    let key = JsValue::from_str("__synodFrameMs");
+    let samples = match js_sys::Reflect::get(&window, &key).ok().and_then(|v| v.dyn_into::<js_sys::Array>().ok()) {
+        Some(samples) => samples,
+        None => {
+            let samples = js_sys::Array::new();
+            let _ = js_sys::Reflect::set(&window, &key, &samples);
+            samples
+        }
+    };
+    if samples.length() >= FRAME_SAMPLES_MAX {
+        samples.shift();
+    }
+    samples.push(&JsValue::from_f64(ms));
+}
+
+fn now_ms() -> f64 {
+    gloo::utils::window().performance().map_or(0.0, |p| p.now())
+}
+
+/// The root component: the playground.
 #[function_component(App)]
 pub fn app() -> Html {
+    let shared = use_mut_ref(|| {
+        let (record, error) = initial_record();
+        Shared::new(record, error)
+    });
+    let frame = use_state(|| Rc::new(shared.borrow().frame()));
+
     use_effect_with((), |_| {
         if panic_test_requested() {
             panic!("deliberate panic requested with ?{PANIC_TEST_PARAM}");
         }
     });
 
+    {
+        let shared = shared.clone();
+        let frame = frame.clone();
+        use_effect_with((), move |_| {
+            let callback: FrameLoop = Rc::new(RefCell::new(None));
+            let again = callback.clone();
+            let loop_shared = shared.clone();
+            *callback.borrow_mut() = Some(Closure::new(move |ts: f64| {
+                let start = now_ms();
+                let next = {
+                    let mut s = loop_shared.borrow_mut();
+                    if !s.alive {
+                        return;
+                    }
+                    s.advance(ts);
+                    if s.dirty {
+                        s.dirty = false;
+                        Some(s.frame())
+                    } else {
+                        None
+                    }
+                };
+                if let Some(next) = next {
+                    frame.set(Rc::new(next));
+                }
+                // Yew renders after this callback and the browser lays out and paints after that: a zero-delay
+                // timeout runs once all of it is done, so it measures the frame's whole main-thread work.
+                gloo::timers::callback::Timeout::new(0, move || record_frame_ms(now_ms() - start)).forget();
+                if let Some(closure) = again.borrow().as_ref() {
+                    let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
+                }
+            }));
+            if let Some(closure) = callback.borrow().as_ref() {
+                let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
+            }
+            move || {
+                shared.borrow_mut().alive = false;
+                // Break the cycle once the last frame has run.
+                drop(callback);
+            }
+        });
+    }
+
+    let dispatch = {
+        let shared = shared.clone();
+        let frame = frame.clone();
+        Callback::from(move |cmd: Cmd| {
+            let copy = matches!(cmd, Cmd::Share);
+            let next = {
+                let mut s = shared.borrow_mut();
+                s.handle(cmd);
+                s.dirty = false;
+                s.frame()
+            };
+            if copy {
+                if let Some(url) = &next.share_url {
+                    copy_to_clipboard(url);
+                }
+            }
+            frame.set(Rc::new(next));
+        })
+    };
+
+    let f = &**frame;
+    let view = f.view.clone();
+    let nodes = view.nodes.len();
     html! {
-        <div class="page">
+        <div class="page playground">
             <header class="site-header">
                 <div class="brand">
                     <Logo />
                     <h1>{ "Synod" }</h1>
                 </div>
                 <p class="tagline">
-                    { "A Multi-Paxos replicated key-value store that runs entirely in this page." }
+                    { "A Multi-Paxos replicated key-value store, simulated in this page. Watch it, break it, check it." }
                 </p>
+                <CheckerBadge checker={view.checker.clone()} />
             </header>
-
-            <main class="content">
-                <section class="intro" aria-label="What this is">
-                    <p>
-                        { "This playground runs a small cluster of Synod replicas inside your browser tab, compiled \
-                           from Rust to WebAssembly. The replicas use Multi-Paxos to agree, slot by slot, on one \
-                           ordered log of key-value commands, so they all end in the same state even when messages \
-                           are lost, delayed or reordered and replicas crash and restart." }
-                    </p>
-                    <p>
-                        { "Nothing leaves your machine: the network between replicas is simulated, time is virtual \
-                           and deterministic, and durable state is kept in your browser's IndexedDB." }
-                    </p>
+            if let Some(error) = &f.error {
+                <p class="notice">{ error.clone() }</p>
+            }
+            <main class="layout">
+                <section class="stage" aria-label="Cluster">
+                    <Ring view={view.clone()} time={f.time} selected={f.selected} dispatch={dispatch.clone()} />
+                    <Controls frame={(*frame).clone()} dispatch={dispatch.clone()} />
                 </section>
-
-                <section class="features" aria-label="What you can do">
-                    <FeatureCard icon="◉" title="Watch">
-                        { "Follow each proposal through prepare, promise, accept and commit, replica by replica." }
-                    </FeatureCard>
-                    <FeatureCard icon="✂" title="Break">
-                        { "Crash replicas, partition the network, drop and delay messages, then see the log heal." }
-                    </FeatureCard>
-                    <FeatureCard icon="✓" title="Check">
-                        { "Every run is checked: replicas never disagree on a slot, and reads are linearizable." }
-                    </FeatureCard>
+                <aside class="side">
+                    <ClientPanel nodes={nodes} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
+                        dispatch={dispatch.clone()} />
+                    <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
+                    <Narration lines={f.narration.clone()} />
+                </aside>
+                <section class="nodes" aria-label="Nodes">
+                    { for view.nodes.iter().map(|node| html! {
+                        <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
+                    }) }
                 </section>
-
-                <p class="status" role="status">
-                    <span class="status-dot" aria-hidden="true"></span>
-                    { "Running: Rust → WebAssembly → Yew. The interactive cluster view is being built." }
-                </p>
+                <SequenceDiagram view={view.clone()} time={f.time} />
+                <Help />
             </main>
-
             <footer class="site-footer">
                 <span>{ concat!("Synod ", env!("CARGO_PKG_VERSION")) }</span>
-                <span>{ "Rust · WebAssembly · Yew · IndexedDB" }</span>
+                <span>{ "Rust · WebAssembly · Yew" }</span>
             </footer>
         </div>
     }
+}
+
+fn copy_to_clipboard(text: &str) {
+    let clipboard = gloo::utils::window().navigator().clipboard();
+    let promise = clipboard.write_text(text);
+    // Refusal (no permission, no focus) is fine: the link is shown in the page too.
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    });
 }
 
 fn panic_test_requested() -> bool {

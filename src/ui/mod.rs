@@ -7,8 +7,10 @@
 mod app;
 pub mod components;
 pub mod panic_hook;
+pub mod runner;
+pub mod view;
 
-pub use app::App;
+pub use app::{App, Cmd, Frame};
 
 use web_sys::Element;
 use yew::AppHandle;

@@ -82,6 +82,11 @@ test('the release build renders the playground without errors', async () => {
     assert.equal(await page.locator('.loading').count(), 0, 'the loading placeholder is replaced');
     assert.equal(await page.getByRole('alert').count(), 0, 'no error banner');
     assert.equal(await page.title(), 'Synod — Multi-Paxos playground');
+    // The README's picture: wait for an elected leader and a few chosen slots, so it shows the cluster at work.
+    await page.locator('article.node-card.role-leader').waitFor({ timeout: RENDER_TIMEOUT_MS });
+    await page.waitForFunction(() => /slot [3-9]\d* chosen|slot \d{2,} chosen/.test(document.body.innerText), null, {
+      timeout: RENDER_TIMEOUT_MS,
+    });
     await page.screenshot({ path: `${SHOTS}/home-light.png`, fullPage: true });
     if (process.env.SYNOD_UPDATE_SCREENSHOT === '1') {
       await mkdir(`${ROOT}docs`, { recursive: true });

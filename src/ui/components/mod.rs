@@ -1,7 +1,23 @@
 //! One component per file, each with `PartialEq` props.
 
-mod feature_card;
+mod checker_badge;
+mod client_panel;
+mod controls;
+mod help;
 mod logo;
+mod message_panel;
+mod narration;
+mod node_card;
+mod ring;
+mod sequence;
 
-pub use feature_card::{FeatureCard, FeatureCardProps};
+pub use checker_badge::CheckerBadge;
+pub use client_panel::ClientPanel;
+pub use controls::Controls;
+pub use help::Help;
 pub use logo::Logo;
+pub use message_panel::MessagePanel;
+pub use narration::Narration;
+pub use node_card::NodeCard;
+pub use ring::Ring;
+pub use sequence::SequenceDiagram;

@@ -1,0 +1,23 @@
+use yew::prelude::*;
+
+/// "What am I looking at": a short explanation, folded by default.
+#[function_component(Help)]
+pub fn help() -> Html {
+    html! {
+        <details class="panel help">
+            <summary>{ "What am I looking at?" }</summary>
+            <p>{ "A cluster of replicas, simulated in this page with virtual time, agrees on one log of key-value \
+                  commands using Multi-Paxos. The ring shows the nodes and every message travelling between \
+                  them, coloured by kind. A leader runs phase 1 (prepare, promise) once, then phase 2 (accept, \
+                  accepted) for each slot; a slot is chosen when a majority accepted it, and every node applies \
+                  chosen slots in order to its key-value store." }</p>
+            <p>{ "Each node card shows its role, its ballot, the first slot it does not know to be chosen, how far \
+                  it has applied, its log and its store. Memory is what the process holds; disk is what survives a \
+                  crash. Kill a node and its memory empties; restart it and it reloads from disk." }</p>
+            <p>{ "Break things: drop or duplicate messages, cut links, partition the network, raise fault rates. \
+                  The checker watches every step: it stays green while no two nodes disagree on a slot and every \
+                  answer is linearizable. Plant a bug to see it turn red. Share copies a link that replays exactly \
+                  this run. Keyboard: every control is a button, a field or a slider." }</p>
+        </details>
+    }
+}

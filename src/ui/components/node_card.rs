@@ -1,0 +1,138 @@
+use yew::prelude::*;
+
+use crate::sim::UserAction;
+use crate::ui::app::Cmd;
+use crate::ui::view::{NodeView, RoleView, LOG_ROWS_VISIBLE};
+
+#[derive(Properties, PartialEq)]
+pub struct NodeCardProps {
+    pub node: NodeView,
+    pub dispatch: Callback<Cmd>,
+}
+
+/// One node: role and positions, its actions, its log (only the visible rows), its KV store, and its memory
+/// and disk side by side.
+#[function_component(NodeCard)]
+pub fn node_card(props: &NodeCardProps) -> Html {
+    let node = &props.node;
+    let id = node.id;
+    let act = |action: UserAction| {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Cmd::Act(action.clone())))
+    };
+    let down = node.role == RoleView::Down;
+    let newest = node.log_end.saturating_sub(1);
+    let scroll = |top: Option<u64>| {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(Cmd::Scroll(id, top)))
+    };
+    let page = LOG_ROWS_VISIBLE as u64;
+    let on_wheel = {
+        let dispatch = props.dispatch.clone();
+        let (top, start) = (node.window_top, node.log_start);
+        Callback::from(move |event: WheelEvent| {
+            event.prevent_default();
+            let rows = (event.delta_y() / 20.0).round() as i64;
+            let next = (top as i64 - rows).clamp(start as i64, newest as i64) as u64;
+            dispatch.emit(Cmd::Scroll(id, (next < newest).then_some(next)));
+        })
+    };
+    let role_label =
+        if node.paused && !down { format!("{} (paused)", node.role.name()) } else { node.role.name().into() };
+    html! {
+        <article class={classes!("node-card", format!("role-{}", node.role.name()))} aria-label={format!("Node {id}")}>
+            <header>
+                <h2>{ format!("Node {id}") }</h2>
+                <span class="role-pill">{ role_label }</span>
+            </header>
+            <dl class="facts">
+                <div><dt>{ "ballot" }</dt><dd>{ node.ballot.clone() }</dd></div>
+                <div><dt>{ "promised" }</dt><dd>{ node.promised.clone() }</dd></div>
+                <div><dt>{ "first unchosen" }</dt><dd>{ node.first_unchosen }</dd></div>
+                <div><dt>{ "applied up to" }</dt><dd>{ node.applied_upto }</dd></div>
+                <div><dt>{ "leader" }</dt><dd>{ node.leader.map_or("?".into(), |l| l.to_string()) }</dd></div>
+            </dl>
+            <div class="node-actions">
+                if down {
+                    <button onclick={act(UserAction::Restart { node: id })}>{ format!("Restart node {id}") }</button>
+                } else {
+                    <button class="danger" onclick={act(UserAction::Crash { node: id })}>{ format!("Kill node {id}") }</button>
+                    if node.paused {
+                        <button onclick={act(UserAction::Resume { node: id })}>{ format!("Resume node {id}") }</button>
+                    } else {
+                        <button onclick={act(UserAction::Pause { node: id })}>{ format!("Pause node {id}") }</button>
+                    }
+                }
+            </div>
+            <div class="storage">
+                <section class={classes!("pane", "memory", down.then_some("empty"))} aria-label={format!("Node {id} memory")}>
+                    <h3>{ "Memory" }</h3>
+                    { match &node.memory {
+                        Some(m) => html! { <ul>
+                            <li>{ format!("promised {}", m.promised) }</li>
+                            <li>{ format!("{} log entries", m.log_entries) }</li>
+                            <li>{ format!("applied < {}", m.applied_upto) }</li>
+                            <li>{ format!("{} keys", m.keys) }</li>
+                            <li>{ format!("{} held messages", m.held_messages) }</li>
+                        </ul> },
+                        None => html! { <p>{ "empty: the process is down" }</p> },
+                    } }
+                </section>
+                <section class="pane disk" aria-label={format!("Node {id} disk")}>
+                    <h3>{ "Disk" }</h3>
+                    <ul>
+                        <li>{ format!("promised {}", node.disk.promised) }</li>
+                        <li>{ format!("{} entries", node.disk.entries) }</li>
+                        <li>{ format!("chosen < {}", node.disk.chosen_upto) }</li>
+                        <li>{ node.disk.snapshot_upto.map_or("no snapshot".into(), |s| format!("snapshot < {s}")) }</li>
+                        <li class={classes!((node.disk.unsynced_batches > 0).then_some("unsynced"))}>
+                            { format!("{} unsynced writes", node.disk.unsynced_batches) }
+                        </li>
+                    </ul>
+                </section>
+            </div>
+            <section class="log" aria-label={format!("Node {id} log")}>
+                <header class="log-head">
+                    <h3>{ format!("Log ({} slots)", node.log_end.saturating_sub(node.log_start)) }</h3>
+                    <div class="log-nav">
+                        <button aria-label={format!("Newer entries of node {id}")}
+                            disabled={node.window_top >= newest}
+                            onclick={scroll(Some((node.window_top + page).min(newest)).filter(|t| *t < newest))}>{ "▲" }</button>
+                        <button aria-label={format!("Older entries of node {id}")}
+                            disabled={node.window_top < node.log_start + page}
+                            onclick={scroll(Some(node.window_top.saturating_sub(page).max(node.log_start)))}>{ "▼" }</button>
+                        <button aria-label={format!("Follow the newest entries of node {id}")}
+                            onclick={scroll(None)}>{ "newest" }</button>
+                    </div>
+                </header>
+                <table class="log-table" onwheel={on_wheel}>
+                    <thead><tr><th>{ "slot" }</th><th>{ "ballot" }</th><th>{ "command" }</th><th>{ "state" }</th></tr></thead>
+                    <tbody>
+                        { for node.rows.iter().map(|row| html! {
+                            <tr key={format!("{id}:{}", row.slot)} class={classes!(row.state, row.noop.then_some("noop"))}>
+                                <td>{ row.slot }</td>
+                                <td>{ row.ballot.clone() }</td>
+                                <td class="cmd">{ row.command.clone() }</td>
+                                <td>{ row.state }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </section>
+            <section class="kv" aria-label={format!("Node {id} KV store")}>
+                <h3>{ "KV store" }</h3>
+                if node.kv.is_empty() {
+                    <p class="muted">{ if down { "(in memory only: gone)" } else { "(empty)" } }</p>
+                } else {
+                    <table class="kv-table">
+                        <tbody>
+                            { for node.kv.iter().take(50).map(|(k, v)| html! {
+                                <tr key={k.clone()}><th scope="row">{ k.clone() }</th><td>{ v.clone() }</td></tr>
+                            }) }
+                        </tbody>
+                    </table>
+                }
+            </section>
+        </article>
+    }
+}

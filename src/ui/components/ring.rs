@@ -1,0 +1,120 @@
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::paxos::MessageKind;
+use crate::ui::app::Cmd;
+use crate::ui::view::{ClusterView, RoleView};
+
+#[derive(Properties, PartialEq)]
+pub struct RingProps {
+    pub view: Rc<ClusterView>,
+    /// Fractional virtual time.
+    pub time: f64,
+    pub selected: Option<u64>,
+    pub dispatch: Callback<Cmd>,
+}
+
+const CENTER: f64 = 200.0;
+const RADIUS: f64 = 140.0;
+const NODE_R: f64 = 34.0;
+
+/// Where node `index` of `n` sits on the ring (node 1 at the top, clockwise).
+pub fn position(index: usize, n: usize) -> (f64, f64) {
+    let angle = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * index as f64 / n.max(1) as f64;
+    (CENTER + RADIUS * angle.cos(), CENTER + RADIUS * angle.sin())
+}
+
+/// The cluster as a ring of nodes with messages travelling between them, coloured by kind.
+#[function_component(Ring)]
+pub fn ring(props: &RingProps) -> Html {
+    let view = &props.view;
+    let n = view.nodes.len();
+    let at = |id: u8| position(id as usize - 1, n);
+    let links = (1..=n as u8).flat_map(|a| ((a + 1)..=n as u8).map(move |b| (a, b)));
+    html! {
+        <figure class="ring">
+            <svg viewBox="0 0 400 400" role="img"
+                aria-label={format!("Cluster of {n} nodes at tick {}, {} messages in flight", view.now, view.messages_in_flight)}>
+                <g class="links">
+                    { for links.map(|(a, b)| {
+                        let cut = view.cut_links.contains(&(a, b)) || view.cut_links.contains(&(b, a));
+                        let ((x1, y1), (x2, y2)) = (at(a), at(b));
+                        html! { <line class={classes!("link", cut.then_some("cut"))}
+                            x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)} /> }
+                    }) }
+                </g>
+                <g class="nodes">
+                    { for view.nodes.iter().map(|node| {
+                        let (x, y) = at(node.id);
+                        let role = if node.paused && node.role != RoleView::Down { "paused" } else { node.role.name() };
+                        html! {
+                            <g key={node.id} class={classes!("ring-node", format!("role-{}", node.role.name()))}>
+                                <circle cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} />
+                                <text x={fmt(x)} y={fmt(y - 6.0)} class="ring-id">{ format!("node {}", node.id) }</text>
+                                <text x={fmt(x)} y={fmt(y + 9.0)} class="ring-role">{ role }</text>
+                                <text x={fmt(x)} y={fmt(y + 22.0)} class="ring-ballot">
+                                    { format!("b {} · s {}", node.promised, node.first_unchosen) }
+                                </text>
+                            </g>
+                        }
+                    }) }
+                </g>
+                <g class="messages">
+                    { for view.messages.iter().map(|m| {
+                        let ((x1, y1), (x2, y2)) = (at(m.from), at(m.to));
+                        let p = m.progress(props.time);
+                        let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
+                        let id = m.id;
+                        let dispatch = props.dispatch.clone();
+                        let selected = props.selected == Some(id);
+                        html! {
+                            <circle key={id} class={classes!("dot", kind_class(m.kind), selected.then_some("selected"))}
+                                cx={fmt(x)} cy={fmt(y)} r={if selected { "8" } else { "5" }}
+                                onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
+                                <title>{ format!("#{id} {}", m.describe()) }</title>
+                            </circle>
+                        }
+                    }) }
+                </g>
+            </svg>
+            <figcaption>
+                <ul class="legend" aria-label="Legend">
+                    { for LEGEND.iter().map(|(kinds, label)| html! {
+                        <li><span class={classes!("swatch", kind_class(kinds[0]))} aria-hidden="true"></span>{ *label }</li>
+                    }) }
+                    <li><span class="swatch link-cut" aria-hidden="true"></span>{ "cut link" }</li>
+                </ul>
+            </figcaption>
+        </figure>
+    }
+}
+
+const LEGEND: &[(&[MessageKind], &str)] = &[
+    (&[MessageKind::Prepare], "prepare"),
+    (&[MessageKind::Promise, MessageKind::Nack], "promise / nack"),
+    (&[MessageKind::Accept], "accept"),
+    (&[MessageKind::Accepted], "accepted"),
+    (&[MessageKind::Commit, MessageKind::Heartbeat, MessageKind::Chosen], "commit / heartbeat"),
+    (&[MessageKind::Forward], "client (forward)"),
+    (&[MessageKind::Snapshot], "snapshot"),
+];
+
+pub fn kind_class(kind: MessageKind) -> &'static str {
+    match kind {
+        MessageKind::Prepare => "k-prepare",
+        MessageKind::Promise | MessageKind::Nack => "k-promise",
+        MessageKind::Accept => "k-accept",
+        MessageKind::Accepted => "k-accepted",
+        MessageKind::Commit | MessageKind::Heartbeat | MessageKind::Chosen => "k-commit",
+        MessageKind::Snapshot => "k-snapshot",
+        MessageKind::Forward => "k-client",
+    }
+}
+
+/// An SVG coordinate with one decimal, without Rust's float formatting (which would add kilobytes to the bundle).
+pub fn fmt(v: f64) -> String {
+    let tenths = (v * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    format!("{sign}{}.{}", tenths.abs() / 10, tenths.abs() % 10)
+}

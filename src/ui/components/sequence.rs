@@ -1,0 +1,49 @@
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::ring::{fmt, kind_class};
+use crate::ui::view::ClusterView;
+
+#[derive(Properties, PartialEq)]
+pub struct SequenceDiagramProps {
+    pub view: Rc<ClusterView>,
+    pub time: f64,
+}
+
+/// Ticks of history the diagram spans.
+const SPAN_TICKS: f64 = 12.0;
+const WIDTH: f64 = 600.0;
+const LANE: f64 = 28.0;
+
+/// A space-time diagram: one lane per node, time to the right, messages in flight as arrows from their send
+/// time to their delivery time.
+#[function_component(SequenceDiagram)]
+pub fn sequence_diagram(props: &SequenceDiagramProps) -> Html {
+    let view = &props.view;
+    let n = view.nodes.len();
+    let height = LANE * (n as f64 + 0.5);
+    let start = props.time - SPAN_TICKS * 0.5;
+    let x = |t: f64| 40.0 + (t - start) / SPAN_TICKS * (WIDTH - 50.0);
+    let y = |id: u8| LANE * (id as f64 - 0.5) + 6.0;
+    html! {
+        <section class="panel sequence" aria-label="Space-time diagram">
+            <h2>{ "Space-time diagram" }</h2>
+            <svg viewBox={format!("0 0 {} {}", fmt(WIDTH), fmt(height))} role="img"
+                aria-label="Messages in flight per node over time; the vertical line is now">
+                { for (1..=n as u8).map(|id| html! {
+                    <g key={id}>
+                        <text x="4" y={fmt(y(id) + 4.0)} class="lane-label">{ format!("n{id}") }</text>
+                        <line class="lane" x1="40" x2={fmt(WIDTH)} y1={fmt(y(id))} y2={fmt(y(id))} />
+                    </g>
+                }) }
+                <line class="now" x1={fmt(x(props.time))} x2={fmt(x(props.time))} y1="0" y2={fmt(height)} />
+                { for view.messages.iter().take(150).map(|m| html! {
+                    <line key={m.id} class={classes!("arrow", kind_class(m.kind))}
+                        x1={fmt(x(m.sent_at as f64))} y1={fmt(y(m.from))}
+                        x2={fmt(x(m.deliver_at as f64))} y2={fmt(y(m.to))} />
+                }) }
+            </svg>
+        </section>
+    }
+}

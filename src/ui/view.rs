@@ -1,0 +1,328 @@
+//! The view model: plain data the components render, built from the simulator once per animation frame
+//! (`from_sim`). Nothing here knows about Yew; nothing in the components knows about the simulator.
+//!
+//! Logs can hold thousands of entries: only the rows a node's log panel shows (its `LogWindow`) are built.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::check::invariants::describe_value;
+use crate::check::Outcome;
+use crate::paxos::{Ballot, MessageKind, NodeId, RoleKind, SlotState};
+use crate::sim::{Sim, VISITOR};
+use crate::storage::Storage;
+
+/// Rows a log panel shows at once.
+pub const LOG_ROWS_VISIBLE: usize = 12;
+/// Messages drawn on the ring at most (a flooded network stays cheap to draw).
+pub const DOTS_MAX: usize = 300;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleView {
+    Leader,
+    Follower,
+    Candidate,
+    Down,
+}
+
+impl RoleView {
+    pub fn name(self) -> &'static str {
+        match self {
+            RoleView::Leader => "leader",
+            RoleView::Follower => "follower",
+            RoleView::Candidate => "candidate",
+            RoleView::Down => "down",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRow {
+    pub slot: u64,
+    pub ballot: String,
+    pub command: String,
+    pub noop: bool,
+    /// "accepted", "chosen", "applied" or "compacted".
+    pub state: &'static str,
+}
+
+/// What the process holds in memory (empty while it is down).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryView {
+    pub promised: String,
+    pub log_entries: usize,
+    pub applied_upto: u64,
+    pub keys: usize,
+    pub held_messages: usize,
+}
+
+/// What its disk holds: durable (synced) state, and writes issued but not yet synced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiskView {
+    pub promised: String,
+    pub entries: usize,
+    pub chosen_upto: u64,
+    pub snapshot_upto: Option<u64>,
+    pub unsynced_batches: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeView {
+    pub id: NodeId,
+    pub role: RoleView,
+    pub paused: bool,
+    pub ballot: String,
+    pub promised: String,
+    pub first_unchosen: u64,
+    pub applied_upto: u64,
+    pub leader: Option<NodeId>,
+    /// Highest slot + 1 in the log (rows run from `log_start` to `log_end`, newest first on screen).
+    pub log_start: u64,
+    pub log_end: u64,
+    /// The visible rows only, newest first.
+    pub rows: Rc<[LogRow]>,
+    /// The slot the first visible row shows.
+    pub window_top: u64,
+    pub kv: Rc<[(String, String)]>,
+    pub memory: Option<MemoryView>,
+    pub disk: DiskView,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageView {
+    pub id: u64,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub kind: MessageKind,
+    pub sent_at: u64,
+    pub deliver_at: u64,
+}
+
+impl MessageView {
+    /// How far along its way the message is, 0..=1, at fractional time `now`.
+    pub fn progress(&self, now: f64) -> f64 {
+        let span = (self.deliver_at.saturating_sub(self.sent_at)).max(1) as f64;
+        ((now - self.sent_at as f64) / span).clamp(0.0, 1.0)
+    }
+
+    pub fn describe(&self) -> String {
+        format!("{} {} → {}", self.kind.name(), self.from, self.to)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientOpView {
+    pub index: usize,
+    pub command: String,
+    pub invoked_at: u64,
+    pub outcome: String,
+    pub done: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckerView {
+    pub ok: bool,
+    pub summary: String,
+    /// One line per violation, for people.
+    pub explanation: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterView {
+    pub now: u64,
+    pub seed: u64,
+    pub nodes: Vec<NodeView>,
+    pub messages: Rc<[MessageView]>,
+    pub messages_in_flight: usize,
+    pub cut_links: Vec<(NodeId, NodeId)>,
+    pub visitor_ops: Rc<[ClientOpView]>,
+    pub visitor_busy: bool,
+    pub checker: CheckerView,
+    pub trace_hash: u64,
+    pub delivered: u64,
+}
+
+/// Per node, the slot at the top of its log panel; `None` follows the newest entry.
+pub type LogWindows = BTreeMap<NodeId, u64>;
+
+fn ballot(ballot: Ballot) -> String {
+    if ballot.is_zero() {
+        "—".into()
+    } else {
+        ballot.to_string()
+    }
+}
+
+/// Builds the view of `sim`. `windows` says which log rows each node panel shows.
+pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
+    let mut nodes = Vec::new();
+    for (index, machine) in sim.machines().iter().enumerate() {
+        let id = index as NodeId + 1;
+        let durable = machine.storage.durable();
+        let disk = DiskView {
+            promised: ballot(durable.promised),
+            entries: durable.entries.len(),
+            chosen_upto: durable.chosen_upto,
+            snapshot_upto: durable.snapshot.as_ref().map(|snapshot| snapshot.upto),
+            unsynced_batches: machine.storage.pending().count(),
+        };
+        let view = match &machine.node {
+            None => {
+                // Down: show what the disk would reload, read only.
+                let log_end = durable.entries.keys().next_back().map_or(durable.log_start(), |slot| slot + 1);
+                NodeView {
+                    id,
+                    role: RoleView::Down,
+                    paused: machine.paused,
+                    ballot: "—".into(),
+                    promised: ballot(durable.promised),
+                    first_unchosen: durable.chosen_upto,
+                    applied_upto: 0,
+                    leader: None,
+                    log_start: durable.log_start(),
+                    log_end,
+                    rows: Rc::from(Vec::new()),
+                    window_top: log_end.saturating_sub(1),
+                    kv: Rc::from(Vec::new()),
+                    memory: None,
+                    disk,
+                }
+            }
+            Some(node) => {
+                let log_start = node.log().start();
+                let log_end = node.log().end().max(log_start);
+                let newest = log_end.saturating_sub(1);
+                let top = windows.get(&id).map_or(newest, |top| (*top).min(newest)).max(log_start);
+                let mut rows = Vec::with_capacity(LOG_ROWS_VISIBLE);
+                let mut slot = top;
+                while rows.len() < LOG_ROWS_VISIBLE && slot >= log_start && log_end > log_start {
+                    let (entry, chosen) = match node.get(slot) {
+                        SlotState::Accepted(entry) => (Some(entry), false),
+                        SlotState::Chosen(entry) => (Some(entry), true),
+                        SlotState::Empty | SlotState::Compacted => (None, false),
+                    };
+                    let row = match entry {
+                        Some(entry) => LogRow {
+                            slot,
+                            ballot: entry.ballot.to_string(),
+                            command: describe_value(&entry.value),
+                            noop: entry.value.is_noop(),
+                            state: if slot < node.applied_upto() {
+                                "applied"
+                            } else if chosen {
+                                "chosen"
+                            } else {
+                                "accepted"
+                            },
+                        },
+                        None => {
+                            LogRow {
+                                slot, ballot: "—".into(), command: "(empty)".into(), noop: false, state: "empty"
+                            }
+                        }
+                    };
+                    rows.push(row);
+                    if slot == 0 {
+                        break;
+                    }
+                    slot -= 1;
+                }
+                let kv: Vec<(String, String)> =
+                    node.machine().data.iter().map(|(key, value)| (key.clone(), value.clone())).collect();
+                NodeView {
+                    id,
+                    role: match node.role() {
+                        RoleKind::Leader => RoleView::Leader,
+                        RoleKind::Follower => RoleView::Follower,
+                        RoleKind::Candidate => RoleView::Candidate,
+                    },
+                    paused: machine.paused,
+                    ballot: node.own_ballot().map_or("—".into(), ballot),
+                    promised: ballot(node.promised()),
+                    first_unchosen: node.first_unchosen(),
+                    applied_upto: node.applied_upto(),
+                    leader: node.leader(),
+                    log_start,
+                    log_end,
+                    rows: Rc::from(rows),
+                    window_top: top,
+                    memory: Some(MemoryView {
+                        promised: ballot(node.promised()),
+                        log_entries: node.log().len(),
+                        applied_upto: node.applied_upto(),
+                        keys: kv.len(),
+                        held_messages: node.held_messages(),
+                    }),
+                    kv: Rc::from(kv),
+                    disk,
+                }
+            }
+        };
+        nodes.push(view);
+    }
+    let network = sim.network();
+    let messages: Vec<MessageView> = network
+        .in_flight()
+        .take(DOTS_MAX)
+        .map(|m| MessageView {
+            id: m.id,
+            from: m.from,
+            to: m.to,
+            kind: m.kind,
+            sent_at: m.sent_at,
+            deliver_at: m.deliver_at,
+        })
+        .collect();
+    let visitor_ops: Vec<ClientOpView> = sim
+        .history()
+        .operations()
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.client == VISITOR)
+        .map(|(index, op)| ClientOpView {
+            index,
+            command: op.command.to_string(),
+            invoked_at: op.invoke,
+            outcome: match &op.outcome {
+                Outcome::Completed { at, output } => format!("{output} (tick {at})"),
+                Outcome::Failed { .. } => "failed".into(),
+                Outcome::Indeterminate => "waiting for a reply…".into(),
+            },
+            done: !matches!(op.outcome, Outcome::Indeterminate),
+        })
+        .collect();
+    let violations = sim.violations();
+    let checker = if violations.is_empty() {
+        CheckerView {
+            ok: true,
+            summary: "Safe: no two nodes disagree, histories linearizable so far".into(),
+            explanation: Vec::new(),
+        }
+    } else {
+        let first = &violations[0];
+        let mut explanation = vec![first.to_string()];
+        explanation.extend(violations.iter().skip(1).take(3).map(|v| v.to_string()));
+        CheckerView {
+            ok: false,
+            summary: format!(
+                "Violation: {}{}",
+                first.invariant,
+                first.slot.map_or(String::new(), |slot| format!(" at slot {slot}"))
+            ),
+            explanation,
+        }
+    };
+    ClusterView {
+        now: sim.now(),
+        seed: sim.seed(),
+        nodes,
+        messages_in_flight: network.len(),
+        messages: Rc::from(messages),
+        cut_links: network.cut_links().copied().collect(),
+        visitor_ops: Rc::from(visitor_ops),
+        visitor_busy: sim.visitor_busy(),
+        checker,
+        trace_hash: sim.trace().hash(),
+        delivered: sim.messages_delivered(),
+    }
+}

@@ -1,0 +1,97 @@
+// Shared by the end-to-end test files: one Chromium and one static server per file, pages that record every
+// sign of trouble, and helpers that drive the playground through accessible names only.
+
+import { mkdir, readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startStaticServer } from './static-server.mjs';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DIST = `${ROOT}dist`;
+export const SHOTS = `${ROOT}target/e2e`;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+];
+export const RENDER_TIMEOUT_MS = 20_000;
+/** How long the cluster may take to do something visible (elect, replicate), in real time at a high speed. */
+export const CLUSTER_TIMEOUT_MS = 20_000;
+
+export async function launch() {
+  await readFile(`${DIST}/index.html`).catch(() => {
+    throw new Error('dist/index.html is missing: build first with `trunk build --release` (or scripts/test build)');
+  });
+  const server = await startStaticServer(DIST);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  await mkdir(SHOTS, { recursive: true });
+  return { server, browser };
+}
+
+/** Opens `url` in a fresh context and records console errors, uncaught exceptions and failed requests. */
+export async function openPage(browser, url, { colorScheme = 'light', width = 1280, height = 900 } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport: { width, height } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+  page.on('requestfailed', (request) =>
+    problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`),
+  );
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  await page.goto(url);
+  await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
+  return { page, context, problems };
+}
+
+/** Polls `check` (async, returns a truthy value when done) until it holds or `timeout` ms pass. */
+export async function until(check, what, timeout = CLUSTER_TIMEOUT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await check();
+    if (last) return last;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+export async function setSpeed(page, ticksPerSecond) {
+  await page.getByLabel('Speed').selectOption(String(ticksPerSecond));
+}
+
+/** The id of the node whose card says "leader", or null. */
+export async function leader(page) {
+  const cards = page.locator('article.node-card.role-leader');
+  if ((await cards.count()) !== 1) return null;
+  const label = await cards.first().getAttribute('aria-label');
+  return Number(label.replace('Node ', ''));
+}
+
+export async function kvText(page, node) {
+  return page.getByRole('region', { name: `Node ${node} KV store` }).innerText();
+}
+
+export async function tick(page) {
+  const text = await page.locator('.tick').innerText();
+  return Number(text.replace('tick ', ''));
+}
+
+/** Sends one operation from the client panel. */
+export async function submit(page, { target, op = 'put', key, value = '' }) {
+  await page.getByLabel('Target node').selectOption(String(target));
+  await page.getByLabel('Operation').selectOption(op);
+  await page.getByLabel('Key').fill(key);
+  if (op === 'put' || op === 'append' || op === 'cas') await page.getByLabel('Value', { exact: true }).fill(value);
+  await page.getByRole('button', { name: 'Submit' }).click();
+}

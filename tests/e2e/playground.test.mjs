@@ -1,0 +1,170 @@
+// End-to-end tests of the playground, through the accessible names a screen reader uses. Runs are given as a
+// shared-run URL (`?run=1.<nodes>.<seed>.<bug>.<clients>`), so each test starts from a known cluster.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SHOTS, kvText, launch, leader, openPage, setSpeed, submit, tick, until } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  ({ server, browser } = await launch());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Five nodes, seed 7, no planted bug, no background clients (unless asked). */
+function runUrl({ nodes = 5, seed = 7, bug = '-', clients = 0 } = {}) {
+  return `${server.url}/?run=1.${nodes}.${seed}.${bug}.${clients}`;
+}
+
+async function withPage(url, body, options) {
+  const { page, context, problems } = await openPage(browser, url, options);
+  try {
+    await body(page);
+    assert.deepEqual(problems, [], 'the page logged errors');
+  } finally {
+    await context.close();
+  }
+}
+
+test('a put sent through a follower reaches every live node', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    const boss = await until(() => leader(page), 'a leader');
+    const follower = boss === 1 ? 2 : 1;
+    await submit(page, { target: follower, key: 'colour', value: 'blue' });
+    for (let node = 1; node <= 5; node++) {
+      await until(async () => /colour\s+blue/.test(await kvText(page, node)), `colour=blue on node ${node}`);
+    }
+    const history = page.getByRole('list', { name: 'Client history' });
+    await until(async () => /put colour/.test(await history.innerText()) && !/waiting/.test(await history.innerText()), 'the reply');
+    await page.screenshot({ path: `${SHOTS}/put-through-follower.png`, fullPage: true });
+  });
+});
+
+test('after the leader is killed a new one is elected and writes continue; a restart reloads from disk', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    const old = await until(() => leader(page), 'a leader');
+    await submit(page, { target: old, key: 'before', value: 'crash' });
+    await until(async () => /before\s+crash/.test(await kvText(page, old)), 'the first write');
+    await page.getByRole('button', { name: `Kill node ${old}` }).click();
+    const memory = page.getByRole('region', { name: `Node ${old} memory` });
+    assert.match(await memory.innerText(), /empty/, 'a killed node has nothing in memory');
+    const disk = page.getByRole('region', { name: `Node ${old} disk` });
+    assert.match(await disk.innerText(), /[1-9]\d* entries/, 'its disk keeps the log');
+    const fresh = await until(async () => {
+      const id = await leader(page);
+      return id !== null && id !== old ? id : null;
+    }, 'a new leader');
+    await submit(page, { target: fresh, key: 'after', value: 'election' });
+    for (let node = 1; node <= 5; node++) {
+      if (node === old) continue;
+      await until(async () => /after\s+election/.test(await kvText(page, node)), `after=election on node ${node}`);
+    }
+    await page.getByRole('button', { name: `Restart node ${old}` }).click();
+    await until(async () => /after\s+election/.test(await kvText(page, old)), 'the restarted node to catch up');
+  });
+});
+
+test('a message picked in flight can be dropped', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 25);
+    await until(() => leader(page), 'a leader');
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    const picked = await until(async () => {
+      const text = await page.locator('.picked').innerText();
+      return text.match(/#(\d+)/)?.[1];
+    }, 'a message in flight');
+    await page.getByRole('button', { name: 'Drop message' }).click();
+    const narration = page.getByRole('region', { name: 'What just happened' });
+    await until(async () => (await narration.innerText()).includes(`You dropped message #${picked}.`), 'the narration');
+    const list = await page.getByRole('list', { name: 'Pick a message' }).innerText();
+    assert.doesNotMatch(list, new RegExp(`#${picked} `), 'the dropped message is gone');
+  });
+});
+
+test('with a minority partitioned away the majority keeps going', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    await until(() => leader(page), 'a leader');
+    await page.getByLabel('Partition').selectOption('minority');
+    await page.getByRole('button', { name: 'Make partition' }).click();
+    await submit(page, { target: 5, key: 'split', value: 'brain' });
+    for (const node of [3, 4, 5]) {
+      await until(async () => /split\s+brain/.test(await kvText(page, node)), `split=brain on node ${node}`);
+    }
+    for (const node of [1, 2]) {
+      assert.doesNotMatch(await kvText(page, node), /split/, `node ${node} is cut off`);
+    }
+    await page.screenshot({ path: `${SHOTS}/partition.png`, fullPage: true });
+  });
+});
+
+test('a shared URL replays exactly the same run', async () => {
+  let shared;
+  let at;
+  let fingerprint;
+  let store;
+  await withPage(runUrl({ clients: 2, seed: 11 }), async (page) => {
+    await setSpeed(page, 100);
+    await until(async () => (await tick(page)) > 40, 'tick 40');
+    await page.getByRole('button', { name: 'Kill node 2' }).click();
+    await submit(page, { target: 3, key: 'shared', value: 'run' });
+    await until(async () => (await tick(page)) > 120, 'tick 120');
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    at = await tick(page);
+    fingerprint = await page.getByLabel('Run fingerprint').innerText();
+    store = await kvText(page, 3);
+    await page.getByRole('button', { name: 'Share' }).click();
+    shared = await page.getByLabel('Share link').inputValue();
+  });
+  assert.match(shared, /\?run=1\.5\.11\.-\.2~/, shared);
+  await withPage(shared, async (page) => {
+    await setSpeed(page, 400);
+    await until(async () => (await tick(page)) > at, `tick ${at}`);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await page.getByLabel('Timeline').evaluate((input, value) => {
+      input.value = String(value);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    }, at);
+    await until(async () => (await tick(page)) === at, `back at tick ${at}`);
+    assert.equal(await page.getByLabel('Run fingerprint').innerText(), fingerprint, 'the same trace');
+    assert.equal(await kvText(page, 3), store, 'the same store');
+  });
+});
+
+test('a planted bug turns the checker red, pauses and explains', async () => {
+  await withPage(`${server.url}/`, async (page) => {
+    const checker = page.getByRole('status', { name: 'Checker' });
+    assert.match(await checker.innerText(), /OK/);
+    await page.getByLabel('Planted bug').selectOption('minority-quorum');
+    await setSpeed(page, 100);
+    await until(() => leader(page), 'a leader');
+    await page.getByLabel('Partition').selectOption('minority');
+    await page.getByRole('button', { name: 'Make partition' }).click();
+    await until(async () => /violation/.test(await checker.innerText()), 'the checker to turn red');
+    const text = await checker.innerText();
+    assert.match(text, /slot \d+/, `the explanation names the slot: ${text}`);
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor({ timeout: 5_000 });
+    await page.screenshot({ path: `${SHOTS}/checker-red.png`, fullPage: true });
+  });
+});
+
+test('the layout holds at 375 px wide', async () => {
+  await withPage(
+    `${server.url}/`,
+    async (page) => {
+      await until(() => leader(page), 'a leader');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `no horizontal scrolling, got ${overflow} px too wide`);
+      await page.screenshot({ path: `${SHOTS}/mobile.png`, fullPage: true });
+    },
+    { width: 375, height: 800 },
+  );
+});
