@@ -43,8 +43,6 @@ pub enum Cmd {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Frame {
     pub view: Rc<ClusterView>,
-    /// Fractional virtual time, for smooth message dots.
-    pub time: f64,
     pub playing: bool,
     pub speed: f64,
     pub horizon: u64,
@@ -59,6 +57,13 @@ pub struct Frame {
 /// The animation-frame callback, which schedules itself again.
 type FrameLoop = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
 
+/// The app's state: one frame, and the time within the current tick.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Published {
+    pub frame: Rc<Frame>,
+    pub time: f64,
+}
+
 struct Shared {
     runner: Runner,
     playing: bool,
@@ -72,6 +77,9 @@ struct Shared {
     share_url: Option<String>,
     error: Option<String>,
     dirty: bool,
+    /// The last frame built, reused while neither time (whole ticks) nor anything else changed, so components
+    /// other than the animated ones get equal props and skip rendering.
+    frame: Option<Rc<Frame>>,
     alive: bool,
 }
 
@@ -91,17 +99,31 @@ impl Shared {
             share_url: None,
             error,
             dirty: true,
+            frame: None,
             alive: true,
         }
     }
 
-    fn frame(&self) -> Frame {
+    /// What to render now: the (cached) frame and the fractional virtual time for the dots.
+    fn publish(&mut self) -> Published {
+        let frame = match &self.frame {
+            Some(frame) => frame.clone(),
+            None => {
+                let frame = Rc::new(self.build_frame());
+                self.frame = Some(frame.clone());
+                frame
+            }
+        };
+        let time = self.runner.now() as f64 + if self.playing { self.carry } else { 0.0 };
+        Published { frame, time }
+    }
+
+    fn build_frame(&self) -> Frame {
+        let view = Rc::new(from_sim(self.runner.sim(), &self.windows));
         let sim = self.runner.sim();
-        let view = from_sim(sim, &self.windows);
         let selected = self.selected.filter(|id| sim.network().get(*id).is_some());
         Frame {
-            view: Rc::new(view),
-            time: sim.now() as f64 + if self.playing { self.carry } else { 0.0 },
+            view,
             playing: self.playing,
             speed: self.speed,
             horizon: self.runner.horizon,
@@ -116,6 +138,7 @@ impl Shared {
 
     fn handle(&mut self, cmd: Cmd) {
         self.dirty = true;
+        self.frame = None;
         match cmd {
             Cmd::Play => {
                 self.playing = true;
@@ -130,7 +153,7 @@ impl Shared {
                 self.carry = 0.0;
                 self.runner.step();
             }
-            Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 1_000.0),
+            Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 2_000.0),
             Cmd::Seek(tick) => {
                 self.runner.seek(tick);
                 self.playing = false;
@@ -171,6 +194,7 @@ impl Shared {
         self.carry = (self.carry - self.carry.floor()).min(0.999);
         while ticks >= 1.0 {
             self.runner.step();
+            self.frame = None;
             ticks -= 1.0;
             if !self.runner.sim().violations().is_empty() {
                 // The checker caught something: stop so the visitor can look.
@@ -210,10 +234,12 @@ fn initial_record() -> (RunRecord, Option<String>) {
     }
 }
 
-/// Appends one frame's main-thread time to `window.__synodFrameMs` (read by the e2e benchmark).
-fn record_frame_ms(ms: f64) {
+/// Appends one frame's time to `window[name]` (read by the e2e benchmark): `__synodFrameMs` the whole frame's
+/// main-thread work, `__synodSimMs` advancing the simulator and building the view, `__synodRenderMs` that plus
+/// Yew's render (without the browser's style, layout and paint).
+fn record_ms(name: &str, ms: f64) {
     let window = gloo::utils::window();
-    let key = JsValue::from_str("__synodFrameMs");
+    let key = JsValue::from_str(name);
     let samples = match js_sys::Reflect::get(&window, &key).ok().and_then(|v| v.dyn_into::<js_sys::Array>().ok()) {
         Some(samples) => samples,
         None => {
@@ -239,7 +265,7 @@ pub fn app() -> Html {
         let (record, error) = initial_record();
         Shared::new(record, error)
     });
-    let frame = use_state(|| Rc::new(shared.borrow().frame()));
+    let published = use_state(|| shared.borrow_mut().publish());
 
     use_effect_with((), |_| {
         if panic_test_requested() {
@@ -249,7 +275,7 @@ pub fn app() -> Html {
 
     {
         let shared = shared.clone();
-        let frame = frame.clone();
+        let published = published.clone();
         use_effect_with((), move |_| {
             let callback: FrameLoop = Rc::new(RefCell::new(None));
             let again = callback.clone();
@@ -264,17 +290,23 @@ pub fn app() -> Html {
                     s.advance(ts);
                     if s.dirty {
                         s.dirty = false;
-                        Some(s.frame())
+                        Some(s.publish())
                     } else {
                         None
                     }
                 };
                 if let Some(next) = next {
-                    frame.set(Rc::new(next));
+                    published.set(next);
                 }
+                let simulated = now_ms() - start;
+                // Yew renders in a microtask after this callback: one more microtask later, its render is done.
+                wasm_bindgen_futures::spawn_local(async move {
+                    record_ms("__synodRenderMs", now_ms() - start);
+                });
+                record_ms("__synodSimMs", simulated);
                 // Yew renders after this callback and the browser lays out and paints after that: a zero-delay
                 // timeout runs once all of it is done, so it measures the frame's whole main-thread work.
-                gloo::timers::callback::Timeout::new(0, move || record_frame_ms(now_ms() - start)).forget();
+                gloo::timers::callback::Timeout::new(0, move || record_ms("__synodFrameMs", now_ms() - start)).forget();
                 if let Some(closure) = again.borrow().as_ref() {
                     let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
                 }
@@ -290,27 +322,32 @@ pub fn app() -> Html {
         });
     }
 
+    // One callback for the app's lifetime, so children's props stay equal between frames and they skip rendering.
     let dispatch = {
         let shared = shared.clone();
-        let frame = frame.clone();
-        Callback::from(move |cmd: Cmd| {
-            let copy = matches!(cmd, Cmd::Share);
-            let next = {
-                let mut s = shared.borrow_mut();
-                s.handle(cmd);
-                s.dirty = false;
-                s.frame()
-            };
-            if copy {
-                if let Some(url) = &next.share_url {
-                    copy_to_clipboard(url);
+        let published = published.clone();
+        use_memo((), move |_| {
+            Callback::from(move |cmd: Cmd| {
+                let copy = matches!(cmd, Cmd::Share);
+                let next = {
+                    let mut s = shared.borrow_mut();
+                    s.handle(cmd);
+                    s.dirty = false;
+                    s.publish()
+                };
+                if copy {
+                    if let Some(url) = &next.frame.share_url {
+                        copy_to_clipboard(url);
+                    }
                 }
-            }
-            frame.set(Rc::new(next));
+                published.set(next);
+            })
         })
     };
+    let dispatch = (*dispatch).clone();
 
-    let f = &**frame;
+    let f = &*published.frame;
+    let time = published.time;
     let view = f.view.clone();
     let nodes = view.nodes.len();
     html! {
@@ -330,8 +367,8 @@ pub fn app() -> Html {
             }
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
-                    <Ring view={view.clone()} time={f.time} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Controls frame={(*frame).clone()} dispatch={dispatch.clone()} />
+                    <Ring view={view.clone()} time={time} selected={f.selected} dispatch={dispatch.clone()} />
+                    <Controls frame={published.frame.clone()} dispatch={dispatch.clone()} />
                 </section>
                 <aside class="side">
                     <ClientPanel nodes={nodes} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
@@ -344,7 +381,7 @@ pub fn app() -> Html {
                         <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
                     }) }
                 </section>
-                <SequenceDiagram view={view.clone()} time={f.time} />
+                <SequenceDiagram view={view.clone()} time={time} />
                 <Help />
             </main>
             <footer class="site-footer">

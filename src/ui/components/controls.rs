@@ -21,6 +21,7 @@ const SPEEDS: &[(u32, &str)] = &[
     (25, "25 ticks/s"),
     (100, "100 ticks/s"),
     (400, "400 ticks/s"),
+    (2000, "2000 ticks/s"),
 ];
 
 fn input_value(event: &Event) -> String {

@@ -1,0 +1,67 @@
+// Frame-time benchmark (issue 7's budget: main-thread work per animation frame ≤ 10 ms at p95 with 5 nodes and
+// 1,000-entry logs). Skipped unless SYNOD_BENCH=1:
+//
+//   scripts/test build && SYNOD_BENCH=1 node --test --test-reporter=spec tests/e2e/bench.test.mjs
+//
+// The app appends each frame's main-thread time to `window.__synodFrameMs`: from the start of its animation-frame
+// callback (advancing the simulator, building the view) until a zero-delay timeout fires, i.e. after Yew's render
+// and the browser's style, layout and paint of that frame.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SHOTS, launch, openPage, setSpeed, until } from './harness.mjs';
+
+const BENCH = process.env.SYNOD_BENCH === '1';
+let server;
+let browser;
+
+before(async () => {
+  if (BENCH) ({ server, browser } = await launch());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+async function sample(page, seconds) {
+  await page.evaluate(() => {
+    window.__synodFrameMs = [];
+  });
+  await page.waitForTimeout(seconds * 1000);
+  const frames = await page.evaluate(() => window.__synodFrameMs.slice());
+  const sorted = frames.slice().sort((a, b) => a - b);
+  return {
+    frames: frames.length,
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+    max: sorted[sorted.length - 1],
+  };
+}
+
+test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNOD_BENCH=1' }, async () => {
+  const { page, context, problems } = await openPage(browser, `${server.url}/?run=1.5.1.-.4`);
+  try {
+    await setSpeed(page, 2000);
+    const slots = page.getByRole('region', { name: 'Node 1 log' }).getByRole('heading');
+    await until(
+      async () => Number((await slots.innerText()).match(/\d+/)[0]) >= 1000,
+      'logs of 1,000 slots',
+      180_000,
+    );
+    const fast = await sample(page, 5);
+    await setSpeed(page, 8);
+    const normal = await sample(page, 5);
+    await page.screenshot({ path: `${SHOTS}/bench.png` });
+    console.log(`frame ms at 8 ticks/s: ${JSON.stringify(normal)}`);
+    console.log(`frame ms at 2000 ticks/s (≤40 ticks per frame): ${JSON.stringify(fast)}`);
+    assert.ok(normal.p95 <= 10, `p95 ${normal.p95} ms at the normal speed`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
