@@ -63,3 +63,55 @@ fn panic_report_shows_one_alert_banner() {
     assert!(!text.contains("second panic"), "banner keeps the cause, not the consequence: {text}");
     banner.remove();
 }
+
+#[wasm_bindgen_test]
+fn a_shared_run_survives_its_url_encoding() {
+    use synod::kv::KvCommand;
+    use synod::paxos::Bug;
+    use synod::sim::{FaultConfig, UserAction};
+    use ui::runner::{decode_record, encode_record, RunRecord, RunSetup};
+
+    let escape = |text: &str| String::from(js_sys::encode_uri_component(text));
+    let unescape = |text: &str| js_sys::decode_uri_component(text).ok().map(String::from);
+    let record = RunRecord {
+        setup: RunSetup { nodes: 5, seed: 42, bug: Some(Bug::MinorityQuorum), clients: 2 },
+        actions: vec![
+            (3, UserAction::Crash { node: 2 }),
+            (3, UserAction::Partition { groups: vec![vec![1, 2], vec![3, 4, 5]] }),
+            (
+                9,
+                UserAction::ClientOp {
+                    target: 4,
+                    command: KvCommand::Cas {
+                        key: "a:b~c.d".into(),
+                        expected: Some("<b>&;".into()),
+                        new: "é 🙂|,".into(),
+                    },
+                },
+            ),
+            (
+                9,
+                UserAction::ClientOp {
+                    target: 1,
+                    command: KvCommand::Cas { key: "k".into(), expected: None, new: "".into() },
+                },
+            ),
+            (
+                12,
+                UserAction::SetFaults {
+                    faults: FaultConfig { drop_ppm: 100_000, delay_max: 4, ..FaultConfig::none() },
+                },
+            ),
+            (15, UserAction::DropMessage { id: 77 }),
+            (15, UserAction::CutLink { from: 1, to: 3 }),
+            (20, UserAction::Heal),
+            (21, UserAction::Restart { node: 2 }),
+        ],
+    };
+    let text = encode_record(&record, &escape);
+    assert_eq!(decode_record(&text, &unescape), Ok(record));
+    assert!(decode_record("1.9.1.-.0", &unescape).is_err(), "too many nodes");
+    assert!(decode_record("1.5.1.no-such-bug.0", &unescape).is_err());
+    assert!(decode_record("1.5.1.-.0~5:k9", &unescape).is_err(), "no node 9");
+    assert!(decode_record("1.5.1.-.0~5:k1~4:k2", &unescape).is_err(), "ticks go forward");
+}

@@ -126,6 +126,20 @@ impl Runner {
     pub fn act(&mut self, action: UserAction) {
         let now = self.sim.now();
         self.say(describe_action(&action));
+        if let UserAction::ClientOp { target, .. } = &action {
+            self.say(match self.sim.node(*target) {
+                None => format!("node {target} is down: no reply will come"),
+                Some(node) if node.role() == crate::paxos::RoleKind::Leader => {
+                    format!("node {target} leads: it proposes your command in its next slot")
+                }
+                Some(node) => match node.leader() {
+                    Some(leader) => {
+                        format!("node {target} is a follower: it forwards your request to leader node {leader}")
+                    }
+                    None => format!("node {target} knows no leader yet: it will reject with a hint"),
+                },
+            });
+        }
         if self.horizon > now {
             self.record.actions.retain(|(tick, _)| *tick <= now);
             self.horizon = now;
@@ -232,6 +246,8 @@ pub fn describe_action(action: &UserAction) -> String {
 /// Free text (keys, values) is escaped with `escape` (the caller's URI-component encoder), so `:`, `;`, `~` and
 /// `.` inside it cannot be confused with separators.
 pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> String {
+    // A URI-component encoder leaves `~` (unreserved) alone, and `~` separates actions.
+    let escape = |text: &str| escape(text).replace('~', "%7E");
     let s = &record.setup;
     let mut out = format!("1.{}.{}.{}.{}", s.nodes, s.seed, s.bug.map_or("-", Bug::name), s.clients);
     for (tick, action) in &record.actions {

@@ -72,6 +72,19 @@ test('after the leader is killed a new one is elected and writes continue; a res
   });
 });
 
+test('what a visitor types is shown as text, never as HTML', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    const boss = await until(() => leader(page), 'a leader');
+    const evil = '<img/src=x/onerror=alert(1)>';
+    await submit(page, { target: boss, key: evil, value: '<b>bold</b>' });
+    await until(async () => (await kvText(page, boss)).includes(evil), 'the key shown as text');
+    assert.equal(await page.locator('main img, main b').count(), 0, 'no element made from typed text');
+    const narration = await page.getByRole('region', { name: 'What just happened' }).innerText();
+    assert.match(narration, /it proposes your command|forwards your request/, narration);
+  });
+});
+
 test('a message picked in flight can be dropped', async () => {
   await withPage(runUrl(), async (page) => {
     await setSpeed(page, 25);
