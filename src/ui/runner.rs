@@ -146,7 +146,20 @@ impl Runner {
             self.checkpoints.truncate((now / CHECKPOINT_TICKS) as usize + 1);
         }
         self.record.actions.push((now, action.clone()));
+        let restart = match action {
+            UserAction::Restart { node } if self.sim.node(node).is_none() => Some(node),
+            _ => None,
+        };
         self.sim.apply_action(action);
+        if let Some(id) = restart {
+            let durable = crate::storage::Storage::durable(&self.sim.machines()[id as usize - 1].storage);
+            self.say(format!(
+                "node {id} reloaded from disk: promise {}, {} log entries, chosen below slot {}",
+                durable.promised,
+                durable.entries.len(),
+                durable.chosen_upto
+            ));
+        }
         self.narrate();
     }
 
