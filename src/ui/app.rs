@@ -350,6 +350,12 @@ pub fn app() -> Html {
     let time = published.time;
     let view = f.view.clone();
     let nodes = view.nodes.len();
+    let unreachable: Vec<NodeId> = view
+        .nodes
+        .iter()
+        .filter(|node| node.paused || node.role == super::view::RoleView::Down)
+        .map(|node| node.id)
+        .collect();
     html! {
         <div class="page playground">
             <header class="site-header">
@@ -372,6 +378,7 @@ pub fn app() -> Html {
                 </section>
                 <aside class="side">
                     <ClientPanel nodes={nodes} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
+                        unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
                     <Narration lines={f.narration.clone()} />

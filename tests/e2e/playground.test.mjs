@@ -58,6 +58,8 @@ test('after the leader is killed a new one is elected and writes continue; a res
     assert.match(await memory.innerText(), /empty/, 'a killed node has nothing in memory');
     const disk = page.getByRole('region', { name: `Node ${old} disk` });
     assert.match(await disk.innerText(), /[1-9]\d* entries/, 'its disk keeps the log');
+    await page.getByLabel('Target node').selectOption(String(old));
+    assert.ok(await page.getByRole('button', { name: 'Submit' }).isDisabled(), 'no request to a dead node');
     const fresh = await until(async () => {
       const id = await leader(page);
       return id !== null && id !== old ? id : null;

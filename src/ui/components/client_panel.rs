@@ -15,6 +15,9 @@ pub struct ClientPanelProps {
     pub nodes: usize,
     pub ops: Rc<[ClientOpView]>,
     pub busy: bool,
+    /// Nodes that are down or paused: a request sent there would get no answer.
+    #[prop_or_default]
+    pub unreachable: Vec<NodeId>,
     pub dispatch: Callback<Cmd>,
 }
 
@@ -62,7 +65,13 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
     let target = d.target.min(props.nodes as NodeId).max(1);
     let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
     let command = build(d);
-    let error = command.as_ref().err().cloned();
+    let error = match &command {
+        Err(error) => Some(error.clone()),
+        Ok(_) if props.unreachable.contains(&target) => {
+            Some(format!("node {target} is down or paused: pick another node"))
+        }
+        Ok(_) => None,
+    };
     let on_submit = {
         let dispatch = props.dispatch.clone();
         let command = command.clone();
