@@ -381,7 +381,7 @@ pub fn app() -> Html {
                         unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Narration lines={f.narration.clone()} />
+                    <Narration lines={f.narration.clone()} live={!f.playing || f.speed <= 8.0} />
                 </aside>
                 <section class="nodes" aria-label="Nodes">
                     { for view.nodes.iter().map(|node| html! {
