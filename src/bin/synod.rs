@@ -1,5 +1,6 @@
-//! `synod`: the native command line. Fuzz the protocol over many seeds, replay one, list the planted bugs,
-//! check an external history for linearizability, and run the core throughput benchmark.
+//! `synod`: the native command line. Fuzz the protocol over many seeds, replay one, shrink a failing one to the
+//! faults that matter, list the planted bugs, check an external history for linearizability, and run the core
+//! throughput benchmark.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod cli {
@@ -12,6 +13,7 @@ mod cli {
     use synod::check::{check_history_file, CheckOutcome, HistoryFormat};
     use synod::paxos::{Bug, BugSet};
     use synod::sim::fuzz::run_seeds;
+    use synod::sim::shrink::{shrink, ShrinkOptions};
     use synod::sim::{Sim, SimConfig, TraceEvent};
 
     #[derive(Parser)]
@@ -74,6 +76,25 @@ mod cli {
             /// Print at most this many trace lines (0: all).
             #[arg(long, default_value_t = 400)]
             lines: usize,
+            /// Keep only these random faults, by ordinal (what `synod shrink` prints), e.g. `--keep-faults 3,17`.
+            #[arg(long, value_delimiter = ',', num_args = 0..)]
+            keep_faults: Option<Vec<u64>>,
+        },
+        /// Shrink a failing seed to a small set of its random faults that still breaks the same invariant.
+        Shrink {
+            #[arg(long)]
+            seed: u64,
+            #[command(flatten)]
+            run: RunArgs,
+            /// Stop minimising after this many simulated runs.
+            #[arg(long, default_value_t = 2_000)]
+            runs_max: u64,
+            /// Accept any violation as still failing (default: the original invariant only).
+            #[arg(long)]
+            any_violation: bool,
+            /// Print the result as one JSON object.
+            #[arg(long)]
+            json: bool,
         },
         /// List the planted bugs.
         Bugs,
@@ -101,7 +122,10 @@ mod cli {
     pub fn main() -> ExitCode {
         match Cli::parse().command {
             Command::Fuzz { seeds, start_seed, run, threads, json } => fuzz(seeds, start_seed, &run, threads, json),
-            Command::Replay { seed, run, lines } => replay(seed, &run, lines),
+            Command::Replay { seed, run, lines, keep_faults } => replay(seed, &run, lines, keep_faults),
+            Command::Shrink { seed, run, runs_max, any_violation, json } => {
+                shrink_seed(seed, &run, &ShrinkOptions { runs_max, any_violation }, json)
+            }
             Command::Bugs => {
                 for bug in Bug::ALL {
                     println!("{:<28} {}", bug.name(), bug.description());
@@ -185,7 +209,46 @@ mod cli {
         }
     }
 
-    fn replay(seed: u64, run: &RunArgs, lines: usize) -> ExitCode {
+    fn shrink_seed(seed: u64, run: &RunArgs, options: &ShrinkOptions, json: bool) -> ExitCode {
+        let start = Instant::now();
+        let shrunk = match shrink(&run.config(), seed, options) {
+            Ok(shrunk) => shrunk,
+            Err(error) => {
+                eprintln!("synod shrink: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let keep: Vec<String> = shrunk.keep.iter().map(|ordinal| ordinal.to_string()).collect();
+        let replay = format!("synod replay --seed {seed} {} --keep-faults {}", run.flags(), keep.join(","));
+        if json {
+            let mut summary = serde_json::to_value(&shrunk).expect("the result serialises");
+            summary["replay"] = replay.into();
+            summary["elapsed_s"] = start.elapsed().as_secs_f64().into();
+            println!("{summary}");
+            return ExitCode::SUCCESS;
+        }
+        println!("seed {seed} fails: {}", shrunk.original);
+        println!(
+            "{} of its {} random faults are enough ({} runs, {:.1} s{}):",
+            shrunk.faults.len(),
+            shrunk.faults_before,
+            shrunk.runs,
+            start.elapsed().as_secs_f64(),
+            if shrunk.minimal {
+                "; removing any one of them makes the failure go away"
+            } else {
+                "; run budget spent, may not be minimal"
+            }
+        );
+        for fault in &shrunk.faults {
+            println!("  {fault}");
+        }
+        println!("the shrunk run fails with: {}", shrunk.violation);
+        println!("replay it with: {replay}");
+        ExitCode::SUCCESS
+    }
+
+    fn replay(seed: u64, run: &RunArgs, lines: usize, keep_faults: Option<Vec<u64>>) -> ExitCode {
         let config = run.config();
         let mut sim = match Sim::new(config, seed, Vec::new(), true) {
             Ok(sim) => sim,
@@ -194,7 +257,18 @@ mod cli {
                 return ExitCode::from(2);
             }
         };
+        let gated = keep_faults.is_some();
+        if let Some(keep) = keep_faults {
+            sim = sim.with_fault_gate(Some(keep.into_iter().collect()));
+        }
         sim.run_to_end();
+        if gated {
+            let kept: Vec<_> = sim.random_faults().iter().filter(|fault| fault.kept).collect();
+            println!("{} of {} random faults kept:", kept.len(), sim.random_faults().len());
+            for fault in kept {
+                println!("  {fault}");
+            }
+        }
         let nodes = sim.config().nodes;
         println!("seed {seed}: {} trace events, hash {:016x}", sim.trace().len(), sim.trace().hash());
         println!("space-time diagram: one column per node; → sent, ← delivered, ✕ dropped/lost");

@@ -8,6 +8,7 @@ mod config;
 pub mod fuzz;
 pub mod network;
 mod rng;
+pub mod shrink;
 mod simulator;
 mod trace;
 

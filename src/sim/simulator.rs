@@ -12,6 +12,7 @@ use crate::storage::{MemoryStorage, Storage};
 
 use super::client::{Client, Outstanding};
 use super::network::{InFlight, Network};
+use super::shrink::{FaultGate, RandomFault};
 use super::{FaultConfig, ScheduledAction, SimConfig, SimRng, Trace, TraceEvent, UserAction};
 
 pub type KvNode = Node<KvStore>;
@@ -66,6 +67,8 @@ pub struct Sim {
     delivered: u64,
     /// Set when the linearizability search ran out of budget: neither a pass nor evidence of a bug.
     undecided: Option<String>,
+    /// Set by the shrinker: numbers every random fault and lets through only the ones it keeps.
+    fault_gate: Option<FaultGate>,
 }
 
 impl Sim {
@@ -108,6 +111,7 @@ impl Sim {
             phase: Phase::Faults,
             delivered: 0,
             undecided: None,
+            fault_gate: None,
             config,
         })
     }
@@ -123,6 +127,26 @@ impl Sim {
         let mut node: KvNode = Node::recover(Self::node_config(config, id), durable)?;
         node.machine_mut().bug_apply_retry_twice = config.bugs.contains(Bug::ApplyRetryTwice);
         Ok(node)
+    }
+
+    /// Numbers every random fault this run draws and lets only those in `keep` take effect (`None`: all of
+    /// them). The random draws stay exactly as they were, so with every fault kept the run is unchanged; the
+    /// shrinker uses this to remove faults one group at a time (see `shrink.rs`).
+    pub fn with_fault_gate(mut self, keep: Option<std::collections::BTreeSet<u64>>) -> Sim {
+        assert!(self.now == 0, "seed {}: the fault gate is set before the first tick", self.seed);
+        self.fault_gate = Some(FaultGate::new(keep));
+        self
+    }
+
+    /// Every random fault drawn so far, kept or not (only with a fault gate).
+    pub fn random_faults(&self) -> &[RandomFault] {
+        self.fault_gate.as_ref().map_or(&[], |gate| gate.log())
+    }
+
+    /// Whether a random fault the RNG just drew takes effect (always, without a gate).
+    fn fault_allowed(&mut self, fault: impl FnOnce() -> super::shrink::FaultKind) -> bool {
+        let now = self.now;
+        self.fault_gate.as_mut().is_none_or(|gate| gate.admit(now, fault()))
     }
 
     // ----- Observers -----
@@ -348,9 +372,11 @@ impl Sim {
                 for id in 1..=self.config.nodes as NodeId {
                     groups[self.rng.index(2)].push(id);
                 }
-                if groups.iter().all(|group| !group.is_empty()) {
+                let until = self.now + faults.partition_ticks.max(1);
+                let kind = || super::shrink::FaultKind::Partition { groups: groups.clone(), until };
+                if groups.iter().all(|group| !group.is_empty()) && self.fault_allowed(kind) {
                     self.partition(&groups);
-                    self.partition_until = Some(self.now + faults.partition_ticks.max(1));
+                    self.partition_until = Some(until);
                 }
             }
             _ => {}
@@ -365,7 +391,9 @@ impl Sim {
             let down = self.machines.iter().filter(|machine| machine.node.is_none()).count();
             if self.machines[index].node.is_some() && down < minority && self.rng.chance(faults.crash_ppm) {
                 let until = self.now + faults.down_ticks.max(1);
-                self.crash(id, Some(until));
+                if self.fault_allowed(|| super::shrink::FaultKind::Crash { node: id, until }) {
+                    self.crash(id, Some(until));
+                }
             }
         }
     }
@@ -468,11 +496,13 @@ impl Sim {
         let (from, to, kind) = (envelope.from, envelope.to, envelope.message.kind());
         let deliver_at = self.now + self.rng.between(delay_min, delay_max);
         self.trace.record(self.now, TraceEvent::Sent { id, from, to, kind, deliver_at });
-        if self.rng.chance(drop_ppm) {
+        if self.rng.chance(drop_ppm) && self.fault_allowed(|| super::shrink::FaultKind::Drop { id, from, to, kind }) {
             self.trace.record(self.now, TraceEvent::Dropped { id });
             return;
         }
-        if self.rng.chance(duplicate_ppm) {
+        if self.rng.chance(duplicate_ppm)
+            && self.fault_allowed(|| super::shrink::FaultKind::Duplicate { id, from, to, kind })
+        {
             let copy = self.network.next_id();
             let copy_at = self.now + self.rng.between(delay_min, delay_max);
             self.trace.record(self.now, TraceEvent::Duplicated { id, copy });
