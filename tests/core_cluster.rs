@@ -418,3 +418,27 @@ fn every_command_kind_goes_through_the_log() {
     assert_eq!(output(3), KvOutput::Value(Some("3".into())));
     assert_eq!(output(5), KvOutput::Value(None));
 }
+
+/// Recovery re-applies the durable log through the machine it is given, so a setting that is not replicated
+/// state (the planted bug `apply-retry-twice`) holds during recovery too. Before `recover_with`, the
+/// simulator could switch the bug on only afterwards: a restarted node then re-applied a retry once while
+/// the others had applied it twice, and the checker blamed the snapshot state instead of the bug's effect.
+#[test]
+fn a_node_recovered_with_a_machine_reapplies_its_log_through_that_machine() {
+    let mut cluster = Cluster::new(3, |_| {});
+    let leader = cluster.elect();
+    for _ in 0..2 {
+        // A client's retry: the same (client, seq) is proposed, and chosen, twice.
+        cluster.propose(leader, 7, 1, append("k", "a"));
+        cluster.deliver_all();
+    }
+    cluster.ticks(4); // The followers learn the commit point and write it down.
+    let (config, disk) = (cluster.configs[&1].clone(), cluster.disks[&1].clone());
+    assert!(disk.chosen_upto >= 2, "both copies are durably chosen on node 1");
+    let plain = core_support::KvNode::recover(config.clone(), &disk).unwrap();
+    assert_eq!(plain.machine().get("k").map(String::as_str), Some("a"), "the session table applies a retry once");
+    let buggy_machine = synod::kv::KvStore { bug_apply_retry_twice: true, ..Default::default() };
+    let buggy = core_support::KvNode::recover_with(config, &disk, buggy_machine).unwrap();
+    assert!(buggy.machine().bug_apply_retry_twice);
+    assert_eq!(buggy.machine().get("k").map(String::as_str), Some("aa"), "recovery applied it with the bug on");
+}

@@ -156,6 +156,12 @@ impl<S: StateMachine> Node<S> {
 
     /// Rebuilds a node from what its storage acknowledged (after a crash or a page reload).
     pub fn recover(config: Config, durable: &DurableStateOf<S>) -> Result<Self, String> {
+        Node::recover_with(config, durable, S::default())
+    }
+
+    /// `recover`, starting from `machine` instead of `S::default()`: for state-machine settings that are not
+    /// replicated state (a planted bug's switch) and must already hold while recovery re-applies the log.
+    pub fn recover_with(config: Config, durable: &DurableStateOf<S>, machine: S) -> Result<Self, String> {
         config.validate()?;
         let quorum = if config.bugs.contains(Bug::MinorityQuorum) {
             (config.members.len() / 2).max(1) // Bug::MinorityQuorum: two quorums need not intersect.
@@ -176,7 +182,7 @@ impl<S: StateMachine> Node<S> {
             log: Log::default(),
             first_unchosen: 0,
             applied_upto: 0,
-            machine: S::default(),
+            machine,
             snapshot: None,
             chosen_upto_recorded: durable.chosen_upto,
             role: Role::Follower,

@@ -124,9 +124,11 @@ impl Sim {
     }
 
     fn boot(config: &SimConfig, id: NodeId, durable: &crate::paxos::DurableStateOf<KvStore>) -> Result<KvNode, String> {
-        let mut node: KvNode = Node::recover(Self::node_config(config, id), durable)?;
-        node.machine_mut().bug_apply_retry_twice = config.bugs.contains(Bug::ApplyRetryTwice);
-        Ok(node)
+        // The planted bug's switch must be on before recovery re-applies the log, as it was when the node
+        // first applied it; otherwise the restarted node diverges from the others for a reason of our making.
+        let machine =
+            KvStore { bug_apply_retry_twice: config.bugs.contains(Bug::ApplyRetryTwice), ..KvStore::default() };
+        Node::recover_with(Self::node_config(config, id), durable, machine)
     }
 
     /// Numbers every random fault this run draws and lets only those in `keep` take effect (`None`: all of
