@@ -7,8 +7,6 @@
 
 pub mod codec;
 pub mod conformance;
-#[cfg(target_arch = "wasm32")]
-pub mod indexeddb;
 mod memory;
 
 pub use memory::MemoryStorage;
