@@ -101,8 +101,11 @@ mod tests {
 
     #[test]
     fn memory_storage_passes_the_conformance_suite() {
-        // `Settle` syncs: the checks decide when each batch becomes durable.
-        super::super::conformance::run_all(MemoryStorage::<KvCommand, KvStore>::new);
+        super::super::conformance::run_all(|| {
+            let mut storage = MemoryStorage::<KvCommand, KvStore>::new();
+            storage.sync_on_submit = true;
+            storage
+        });
     }
 
     #[test]
