@@ -5,6 +5,7 @@
 //! driver `submit`s each write batch the node produces, later learns from `poll_durable` which batches are
 //! on disk, and only then tells the node (`Node::persisted`), which releases the messages that waited.
 
+pub mod codec;
 pub mod conformance;
 mod memory;
 
