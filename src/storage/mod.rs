@@ -7,6 +7,8 @@
 
 pub mod codec;
 pub mod conformance;
+#[cfg(target_arch = "wasm32")]
+pub mod indexeddb;
 mod memory;
 
 pub use memory::MemoryStorage;
