@@ -11,6 +11,7 @@ mod rng;
 pub mod shrink;
 mod simulator;
 mod trace;
+mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
 pub use config::{FaultConfig, SimConfig, WorkloadConfig};
@@ -18,3 +19,4 @@ pub use network::InFlight;
 pub use rng::SimRng;
 pub use simulator::{KvNode, KvStorage, Machine, Phase, Sim, VISITOR};
 pub use trace::{Trace, TraceEntry, TraceEvent};
+pub use visitor::{VisitorOp, VisitorOutcome};

@@ -13,6 +13,7 @@ use crate::storage::{MemoryStorage, Storage};
 use super::client::{Client, Outstanding};
 use super::network::{InFlight, Network};
 use super::shrink::{FaultGate, RandomFault};
+use super::visitor::{VisitorOp, VisitorOutcome};
 use super::{FaultConfig, ScheduledAction, SimConfig, SimRng, Trace, TraceEvent, UserAction};
 
 pub type KvNode = Node<KvStore>;
@@ -57,6 +58,8 @@ pub struct Sim {
     partition_until: Option<u64>,
     clients: Vec<Client>,
     visitor: Client,
+    /// Every operation the visitor sent, oldest first, with its path and outcome.
+    visitor_ops: Vec<VisitorOp>,
     invoked: u64,
     history: History,
     checker: SafetyChecker,
@@ -102,6 +105,7 @@ impl Sim {
             partition_until: None,
             clients,
             visitor: Client::new(VISITOR),
+            visitor_ops: Vec::new(),
             invoked: 0,
             history: History::new(),
             checker,
@@ -216,6 +220,11 @@ impl Sim {
         self.visitor.outstanding.is_some()
     }
 
+    /// The visitor's operations, oldest first: target, forwards, outcome.
+    pub fn visitor_ops(&self) -> &[VisitorOp] {
+        &self.visitor_ops
+    }
+
     // ----- Driving -----
 
     /// Advances one tick: scheduled actions, random faults, disks, network, node timers, clients.
@@ -303,6 +312,7 @@ impl Sim {
                     self.visitor.next_seq += 1;
                     let op = self.history.invoke(VISITOR, command.clone(), self.now);
                     self.checker.client_invoked(VISITOR, seq, &command);
+                    self.visitor_ops.push(VisitorOp::new(op, seq, command.clone(), target, self.now));
                     let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
                     self.visitor.outstanding = Some(outstanding.clone());
                     self.send_request(VISITOR, &outstanding);
@@ -497,6 +507,9 @@ impl Sim {
         let (delay_min, delay_max) = (faults.delay_min, faults.delay_max);
         let id = self.network.next_id();
         let (from, to, kind) = (envelope.from, envelope.to, envelope.message.kind());
+        if let crate::paxos::Message::Forward { request } = &envelope.message {
+            self.visitor_forwarded(request.client, request.seq, to);
+        }
         let deliver_at = self.now + self.rng.between(delay_min, delay_max);
         self.trace.record(self.now, TraceEvent::Sent { id, from, to, kind, deliver_at });
         if self.rng.chance(drop_ppm) && self.fault_allowed(|| super::shrink::FaultKind::Drop { id, from, to, kind }) {
@@ -546,7 +559,38 @@ impl Sim {
 
     // ----- Clients -----
 
+    /// Notes that the visitor's waiting operation `seq` was forwarded to node `to` (other clients: nothing).
+    fn visitor_forwarded(&mut self, client: u64, seq: u64, to: NodeId) {
+        if client != VISITOR {
+            return;
+        }
+        if let Some(op) = self.visitor_ops.last_mut().filter(|op| op.seq == seq && op.waiting()) {
+            op.forwards.push(to);
+        }
+    }
+
+    /// The visitor waits as long as any client, then gives up: the operation is indeterminate and the visitor
+    /// may send another. It never retries on its own (it is a person deciding what to do next).
+    fn step_visitor(&mut self) {
+        let Some(outstanding) = &self.visitor.outstanding else { return };
+        if self.now - outstanding.sent_at < self.config.workload.timeout_ticks {
+            return;
+        }
+        let (op, seq) = (outstanding.op, outstanding.seq);
+        self.history.timeout(op);
+        self.trace.record(self.now, TraceEvent::GaveUp { client: VISITOR, seq });
+        self.visitor.outstanding = None;
+        self.end_visitor_op(seq, VisitorOutcome::TimedOut { at: self.now });
+    }
+
+    fn end_visitor_op(&mut self, seq: u64, outcome: VisitorOutcome) {
+        if let Some(op) = self.visitor_ops.last_mut().filter(|op| op.seq == seq) {
+            op.outcome = outcome;
+        }
+    }
+
     fn step_clients(&mut self) {
+        self.step_visitor();
         let healing = matches!(self.phase, Phase::Healing { .. });
         for index in 0..self.clients.len() {
             let client = &self.clients[index];
@@ -630,6 +674,23 @@ impl Sim {
             Err(rejection) => rejection.to_string(),
         };
         self.trace.record(self.now, TraceEvent::Answered { client: reply.client, seq: reply.seq, result });
+        if reply.client == VISITOR {
+            // The visitor does not retry: a rejection ends the operation (it never entered the log).
+            let op = outstanding.op;
+            client.outstanding = None;
+            let outcome = match reply.result {
+                Ok((slot, output)) => {
+                    self.history.complete(op, output.clone(), self.now);
+                    VisitorOutcome::Answered { at: self.now, slot, output }
+                }
+                Err(rejection) => {
+                    self.history.fail(op, self.now);
+                    VisitorOutcome::Rejected { at: self.now, rejection }
+                }
+            };
+            self.end_visitor_op(reply.seq, outcome);
+            return;
+        }
         match reply.result {
             Ok((_, output)) => {
                 self.history.complete(outstanding.op, output, self.now);

@@ -7,9 +7,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::check::invariants::describe_value;
-use crate::check::Outcome;
 use crate::paxos::{Ballot, MessageKind, NodeId, RoleKind, SlotState};
-use crate::sim::{Sim, VISITOR};
+use crate::sim::{Sim, VisitorOp, VisitorOutcome};
 use crate::storage::Storage;
 
 /// Rows a log panel shows at once.
@@ -115,8 +114,33 @@ pub struct ClientOpView {
     pub index: usize,
     pub command: String,
     pub invoked_at: u64,
+    /// The way it went: "→ node 2 → leader 5".
+    pub path: String,
     pub outcome: String,
-    pub done: bool,
+    /// "waiting", "ok", "rejected" or "timed-out" (a CSS class too).
+    pub state: &'static str,
+}
+
+impl ClientOpView {
+    fn new(index: usize, op: &VisitorOp) -> ClientOpView {
+        let mut path = format!("→ node {}", op.target);
+        for (hop, node) in op.forwards.iter().enumerate() {
+            // A follower forwards to the node it believes leads.
+            let role = if hop + 1 == op.forwards.len() { "leader" } else { "node" };
+            path.push_str(&format!(" → {role} {node}"));
+        }
+        let (outcome, state) = match &op.outcome {
+            VisitorOutcome::Waiting => ("waiting for a reply…".into(), "waiting"),
+            VisitorOutcome::Answered { at, slot, output } => (format!("slot {slot}: {output} (tick {at})"), "ok"),
+            VisitorOutcome::Rejected { rejection, .. } => (format!("rejected: {rejection}"), "rejected"),
+            VisitorOutcome::TimedOut { at } => (format!("timed out at tick {at}: outcome unknown"), "timed-out"),
+        };
+        ClientOpView { index, command: op.command.to_string(), invoked_at: op.invoked_at, path, outcome, state }
+    }
+
+    pub fn done(&self) -> bool {
+        self.state != "waiting"
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -273,24 +297,8 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
             deliver_at: m.deliver_at,
         })
         .collect();
-    let visitor_ops: Vec<ClientOpView> = sim
-        .history()
-        .operations()
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| op.client == VISITOR)
-        .map(|(index, op)| ClientOpView {
-            index,
-            command: op.command.to_string(),
-            invoked_at: op.invoke,
-            outcome: match &op.outcome {
-                Outcome::Completed { at, output } => format!("{output} (tick {at})"),
-                Outcome::Failed { .. } => "failed".into(),
-                Outcome::Indeterminate => "waiting for a reply…".into(),
-            },
-            done: !matches!(op.outcome, Outcome::Indeterminate),
-        })
-        .collect();
+    let visitor_ops: Vec<ClientOpView> =
+        sim.visitor_ops().iter().enumerate().map(|(index, op)| ClientOpView::new(index, op)).collect();
     let violations = sim.violations();
     let checker = if violations.is_empty() {
         CheckerView {

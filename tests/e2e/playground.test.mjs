@@ -59,7 +59,7 @@ test('after the leader is killed a new one is elected and writes continue; a res
     const disk = page.getByRole('region', { name: `Node ${old} disk` });
     assert.match(await disk.innerText(), /[1-9]\d* entries/, 'its disk keeps the log');
     await page.getByLabel('Target node').selectOption(String(old));
-    assert.ok(await page.getByRole('button', { name: 'Submit' }).isDisabled(), 'no request to a dead node');
+    assert.match(await page.getByRole('region', { name: 'Client', exact: true }).innerText(), /gets no reply and times out/);
     const fresh = await until(async () => {
       const id = await leader(page);
       return id !== null && id !== old ? id : null;
@@ -73,6 +73,27 @@ test('after the leader is killed a new one is elected and writes continue; a res
     const narration = page.getByRole('region', { name: 'What just happened' });
     assert.match(await narration.innerText(), new RegExp(`node ${old} reloaded from disk: promise \\d+\\.\\d+, [1-9]\\d* log entries`));
     await until(async () => /after\s+election/.test(await kvText(page, old)), 'the restarted node to catch up');
+  });
+});
+
+test('an operation sent to a killed node times out, is shown indeterminate, and the visitor can go on', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    const boss = await until(() => leader(page), 'a leader');
+    const victim = boss === 1 ? 2 : 1;
+    await page.getByRole('button', { name: `Kill node ${victim}` }).click();
+    await submit(page, { target: victim, key: 'lost', value: 'maybe' });
+    const history = page.getByRole('list', { name: 'Client history' });
+    await until(async () => /timed out at tick \d+: outcome unknown/.test(await history.innerText()), 'the timeout');
+    assert.match(await history.innerText(), new RegExp(`put lost=maybe\\s+→ node ${victim}\\s`));
+    const note = page.getByRole('region', { name: 'Client', exact: true }).getByRole('status');
+    assert.match(await note.innerText(), /outcome is unknown/);
+    const follower = [1, 2, 3, 4, 5].find((id) => id !== boss && id !== victim);
+    await submit(page, { target: follower, key: 'next', value: 'one' });
+    await until(
+      async () => new RegExp(`put next=one\\s+→ node ${follower} → leader ${boss}\\s+slot \\d+: ok`).test(await history.innerText()),
+      'the next operation forwarded to the leader and answered with its slot',
+    );
   });
 });
 

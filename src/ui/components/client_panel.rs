@@ -15,7 +15,7 @@ pub struct ClientPanelProps {
     pub nodes: usize,
     pub ops: Rc<[ClientOpView]>,
     pub busy: bool,
-    /// Nodes that are down or paused: a request sent there would get no answer.
+    /// Nodes that are down or paused: a request sent there gets no answer and times out.
     #[prop_or_default]
     pub unreachable: Vec<NodeId>,
     pub dispatch: Callback<Cmd>,
@@ -65,13 +65,13 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
     let target = d.target.min(props.nodes as NodeId).max(1);
     let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
     let command = build(d);
-    let error = match &command {
-        Err(error) => Some(error.clone()),
-        Ok(_) if props.unreachable.contains(&target) => {
-            Some(format!("node {target} is down or paused: pick another node"))
-        }
-        Ok(_) => None,
-    };
+    let error = command.as_ref().err().cloned();
+    // Allowed (it is instructive), but said beforehand: nobody will answer.
+    let warning = props
+        .unreachable
+        .contains(&target)
+        .then(|| format!("node {target} is down or paused: a request there gets no reply and times out"));
+    let last = props.ops.last();
     let on_submit = {
         let dispatch = props.dispatch.clone();
         let command = command.clone();
@@ -123,8 +123,16 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
                         <span class="muted">{ "waiting for the reply to your last operation…" }</span>
                     } else if let Some(error) = error {
                         <span class="muted">{ error }</span>
+                    } else if let Some(warning) = warning {
+                        <span class="muted">{ warning }</span>
                     }
                 </div>
+                if let Some(op) = last.filter(|op| op.state == "timed-out") {
+                    <p class="note" role="status">
+                        { format!("Your {} timed out: its outcome is unknown. It may still take effect, or never; \
+                            the checker treats it as either. Submit again to retry.", op.command) }
+                    </p>
+                }
             </form>
             <h3>{ "Your operations" }</h3>
             if props.ops.is_empty() {
@@ -132,8 +140,10 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
             } else {
                 <ol class="history" aria-label="Client history" reversed=true>
                     { for props.ops.iter().rev().take(20).map(|op| html! {
-                        <li key={op.index} class={classes!((!op.done).then_some("pending"))}>
-                            <code>{ op.command.clone() }</code>{ " → " }<span class="outcome">{ op.outcome.clone() }</span>
+                        <li key={op.index} class={classes!("op", op.state)}>
+                            <code>{ op.command.clone() }</code>
+                            <span class="path">{ format!(" {} ", op.path) }</span>
+                            <span class="outcome">{ op.outcome.clone() }</span>
                         </li>
                     }) }
                 </ol>
