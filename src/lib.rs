@@ -8,6 +8,7 @@ pub mod bench;
 pub mod check;
 pub mod kv;
 pub mod paxos;
+pub mod scenario;
 pub mod sim;
 pub mod storage;
 

@@ -12,6 +12,7 @@ mod cli {
     use synod::bench::core_throughput::run_many;
     use synod::check::{check_history_file, CheckOutcome, HistoryFormat};
     use synod::paxos::{Bug, BugSet};
+    use synod::scenario;
     use synod::sim::fuzz::run_seeds;
     use synod::sim::shrink::{shrink, ShrinkOptions};
     use synod::sim::{Sim, SimConfig, TraceEvent};
@@ -104,6 +105,11 @@ mod cli {
             format: HistoryFormat,
             file: std::path::PathBuf,
         },
+        /// Scenarios: scripted, narrated runs with checked claims (www/scenarios/).
+        Scenario {
+            #[command(subcommand)]
+            command: ScenarioCommand,
+        },
         /// The core throughput benchmark (see BENCHMARKS.md).
         BenchCore {
             #[arg(long, default_value_t = 5)]
@@ -116,6 +122,21 @@ mod cli {
             runs: usize,
             #[arg(long)]
             json: bool,
+        },
+    }
+
+    #[derive(Subcommand)]
+    enum ScenarioCommand {
+        /// List the shipped scenarios (the names `index.html?scenario=NAME` takes).
+        List,
+        /// Parse a scenario file, run it to its end and verify its claims: exit 0 when all hold, 1 when one
+        /// fails, 2 when the file cannot be read or is malformed.
+        Check {
+            /// A scenario file, or the name of a shipped scenario.
+            file: String,
+            /// Print the protocol events and actions tick by tick (for writing captions).
+            #[arg(long)]
+            events: bool,
         },
     }
 
@@ -133,6 +154,14 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Command::CheckHistory { format, file } => check_history(format, &file),
+            Command::Scenario { command: ScenarioCommand::List } => {
+                for shipped in scenario::SHIPPED {
+                    let title = scenario::parse(shipped.text).map_or_else(|e| format!("(malformed: {e})"), |s| s.title);
+                    println!("{:<34} {title}", shipped.name);
+                }
+                ExitCode::SUCCESS
+            }
+            Command::Scenario { command: ScenarioCommand::Check { file, events } } => check_scenario(&file, events),
             Command::BenchCore { nodes, per_round, commands, runs, json } => {
                 let start = Instant::now();
                 let clock = move || start.elapsed().as_secs_f64();
@@ -315,6 +344,62 @@ mod cli {
         } else {
             for violation in sim.violations() {
                 println!("{violation}");
+            }
+            ExitCode::from(1)
+        }
+    }
+
+    fn check_scenario(file: &str, events: bool) -> ExitCode {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(error) => match scenario::shipped(file) {
+                Some(shipped) => shipped.text.to_string(),
+                None => {
+                    eprintln!(
+                        "synod scenario check: cannot read {file}: {error} (nor is it a shipped scenario's name)"
+                    );
+                    return ExitCode::from(2);
+                }
+            },
+        };
+        let parsed = match scenario::parse(&text) {
+            Ok(parsed) => parsed,
+            Err(error) => {
+                eprintln!("synod scenario check: {file}: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut print_events = |sim: &Sim| {
+            if events {
+                for (tick, node, event) in sim.recent_events().filter(|(tick, _, _)| *tick == sim.now()) {
+                    println!("  tick {tick:>5}  node {node}: {event:?}");
+                }
+            }
+        };
+        let outcome = match scenario::run_observed(&parsed, &mut print_events) {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                eprintln!("synod scenario check: {file}: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        if events {
+            for (tick, action) in &outcome.actions {
+                println!("  tick {tick:>5}  action: {action:?}");
+            }
+        }
+        let claims = parsed.expectations.len() + 1;
+        if outcome.failures.is_empty() {
+            let verdict = match &parsed.verdict {
+                scenario::Verdict::Green => "checker green".to_string(),
+                scenario::Verdict::Violation(name) => format!("checker red: {name}"),
+            };
+            println!("{file}: {:?} ran to tick {}: {claims} claims hold ({verdict})", parsed.title, parsed.end);
+            ExitCode::SUCCESS
+        } else {
+            eprintln!("{file}: {:?}: {} of {claims} claims failed:", parsed.title, outcome.failures.len());
+            for failure in &outcome.failures {
+                eprintln!("  {failure}");
             }
             ExitCode::from(1)
         }

@@ -99,6 +99,9 @@ impl Default for WorkloadConfig {
     }
 }
 
+/// Ticks the playground runs at most (its fault phase never ends on its own).
+pub const PLAYGROUND_TICKS_MAX: u64 = 1_000_000_000;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SimConfig {
@@ -139,6 +142,27 @@ impl SimConfig {
             // Five keys keep each key's history small enough to check exhaustively.
             workload: WorkloadConfig { clients: 8, keys: 5, ..WorkloadConfig::default() },
             fault_ticks: 1_200,
+            ..SimConfig::default()
+        }
+    }
+
+    /// The playground's configuration (the browser app, its share URLs and scenarios): `clients` background
+    /// clients issuing random operations forever, messages that take 1 to 3 ticks (long enough to watch them
+    /// travel, and they overtake each other), no random faults and a fault phase that never ends.
+    pub fn playground(nodes: usize, bugs: BugSet, clients: u64, snapshot_interval: u64) -> SimConfig {
+        SimConfig {
+            nodes,
+            bugs,
+            snapshot_interval,
+            workload: WorkloadConfig {
+                clients,
+                ops: PLAYGROUND_TICKS_MAX,
+                invoke_ppm: 60_000,
+                timeout_ticks: 40,
+                ..WorkloadConfig::default()
+            },
+            faults: FaultConfig { delay_min: 1, delay_max: 3, ..FaultConfig::none() },
+            fault_ticks: PLAYGROUND_TICKS_MAX,
             ..SimConfig::default()
         }
     }

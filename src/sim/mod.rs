@@ -14,7 +14,7 @@ mod trace;
 mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
-pub use config::{FaultConfig, SimConfig, WorkloadConfig};
+pub use config::{FaultConfig, SimConfig, WorkloadConfig, PLAYGROUND_TICKS_MAX};
 pub use network::InFlight;
 pub use rng::SimRng;
 pub use simulator::{KvNode, KvStorage, Machine, Phase, Sim, VISITOR};

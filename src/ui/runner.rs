@@ -6,14 +6,14 @@ use std::collections::VecDeque;
 
 use crate::kv::KvCommand;
 use crate::paxos::{Bug, BugSet, Event, NodeId};
-use crate::sim::{FaultConfig, Sim, SimConfig, UserAction, WorkloadConfig};
+use crate::sim::{FaultConfig, Sim, SimConfig, UserAction};
 
 /// A checkpoint (a clone of the simulator) every this many ticks, so seeking replays at most this many.
 pub const CHECKPOINT_TICKS: u64 = 100;
 /// Narration lines kept.
 pub const NARRATION_MAX: usize = 8;
 /// Ticks the playground runs at most (its fault phase never ends on its own).
-pub const TICKS_MAX: u64 = 1_000_000_000;
+pub const TICKS_MAX: u64 = crate::sim::PLAYGROUND_TICKS_MAX;
 
 /// What the visitor chose before the run started.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,33 +23,20 @@ pub struct RunSetup {
     pub bug: Option<Bug>,
     /// Background clients issuing random operations.
     pub clients: u64,
+    /// Snapshot every this many applied slots (0: never); scenarios set it, a share URL carries it.
+    pub snapshot_interval: u64,
 }
 
 impl Default for RunSetup {
     fn default() -> Self {
-        RunSetup { nodes: 5, seed: 1, bug: None, clients: 2 }
+        RunSetup { nodes: 5, seed: 1, bug: None, clients: 2, snapshot_interval: 0 }
     }
 }
 
 impl RunSetup {
     pub fn config(&self) -> SimConfig {
         let bugs = self.bug.map_or(BugSet::NONE, BugSet::from);
-        SimConfig {
-            nodes: self.nodes,
-            bugs,
-            snapshot_interval: 0,
-            workload: WorkloadConfig {
-                clients: self.clients,
-                ops: TICKS_MAX,
-                invoke_ppm: 60_000,
-                timeout_ticks: 40,
-                ..WorkloadConfig::default()
-            },
-            // Messages take 1 to 3 ticks: long enough to watch them travel, and they overtake each other.
-            faults: FaultConfig { delay_min: 1, delay_max: 3, ..FaultConfig::none() },
-            fault_ticks: TICKS_MAX,
-            ..SimConfig::default()
-        }
+        SimConfig::playground(self.nodes, bugs, self.clients, self.snapshot_interval)
     }
 }
 
@@ -255,7 +242,8 @@ pub fn describe_action(action: &UserAction) -> String {
 }
 
 /// A run as the text of a shared URL's `run` parameter: compact, and without serde_json's deserializer, which
-/// would add kilobytes to the bundle. `1.<nodes>.<seed>.<bug or ->.<clients>` then `~<tick>:<action>` per action.
+/// would add kilobytes to the bundle. `1.<nodes>.<seed>.<bug or ->.<clients>[.<snapshot interval>]` (the interval
+/// only when not 0, so older links still read) then `~<tick>:<action>` per action.
 /// Free text (keys, values) is escaped with `escape` (the caller's URI-component encoder), so `:`, `;`, `~` and
 /// `.` inside it cannot be confused with separators.
 pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> String {
@@ -263,6 +251,9 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
     let escape = |text: &str| escape(text).replace('~', "%7E");
     let s = &record.setup;
     let mut out = format!("1.{}.{}.{}.{}", s.nodes, s.seed, s.bug.map_or("-", Bug::name), s.clients);
+    if s.snapshot_interval != 0 {
+        out.push_str(&format!(".{}", s.snapshot_interval));
+    }
     for (tick, action) in &record.actions {
         let code = match action {
             UserAction::Crash { node } => format!("k{node}"),
@@ -314,7 +305,11 @@ pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> R
     let bad = |what: &str| format!("cannot read {what}");
     let mut parts = text.split('~');
     let head: Vec<&str> = parts.next().unwrap_or_default().split('.').collect();
-    let [version, nodes, seed, bug, clients] = head[..] else { return Err(bad("the run's setup")) };
+    let (version, nodes, seed, bug, clients, snapshot_interval) = match head[..] {
+        [version, nodes, seed, bug, clients] => (version, nodes, seed, bug, clients, "0"),
+        [version, nodes, seed, bug, clients, interval] => (version, nodes, seed, bug, clients, interval),
+        _ => return Err(bad("the run's setup")),
+    };
     if version != "1" {
         return Err(format!("unknown run format {version:?}"));
     }
@@ -331,6 +326,7 @@ pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> R
         seed: seed.parse().map_err(|_| bad("the seed"))?,
         bug,
         clients: clients.parse::<u64>().map_err(|_| bad("the client count"))?.min(8),
+        snapshot_interval: snapshot_interval.parse().map_err(|_| bad("the snapshot interval"))?,
     };
     let node = |text: &str| -> Result<NodeId, String> {
         text.parse::<NodeId>().ok().filter(|id| (1..=nodes as NodeId).contains(id)).ok_or_else(|| bad("a node"))

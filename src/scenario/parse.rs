@@ -1,0 +1,635 @@
+//! Reads a scenario file. Line-based on purpose: a hand-written reader for it costs a few kilobytes of Wasm,
+//! where a TOML reader with serde spans cost more than the bundle had left (BENCHMARKS.md), and every line names
+//! its field first, so an error says which field on which line is wrong.
+//!
+//! ```text
+//! synod-scenario 1
+//! title: Normal commit
+//! nodes: 5
+//! seed: 1
+//! end: 60
+//! checker: green
+//! at 20: put x 1 via 2
+//! say 20: A client asks node 2 to store x = 1.
+//! expect 30: x = 1
+//! ```
+
+use std::fmt;
+
+use crate::check::invariants::names;
+use crate::kv::KvCommand;
+use crate::paxos::{Bug, BugSet, MessageKind, NodeId};
+use crate::sim::{FaultConfig, SimConfig, UserAction};
+
+use super::claim::Claim;
+use super::VERSION;
+
+/// Nodes a scenario may have: what the playground shows.
+const NODES: std::ops::RangeInclusive<usize> = 3..=7;
+/// The longest run a scenario may script, in ticks (so `synod scenario check` always ends quickly).
+pub const END_MAX: u64 = 20_000;
+const CLIENTS_MAX: u64 = 8;
+
+/// A parsed, validated scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    pub title: String,
+    pub description: String,
+    pub nodes: usize,
+    pub seed: u64,
+    /// Background clients issuing random operations (the playground's clients).
+    pub clients: u64,
+    pub bug: Option<Bug>,
+    pub snapshot_interval: u64,
+    /// Fault rates from the start (applied at tick 0), if the scenario sets any.
+    pub faults: Option<Faults>,
+    /// The run stops at this tick.
+    pub end: u64,
+    /// What the checker must say at the end.
+    pub verdict: Verdict,
+    /// Actions, in tick order (file order within a tick).
+    pub timeline: Vec<Timed<Action>>,
+    pub captions: Vec<Timed<String>>,
+    pub expectations: Vec<Timed<Claim>>,
+}
+
+/// Something at a tick, with the line it came from (for errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timed<T> {
+    pub tick: u64,
+    pub line: usize,
+    pub item: T,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// No safety violation and a linearizable history.
+    Green,
+    /// The checker reports this invariant by the end.
+    Violation(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// An action that needs nothing resolved: client operations, kills, restarts, pauses, partitions, heals.
+    Do(UserAction),
+    Drop(MessageSelector),
+    Duplicate(MessageSelector),
+    Deliver(MessageSelector),
+    /// Changes the named fault rates, keeps the others.
+    Faults(Faults),
+}
+
+/// Which message in flight an action means: the first to arrive (then the lowest id) that matches, or every
+/// match with `all`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageSelector {
+    pub all: bool,
+    pub kind: Option<MessageKind>,
+    pub from: LinkEnd,
+    pub to: LinkEnd,
+}
+
+/// One end of a link: a node or `*`.
+pub type LinkEnd = Option<NodeId>;
+
+/// Fault rates to change; `None` keeps the current value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    pub drop_ppm: Option<u32>,
+    pub duplicate_ppm: Option<u32>,
+    pub delay: Option<(u64, u64)>,
+    pub storage_delay_max: Option<u64>,
+    pub partition_ppm: Option<u32>,
+    pub partition_ticks: Option<u64>,
+    pub crash_ppm: Option<u32>,
+    pub down_ticks: Option<u64>,
+}
+
+impl Faults {
+    pub fn apply(&self, base: &FaultConfig) -> FaultConfig {
+        let (delay_min, delay_max) = self.delay.unwrap_or((base.delay_min, base.delay_max));
+        FaultConfig {
+            drop_ppm: self.drop_ppm.unwrap_or(base.drop_ppm),
+            duplicate_ppm: self.duplicate_ppm.unwrap_or(base.duplicate_ppm),
+            delay_min,
+            delay_max,
+            partition_ppm: self.partition_ppm.unwrap_or(base.partition_ppm),
+            partition_ticks: self.partition_ticks.unwrap_or(base.partition_ticks),
+            crash_ppm: self.crash_ppm.unwrap_or(base.crash_ppm),
+            down_ticks: self.down_ticks.unwrap_or(base.down_ticks),
+            storage_delay_max: self.storage_delay_max.unwrap_or(base.storage_delay_max),
+        }
+    }
+}
+
+impl Scenario {
+    /// The simulator's configuration: the playground's, so a scenario replays the same in the browser.
+    pub fn config(&self) -> SimConfig {
+        SimConfig::playground(
+            self.nodes,
+            self.bug.map_or(BugSet::NONE, BugSet::from),
+            self.clients,
+            self.snapshot_interval,
+        )
+    }
+}
+
+/// What is wrong with a scenario, and where: the line (when there is one) and the field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub line: Option<usize>,
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}, {}: {}", self.field, self.message),
+            None => write!(f, "{}: {}", self.field, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// The header fields, in the order the documentation lists them.
+const HEADER: [&str; 10] =
+    ["title", "description", "nodes", "seed", "clients", "bug", "snapshot-interval", "faults", "end", "checker"];
+
+/// Reads and validates a scenario.
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    let mut reader = Reader::default();
+    let mut version_seen = false;
+    for (index, raw) in text.lines().enumerate() {
+        let line = index + 1;
+        let content = raw.trim();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if !version_seen {
+            reader.version(line, content)?;
+            version_seen = true;
+            continue;
+        }
+        reader.line(line, content)?;
+    }
+    if !version_seen {
+        return Err(ScenarioError {
+            line: None,
+            field: "synod-scenario".into(),
+            message: format!("the file is empty; a scenario starts with the line `synod-scenario {VERSION}`"),
+        });
+    }
+    reader.finish()
+}
+
+#[derive(Default)]
+struct Reader {
+    header: Vec<(usize, &'static str, String)>,
+    timed: Vec<(usize, &'static str, u64, String)>,
+}
+
+fn err(line: usize, field: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError { line: Some(line), field: field.into(), message: message.into() }
+}
+
+impl Reader {
+    fn version(&mut self, line: usize, content: &str) -> Result<(), ScenarioError> {
+        let field = "synod-scenario";
+        let Some(rest) = content.strip_prefix(field) else {
+            return Err(err(line, field, format!("a scenario starts with the line `synod-scenario {VERSION}`")));
+        };
+        match rest.trim().parse::<u32>() {
+            Ok(VERSION) => Ok(()),
+            Ok(other) => {
+                Err(err(line, field, format!("version {other} is not supported; this build reads version {VERSION}")))
+            }
+            Err(_) => Err(err(line, field, format!("expected a version number, as in `synod-scenario {VERSION}`"))),
+        }
+    }
+
+    fn line(&mut self, line: usize, content: &str) -> Result<(), ScenarioError> {
+        let (head, rest) = content.split_once(':').ok_or_else(|| {
+            err(
+                line,
+                content.split_whitespace().next().unwrap_or(content),
+                "expected `field: value` (a colon is missing)",
+            )
+        })?;
+        let head = head.trim();
+        let rest = rest.trim().to_string();
+        let mut words = head.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some(kind) = ["at", "say", "expect"].into_iter().find(|kind| *kind == first) {
+            let tick = words.next().ok_or_else(|| err(line, kind, format!("expected a tick, as in `{kind} 10: …`")))?;
+            let tick = tick.parse::<u64>().map_err(|_| {
+                err(line, kind, format!("{tick:?} is not a tick (a whole number of ticks from the start)"))
+            })?;
+            if words.next().is_some() {
+                return Err(err(line, kind, format!("expected `{kind} TICK: …`")));
+            }
+            if rest.is_empty() {
+                return Err(err(line, format!("{kind} {tick}"), "nothing after the colon"));
+            }
+            self.timed.push((line, kind, tick, rest));
+            return Ok(());
+        }
+        let Some(field) = HEADER.into_iter().find(|field| *field == head) else {
+            return Err(err(
+                line,
+                head,
+                format!("unknown field; known fields: {}, and `at`, `say`, `expect` lines", HEADER.join(", ")),
+            ));
+        };
+        if field != "description" {
+            if let Some((first, _, _)) = self.header.iter().find(|(_, name, _)| *name == field) {
+                return Err(err(line, field, format!("given twice (first on line {first})")));
+            }
+        }
+        self.header.push((line, field, rest));
+        Ok(())
+    }
+
+    fn get(&self, field: &str) -> Option<(usize, &str)> {
+        self.header.iter().find(|(_, name, _)| *name == field).map(|(line, _, value)| (*line, value.as_str()))
+    }
+
+    fn required(&self, field: &str, example: &str) -> Result<(usize, &str), ScenarioError> {
+        self.get(field).ok_or_else(|| ScenarioError {
+            line: None,
+            field: field.into(),
+            message: format!("missing; every scenario has a line such as `{field}: {example}`"),
+        })
+    }
+
+    fn finish(self) -> Result<Scenario, ScenarioError> {
+        let number = |field: &str, example: &str| -> Result<(usize, u64), ScenarioError> {
+            let (line, value) = self.required(field, example)?;
+            let n = value.parse::<u64>().map_err(|_| err(line, field, format!("{value:?} is not a whole number")))?;
+            Ok((line, n))
+        };
+        let optional = |field: &str| -> Result<u64, ScenarioError> {
+            match self.get(field) {
+                None => Ok(0),
+                Some((line, value)) => {
+                    value.parse::<u64>().map_err(|_| err(line, field, format!("{value:?} is not a whole number")))
+                }
+            }
+        };
+        let (title_line, title) = self.required("title", "Normal commit")?;
+        if title.is_empty() {
+            return Err(err(title_line, "title", "empty"));
+        }
+        let description: Vec<&str> =
+            self.header.iter().filter(|(_, name, _)| *name == "description").map(|(_, _, v)| v.as_str()).collect();
+        let (nodes_line, nodes) = number("nodes", "5")?;
+        let nodes = nodes as usize;
+        if !NODES.contains(&nodes) {
+            return Err(err(nodes_line, "nodes", format!("a scenario's cluster has 3 to 7 nodes, not {nodes}")));
+        }
+        let (_, seed) = number("seed", "1")?;
+        let clients = optional("clients")?;
+        if clients > CLIENTS_MAX {
+            let line = self.get("clients").map(|(line, _)| line).unwrap_or_default();
+            return Err(err(line, "clients", format!("at most {CLIENTS_MAX} background clients, not {clients}")));
+        }
+        let snapshot_interval = optional("snapshot-interval")?;
+        let bug = match self.get("bug") {
+            None => None,
+            Some((line, name)) => Some(name.parse::<Bug>().map_err(|message| err(line, "bug", message))?),
+        };
+        let faults = match self.get("faults") {
+            None => None,
+            Some((line, text)) => Some(parse_faults(line, "faults", text)?),
+        };
+        let (end_line, end) = number("end", "100")?;
+        if end == 0 || end > END_MAX {
+            return Err(err(end_line, "end", format!("the run ends between tick 1 and tick {END_MAX}, not {end}")));
+        }
+        let (verdict_line, verdict) = self.required("checker", "green")?;
+        let verdict = parse_verdict(verdict_line, verdict)?;
+        if let Verdict::Violation(name) = &verdict {
+            if bug.is_none() {
+                return Err(err(
+                    verdict_line,
+                    "checker",
+                    format!("expects violation {name} but plants no bug; add a `bug:` line or expect `green`"),
+                ));
+            }
+        }
+        let mut scenario = Scenario {
+            title: title.to_string(),
+            description: description.join(" "),
+            nodes,
+            seed,
+            clients,
+            bug,
+            snapshot_interval,
+            faults,
+            end,
+            verdict,
+            timeline: Vec::new(),
+            captions: Vec::new(),
+            expectations: Vec::new(),
+        };
+        for (line, kind, tick, rest) in &self.timed {
+            let field = format!("{kind} {tick}");
+            if *tick > end {
+                return Err(err(*line, field, format!("tick {tick} is after the end (tick {end})")));
+            }
+            let (line, tick) = (*line, *tick);
+            match *kind {
+                "at" => {
+                    let item = parse_action(line, &field, rest, nodes)?;
+                    scenario.timeline.push(Timed { tick, line, item });
+                }
+                "say" => scenario.captions.push(Timed { tick, line, item: rest.clone() }),
+                _ => {
+                    let item = Claim::parse(rest, nodes).map_err(|message| err(line, &field, message))?;
+                    scenario.expectations.push(Timed { tick, line, item });
+                }
+            }
+        }
+        // Stable: file order stays within a tick.
+        scenario.timeline.sort_by_key(|timed| timed.tick);
+        scenario.captions.sort_by_key(|timed| timed.tick);
+        scenario.expectations.sort_by_key(|timed| timed.tick);
+        Ok(scenario)
+    }
+}
+
+fn parse_verdict(line: usize, text: &str) -> Result<Verdict, ScenarioError> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    match words[..] {
+        ["green"] => Ok(Verdict::Green),
+        ["violation", name] => Ok(Verdict::Violation(invariant_name(name).map_err(|m| err(line, "checker", m))?)),
+        _ => Err(err(line, "checker", format!("expected `green` or `violation INVARIANT`, not {text:?}"))),
+    }
+}
+
+/// The invariants the checker can report.
+pub const INVARIANTS: [&str; 15] = [
+    names::ONE_VALUE_PER_SLOT,
+    names::LEARNED_AGREE,
+    names::CHOSEN_WAS_PROPOSED,
+    names::APPLIED_AGREE,
+    names::SNAPSHOT_COVERS_APPLIED,
+    names::SNAPSHOT_STATE,
+    names::DURABLE_PROMISE_MONOTONIC,
+    names::DURABLE_CHOSEN_MONOTONIC,
+    names::ACCEPT_RESPECTS_PROMISE,
+    names::PERSIST_BEFORE_SEND,
+    names::OPS_COMPLETE,
+    names::REPLICAS_CONVERGE,
+    names::LINEARIZABLE,
+    names::NO_PANIC,
+    names::CORE_PREFIX,
+];
+
+pub(super) fn invariant_name(name: &str) -> Result<String, String> {
+    if INVARIANTS.contains(&name) || (name.starts_with(names::CORE_PREFIX) && name.len() > names::CORE_PREFIX.len()) {
+        Ok(name.to_string())
+    } else {
+        Err(format!("unknown invariant {name:?}; the checker knows {} and core:NAME", INVARIANTS[..14].join(", ")))
+    }
+}
+
+pub(super) fn node(text: &str, nodes: usize) -> Result<NodeId, String> {
+    match text.parse::<NodeId>() {
+        Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),
+        _ => Err(format!("{text:?} is not a node of this cluster (1 to {nodes})")),
+    }
+}
+
+/// Splits on white space; `"…"` keeps spaces (with `\"` and `\\` inside).
+pub(super) fn words(text: &str) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '"' {
+            chars.next();
+            loop {
+                match chars.next() {
+                    None => return Err("a quoted text is not closed (missing \")".into()),
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some(escaped @ ('"' | '\\')) => word.push(escaped),
+                        _ => return Err("inside quotes, a backslash escapes only \" and \\".into()),
+                    },
+                    Some(other) => word.push(other),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        out.push(word);
+    }
+    Ok(out)
+}
+
+const ACTIONS: &str = "put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, \
+                       drop, duplicate, deliver, faults";
+
+fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Action, ScenarioError> {
+    let verb = text.split_whitespace().next().unwrap_or_default();
+    let field = format!("{field}: {verb}");
+    let fail = |message: String| err(line, &field, message);
+    let rest = text[verb.len()..].trim();
+    let one_node = || node(rest, nodes).map_err(fail);
+    let action = match verb {
+        "put" | "get" | "delete" | "append" | "cas" => {
+            let words = words(rest).map_err(fail)?;
+            let (args, target) = match &words[..] {
+                [args @ .., via, target] if via == "via" => (args, node(target, nodes).map_err(fail)?),
+                _ => return Err(fail(format!("expected `{verb} … via NODE` (the node the client sends to)"))),
+            };
+            let command = match (verb, args) {
+                ("put", [key, value]) => KvCommand::Put { key: key.clone(), value: value.clone() },
+                ("get", [key]) => KvCommand::Get { key: key.clone() },
+                ("delete", [key]) => KvCommand::Delete { key: key.clone() },
+                ("append", [key, value]) => KvCommand::Append { key: key.clone(), value: value.clone() },
+                ("cas", [key, expected, new]) => KvCommand::Cas {
+                    key: key.clone(),
+                    expected: (expected != "-").then(|| expected.clone()),
+                    new: new.clone(),
+                },
+                _ => {
+                    let usage = match verb {
+                        "put" => "put KEY VALUE via NODE",
+                        "append" => "append KEY VALUE via NODE",
+                        "cas" => "cas KEY EXPECTED NEW via NODE (EXPECTED `-`: the key is absent)",
+                        _ => "get KEY via NODE",
+                    };
+                    return Err(fail(format!("expected `{}`", usage.replace("get", verb))));
+                }
+            };
+            command.validate().map_err(fail)?;
+            Action::Do(UserAction::ClientOp { target, command })
+        }
+        "kill" => Action::Do(UserAction::Crash { node: one_node()? }),
+        "restart" => Action::Do(UserAction::Restart { node: one_node()? }),
+        "pause" => Action::Do(UserAction::Pause { node: one_node()? }),
+        "resume" => Action::Do(UserAction::Resume { node: one_node()? }),
+        "heal" if rest.is_empty() => Action::Do(UserAction::Heal),
+        "heal" => return Err(fail("`heal` heals every link and takes nothing more; see `heal-link A->B`".into())),
+        "cut" | "heal-link" => {
+            let (from, to) = link(rest, nodes, false).map_err(fail)?;
+            let (from, to) = (from.expect("no wildcard"), to.expect("no wildcard"));
+            Action::Do(if verb == "cut" { UserAction::CutLink { from, to } } else { UserAction::HealLink { from, to } })
+        }
+        "partition" => {
+            let mut groups = Vec::new();
+            let mut seen = Vec::new();
+            for group in rest.split('|') {
+                let mut ids = Vec::new();
+                for word in group.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
+                    let id = node(word, nodes).map_err(fail)?;
+                    if seen.contains(&id) {
+                        return Err(fail(format!("node {id} is in two groups")));
+                    }
+                    seen.push(id);
+                    ids.push(id);
+                }
+                if ids.is_empty() {
+                    return Err(fail(
+                        "expected groups of nodes separated by `|`, as in `partition 1 2 | 3 4 5`".into(),
+                    ));
+                }
+                groups.push(ids);
+            }
+            if groups.len() < 2 {
+                return Err(fail("a partition needs at least two groups, as in `partition 1 2 | 3 4 5`".into()));
+            }
+            Action::Do(UserAction::Partition { groups })
+        }
+        "drop" | "duplicate" | "deliver" => {
+            let selector = selector(rest, nodes).map_err(fail)?;
+            match verb {
+                "drop" => Action::Drop(selector),
+                "duplicate" => Action::Duplicate(selector),
+                _ => Action::Deliver(selector),
+            }
+        }
+        "faults" => Action::Faults(parse_faults(line, &field, rest)?),
+        "" => return Err(fail(format!("expected an action: {ACTIONS}"))),
+        other => return Err(fail(format!("unknown action {other:?}; actions: {ACTIONS}"))),
+    };
+    Ok(action)
+}
+
+/// `A->B`, with `*` for any node when `wildcards`.
+fn link(text: &str, nodes: usize, wildcards: bool) -> Result<(LinkEnd, LinkEnd), String> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some((from, to)) = compact.split_once("->") else {
+        return Err(format!("expected a link such as `1->3`, not {text:?}"));
+    };
+    let end = |text: &str| -> Result<LinkEnd, String> {
+        if wildcards && text == "*" {
+            Ok(None)
+        } else {
+            node(text, nodes).map(Some)
+        }
+    };
+    let (from, to) = (end(from)?, end(to)?);
+    if from.is_some() && from == to {
+        return Err(format!("a link joins two different nodes, not {text:?}"));
+    }
+    Ok((from, to))
+}
+
+/// `[all] [KIND] [A->B]`, as in `drop accept 5->3` or `drop all *->2`.
+fn selector(text: &str, nodes: usize) -> Result<MessageSelector, String> {
+    let mut rest = text.trim();
+    let all = match rest.strip_prefix("all") {
+        Some(after) if after.is_empty() || after.starts_with(char::is_whitespace) => {
+            rest = after.trim();
+            true
+        }
+        _ => false,
+    };
+    let mut kind = None;
+    let first = rest.split_whitespace().next().unwrap_or_default();
+    if !first.is_empty() && !first.contains("->") && first != "*" && !first.starts_with(|c: char| c.is_ascii_digit()) {
+        kind = Some(MessageKind::ALL.into_iter().find(|k| k.name() == first).ok_or_else(|| {
+            let kinds: Vec<&str> = MessageKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown message kind {first:?}; kinds: {}", kinds.join(", "))
+        })?);
+        rest = rest[first.len()..].trim();
+    }
+    let (from, to) = if rest.is_empty() { (None, None) } else { link(rest, nodes, true)? };
+    if !all && kind.is_none() && from.is_none() && to.is_none() {
+        return Err("say which message: a kind and/or a link, as in `accept 5->3`, or `all` for every one".into());
+    }
+    Ok(MessageSelector { all, kind, from, to })
+}
+
+/// `drop=5% duplicate=1% delay=1..3 storage-delay=2 partition=1% partition-ticks=40 crash=0.5% down-ticks=30`.
+fn parse_faults(line: usize, field: &str, text: &str) -> Result<Faults, ScenarioError> {
+    let mut faults = Faults::default();
+    let fail = |message: String| err(line, field, message);
+    if text.trim().is_empty() {
+        return Err(fail("expected fault rates, as in `drop=5% delay=1..3`".into()));
+    }
+    for word in text.split_whitespace() {
+        let (name, value) =
+            word.split_once('=').ok_or_else(|| fail(format!("expected NAME=VALUE, as in `drop=5%`, not {word:?}")))?;
+        let ticks = || value.parse::<u64>().map_err(|_| fail(format!("{name}: {value:?} is not a number of ticks")));
+        let percent = || percent_ppm(value).map_err(|m| fail(format!("{name}: {m}")));
+        match name {
+            "drop" => faults.drop_ppm = Some(percent()?),
+            "duplicate" => faults.duplicate_ppm = Some(percent()?),
+            "partition" => faults.partition_ppm = Some(percent()?),
+            "crash" => faults.crash_ppm = Some(percent()?),
+            "partition-ticks" => faults.partition_ticks = Some(ticks()?),
+            "down-ticks" => faults.down_ticks = Some(ticks()?),
+            "storage-delay" => faults.storage_delay_max = Some(ticks()?),
+            "delay" => {
+                let range = value.split_once("..").and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+                match range {
+                    Some((min, max)) if (1..=max).contains(&min) && max <= 100 => faults.delay = Some((min, max)),
+                    _ => {
+                        return Err(fail(format!(
+                            "delay: expected MIN..MAX ticks with 1 <= MIN <= MAX <= 100, not {value:?}"
+                        )))
+                    }
+                }
+            }
+            _ => {
+                return Err(fail(format!(
+                "unknown fault {name:?}; faults: drop, duplicate, delay, storage-delay, partition, partition-ticks, \
+                     crash, down-ticks"
+            )))
+            }
+        }
+    }
+    Ok(faults)
+}
+
+/// "5%", "0.25%" → parts per million, without floats.
+fn percent_ppm(text: &str) -> Result<u32, String> {
+    let bad = || format!("expected a percentage such as 5% or 0.5%, not {text:?}");
+    let number = text.strip_suffix('%').ok_or_else(bad)?;
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || fraction.len() > 4 || !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: u32 = whole.parse().map_err(|_| bad())?;
+    let fraction: u32 = if fraction.is_empty() { 0 } else { format!("{fraction:0<4}").parse().map_err(|_| bad())? };
+    if whole > 100 || (whole == 100 && fraction > 0) {
+        return Err(format!("at most 100%, not {text}"));
+    }
+    Ok(whole * 10_000 + fraction)
+}
