@@ -106,6 +106,7 @@ fn a_shared_run_survives_its_url_encoding() {
             (15, UserAction::CutLink { from: 1, to: 3 }),
             (20, UserAction::Heal),
             (21, UserAction::Restart { node: 2 }),
+            (21, UserAction::Reload),
         ],
     };
     let text = encode_record(&record, &escape);

@@ -54,6 +54,10 @@ pub enum UserAction {
     SetFaults {
         faults: FaultConfig,
     },
+    /// The page that runs the cluster was reloaded: every running node crashes and restarts from its disk,
+    /// every message in flight is lost (as in a real network), and the visitor's request in flight gets no
+    /// answer. Recorded so that a shared URL of a run that was reloaded replays it exactly.
+    Reload,
 }
 
 /// An action scheduled at a tick (a scenario, a shared URL, a shrunk failing run).

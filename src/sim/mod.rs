@@ -17,6 +17,6 @@ pub use action::{ScheduledAction, UserAction};
 pub use config::{FaultConfig, SimConfig, WorkloadConfig, PLAYGROUND_TICKS_MAX};
 pub use network::InFlight;
 pub use rng::SimRng;
-pub use simulator::{KvNode, KvStorage, Machine, Phase, Sim, VISITOR};
+pub use simulator::{KvBatch, KvNode, KvStorage, Machine, Phase, Sim, VISITOR};
 pub use trace::{Trace, TraceEntry, TraceEvent};
 pub use visitor::{VisitorOp, VisitorOutcome};

@@ -74,6 +74,14 @@ impl Network {
         None
     }
 
+    /// Removes every message in flight (cut links stay cut), oldest first.
+    pub fn take_all(&mut self) -> Vec<InFlight> {
+        self.due.clear();
+        let mut messages: Vec<InFlight> = self.messages.drain().map(|(_, message)| *message).collect();
+        messages.sort_by_key(|message| (message.deliver_at, message.id));
+        messages
+    }
+
     pub fn remove(&mut self, id: u64) -> Option<InFlight> {
         self.messages.remove(&id).map(|message| *message)
     }

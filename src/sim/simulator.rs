@@ -72,7 +72,13 @@ pub struct Sim {
     undecided: Option<String>,
     /// Set by the shrinker: numbers every random fault and lets through only the ones it keeps.
     fault_gate: Option<FaultGate>,
+    /// When kept (`keep_durable_batches`): every batch that became durable, with its node, oldest first, until
+    /// taken. The browser copies them to IndexedDB; the simulator itself never reads them.
+    durable_batches: Option<Vec<(NodeId, KvBatch)>>,
 }
+
+/// A write batch of the playground's nodes.
+pub type KvBatch = crate::paxos::WriteBatch<KvCommand, KvStore>;
 
 impl Sim {
     /// A fresh cluster. `keep_trace` keeps every trace entry (for replay and the UI); the hash is kept always.
@@ -116,6 +122,7 @@ impl Sim {
             delivered: 0,
             undecided: None,
             fault_gate: None,
+            durable_batches: None,
             config,
         })
     }
@@ -153,6 +160,18 @@ impl Sim {
     fn fault_allowed(&mut self, fault: impl FnOnce() -> super::shrink::FaultKind) -> bool {
         let now = self.now;
         self.fault_gate.as_mut().is_none_or(|gate| gate.admit(now, fault()))
+    }
+
+    /// Keeps every batch that becomes durable from now on until `take_durable_batches` (off by default: the
+    /// fuzzer does not pay for it). Changes nothing in the run: the trace is the same either way.
+    pub fn keep_durable_batches(&mut self) {
+        self.durable_batches.get_or_insert_with(Vec::new);
+    }
+
+    /// The batches that became durable since the last call, oldest first, with their node (empty unless
+    /// `keep_durable_batches` was called).
+    pub fn take_durable_batches(&mut self) -> Vec<(NodeId, KvBatch)> {
+        self.durable_batches.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     // ----- Observers -----
@@ -319,6 +338,28 @@ impl Sim {
                 }
             }
             UserAction::SetFaults { faults } => self.config.faults = faults,
+            UserAction::Reload => self.reload(),
+        }
+    }
+
+    /// The page went away and came back: see `UserAction::Reload`. Nodes the visitor or the fault injector
+    /// took down stay down; paused nodes stay paused.
+    fn reload(&mut self) {
+        let running: Vec<NodeId> =
+            (1..=self.machines.len() as NodeId).filter(|id| self.machines[*id as usize - 1].node.is_some()).collect();
+        for &id in &running {
+            self.crash(id, None);
+        }
+        for message in self.network.take_all() {
+            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: "page reloaded".into() });
+        }
+        for id in running {
+            self.restart(id);
+        }
+        if let Some(outstanding) = self.visitor.outstanding.take() {
+            self.history.timeout(outstanding.op);
+            self.trace.record(self.now, TraceEvent::GaveUp { client: VISITOR, seq: outstanding.seq });
+            self.end_visitor_op(outstanding.seq, VisitorOutcome::TimedOut { at: self.now });
         }
     }
 
@@ -441,6 +482,9 @@ impl Sim {
             let synced = machine.storage.sync_one().expect("a pending batch");
             self.checker.durable_now(id, machine.storage.durable());
             self.trace.record(self.now, TraceEvent::Durable { node: id, batch: synced });
+            if let Some(batches) = self.durable_batches.as_mut() {
+                batches.push((id, batch));
+            }
             newest = Some(synced);
         }
         let Some(batch) = newest else { return false };

@@ -7,7 +7,9 @@ use yew::prelude::*;
 
 use super::components::{
     CheckerBadge, ClientPanel, Controls, Help, Logo, MessagePanel, Narration, NodeCard, Ring, SequenceDiagram,
+    StorageStatusBar,
 };
+use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
 use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
@@ -37,6 +39,10 @@ pub enum Cmd {
     Restart(RunSetup),
     Faults(FaultConfig),
     Share,
+    /// Delete the stored cluster and start the current setup afresh.
+    ResetCluster,
+    /// Drive the cluster another tab drives.
+    TakeOver,
 }
 
 /// Everything one frame renders: the cluster's view plus the controls' state.
@@ -52,6 +58,9 @@ pub struct Frame {
     pub faults: FaultConfig,
     pub share_url: Option<String>,
     pub error: Option<String>,
+    pub storage: StorageStatus,
+    /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
+    pub persistent: bool,
 }
 
 /// The animation-frame callback, which schedules itself again.
@@ -70,6 +79,9 @@ struct Shared {
     speed: f64,
     /// Fraction of the next tick already elapsed.
     carry: f64,
+    /// Whole ticks due but not yet taken (storage may hold them back until its commit lands).
+    owed: f64,
+    persistence: Persistence,
     last_ts: Option<f64>,
     windows: LogWindows,
     selected: Option<u64>,
@@ -84,7 +96,7 @@ struct Shared {
 }
 
 impl Shared {
-    fn new(record: RunRecord, error: Option<String>) -> Shared {
+    fn new(record: RunRecord, error: Option<String>, persistence: Persistence) -> Shared {
         let runner = Runner::new(record)
             .unwrap_or_else(|e| Runner::new(RunRecord { setup: RunSetup::default(), actions: Vec::new() }).expect(&e));
         Shared {
@@ -93,6 +105,8 @@ impl Shared {
             playing: true,
             speed: 8.0,
             carry: 0.0,
+            owed: 0.0,
+            persistence,
             last_ts: None,
             windows: LogWindows::new(),
             selected: None,
@@ -119,7 +133,14 @@ impl Shared {
     }
 
     fn build_frame(&self) -> Frame {
-        let view = Rc::new(from_sim(self.runner.sim(), &self.windows));
+        let mut view = from_sim(self.runner.sim(), &self.windows);
+        // The disk panes show what IndexedDB holds, not the simulator's copy.
+        if let Some(disks) = self.persistence.disk_views(view.nodes.len()) {
+            for (node, disk) in view.nodes.iter_mut().zip(disks) {
+                node.disk = disk;
+            }
+        }
+        let view = Rc::new(view);
         let sim = self.runner.sim();
         let selected = self.selected.filter(|id| sim.network().get(*id).is_some());
         Frame {
@@ -133,6 +154,8 @@ impl Shared {
             faults: self.faults.clone(),
             share_url: self.share_url.clone(),
             error: self.error.clone(),
+            storage: self.persistence.status().clone(),
+            persistent: self.persistence.choice().cluster().is_some(),
         }
     }
 
@@ -147,23 +170,32 @@ impl Shared {
             Cmd::Pause => {
                 self.playing = false;
                 self.carry = 0.0;
+                self.owed = 0.0;
             }
             Cmd::Step => {
                 self.playing = false;
                 self.carry = 0.0;
-                self.runner.step();
+                self.owed = (self.owed + 1.0).min(TICKS_PER_FRAME_MAX);
             }
             Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 2_000.0),
             Cmd::Seek(tick) => {
                 self.runner.seek(tick);
+                self.persistence.rewrite(&mut self.runner);
                 self.playing = false;
                 self.carry = 0.0;
+                self.owed = 0.0;
             }
             Cmd::Act(action) => {
                 if let UserAction::SetFaults { faults } = &action {
                     self.faults = faults.clone();
                 }
-                self.runner.act(action);
+                if self.persistence.intercept(&self.runner, &action) {
+                    if let UserAction::Restart { node } = action {
+                        self.runner.say_line(format!("Restarting node {node}: reading its disk back from IndexedDB…"));
+                    }
+                } else {
+                    self.runner.act(action);
+                }
                 self.share_url = None;
             }
             Cmd::Select(id) => self.selected = id,
@@ -174,10 +206,14 @@ impl Shared {
                 };
             }
             Cmd::Restart(setup) => {
-                *self = Shared::new(RunRecord { setup, actions: Vec::new() }, None);
+                let persistence = std::mem::replace(&mut self.persistence, Persistence::new(DiskChoice::Memory));
+                *self = Shared::new(RunRecord { setup, actions: Vec::new() }, None, persistence);
+                self.persistence.rewrite(&mut self.runner);
             }
             Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
             Cmd::Share => self.share_url = Some(share_url(&self.runner.record)),
+            // Asynchronous: the dispatcher starts them (`persist::open`).
+            Cmd::ResetCluster | Cmd::TakeOver => {}
         }
     }
 
@@ -190,19 +226,54 @@ impl Shared {
         let elapsed_s = self.last_ts.map_or(0.0, |last| ((ts - last) / 1000.0).clamp(0.0, 0.25));
         self.last_ts = Some(ts);
         self.carry += elapsed_s * self.speed;
-        let mut ticks = self.carry.floor().min(TICKS_PER_FRAME_MAX);
+        // Ticks storage held back do not pile up: the run slows down to what the disk takes.
+        self.owed = (self.owed + self.carry.floor()).min(TICKS_PER_FRAME_MAX);
         self.carry = (self.carry - self.carry.floor()).min(0.999);
-        while ticks >= 1.0 {
+        self.dirty = true;
+    }
+}
+
+impl Host for Shared {
+    fn runner(&mut self) -> &mut Runner {
+        &mut self.runner
+    }
+
+    fn persistence(&mut self) -> &mut Persistence {
+        &mut self.persistence
+    }
+
+    fn replace_runner(&mut self, runner: Runner) {
+        self.faults = runner.sim().config().faults.clone();
+        self.runner = runner;
+        self.owed = 0.0;
+        self.share_url = None;
+        self.changed();
+    }
+
+    /// Takes the owed ticks, each followed by a sync with IndexedDB; stops at the first commit to wait for.
+    fn pump(&mut self) -> Option<Pending> {
+        loop {
+            if let Some(pending) = self.persistence.sync(&mut self.runner) {
+                self.changed();
+                return Some(pending);
+            }
+            if self.owed < 1.0 || !self.persistence.may_advance() {
+                return None;
+            }
             self.runner.step();
-            self.frame = None;
-            ticks -= 1.0;
+            self.owed -= 1.0;
+            self.changed();
             if !self.runner.sim().violations().is_empty() {
                 // The checker caught something: stop so the visitor can look.
                 self.playing = false;
                 self.carry = 0.0;
-                break;
+                self.owed = 0.0;
             }
         }
+    }
+
+    fn changed(&mut self) {
+        self.frame = None;
         self.dirty = true;
     }
 }
@@ -223,13 +294,18 @@ fn query_param(name: &str) -> Option<String> {
     })
 }
 
-fn initial_record() -> (RunRecord, Option<String>) {
+/// The run to start with, an error to show, and where to keep it: the playground's own cluster in IndexedDB,
+/// or, for a shared run, memory only (opening a shared link never overwrites the visitor's cluster).
+fn initial_state() -> (RunRecord, Option<String>, Persistence) {
     let default = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
+    let own = || Persistence::new(DiskChoice::indexeddb(PLAYGROUND_CLUSTER));
     match query_param(RUN_PARAM) {
-        None => (default, None),
+        None => (default, None, own()),
         Some(text) => match decode_record(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {
-            Ok(record) => (record, None),
-            Err(error) => (default, Some(format!("The shared run could not be read ({error}); starting afresh."))),
+            Ok(record) => (record, None, Persistence::new(DiskChoice::Memory).shared_run()),
+            Err(error) => {
+                (default, Some(format!("The shared run could not be read ({error}); starting afresh.")), own())
+            }
         },
     }
 }
@@ -262,8 +338,8 @@ fn now_ms() -> f64 {
 #[function_component(App)]
 pub fn app() -> Html {
     let shared = use_mut_ref(|| {
-        let (record, error) = initial_record();
-        Shared::new(record, error)
+        let (record, error, persistence) = initial_state();
+        Shared::new(record, error, persistence)
     });
     let published = use_state(|| shared.borrow_mut().publish());
 
@@ -272,6 +348,11 @@ pub fn app() -> Html {
             panic!("deliberate panic requested with ?{PANIC_TEST_PARAM}");
         }
     });
+
+    {
+        let shared = shared.clone();
+        use_effect_with((), move |_| persist::open(&shared, Open::Normal));
+    }
 
     {
         let shared = shared.clone();
@@ -288,6 +369,9 @@ pub fn app() -> Html {
                         return;
                     }
                     s.advance(ts);
+                    drop(s);
+                    persist::drive(&loop_shared);
+                    let mut s = loop_shared.borrow_mut();
                     if s.dirty {
                         s.dirty = false;
                         Some(s.publish())
@@ -329,9 +413,15 @@ pub fn app() -> Html {
         use_memo((), move |_| {
             Callback::from(move |cmd: Cmd| {
                 let copy = matches!(cmd, Cmd::Share);
+                match cmd {
+                    Cmd::ResetCluster => persist::open(&shared, Open::Reset),
+                    Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
+                    _ => {}
+                }
+                shared.borrow_mut().handle(cmd);
+                persist::drive(&shared);
                 let next = {
                     let mut s = shared.borrow_mut();
-                    s.handle(cmd);
                     s.dirty = false;
                     s.publish()
                 };
@@ -371,6 +461,7 @@ pub fn app() -> Html {
             if let Some(error) = &f.error {
                 <p class="notice">{ error.clone() }</p>
             }
+            <StorageStatusBar status={f.storage.clone()} persistent={f.persistent} dispatch={dispatch.clone()} />
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
                     <Ring view={view.clone()} time={time} selected={f.selected} dispatch={dispatch.clone()} />

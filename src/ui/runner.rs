@@ -58,6 +58,8 @@ pub struct Runner {
     /// Events of the current tick already narrated.
     narrated_at: (u64, usize),
     chosen_narrated: u64,
+    /// What narration calls the nodes' disks ("disk", or "IndexedDB" when the page keeps them there).
+    pub disk_name: &'static str,
 }
 
 impl Runner {
@@ -71,6 +73,7 @@ impl Runner {
             narration: VecDeque::new(),
             narrated_at: (0, 0),
             chosen_narrated: 0,
+            disk_name: "disk",
         };
         runner.apply_recorded();
         Ok(runner)
@@ -84,6 +87,31 @@ impl Runner {
         self.sim.now()
     }
 
+    /// From now on, keeps every batch the simulator makes durable until `take_durable_batches` (the
+    /// browser copies them to IndexedDB). Without it nothing is kept.
+    pub fn keep_durable_batches(&mut self) {
+        self.sim.keep_durable_batches();
+    }
+
+    /// The batches that became durable since the last call, with their node, oldest first.
+    pub fn take_durable_batches(&mut self) -> Vec<(NodeId, crate::sim::KvBatch)> {
+        self.sim.take_durable_batches()
+    }
+
+    /// Replays the recorded run up to `tick` (a page reload restoring a stored run).
+    pub fn replay_to(&mut self, tick: u64) {
+        while self.sim.now() < tick.min(TICKS_MAX) {
+            self.step();
+        }
+    }
+
+    /// Forgets recorded actions after the current tick (the timeline ends here).
+    pub fn forget_future(&mut self) {
+        let now = self.sim.now();
+        self.record.actions.retain(|(tick, _)| *tick <= now);
+        self.horizon = now;
+    }
+
     /// One tick, then the recorded actions of the new tick.
     pub fn step(&mut self) {
         if self.sim.now() >= TICKS_MAX {
@@ -94,7 +122,10 @@ impl Runner {
         self.apply_recorded();
         let now = self.sim.now();
         if now.is_multiple_of(CHECKPOINT_TICKS) && self.checkpoints.len() as u64 == now / CHECKPOINT_TICKS {
-            self.checkpoints.push(self.sim.clone());
+            let mut checkpoint = self.sim.clone();
+            // Batches are copied to IndexedDB from the live simulator only.
+            checkpoint.take_durable_batches();
+            self.checkpoints.push(checkpoint);
         }
         self.horizon = self.horizon.max(now);
     }
@@ -141,7 +172,8 @@ impl Runner {
         if let Some(id) = restart {
             let durable = crate::storage::Storage::durable(&self.sim.machines()[id as usize - 1].storage);
             self.say(format!(
-                "node {id} reloaded from disk: promise {}, {} log entries, chosen below slot {}",
+                "node {id} reloaded from {}: promise {}, {} log entries, chosen below slot {}",
+                self.disk_name,
                 durable.promised,
                 durable.entries.len(),
                 durable.chosen_upto
@@ -164,6 +196,11 @@ impl Runner {
         }
         self.horizon = horizon;
         self.say(format!("Travelled to tick {tick}."));
+    }
+
+    /// Adds a line to the narration.
+    pub fn say_line(&mut self, line: String) {
+        self.say(line);
     }
 
     fn say(&mut self, line: String) {
@@ -238,6 +275,9 @@ pub fn describe_action(action: &UserAction) -> String {
             faults.delay_min,
             faults.delay_max
         ),
+        UserAction::Reload => {
+            "The page reloaded: every running node restarted from its disk; messages in flight were lost.".into()
+        }
     }
 }
 
@@ -271,6 +311,7 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
             UserAction::DropMessage { id } => format!("d{id}"),
             UserAction::DuplicateMessage { id } => format!("D{id}"),
             UserAction::DeliverNow { id } => format!("n{id}"),
+            UserAction::Reload => "R".into(),
             UserAction::SetFaults { faults: f } => format!(
                 "f{},{},{},{},{},{},{},{},{}",
                 f.drop_ppm,
@@ -363,6 +404,7 @@ pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> R
             "d" => UserAction::DropMessage { id: number(rest)? },
             "D" => UserAction::DuplicateMessage { id: number(rest)? },
             "n" => UserAction::DeliverNow { id: number(rest)? },
+            "R" if rest.is_empty() => UserAction::Reload,
             "f" => {
                 let v: Vec<u64> = rest.split(',').map(number).collect::<Result<_, _>>()?;
                 let [drop, dup, dmin, dmax, part, part_ticks, crash, down, storage] = v[..] else {

@@ -63,6 +63,10 @@ pub struct DiskView {
     pub chosen_upto: u64,
     pub snapshot_upto: Option<u64>,
     pub unsynced_batches: usize,
+    /// Where the disk is: "simulated" (the simulator's memory) or "IndexedDB" (the browser's disk).
+    pub source: &'static str,
+    /// The newest entry it holds, described.
+    pub last_entry: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,6 +193,12 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
             chosen_upto: durable.chosen_upto,
             snapshot_upto: durable.snapshot.as_ref().map(|snapshot| snapshot.upto),
             unsynced_batches: machine.storage.pending().count(),
+            source: "simulated",
+            last_entry: durable
+                .entries
+                .iter()
+                .next_back()
+                .map(|(slot, entry)| format!("slot {slot}: {}", describe_value(&entry.value))),
         };
         let view = match &machine.node {
             None => {

@@ -71,7 +71,7 @@ test('after the leader is killed a new one is elected and writes continue; a res
     }
     await page.getByRole('button', { name: `Restart node ${old}` }).click();
     const narration = page.getByRole('region', { name: 'What just happened' });
-    assert.match(await narration.innerText(), new RegExp(`node ${old} reloaded from disk: promise \\d+\\.\\d+, [1-9]\\d* log entries`));
+    assert.match(await narration.innerText(), new RegExp(`node ${old} reloaded from (disk|IndexedDB): promise \\d+\\.\\d+, [1-9]\\d* log entries`));
     await until(async () => /after\s+election/.test(await kvText(page, old)), 'the restarted node to catch up');
   });
 });

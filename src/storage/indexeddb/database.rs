@@ -416,6 +416,46 @@ impl ClusterDb {
         }
     }
 
+    /// Starts one strict transaction holding the `writes` of several nodes and the `trace` documents
+    /// `documents` (key, JSON from `codec::encode_document`), and returns a future that resolves when it
+    /// commits (or with why it did not). Everything in it lands together or not at all: the playground stores
+    /// one tick's durable batches of every node with the run's position, so the two never disagree. The
+    /// transaction is built before this returns, with no `await` in between.
+    pub fn write_cluster(
+        &self,
+        writes: &[(NodeId, Vec<Write>)],
+        documents: &[(&str, String)],
+    ) -> Result<impl std::future::Future<Output = Result<(), StorageError>> + 'static, StorageError> {
+        let names = [stores::ACCEPTOR, stores::ENTRIES, stores::SNAPSHOTS, stores::TRACE];
+        let transaction = self.start_write(&names, Durability::Strict)?;
+        let issued = (|| -> Result<(), JsValue> {
+            for (node, node_writes) in writes {
+                perform(&transaction, *node, node_writes)?;
+            }
+            let store = transaction.object_store(stores::TRACE)?;
+            for (key, json) in documents {
+                store.put_with_key(&JsValue::from_str(json), &JsValue::from_str(key))?;
+            }
+            Ok(())
+        })();
+        if let Err(error) = issued {
+            let _ = transaction.abort();
+            return Err(self.connection.error("cannot write the cluster", &error));
+        }
+        let done = JsFuture::from(js::transaction_done(&transaction));
+        let connection = self.connection.clone();
+        Ok(async move {
+            match done.await {
+                Ok(_) => Ok(()),
+                Err(_) => {
+                    let why =
+                        transaction.error().map_or(JsValue::from_str("the transaction was aborted"), JsValue::from);
+                    Err(connection.error("cannot write the cluster", &why))
+                }
+            }
+        })
+    }
+
     /// Stores `value` as the `trace` document `key` (strict durability), replacing any earlier one.
     pub async fn put_trace<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageError> {
         let json = codec::encode_document(value)?;

@@ -81,11 +81,15 @@ impl DriverLock {
         self.held.get()
     }
 
-    /// Resolves when this tab no longer holds the lock, saying why.
-    pub async fn lost(&self) -> LockLoss {
-        match JsFuture::from(self.request.clone()).await {
-            Ok(_) => LockLoss::Released,
-            Err(_) => LockLoss::Stolen,
+    /// Resolves when this tab no longer holds the lock, saying why. The future does not borrow the lock, so a
+    /// task can watch it while the lock is kept elsewhere.
+    pub fn lost(&self) -> impl std::future::Future<Output = LockLoss> + 'static {
+        let request = JsFuture::from(self.request.clone());
+        async move {
+            match request.await {
+                Ok(_) => LockLoss::Released,
+                Err(_) => LockLoss::Stolen,
+            }
         }
     }
 

@@ -10,6 +10,7 @@ mod narration;
 mod node_card;
 mod ring;
 mod sequence;
+mod storage_status;
 
 pub use checker_badge::CheckerBadge;
 pub use client_panel::ClientPanel;
@@ -21,3 +22,4 @@ pub use narration::Narration;
 pub use node_card::NodeCard;
 pub use ring::Ring;
 pub use sequence::SequenceDiagram;
+pub use storage_status::StorageStatusBar;

@@ -79,10 +79,13 @@ pub fn node_card(props: &NodeCardProps) -> Html {
                     } }
                 </section>
                 <section class="pane disk" aria-label={format!("Node {id} disk")}>
-                    <h3>{ "Disk" }</h3>
+                    <h3>{ format!("Disk ({})", node.disk.source) }</h3>
                     <ul>
                         <li>{ format!("promised {}", node.disk.promised) }</li>
                         <li>{ format!("{} entries", node.disk.entries) }</li>
+                        if let Some(last) = &node.disk.last_entry {
+                            <li class="last-entry">{ format!("newest {last}") }</li>
+                        }
                         <li>{ format!("chosen < {}", node.disk.chosen_upto) }</li>
                         <li>{ node.disk.snapshot_upto.map_or("no snapshot".into(), |s| format!("snapshot < {s}")) }</li>
                         <li class={classes!((node.disk.unsynced_batches > 0).then_some("unsynced"))}>

@@ -1,0 +1,632 @@
+//! The playground's cluster in IndexedDB: every node's disk survives a kill, a restart and a page reload.
+//!
+//! # Design: the simulator decides, IndexedDB follows, and the next tick waits for it
+//!
+//! The simulator stays the authority on durability *in virtual time* (`MemoryStorage`): that keeps a run
+//! deterministic, so a seed and a list of actions (a shared URL) replay the same trace whatever the browser's
+//! disk does. The page keeps IndexedDB equal to it: after every tick, and after every visitor action, the
+//! batches that became durable in that tick (`Sim::take_durable_batches`) go to IndexedDB in **one strict
+//! transaction** together with the run's record and current tick (the `trace` document [`RUN_DOCUMENT`]),
+//! and the next tick does not start until that transaction committed. A message is delivered one tick after
+//! it is sent at the earliest, so every message a node *receives* was sent on the strength of state that is
+//! already on the browser's disk: persist-before-send, for real and observably (a write that fails stops the
+//! cluster before anything depending on it is delivered). The node state and the tick land together, so after
+//! any reload the stored tick replays to exactly the stored state, and the page checks that it does.
+//!
+//! A restart ("Restart node N") first reads the node back from IndexedDB and compares it with the state the
+//! simulator recovers from; a page reload replays the stored run to the stored tick, compares every node the
+//! same way, and records a [`UserAction::Reload`] there (every running node crashes and restarts from disk,
+//! messages in flight are lost), so a shared URL of a reloaded run still replays exactly. A difference is
+//! shown, never silently papered over.
+//!
+//! Only one tab drives a cluster (a Web Lock, `storage::indexeddb::lock`); another tab on the same cluster
+//! waits and offers to take over. A shared run (a `?run=` URL) lives in memory only, so opening one never
+//! overwrites the visitor's own cluster.
+//!
+//! # API for other pages (embeds)
+//!
+//! A page picks a [`DiskChoice`] (memory, or IndexedDB under a cluster name such as `"embed-<scenario>"`),
+//! makes a [`Persistence`] from it, implements [`Host`] for its state, calls [`open`] once, and then in its
+//! loop advances only when [`Persistence::may_advance`] and drives commits with [`drive`]. Kept stable.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use super::runner::{decode_record, encode_record, RunRecord, Runner};
+use super::view::DiskView;
+use crate::check::invariants::describe_value;
+use crate::kv::{KvCommand, KvStore};
+use crate::paxos::{DurableState, NodeId};
+use crate::sim::{KvBatch, UserAction};
+use crate::storage::codec::{self, Write};
+use crate::storage::indexeddb::{
+    clear_cluster, take_over_cluster, try_lock_cluster, ClusterDb, DriverLock, LockAttempt, LockLoss,
+};
+use crate::storage::{Storage, StorageError};
+
+/// One node's durable state.
+pub type KvDurable = DurableState<KvCommand, KvStore>;
+
+/// The playground's own cluster (IndexedDB database `synod-playground`).
+pub const PLAYGROUND_CLUSTER: &str = "playground";
+/// The `trace` document holding the run (setup and actions, as in a shared URL) and its current tick.
+pub const RUN_DOCUMENT: &str = "run";
+/// A playground cluster has at most this many nodes: a new run rewrites the records of all of them.
+const NODES_MAX: usize = 7;
+
+/// Where a page keeps its nodes' disks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiskChoice {
+    /// In the simulator's memory only: nothing survives a page reload.
+    Memory,
+    /// In IndexedDB, in the database of this cluster (`synod-<cluster>`). Pages that must not share a cluster
+    /// use different names: the playground uses [`PLAYGROUND_CLUSTER`], an embedded scenario `embed-<name>`.
+    IndexedDb { cluster: String },
+}
+
+impl DiskChoice {
+    pub fn indexeddb(cluster: &str) -> DiskChoice {
+        DiskChoice::IndexedDb { cluster: cluster.to_owned() }
+    }
+
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            DiskChoice::Memory => None,
+            DiskChoice::IndexedDb { cluster } => Some(cluster),
+        }
+    }
+}
+
+/// What the status region says about storage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StorageStatus {
+    /// Where the cluster lives now, in one line.
+    pub summary: String,
+    /// Something the visitor must know (the cluster stopped, or is not saved), if anything.
+    pub problem: Option<String>,
+    /// Offer "Reset cluster".
+    pub offer_reset: bool,
+    /// Offer "Take over" (another tab drives the cluster).
+    pub offer_take_over: bool,
+}
+
+/// The run's position, stored with every commit.
+#[derive(Serialize, Deserialize)]
+struct StoredRun {
+    run: String,
+    tick: u64,
+}
+
+/// Work the driver waits for before it advances (a commit, or reading a node back).
+pub type Pending = Pin<Box<dyn Future<Output = ()>>>;
+
+/// How [`open`] opens the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Open {
+    /// Take the cluster if no other tab drives it, and restore what it holds.
+    Normal,
+    /// Take the cluster from the tab that drives it, and restore what it holds.
+    TakeOver,
+    /// Delete everything stored and start the current setup afresh.
+    Reset,
+}
+
+/// What a page that runs a persistent cluster lends [`open`] and [`drive`].
+pub trait Host: 'static {
+    fn runner(&mut self) -> &mut Runner;
+    fn persistence(&mut self) -> &mut Persistence;
+    /// Puts a restored or fresh run in place of the current one.
+    fn replace_runner(&mut self, runner: Runner);
+    /// Advances what is owed (ticks, actions) as far as storage allows; returns the work to wait for before
+    /// advancing further, if any. Must call [`Persistence::sync`] after every tick.
+    fn pump(&mut self) -> Option<Pending>;
+    /// Something changed outside a frame: render again.
+    fn changed(&mut self);
+}
+
+enum State {
+    /// Opening the database; nothing advances.
+    Opening,
+    /// No IndexedDB (by choice or not): the simulator's memory only.
+    Memory,
+    /// This tab drives the cluster and keeps it in IndexedDB.
+    Driving(Disk),
+    /// Another tab drives the cluster, or IndexedDB failed: nothing advances.
+    Stopped,
+}
+
+/// A page's storage: the choice, the driver lock, the disk while driving, and what to tell the visitor.
+pub struct Persistence {
+    choice: DiskChoice,
+    state: State,
+    lock: Option<DriverLock>,
+    status: StorageStatus,
+    /// Restarts asked for, each waiting to read its node back first.
+    restarts: VecDeque<NodeId>,
+    /// Bumped on every change of `status`, so a page can tell when to render it again.
+    pub generation: u64,
+}
+
+impl Persistence {
+    pub fn new(choice: DiskChoice) -> Persistence {
+        let (state, summary) = match &choice {
+            DiskChoice::Memory => (State::Memory, "In memory only: a page reload starts afresh.".to_owned()),
+            DiskChoice::IndexedDb { cluster } => (State::Opening, format!("Opening cluster {cluster:?}…")),
+        };
+        Persistence {
+            choice,
+            state,
+            lock: None,
+            status: StorageStatus { summary, ..StorageStatus::default() },
+            restarts: VecDeque::new(),
+            generation: 0,
+        }
+    }
+
+    /// A shared run (a `?run=` link): in memory, and the status says why.
+    pub fn shared_run(mut self) -> Persistence {
+        self.status.summary =
+            "A shared run: replayed in memory only, so your own saved cluster is left as it was.".into();
+        self
+    }
+
+    pub fn choice(&self) -> &DiskChoice {
+        &self.choice
+    }
+
+    pub fn status(&self) -> &StorageStatus {
+        &self.status
+    }
+
+    /// Whether this page writes the cluster to IndexedDB.
+    pub fn is_driving(&self) -> bool {
+        matches!(self.state, State::Driving(_))
+    }
+
+    /// Whether the simulation may take its next tick now: not while opening, not while another tab drives,
+    /// not while a commit or a read-back is under way or a write failed.
+    pub fn may_advance(&self) -> bool {
+        match &self.state {
+            State::Memory => true,
+            State::Driving(disk) => !disk.busy() && self.restarts.is_empty(),
+            State::Opening | State::Stopped => false,
+        }
+    }
+
+    fn set_status(&mut self, status: StorageStatus) {
+        self.status = status;
+        self.generation += 1;
+    }
+
+    fn driving_summary(&self, cluster: &str) -> String {
+        let tabs =
+            if self.lock.is_some() { "" } else { " (this browser cannot tell whether another tab drives it too)" };
+        format!("Saved in this browser (IndexedDB, cluster {cluster:?}): survives kill, restart and reload{tabs}.")
+    }
+
+    /// A visitor's action. Returns `false` if the caller should apply it now, `true` if it was taken: a
+    /// restart of a down node waits until the node was read back from IndexedDB.
+    pub fn intercept(&mut self, runner: &Runner, action: &UserAction) -> bool {
+        match action {
+            UserAction::Restart { node } if self.is_driving() && runner.sim().node(*node).is_none() => {
+                if !self.restarts.contains(node) {
+                    self.restarts.push_back(*node);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Hands what became durable since the last call to IndexedDB (one transaction), or reads back a node
+    /// whose restart waits, or applies a restart whose read-back came. Returns the work to wait for.
+    pub fn sync(&mut self, runner: &mut Runner) -> Option<Pending> {
+        let State::Driving(disk) = &mut self.state else { return None };
+        if let Some(failure) = disk.failure() {
+            let error = failure.to_string();
+            self.stop(&error, matches!(failure, StorageError::QuotaExceeded(_) | StorageError::Corrupt(_)));
+            return None;
+        }
+        if disk.busy() {
+            return None;
+        }
+        if self.lock.as_ref().is_some_and(|lock| !lock.is_held()) {
+            self.stop_for_another_tab();
+            return None;
+        }
+        if let Some((node, loaded)) = disk.take_read_back() {
+            let expected = runner.sim().machines()[node as usize - 1].storage.durable();
+            match loaded {
+                Ok(state) if &state == expected => runner.act(UserAction::Restart { node }),
+                Ok(state) => {
+                    let why = format!(
+                        "node {node} was not restarted: IndexedDB holds promise {}, {} entries, chosen below {}, \
+                         but the simulator's disk holds promise {}, {} entries, chosen below {}",
+                        state.promised,
+                        state.entries.len(),
+                        state.chosen_upto,
+                        expected.promised,
+                        expected.entries.len(),
+                        expected.chosen_upto
+                    );
+                    self.stop(&why, true);
+                    return None;
+                }
+                Err(error) => {
+                    let error = error.to_string();
+                    self.stop(&format!("node {node} was not restarted: {error}"), true);
+                    return None;
+                }
+            }
+        }
+        let State::Driving(disk) = &mut self.state else { return None };
+        match disk.sync(runner) {
+            Ok(Some(pending)) => return Some(pending),
+            Ok(None) => {}
+            Err(error) => {
+                let error = error.to_string();
+                self.stop(&error, true);
+                return None;
+            }
+        }
+        let node = self.restarts.pop_front()?;
+        let State::Driving(disk) = &mut self.state else { return None };
+        Some(disk.read_back(node))
+    }
+
+    /// After time travel or a new run: rewrite every node's records from the simulator at the next sync.
+    pub fn rewrite(&mut self, runner: &mut Runner) {
+        self.restarts.clear();
+        if let State::Driving(disk) = &mut self.state {
+            disk.rewrite = true;
+            runner.keep_durable_batches();
+            runner.disk_name = "IndexedDB";
+        }
+    }
+
+    /// Per node (index = id − 1), what IndexedDB holds, for the disk panes; `None` when not driving.
+    pub fn disk_views(&self, nodes: usize) -> Option<Vec<DiskView>> {
+        let State::Driving(disk) = &self.state else { return None };
+        let shared = disk.shared.borrow();
+        Some(
+            shared
+                .committed
+                .iter()
+                .take(nodes)
+                .map(|state| DiskView {
+                    promised: if state.promised.is_zero() { "—".into() } else { state.promised.to_string() },
+                    entries: state.entries.len(),
+                    chosen_upto: state.chosen_upto,
+                    snapshot_upto: state.snapshot.as_ref().map(|snapshot| snapshot.upto),
+                    unsynced_batches: usize::from(shared.in_flight),
+                    source: "IndexedDB",
+                    last_entry: state
+                        .entries
+                        .iter()
+                        .next_back()
+                        .map(|(slot, entry)| format!("slot {slot}: {}", describe_value(&entry.value))),
+                })
+                .collect(),
+        )
+    }
+
+    /// Stops driving (a write failed, or the stored state and the simulator disagree): nothing advances, the
+    /// visitor is told why.
+    fn stop(&mut self, why: &str, offer_reset: bool) {
+        self.state = State::Stopped;
+        self.restarts.clear();
+        let summary = "The cluster is stopped: nothing is lost that was acknowledged.".to_owned();
+        self.set_status(StorageStatus {
+            summary,
+            problem: Some(format!("{why}.")),
+            offer_reset,
+            offer_take_over: false,
+        });
+    }
+
+    fn stop_for_another_tab(&mut self) {
+        self.state = State::Stopped;
+        self.restarts.clear();
+        self.lock = None;
+        self.set_status(StorageStatus {
+            summary: "This cluster is open in another tab: that tab drives it, this one waits.".into(),
+            problem: None,
+            offer_reset: false,
+            offer_take_over: true,
+        });
+    }
+
+    /// IndexedDB cannot be used: the run continues in memory and the visitor is told.
+    fn fall_back_to_memory(&mut self, runner: &mut Runner, error: &StorageError) {
+        self.state = State::Memory;
+        runner.disk_name = "disk";
+        let offer_reset = matches!(error, StorageError::Corrupt(_) | StorageError::QuotaExceeded(_));
+        let summary = "In memory only: this run is not saved, a page reload starts afresh.".to_owned();
+        self.set_status(StorageStatus {
+            summary,
+            problem: Some(format!("{error}.")),
+            offer_reset,
+            offer_take_over: false,
+        });
+    }
+}
+
+/// Opens the host's cluster (see [`Open`]) in the background: takes the driver lock, restores the stored run
+/// (or adopts the current one), and from then on keeps IndexedDB in step. Does nothing for
+/// [`DiskChoice::Memory`].
+pub fn open<H: Host>(host: &Rc<RefCell<H>>, how: Open) {
+    // At once, not in the task: nothing advances from here until the cluster is open.
+    let cluster = {
+        let mut h = host.borrow_mut();
+        let Some(cluster) = h.persistence().choice.cluster().map(str::to_owned) else { return };
+        let persistence = h.persistence();
+        persistence.state = State::Opening;
+        persistence.restarts.clear();
+        let summary = format!("Opening cluster {cluster:?}…");
+        persistence.set_status(StorageStatus { summary, ..StorageStatus::default() });
+        h.changed();
+        cluster
+    };
+    let host = host.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let outcome = open_cluster(&host, &cluster, how).await;
+        {
+            let mut h = host.borrow_mut();
+            if let Err(error) = outcome {
+                let mut runner = std::mem::replace(h.runner(), placeholder_runner());
+                h.persistence().fall_back_to_memory(&mut runner, &error);
+                *h.runner() = runner;
+            }
+            h.changed();
+        }
+        drive(&host);
+    });
+}
+
+/// A runner that is replaced at once (`std::mem::replace` needs something in its place).
+fn placeholder_runner() -> Runner {
+    Runner::new(RunRecord { setup: Default::default(), actions: Vec::new() }).expect("the default setup is valid")
+}
+
+async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) -> Result<(), StorageError> {
+    // 1. The driver lock: only one tab drives a cluster.
+    let held = host.borrow_mut().persistence().lock.take();
+    let lock = match (held, how) {
+        (Some(lock), _) if lock.is_held() => Some(lock),
+        (_, Open::TakeOver) => Some(take_over_cluster(cluster).await?),
+        _ => match try_lock_cluster(cluster).await? {
+            LockAttempt::Acquired(lock) => Some(lock),
+            LockAttempt::Unsupported => None,
+            LockAttempt::HeldElsewhere => {
+                host.borrow_mut().persistence().stop_for_another_tab();
+                return Ok(());
+            }
+        },
+    };
+    if let Some(lock) = &lock {
+        watch_lock(host, lock);
+    }
+    host.borrow_mut().persistence().lock = lock;
+    // 2. A reset deletes the database first.
+    if how == Open::Reset {
+        clear_cluster(cluster).await?;
+    }
+    // 3. The database and the run it holds.
+    let db = ClusterDb::open(cluster).await?;
+    let stored: Option<StoredRun> = db.get_trace(RUN_DOCUMENT).await?;
+    let restored = match stored {
+        Some(stored) if how != Open::Reset => Some(restore(&db, &stored).await?),
+        _ => None,
+    };
+    let mut h = host.borrow_mut();
+    let fresh = restored.is_none();
+    match restored {
+        Some((runner, states)) => {
+            h.replace_runner(runner);
+            h.persistence().state = State::Driving(Disk::new(db, states));
+        }
+        None => {
+            if how == Open::Reset {
+                let setup = h.runner().record.setup.clone();
+                let runner = Runner::new(RunRecord { setup, actions: Vec::new() }).map_err(StorageError::Other)?;
+                h.replace_runner(runner);
+            }
+            h.persistence().state = State::Driving(Disk::new(db, vec![KvDurable::default(); NODES_MAX]));
+        }
+    }
+    let summary = h.persistence().driving_summary(cluster);
+    h.persistence().set_status(StorageStatus { summary, ..StorageStatus::default() });
+    let mut runner = std::mem::replace(h.runner(), placeholder_runner());
+    if fresh {
+        // The current run (fresh, or one that ran in memory while the database opened) is written in full.
+        h.persistence().rewrite(&mut runner);
+        if how == Open::Reset {
+            runner.say_line(format!("Cluster {cluster:?} was reset: everything stored was deleted."));
+        }
+    } else {
+        runner.keep_durable_batches();
+        runner.disk_name = "IndexedDB";
+        let nodes = runner.sim().machines().iter().filter(|machine| machine.node.is_some()).count();
+        runner.act(UserAction::Reload);
+        runner.say_line(format!(
+            "Page reloaded at tick {}: the cluster was rebuilt from IndexedDB and checked equal to its replay; \
+             {nodes} running nodes restarted from disk.",
+            runner.now()
+        ));
+    }
+    *h.runner() = runner;
+    Ok(())
+}
+
+/// Rebuilds a stored run: replays its record to the stored tick, reads every node back, and checks the two
+/// agree. Returns the runner (its timeline ends at the stored tick) and the stored states.
+async fn restore(db: &ClusterDb, stored: &StoredRun) -> Result<(Runner, Vec<KvDurable>), StorageError> {
+    let unescape = |text: &str| js_sys::decode_uri_component(text).ok().map(String::from);
+    let record = decode_record(&stored.run, &unescape)
+        .map_err(|error| StorageError::Corrupt(format!("the stored run cannot be read: {error}")))?;
+    let mut runner = Runner::new(record).map_err(|error| StorageError::Corrupt(format!("the stored run: {error}")))?;
+    runner.replay_to(stored.tick);
+    runner.forget_future();
+    let ids: Vec<NodeId> = (1..=NODES_MAX as NodeId).collect();
+    let states: Vec<KvDurable> = db.load(&ids).await?;
+    for (index, machine) in runner.sim().machines().iter().enumerate() {
+        let (stored_state, replayed) = (&states[index], machine.storage.durable());
+        if stored_state != replayed {
+            return Err(StorageError::Corrupt(format!(
+                "node {} in IndexedDB (promise {}, {} entries) differs from the stored run replayed to tick {} \
+                 (promise {}, {} entries)",
+                index + 1,
+                stored_state.promised,
+                stored_state.entries.len(),
+                stored.tick,
+                replayed.promised,
+                replayed.entries.len()
+            )));
+        }
+    }
+    Ok((runner, states))
+}
+
+/// When another tab takes the cluster over, this one stops driving and says so.
+fn watch_lock<H: Host>(host: &Rc<RefCell<H>>, lock: &DriverLock) {
+    let lost = lock.lost();
+    let host = Rc::downgrade(host);
+    wasm_bindgen_futures::spawn_local(async move {
+        if lost.await == LockLoss::Stolen {
+            if let Some(host) = host.upgrade() {
+                let mut h = host.borrow_mut();
+                h.persistence().stop_for_another_tab();
+                h.changed();
+            }
+        }
+    });
+}
+
+/// Lets the host advance, and whenever that leaves work to wait for (a commit), waits and goes on. One chain
+/// at a time: while work is under way, `pump` returns nothing new.
+pub fn drive<H: Host>(host: &Rc<RefCell<H>>) {
+    let pending = host.borrow_mut().pump();
+    if let Some(pending) = pending {
+        let host = host.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            pending.await;
+            host.borrow_mut().changed();
+            drive(&host);
+        });
+    }
+}
+
+/// The cluster's database while this tab drives it.
+struct Disk {
+    db: ClusterDb,
+    /// Per node (index = id − 1): its state once everything handed to IndexedDB commits.
+    planned: Vec<KvDurable>,
+    shared: Rc<RefCell<DiskShared>>,
+    /// Rewrite every node's records at the next sync (a new run, time travel, or after a failed write).
+    rewrite: bool,
+    /// The run and tick last handed over.
+    written: Option<(String, u64)>,
+}
+
+/// What the task waiting for a transaction updates.
+struct DiskShared {
+    /// Per node: what IndexedDB acknowledged.
+    committed: Vec<KvDurable>,
+    in_flight: bool,
+    failure: Option<StorageError>,
+    read_back: Option<(NodeId, Result<KvDurable, StorageError>)>,
+}
+
+enum Change {
+    Batches(Vec<(NodeId, KvBatch)>),
+    Replace(Vec<KvDurable>),
+}
+
+impl Disk {
+    fn new(db: ClusterDb, states: Vec<KvDurable>) -> Disk {
+        let shared = DiskShared { committed: states.clone(), in_flight: false, failure: None, read_back: None };
+        Disk { db, planned: states, shared: Rc::new(RefCell::new(shared)), rewrite: false, written: None }
+    }
+
+    fn busy(&self) -> bool {
+        let shared = self.shared.borrow();
+        shared.in_flight || shared.failure.is_some()
+    }
+
+    fn failure(&self) -> Option<StorageError> {
+        self.shared.borrow().failure.clone()
+    }
+
+    fn take_read_back(&mut self) -> Option<(NodeId, Result<KvDurable, StorageError>)> {
+        self.shared.borrow_mut().read_back.take()
+    }
+
+    /// One transaction with what became durable since the last sync, and the run's position; `None` if
+    /// nothing changed.
+    fn sync(&mut self, runner: &mut Runner) -> Result<Option<Pending>, StorageError> {
+        let escape = |text: &str| String::from(js_sys::encode_uri_component(text));
+        let position = (encode_record(&runner.record, &escape), runner.now());
+        let (writes, change): (Vec<(NodeId, Vec<Write>)>, Change) = if self.rewrite {
+            runner.take_durable_batches();
+            let machines = runner.sim().machines();
+            let states: Vec<KvDurable> = (0..NODES_MAX)
+                .map(|index| machines.get(index).map_or_else(KvDurable::default, |m| m.storage.durable().clone()))
+                .collect();
+            let writes = states.iter().zip(1..).map(|(state, id)| (id, codec::plan_rewrite(state))).collect();
+            (writes, Change::Replace(states))
+        } else {
+            let batches = runner.take_durable_batches();
+            if batches.is_empty() && self.written.as_ref() == Some(&position) {
+                return Ok(None);
+            }
+            let mut writes: BTreeMap<NodeId, Vec<Write>> = BTreeMap::new();
+            for (node, batch) in &batches {
+                let planned = &mut self.planned[*node as usize - 1];
+                writes.entry(*node).or_default().extend(codec::plan_batch(planned, batch));
+            }
+            (writes.into_iter().collect(), Change::Batches(batches))
+        };
+        // Whatever happens next, a failure means the planned states may be ahead of the disk: rewrite then.
+        self.rewrite = true;
+        let document = codec::encode_document(&StoredRun { run: position.0.clone(), tick: position.1 })?;
+        let commit = self.db.write_cluster(&writes, &[(RUN_DOCUMENT, document)])?;
+        if let Change::Replace(states) = &change {
+            self.planned = states.clone();
+        }
+        self.rewrite = false;
+        self.written = Some(position);
+        self.shared.borrow_mut().in_flight = true;
+        let shared = self.shared.clone();
+        Ok(Some(Box::pin(async move {
+            let outcome = commit.await;
+            let mut shared = shared.borrow_mut();
+            shared.in_flight = false;
+            match (outcome, change) {
+                (Ok(()), Change::Batches(batches)) => {
+                    for (node, batch) in &batches {
+                        shared.committed[*node as usize - 1].apply_batch(batch);
+                    }
+                }
+                (Ok(()), Change::Replace(states)) => shared.committed = states,
+                (Err(error), _) => shared.failure = Some(error),
+            }
+        })))
+    }
+
+    /// Reads `node` back (after every earlier write committed); the next sync applies or refuses its restart.
+    fn read_back(&mut self, node: NodeId) -> Pending {
+        self.shared.borrow_mut().in_flight = true;
+        let (db, shared) = (self.db.clone(), self.shared.clone());
+        Box::pin(async move {
+            let loaded = db.load(&[node]).await.map(|mut states| states.pop().expect("one state per node"));
+            let mut shared = shared.borrow_mut();
+            shared.in_flight = false;
+            shared.read_back = Some((node, loaded));
+        })
+    }
+}

@@ -1,0 +1,179 @@
+//! The playground's persistence glue (`ui::persist`) in headless Chromium: a run driven for some ticks, dropped
+//! (the page went away), and opened again comes back at the same tick with every node's disk equal to what
+//! IndexedDB holds, a reload recorded; a second host on the same cluster waits; a reset starts afresh.
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use synod::sim::UserAction;
+use synod::storage::indexeddb::{clear_cluster, ClusterDb};
+use synod::storage::Storage;
+use synod::ui::persist::{self, DiskChoice, Host, Open, Pending, Persistence};
+use synod::ui::runner::{RunRecord, RunSetup, Runner};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// A minimal page: a runner, its persistence, and ticks owed.
+struct Page {
+    runner: Runner,
+    persistence: Persistence,
+    owed: u64,
+}
+
+impl Host for Page {
+    fn runner(&mut self) -> &mut Runner {
+        &mut self.runner
+    }
+
+    fn persistence(&mut self) -> &mut Persistence {
+        &mut self.persistence
+    }
+
+    fn replace_runner(&mut self, runner: Runner) {
+        self.runner = runner;
+    }
+
+    fn pump(&mut self) -> Option<Pending> {
+        loop {
+            if let Some(pending) = self.persistence.sync(&mut self.runner) {
+                return Some(pending);
+            }
+            if self.owed == 0 || !self.persistence.may_advance() {
+                return None;
+            }
+            self.runner.step();
+            self.owed -= 1;
+        }
+    }
+
+    fn changed(&mut self) {}
+}
+
+fn page(cluster: &str) -> Rc<RefCell<Page>> {
+    let record = RunRecord {
+        setup: RunSetup { nodes: 5, seed: 4, bug: None, clients: 2, ..RunSetup::default() },
+        actions: Vec::new(),
+    };
+    Rc::new(RefCell::new(Page {
+        runner: Runner::new(record).unwrap(),
+        persistence: Persistence::new(DiskChoice::indexeddb(cluster)),
+        owed: 0,
+    }))
+}
+
+/// Yields to the event loop until `check` holds (at most about ten seconds).
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..1_000 {
+        if check() {
+            return;
+        }
+        yew::platform::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Opens `page`'s cluster and waits until it drives it.
+async fn open(page: &Rc<RefCell<Page>>, how: Open) {
+    persist::open(page, how);
+    until("the cluster to open", || page.borrow().persistence.is_driving()).await;
+}
+
+/// Lets `page` take `ticks` ticks, each committed before the next, and waits until the last committed.
+async fn run(page: &Rc<RefCell<Page>>, ticks: u64) {
+    let target = page.borrow().runner.now() + ticks;
+    page.borrow_mut().owed = ticks;
+    persist::drive(page);
+    until("the ticks to commit", || {
+        let p = page.borrow();
+        p.runner.now() == target && p.persistence.may_advance()
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn a_dropped_run_comes_back_from_indexeddb_at_the_same_tick() {
+    const CLUSTER: &str = "test-persist-reload";
+    clear_cluster(CLUSTER).await.unwrap();
+    let first = page(CLUSTER);
+    open(&first, Open::Normal).await;
+    run(&first, 40).await;
+    first.borrow_mut().runner.act(UserAction::Crash { node: 3 });
+    run(&first, 40).await;
+    let before: Vec<_> = first.borrow().runner.sim().machines().iter().map(|m| m.storage.durable().clone()).collect();
+    let history = first.borrow().runner.sim().history().operations().len();
+    assert!(before.iter().any(|state| !state.entries.is_empty()), "the cluster wrote something");
+    drop(first); // The page went away (its lock goes with it).
+
+    let second = page(CLUSTER);
+    open(&second, Open::Normal).await;
+    {
+        let p = second.borrow();
+        assert_eq!(p.runner.now(), 80, "the run resumes at the stored tick");
+        assert_eq!(
+            p.runner.record.actions.last().map(|(tick, action)| (*tick, action.clone())),
+            Some((80, UserAction::Reload))
+        );
+        assert!(p.runner.sim().node(3).is_none(), "the node killed before the reload stays down");
+        assert!(p.runner.sim().history().operations().len() >= history, "the history replays");
+        for (index, machine) in p.runner.sim().machines().iter().enumerate() {
+            assert_eq!(machine.storage.durable(), &before[index], "node {}: the disk survived the reload", index + 1);
+        }
+    }
+    // What the page shows as disk is what IndexedDB holds, and keeps up as the run goes on.
+    run(&second, 30).await;
+    let db = ClusterDb::open(CLUSTER).await.unwrap();
+    let stored = db.load::<synod::kv::KvCommand, synod::kv::KvStore>(&[1, 2, 3, 4, 5]).await.unwrap();
+    for (index, machine) in second.borrow().runner.sim().machines().iter().enumerate() {
+        assert_eq!(&stored[index], machine.storage.durable(), "node {}: IndexedDB is in step", index + 1);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_restart_waits_for_its_node_to_be_read_back() {
+    const CLUSTER: &str = "test-persist-restart";
+    clear_cluster(CLUSTER).await.unwrap();
+    let host = page(CLUSTER);
+    open(&host, Open::Normal).await;
+    run(&host, 30).await;
+    host.borrow_mut().runner.act(UserAction::Crash { node: 2 });
+    run(&host, 10).await;
+    let restart = UserAction::Restart { node: 2 };
+    let taken = {
+        let mut p = host.borrow_mut();
+        let Page { runner, persistence, .. } = &mut *p;
+        persistence.intercept(runner, &restart)
+    };
+    assert!(taken, "a restart of a down node waits for the read-back");
+    assert!(!host.borrow().persistence.may_advance(), "nothing advances meanwhile");
+    persist::drive(&host);
+    until("the node to restart", || host.borrow().runner.sim().node(2).is_some()).await;
+    let narration: Vec<String> = host.borrow().runner.narration.iter().cloned().collect();
+    assert!(narration.iter().any(|line| line.starts_with("node 2 reloaded from IndexedDB: promise")), "{narration:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_second_host_waits_and_a_reset_starts_afresh() {
+    const CLUSTER: &str = "test-persist-tabs";
+    clear_cluster(CLUSTER).await.unwrap();
+    let first = page(CLUSTER);
+    open(&first, Open::Normal).await;
+    run(&first, 20).await;
+    let second = page(CLUSTER);
+    persist::open(&second, Open::Normal);
+    until("the second host to see the first", || second.borrow().persistence.status().offer_take_over).await;
+    assert!(!second.borrow().persistence.may_advance());
+    open(&second, Open::TakeOver).await;
+    assert_eq!(second.borrow().runner.now(), 20, "taking over restores the stored run");
+    until("the first host to stop", || first.borrow().persistence.status().offer_take_over).await;
+    open(&second, Open::Reset).await;
+    assert_eq!(second.borrow().runner.now(), 0, "a reset starts afresh");
+    run(&second, 5).await;
+    drop(second);
+    drop(first);
+    let third = page(CLUSTER);
+    open(&third, Open::Normal).await;
+    assert_eq!(third.borrow().runner.now(), 5, "what was stored after the reset is what comes back");
+}

@@ -1,0 +1,174 @@
+// End-to-end tests of persistence: the playground's own cluster (no `?run=`) lives in IndexedDB, so it survives
+// kills, restarts and page reloads; two tabs on it take turns; "Reset cluster" clears it; a corrupt record is
+// reported, not a blank page. Pages of one test share a browser context (one origin's IndexedDB).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SHOTS, RENDER_TIMEOUT_MS, kvText, launch, leader, setSpeed, submit, tick, until } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  ({ server, browser } = await launch());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A page in `context` that records every sign of trouble in `problems`. */
+async function open(context, problems) {
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
+  await page.goto(server.url + '/');
+  await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
+  return page;
+}
+
+async function withContext(body) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const problems = [];
+  try {
+    await body(context, problems);
+    assert.deepEqual(problems, [], 'the page logged errors');
+  } finally {
+    await context.close();
+  }
+}
+
+function storage(page) {
+  return page.getByRole('status', { name: 'Storage' });
+}
+
+async function reload(page) {
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
+  await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'the cluster to be restored');
+}
+
+/** Waits for the visitor's last operation to be answered. */
+async function answered(page) {
+  const history = page.getByRole('list', { name: 'Client history' });
+  await until(async () => !/waiting/.test(await history.innerText()), 'the reply');
+}
+
+test('acknowledged writes survive several page reloads', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await setSpeed(page, 100);
+    const written = [];
+    for (let round = 1; round <= 3; round++) {
+      const boss = await until(() => leader(page), 'a leader');
+      await submit(page, { target: boss, key: `key${round}`, value: `value${round}` });
+      await answered(page);
+      written.push([`key${round}`, `value${round}`]);
+      const before = await tick(page);
+      await reload(page);
+      assert.ok((await tick(page)) >= before, 'the run resumes where it was, not from the start');
+      const narration = page.getByRole('region', { name: 'What just happened' });
+      assert.match(await narration.innerText(), /rebuilt from IndexedDB/);
+      await setSpeed(page, 100);
+      for (let node = 1; node <= 5; node++) {
+        for (const [key, value] of written) {
+          await until(async () => new RegExp(`${key}\\s+${value}`).test(await kvText(page, node)), `${key} on node ${node}`);
+        }
+      }
+      const history = await page.getByRole('list', { name: 'Client history' }).innerText();
+      for (const [key, value] of written) assert.match(history, new RegExp(`put ${key}=${value}|put ${key} ${value}|${key}`));
+    }
+    await page.screenshot({ path: `${SHOTS}/persistence-reloaded.png`, fullPage: true });
+  });
+});
+
+test('a node killed before a reload restarts from IndexedDB after it', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await setSpeed(page, 100);
+    const boss = await until(() => leader(page), 'a leader');
+    const victim = boss === 1 ? 2 : 1;
+    await submit(page, { target: boss, key: 'kept', value: 'yes' });
+    await until(async () => /kept\s+yes/.test(await kvText(page, victim)), 'the write on the victim');
+    await page.getByRole('button', { name: `Kill node ${victim}` }).click();
+    await reload(page);
+    const memory = page.getByRole('region', { name: `Node ${victim} memory` });
+    assert.match(await memory.innerText(), /empty/, 'a killed node stays down across a reload');
+    const disk = page.getByRole('region', { name: `Node ${victim} disk` });
+    assert.match(await disk.innerText(), /IndexedDB[\s\S]*[1-9]\d* entries/i, 'its IndexedDB disk keeps the log');
+    await page.getByRole('button', { name: `Restart node ${victim}` }).click();
+    const narration = page.getByRole('region', { name: 'What just happened' });
+    await until(async () => new RegExp(`node ${victim} reloaded from IndexedDB: promise`).test(await narration.innerText()), 'the restart');
+    await setSpeed(page, 100);
+    await until(async () => /kept\s+yes/.test(await kvText(page, victim)), 'the restarted node to hold the write');
+  });
+});
+
+test('two tabs on one cluster: the second waits and can take over', async () => {
+  await withContext(async (context, problems) => {
+    const first = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(first).innerText()), 'IndexedDB to open');
+    const second = await open(context, problems);
+    await until(async () => /open in another tab/.test(await storage(second).innerText()), 'the second tab to wait');
+    const stalled = await tick(second);
+    await first.waitForTimeout(300);
+    assert.equal(await tick(second), stalled, 'the waiting tab does not advance the cluster');
+    await second.getByRole('button', { name: 'Take over' }).click();
+    await until(async () => /Saved in this browser/.test(await storage(second).innerText()), 'the second tab to drive');
+    await until(async () => /open in another tab/.test(await storage(first).innerText()), 'the first tab to let go');
+    await first.getByRole('button', { name: 'Take over' }).waitFor();
+    await setSpeed(second, 100);
+    const from = await tick(second);
+    await until(async () => (await tick(second)) > from + 5, 'the second tab to drive the cluster');
+  });
+});
+
+test('Reset cluster deletes what is stored and starts afresh', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await setSpeed(page, 100);
+    await until(async () => (await tick(page)) > 50, 'the run to go on');
+    await page.getByRole('button', { name: 'Reset cluster' }).click();
+    const narration = page.getByRole('region', { name: 'What just happened' });
+    await until(async () => /was reset/.test(await narration.innerText()), 'the reset');
+    await reload(page);
+    assert.ok((await tick(page)) < 50, 'after a reset and a reload the run starts from the beginning');
+  });
+});
+
+test('a corrupt record is reported with a reset, not a blank page', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await until(async () => (await tick(page)) > 5, 'something to be stored');
+    await page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const request = indexedDB.open('synod-playground');
+          request.onsuccess = () => {
+            const db = request.result;
+            const transaction = db.transaction('acceptor', 'readwrite');
+            transaction.objectStore('acceptor').put('{"v":99,"nonsense":true}', 1);
+            transaction.oncomplete = () => {
+              db.close();
+              resolve();
+            };
+            transaction.onerror = () => reject(transaction.error);
+          };
+          request.onerror = () => reject(request.error);
+        }),
+    );
+    await page.reload();
+    await until(async () => /unreadable/.test(await storage(page).innerText()), 'the corrupt record to be reported');
+    assert.match(await page.getByRole('alert').filter({ hasText: 'unreadable' }).innerText(), /node 1|acceptor/);
+    await page.getByRole('button', { name: 'Reset cluster' }).click();
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'the reset cluster to be saved');
+    await page.screenshot({ path: `${SHOTS}/persistence-after-reset.png`, fullPage: true });
+  });
+});
