@@ -116,3 +116,30 @@ fn a_shared_run_survives_its_url_encoding() {
     assert!(decode_record("1.5.1.-.0~5:k9", &unescape).is_err(), "no node 9");
     assert!(decode_record("1.5.1.-.0~5:k1~4:k2", &unescape).is_err(), "ticks go forward");
 }
+
+#[wasm_bindgen_test]
+fn seeking_is_exact_with_bounded_checkpoints() {
+    use synod::sim::UserAction;
+    use ui::runner::{RunRecord, RunSetup, Runner, CHECKPOINTS_MAX, CHECKPOINT_TICKS};
+
+    let mut runner = Runner::new(RunRecord { setup: RunSetup::default(), actions: Vec::new() }).unwrap();
+    let end = CHECKPOINT_TICKS * (CHECKPOINTS_MAX as u64 + 20);
+    let mut hashes = std::collections::BTreeMap::new();
+    while runner.now() < end {
+        runner.step();
+        if runner.now() == 2 * CHECKPOINT_TICKS {
+            // An action at a checkpoint's own tick must survive seeking through that checkpoint.
+            runner.act(UserAction::Crash { node: 3 });
+        }
+        if [150, 200, 250, 4_321, end - 50].contains(&runner.now()) {
+            hashes.insert(runner.now(), runner.sim().trace().hash());
+        }
+    }
+    assert!(runner.checkpoint_count() <= CHECKPOINTS_MAX, "{} checkpoints", runner.checkpoint_count());
+    for (&tick, &hash) in hashes.iter().rev() {
+        runner.seek(tick);
+        assert_eq!((runner.now(), runner.sim().trace().hash()), (tick, hash), "seek back to {tick}");
+    }
+    runner.seek(end - 50);
+    assert_eq!(runner.sim().trace().hash(), hashes[&(end - 50)], "seek forward again");
+}

@@ -3,6 +3,7 @@
 //! safety and linearizability checkers watching every step.
 
 mod action;
+pub mod checkpoints;
 mod client;
 mod config;
 pub mod fuzz;

@@ -6,10 +6,16 @@ use std::collections::VecDeque;
 
 use crate::kv::KvCommand;
 use crate::paxos::{Bug, BugSet, Event, NodeId};
+use crate::sim::checkpoints::Checkpoints;
 use crate::sim::{FaultConfig, Sim, SimConfig, UserAction};
 
-/// A checkpoint (a clone of the simulator) every this many ticks, so seeking replays at most this many.
+/// A checkpoint (a clone of the simulator) every this many ticks, so seeking near the present replays at most
+/// this many.
 pub const CHECKPOINT_TICKS: u64 = 100;
+/// Checkpoints kept at most (each holds whole logs): older ones are thinned, so a seek far back replays longer.
+pub const CHECKPOINTS_MAX: usize = 64;
+/// The newest checkpoints kept every `CHECKPOINT_TICKS` as taken.
+pub const CHECKPOINTS_RECENT: usize = 16;
 /// Narration lines kept.
 pub const NARRATION_MAX: usize = 8;
 /// Ticks the playground runs at most (its fault phase never ends on its own).
@@ -51,7 +57,8 @@ pub struct RunRecord {
 pub struct Runner {
     pub record: RunRecord,
     sim: Sim,
-    checkpoints: Vec<Sim>,
+    /// Each holds the state after every action of its tick.
+    checkpoints: Checkpoints<Sim>,
     /// The furthest tick reached (the timeline's end).
     pub horizon: u64,
     pub narration: VecDeque<String>,
@@ -65,9 +72,10 @@ pub struct Runner {
 impl Runner {
     pub fn new(record: RunRecord) -> Result<Runner, String> {
         let sim = Sim::new(record.setup.config(), record.setup.seed, Vec::new(), false)?;
+        let checkpoints = Checkpoints::new(0, sim.clone(), CHECKPOINT_TICKS, CHECKPOINTS_MAX, CHECKPOINTS_RECENT);
         let mut runner = Runner {
             record,
-            checkpoints: vec![sim.clone()],
+            checkpoints,
             sim,
             horizon: 0,
             narration: VecDeque::new(),
@@ -76,6 +84,8 @@ impl Runner {
             disk_name: "disk",
         };
         runner.apply_recorded();
+        let first = runner.checkpoint();
+        runner.checkpoints.replace_at(0, || first);
         Ok(runner)
     }
 
@@ -110,6 +120,19 @@ impl Runner {
         let now = self.sim.now();
         self.record.actions.retain(|(tick, _)| *tick <= now);
         self.horizon = now;
+        self.checkpoints.forget_after(now);
+    }
+
+    /// A copy of the simulator for time travel (batches are copied to IndexedDB from the live one only).
+    fn checkpoint(&self) -> Sim {
+        let mut checkpoint = self.sim.clone();
+        checkpoint.take_durable_batches();
+        checkpoint
+    }
+
+    /// How many time-travel checkpoints are held.
+    pub fn checkpoint_count(&self) -> usize {
+        self.checkpoints.len()
     }
 
     /// One tick, then the recorded actions of the new tick.
@@ -121,11 +144,9 @@ impl Runner {
         self.narrate();
         self.apply_recorded();
         let now = self.sim.now();
-        if now.is_multiple_of(CHECKPOINT_TICKS) && self.checkpoints.len() as u64 == now / CHECKPOINT_TICKS {
-            let mut checkpoint = self.sim.clone();
-            // Batches are copied to IndexedDB from the live simulator only.
-            checkpoint.take_durable_batches();
-            self.checkpoints.push(checkpoint);
+        if self.checkpoints.due(now) {
+            let checkpoint = self.checkpoint();
+            self.checkpoints.push(now, checkpoint);
         }
         self.horizon = self.horizon.max(now);
     }
@@ -161,7 +182,7 @@ impl Runner {
         if self.horizon > now {
             self.record.actions.retain(|(tick, _)| *tick <= now);
             self.horizon = now;
-            self.checkpoints.truncate((now / CHECKPOINT_TICKS) as usize + 1);
+            self.checkpoints.forget_after(now);
         }
         self.record.actions.push((now, action.clone()));
         let restart = match action {
@@ -169,6 +190,11 @@ impl Runner {
             _ => None,
         };
         self.sim.apply_action(action);
+        // A checkpoint of this very tick was taken before the action: retake it, or seeking would lose it.
+        if self.checkpoints.newest_tick() == now {
+            let checkpoint = self.checkpoint();
+            self.checkpoints.replace_at(now, || checkpoint);
+        }
         if let Some(id) = restart {
             let durable = crate::storage::Storage::durable(&self.sim.machines()[id as usize - 1].storage);
             self.say(format!(
@@ -182,12 +208,13 @@ impl Runner {
         self.narrate();
     }
 
-    /// Time travel: to `tick` (at most the horizon), from the nearest checkpoint at or before it.
+    /// Time travel: to `tick` (at most the horizon), from the nearest checkpoint at or before it (or straight
+    /// on from the present, if that is nearer).
     pub fn seek(&mut self, tick: u64) {
         let tick = tick.min(self.horizon);
-        if tick < self.sim.now() || tick / CHECKPOINT_TICKS > self.sim.now() / CHECKPOINT_TICKS {
-            let index = ((tick / CHECKPOINT_TICKS) as usize).min(self.checkpoints.len() - 1);
-            self.sim = self.checkpoints[index].clone();
+        let (at, checkpoint) = self.checkpoints.at_or_before(tick);
+        if tick < self.sim.now() || *at > self.sim.now() {
+            self.sim = checkpoint.clone();
             self.narrated_at = (self.sim.now(), usize::MAX);
         }
         let horizon = self.horizon;

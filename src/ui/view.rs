@@ -11,8 +11,10 @@ use crate::paxos::{Ballot, MessageKind, NodeId, RoleKind, SlotState};
 use crate::sim::{Sim, VisitorOp, VisitorOutcome};
 use crate::storage::Storage;
 
-/// Rows a log panel shows at once.
+/// Rows a log panel shows at once (its height in `style.css`: 12 × 22 px).
 pub const LOG_ROWS_VISIBLE: usize = 12;
+/// Rows built per log panel: those in view, plus one partly shown while scrolled between rows.
+pub const LOG_ROWS_BUILT: usize = LOG_ROWS_VISIBLE + 1;
 /// Messages drawn on the ring at most (a flooded network stays cheap to draw).
 pub const DOTS_MAX: usize = 300;
 
@@ -227,9 +229,9 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
                 let log_end = node.log().end().max(log_start);
                 let newest = log_end.saturating_sub(1);
                 let top = windows.get(&id).map_or(newest, |top| (*top).min(newest)).max(log_start);
-                let mut rows = Vec::with_capacity(LOG_ROWS_VISIBLE);
+                let mut rows = Vec::with_capacity(LOG_ROWS_BUILT);
                 let mut slot = top;
-                while rows.len() < LOG_ROWS_VISIBLE && slot >= log_start && log_end > log_start {
+                while rows.len() < LOG_ROWS_BUILT && slot >= log_start && log_end > log_start {
                     let (entry, chosen) = match node.get(slot) {
                         SlotState::Accepted(entry) => (Some(entry), false),
                         SlotState::Chosen(entry) => (Some(entry), true),

@@ -56,10 +56,26 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
     const fast = await sample(page, 5);
     await setSpeed(page, 8);
     const normal = await sample(page, 5);
+    // Every node's log scrolled halfway down (the virtual scroller keeps those slots in view as entries arrive),
+    // with a real scrollbar as tall as the whole log; still only the rows in view are in the DOM.
+    const logs = page.getByRole('group', { name: /^Node \d log entries/ });
+    const heights = await logs.evaluateAll((elements) =>
+      elements.map((element) => {
+        element.scrollTop = element.scrollHeight / 2;
+        return element.scrollHeight;
+      }),
+    );
+    const scrolled = await sample(page, 5);
+    const rows = await page.locator('.log-rows tr').count();
     await page.screenshot({ path: `${SHOTS}/bench.png` });
+    console.log(`log scroll heights ${JSON.stringify(heights)} px, ${rows} rows in the DOM`);
     console.log(`frame ms at 8 ticks/s: ${JSON.stringify(normal)}`);
+    console.log(`frame ms at 8 ticks/s, logs scrolled halfway: ${JSON.stringify(scrolled)}`);
     console.log(`frame ms at 2000 ticks/s (≤40 ticks per frame): ${JSON.stringify(fast)}`);
+    assert.ok(heights.every((height) => height >= 1000 * 22), `scrollbars as tall as 1,000 rows: ${heights}`);
+    assert.ok(rows <= 5 * 13, `only the rows in view are rendered: ${rows}`);
     assert.ok(normal.p95 <= 10, `p95 ${normal.p95} ms at the normal speed`);
+    assert.ok(scrolled.p95 <= 10, `p95 ${scrolled.p95} ms with the logs scrolled`);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();

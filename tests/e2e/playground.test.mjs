@@ -206,3 +206,134 @@ test('the layout holds at 375 px wide', async () => {
     { width: 375, height: 800 },
   );
 });
+
+/** The number in the "Messages in flight (N)" heading. */
+async function inFlight(page) {
+  const heading = page.getByRole('region', { name: 'Messages in flight' }).getByRole('heading', { level: 2 });
+  return Number((await heading.innerText()).match(/\((\d+)\)/)[1]);
+}
+
+/** Pauses the run once a leader is elected and a message is in flight; returns the picked message's id. */
+async function pauseWithMessage(page) {
+  await setSpeed(page, 25);
+  await until(() => leader(page), 'a leader');
+  await page.getByRole('button', { name: 'Pause', exact: true }).click();
+  for (;;) {
+    const id = (await page.locator('.picked').innerText()).match(/#(\d+)/)?.[1];
+    if (id) return id;
+    await page.getByRole('button', { name: 'Step', exact: true }).click();
+  }
+}
+
+function narration(page) {
+  return page.getByRole('region', { name: 'What just happened' });
+}
+
+test('a message in flight can be duplicated', async () => {
+  await withPage(runUrl(), async (page) => {
+    const picked = await pauseWithMessage(page);
+    const before = await inFlight(page);
+    const what = (await page.locator('.picked').innerText()).match(/#\d+ (\S+ \d+ → \d+)/)[1];
+    await page.getByRole('button', { name: 'Duplicate message' }).click();
+    await until(async () => (await narration(page).innerText()).includes(`You duplicated message #${picked}.`), 'the narration');
+    assert.equal(await inFlight(page), before + 1, 'one more message in flight');
+    const list = await page.getByRole('list', { name: 'Pick a message' }).innerText();
+    assert.equal(list.split(what).length - 1 >= 2, true, `two copies of ${what} in ${list}`);
+  });
+});
+
+test('a message can be delivered at once, ahead of its time', async () => {
+  await withPage(runUrl(), async (page) => {
+    const picked = await pauseWithMessage(page);
+    const at = await tick(page);
+    await page.getByRole('button', { name: 'Deliver now' }).click();
+    await until(async () => (await narration(page).innerText()).includes(`You delivered message #${picked} now.`), 'the narration');
+    assert.equal(await tick(page), at, 'time did not move');
+    const list = await page.getByRole('list', { name: 'Pick a message' }).innerText();
+    assert.doesNotMatch(list, new RegExp(`#${picked} `), 'it is no longer in flight');
+  });
+});
+
+test('keyboard only: tab to a message dot, pick it with Enter, drop it', async () => {
+  await withPage(runUrl(), async (page) => {
+    await pauseWithMessage(page);
+    await page.evaluate(() => document.activeElement?.blur());
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
+    /** Presses Tab until `reached` holds (a bounded number of presses, no waiting in between). */
+    const tabUntil = async (reached, what) => {
+      for (let presses = 0; presses < 100; presses++) {
+        await page.keyboard.press('Tab');
+        if (await reached()) return;
+      }
+      throw new Error(`Tab never reached ${what}`);
+    };
+    await tabUntil(async () => /^Message #/.test(await focused()), 'a message dot');
+    const first = await focused();
+    await page.keyboard.press('ArrowRight');
+    const second = await focused();
+    const dots = await page.locator('circle.dot').count();
+    if (dots > 1) assert.notEqual(second, first, 'the arrow key moves to the next dot');
+    const id = second.match(/^Message #(\d+)/)[1];
+    await page.keyboard.press('Enter');
+    await until(async () => (await page.locator('.picked').innerText()).includes(`Selected: #${id} `), 'the pick');
+    await tabUntil(
+      async () => (await page.evaluate(() => document.activeElement?.textContent)) === 'Drop message',
+      'the Drop message button',
+    );
+    await page.keyboard.press('Enter');
+    await until(async () => (await narration(page).innerText()).includes(`You dropped message #${id}.`), 'the drop');
+  });
+});
+
+test('a cut link stops messages one way until it is healed', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    const boss = await until(() => leader(page), 'a leader');
+    const victim = boss === 1 ? 2 : 1;
+    await page.getByLabel('Link from', { exact: true }).selectOption(String(boss));
+    await page.getByLabel('Link to', { exact: true }).selectOption(String(victim));
+    await page.getByRole('button', { name: 'Cut link' }).click();
+    assert.match(await narration(page).innerText(), new RegExp(`You cut the link ${boss} → ${victim}\\.`));
+    assert.equal(await page.locator('line.link.cut').count(), 1, 'the ring shows the cut');
+    await submit(page, { target: boss, key: 'cut', value: 'off' });
+    const others = [1, 2, 3, 4, 5].filter((id) => id !== victim);
+    for (const node of others) await until(async () => /cut\s+off/.test(await kvText(page, node)), `cut=off on node ${node}`);
+    assert.doesNotMatch(await kvText(page, victim), /cut/, `node ${victim} hears nothing from the leader`);
+    await page.getByRole('button', { name: 'Heal link' }).click();
+    assert.equal(await page.locator('line.link.cut').count(), 0, 'the cut is gone');
+    await until(async () => /cut\s+off/.test(await kvText(page, victim)), `node ${victim} to catch up`);
+  });
+});
+
+test('a paused node falls behind and catches up when resumed', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    const boss = await until(() => leader(page), 'a leader');
+    const sleeper = boss === 1 ? 2 : 1;
+    await page.getByRole('button', { name: `Pause node ${sleeper}` }).click();
+    const card = page.getByRole('article', { name: `Node ${sleeper}` });
+    assert.match(await card.locator('.role-pill').innerText(), /paused/);
+    await submit(page, { target: boss, key: 'nap', value: 'time' });
+    await until(async () => /nap\s+time/.test(await kvText(page, boss)), 'the write on the leader');
+    assert.doesNotMatch(await kvText(page, sleeper), /nap/, 'a paused node applies nothing');
+    await page.getByRole('button', { name: `Resume node ${sleeper}` }).click();
+    await until(async () => /nap\s+time/.test(await kvText(page, sleeper)), 'the resumed node to catch up');
+    assert.doesNotMatch(await card.locator('.role-pill').innerText(), /paused/);
+  });
+});
+
+test('fault sliders set the rates, are narrated and travel in a shared link', async () => {
+  await withPage(runUrl(), async (page) => {
+    await setSpeed(page, 100);
+    await until(() => leader(page), 'a leader');
+    await page.getByLabel('Drop rate').fill('20');
+    await until(async () => /Fault rates: drop 20%, duplicate 0%/.test(await narration(page).innerText()), 'the drop rate');
+    await page.getByLabel('Duplicate rate').fill('10');
+    await until(async () => /Fault rates: drop 20%, duplicate 10%/.test(await narration(page).innerText()), 'the duplicate rate');
+    const faults = page.getByRole('region', { name: 'Faults' });
+    assert.match(await faults.innerText(), /20%[\s\S]*10%/);
+    await page.getByRole('button', { name: 'Share' }).click();
+    const shared = await page.getByLabel('Share link').inputValue();
+    assert.match(shared, /~\d+:f200000,100000,/, shared);
+  });
+});

@@ -241,9 +241,9 @@ pub fn controls(props: &ControlsProps) -> Html {
                 </div>
                 <div class="buttons">
                     <label class="inline"><span>{ "Link from" }</span>
-                        <select onchange={on_link_from}>{ for node_options(from) }</select></label>
+                        <select aria-label="Link from" onchange={on_link_from}>{ for node_options(from) }</select></label>
                     <label class="inline"><span>{ "to" }</span>
-                        <select onchange={on_link_to}>{ for node_options(to) }</select></label>
+                        <select aria-label="Link to" onchange={on_link_to}>{ for node_options(to) }</select></label>
                     <button disabled={from == to} onclick={emit(Cmd::Act(UserAction::CutLink { from, to }))}>{ "Cut link" }</button>
                     <button disabled={from == to} onclick={emit(Cmd::Act(UserAction::HealLink { from, to }))}>{ "Heal link" }</button>
                 </div>

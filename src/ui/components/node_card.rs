@@ -1,8 +1,9 @@
 use yew::prelude::*;
 
+use super::LogView;
 use crate::sim::UserAction;
 use crate::ui::app::Cmd;
-use crate::ui::view::{NodeView, RoleView, LOG_ROWS_VISIBLE};
+use crate::ui::view::{NodeView, RoleView};
 
 #[derive(Properties, PartialEq)]
 pub struct NodeCardProps {
@@ -10,8 +11,8 @@ pub struct NodeCardProps {
     pub dispatch: Callback<Cmd>,
 }
 
-/// One node: role and positions, its actions, its log (only the visible rows), its KV store, and its memory
-/// and disk side by side.
+/// One node: role and positions, its actions, its log (`LogView`), its KV store, and its memory and disk side
+/// by side.
 #[function_component(NodeCard)]
 pub fn node_card(props: &NodeCardProps) -> Html {
     let node = &props.node;
@@ -21,22 +22,6 @@ pub fn node_card(props: &NodeCardProps) -> Html {
         Callback::from(move |_: MouseEvent| dispatch.emit(Cmd::Act(action.clone())))
     };
     let down = node.role == RoleView::Down;
-    let newest = node.log_end.saturating_sub(1);
-    let scroll = |top: Option<u64>| {
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(Cmd::Scroll(id, top)))
-    };
-    let page = LOG_ROWS_VISIBLE as u64;
-    let on_wheel = {
-        let dispatch = props.dispatch.clone();
-        let (top, start) = (node.window_top, node.log_start);
-        Callback::from(move |event: WheelEvent| {
-            event.prevent_default();
-            let rows = (event.delta_y() / 20.0).round() as i64;
-            let next = (top as i64 - rows).clamp(start as i64, newest as i64) as u64;
-            dispatch.emit(Cmd::Scroll(id, (next < newest).then_some(next)));
-        })
-    };
     let role_label =
         if node.paused && !down { format!("{} (paused)", node.role.name()) } else { node.role.name().into() };
     html! {
@@ -94,34 +79,8 @@ pub fn node_card(props: &NodeCardProps) -> Html {
                     </ul>
                 </section>
             </div>
-            <section class="log" aria-label={format!("Node {id} log")}>
-                <header class="log-head">
-                    <h3>{ format!("Log ({} slots)", node.log_end.saturating_sub(node.log_start)) }</h3>
-                    <div class="log-nav">
-                        <button aria-label={format!("Newer entries of node {id}")}
-                            disabled={node.window_top >= newest}
-                            onclick={scroll(Some((node.window_top + page).min(newest)).filter(|t| *t < newest))}>{ "▲" }</button>
-                        <button aria-label={format!("Older entries of node {id}")}
-                            disabled={node.window_top < node.log_start + page}
-                            onclick={scroll(Some(node.window_top.saturating_sub(page).max(node.log_start)))}>{ "▼" }</button>
-                        <button aria-label={format!("Follow the newest entries of node {id}")}
-                            onclick={scroll(None)}>{ "newest" }</button>
-                    </div>
-                </header>
-                <table class="log-table" onwheel={on_wheel}>
-                    <thead><tr><th>{ "slot" }</th><th>{ "ballot" }</th><th>{ "command" }</th><th>{ "state" }</th></tr></thead>
-                    <tbody>
-                        { for node.rows.iter().map(|row| html! {
-                            <tr key={format!("{id}:{}", row.slot)} class={classes!(row.state, row.noop.then_some("noop"))}>
-                                <td>{ row.slot }</td>
-                                <td>{ row.ballot.clone() }</td>
-                                <td class="cmd">{ row.command.clone() }</td>
-                                <td>{ row.state }</td>
-                            </tr>
-                        }) }
-                    </tbody>
-                </table>
-            </section>
+            <LogView node={id} log_start={node.log_start} log_end={node.log_end} window_top={node.window_top}
+                rows={node.rows.clone()} dispatch={props.dispatch.clone()} />
             <section class="kv" aria-label={format!("Node {id} KV store")}>
                 <h3>{ "KV store" }</h3>
                 if node.kv.is_empty() {

@@ -1,5 +1,6 @@
 use std::rc::Rc;
 
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use crate::paxos::MessageKind;
@@ -25,16 +26,29 @@ pub fn position(index: usize, n: usize) -> (f64, f64) {
     (CENTER + RADIUS * angle.cos(), CENTER + RADIUS * angle.sin())
 }
 
-/// The cluster as a ring of nodes with messages travelling between them, coloured by kind.
+/// Moves keyboard focus from one message dot to the previous or next one (arrow keys), so the dots form
+/// one tab stop. Dots are siblings in their group; moving focus does not select.
+fn focus_sibling(event: &KeyboardEvent, forward: bool) {
+    let Some(dot) = event.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else { return };
+    let sibling = if forward { dot.next_element_sibling() } else { dot.previous_element_sibling() };
+    if let Some(sibling) = sibling.and_then(|s| s.dyn_into::<web_sys::SvgElement>().ok()) {
+        event.prevent_default();
+        let _ = sibling.focus();
+    }
+}
+
+/// The cluster as a ring of nodes with messages travelling between them, coloured by kind. Each message dot
+/// is a button: Tab reaches the dots (one tab stop), arrow keys move between them, Enter or Space picks one.
 #[function_component(Ring)]
 pub fn ring(props: &RingProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len();
     let at = |id: u8| position(id as usize - 1, n);
+    let selected_drawn = props.selected.is_some_and(|id| view.messages.iter().any(|m| m.id == id));
     let links = (1..=n as u8).flat_map(|a| ((a + 1)..=n as u8).map(move |b| (a, b)));
     html! {
         <figure class="ring">
-            <svg viewBox="0 0 400 400" role="img"
+            <svg viewBox="0 0 400 400" role="group"
                 aria-label={format!("Cluster of {n} nodes at tick {}, {} messages in flight", view.now, view.messages_in_flight)}>
                 <g class="links">
                     { for links.map(|(a, b)| {
@@ -61,16 +75,32 @@ pub fn ring(props: &RingProps) -> Html {
                     }) }
                 </g>
                 <g class="messages">
-                    { for view.messages.iter().map(|m| {
+                    { for view.messages.iter().enumerate().map(|(index, m)| {
                         let ((x1, y1), (x2, y2)) = (at(m.from), at(m.to));
                         let p = m.progress(props.time);
                         let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
                         let id = m.id;
                         let dispatch = props.dispatch.clone();
                         let selected = props.selected == Some(id);
+                        // The tab stop: the picked dot if it is drawn, else the first.
+                        let stop = selected || (index == 0 && !selected_drawn);
+                        let pick = dispatch.clone();
+                        let on_key = Callback::from(move |event: KeyboardEvent| match event.key().as_str() {
+                            "Enter" | " " => {
+                                event.prevent_default();
+                                pick.emit(Cmd::Select(Some(id)));
+                            }
+                            "ArrowRight" | "ArrowDown" => focus_sibling(&event, true),
+                            "ArrowLeft" | "ArrowUp" => focus_sibling(&event, false),
+                            _ => {}
+                        });
                         html! {
                             <circle key={id} class={classes!("dot", kind_class(m.kind), selected.then_some("selected"))}
                                 cx={fmt(x)} cy={fmt(y)} r={if selected { "8" } else { "5" }}
+                                tabindex={if stop { "0" } else { "-1" }} role="button"
+                                aria-label={format!("Message #{id}: {}", m.describe())}
+                                aria-pressed={selected.to_string()}
+                                onkeydown={on_key}
                                 onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
                                 <title>{ format!("#{id} {}", m.describe()) }</title>
                             </circle>
