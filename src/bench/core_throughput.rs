@@ -71,11 +71,44 @@ pub fn commands(count: u64) -> Vec<Request<BenchPut>> {
         .collect()
 }
 
-/// A replica with its in-memory storage: an append-only log of every record it acknowledged (a write-ahead
-/// log; recovery would replay it into a `DurableState`).
+type BenchRecord = Record<BenchPut, (u64, u64)>;
+
+/// Records per write-ahead-log segment (80 KiB: below glibc's mmap threshold, so segments are recycled).
+const SEGMENT: usize = 2048;
+
+/// A replica's in-memory storage: an append-only write-ahead log of every record it acknowledged (recovery
+/// would replay it into a `DurableState`). Kept in fixed-size segments, as a disk log keeps segment files, so
+/// an append never moves what is already stored.
+#[derive(Default)]
+struct WriteAheadLog {
+    segments: Vec<Vec<BenchRecord>>,
+}
+
+impl WriteAheadLog {
+    fn append(&mut self, records: &mut Vec<BenchRecord>) {
+        let mut records = records.drain(..);
+        while records.len() > 0 {
+            let segment = match self.segments.last_mut() {
+                Some(segment) if segment.len() < SEGMENT => segment,
+                _ => {
+                    self.segments.push(Vec::with_capacity(SEGMENT));
+                    self.segments.last_mut().expect("just pushed")
+                }
+            };
+            let room = SEGMENT - segment.len();
+            segment.extend(records.by_ref().take(room));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+}
+
+/// A replica with its in-memory storage.
 struct Replica {
     node: BenchNode,
-    disk: Vec<Record<BenchPut, (u64, u64)>>,
+    disk: WriteAheadLog,
     /// Reused effect buffers (`Node::ready_into`).
     ready: ReadyOf<ChecksumMachine>,
 }
@@ -117,7 +150,11 @@ fn elect(nodes: usize, per_round: u64) -> (Vec<Replica>, NodeId) {
             // Open loop: the window and the queue must hold what the workload keeps in flight.
             config.pipeline_window = (4 * per_round).max(64);
             config.queue_max = usize::MAX;
-            Replica { node: Node::new(config).expect("valid config"), disk: Vec::new(), ready: Default::default() }
+            Replica {
+                node: Node::new(config).expect("valid config"),
+                disk: WriteAheadLog::default(),
+                ready: Default::default(),
+            }
         })
         .collect();
     let mut in_flight = Vec::new();
@@ -155,6 +192,8 @@ pub fn run_once(nodes: usize, per_round: u64, count: u64, now_s: &dyn Fn() -> f6
 
     for replica in &replicas {
         verify_chosen_log(&replica.node, count);
+        // Every slot's acceptance went through storage.
+        assert!(replica.disk.len() as u64 >= count, "node {} stored {} records", replica.node.id(), replica.disk.len());
     }
     RunResult {
         elapsed_s,
