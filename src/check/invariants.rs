@@ -178,7 +178,7 @@ struct Acceptance {
 }
 
 /// Per node: the entries it wrote (accepted or learned) but has not yet moved its chosen point past, so a
-/// `Chosen { slot, ballot }` event can be resolved to its value even when a snapshot in the same step
+/// `Chosen { first_slot, count, ballot }` event can be resolved to its value even when a snapshot in the same step
 /// compacted the slot away.
 #[derive(Clone, Debug, Default)]
 struct Mirror {
@@ -393,7 +393,11 @@ impl SafetyChecker {
         let mut installed_at = Vec::new();
         for event in events {
             match event {
-                Event::Chosen { slot, ballot } => self.node_learned(state, *slot, *ballot),
+                Event::Chosen { first_slot, count, ballot } => {
+                    for slot in *first_slot..first_slot + count {
+                        self.node_learned(state, slot, *ballot);
+                    }
+                }
                 Event::SnapshotInstalled { upto } => installed_at.push(*upto),
                 Event::InvariantBroken { invariant, detail } => {
                     let name = format!("{}{invariant}", names::CORE_PREFIX);

@@ -87,8 +87,11 @@ pub enum Event {
         ballot: Ballot,
         reason: String,
     },
+    /// Slots `first_slot..first_slot + count` became known chosen at this node, in `ballot`. Consecutive slots
+    /// learned in one step share one event: a leader under load learns hundreds at once.
     Chosen {
-        slot: Slot,
+        first_slot: Slot,
+        count: u64,
         ballot: Ballot,
     },
     SnapshotTaken {

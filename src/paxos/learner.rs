@@ -15,7 +15,7 @@ impl<S: StateMachine> Node<S> {
                 if !entry.chosen && entry.ballot == ballot {
                     entry.chosen = true;
                     learned = true;
-                    self.events.push(Event::Chosen { slot, ballot });
+                    self.report_chosen(slot, ballot);
                 }
             }
         }
@@ -45,7 +45,7 @@ impl<S: StateMachine> Node<S> {
         let ballot = self.log.get(slot).map_or(ballot, |entry| entry.ballot.max(ballot));
         self.records.push(Record::Chosen { slot, ballot, value: value.clone() });
         self.log.set(slot, Entry { ballot, value, chosen: true });
-        self.events.push(Event::Chosen { slot, ballot });
+        self.report_chosen(slot, ballot);
     }
 
     /// Moves the chosen point over every contiguous chosen slot and applies them.

@@ -501,6 +501,17 @@ impl<S: StateMachine> Node<S> {
         self.events.push(Event::InvariantBroken { invariant: invariant.into(), detail });
     }
 
+    /// Reports `slot` chosen: extends the previous event if it ends just before `slot` in the same ballot.
+    pub(super) fn report_chosen(&mut self, slot: Slot, ballot: Ballot) {
+        if let Some(Event::Chosen { first_slot, count, ballot: last }) = self.events.last_mut() {
+            if *last == ballot && *first_slot + *count == slot {
+                *count += 1;
+                return;
+            }
+        }
+        self.events.push(Event::Chosen { first_slot: slot, count: 1, ballot });
+    }
+
     pub(super) fn observe_ballot(&mut self, ballot: Ballot) {
         self.max_ballot_seen = self.max_ballot_seen.max(ballot);
     }

@@ -290,7 +290,7 @@ impl<S: StateMachine> Node<S> {
             if let Some(entry) = self.log.get_mut(slot) {
                 if !entry.chosen {
                     entry.chosen = true;
-                    self.events.push(Event::Chosen { slot, ballot });
+                    self.report_chosen(slot, ballot);
                 }
             }
         }

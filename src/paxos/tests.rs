@@ -142,7 +142,14 @@ fn a_follower_learns_from_the_commit_point_only_values_of_the_same_ballot() {
     ));
     assert_eq!(follower.applied_upto(), 2);
     let (_, events) = drain(&mut follower);
-    assert_eq!(events.iter().filter(|event| matches!(event, Event::Chosen { .. })).count(), 2);
+    let chosen: Vec<Slot> = events
+        .iter()
+        .flat_map(|event| match event {
+            Event::Chosen { first_slot, count, .. } => *first_slot..first_slot + count,
+            _ => 0..0,
+        })
+        .collect();
+    assert_eq!(chosen, vec![1, 0], "slot 1 learned with the commit, slot 0 from catch-up");
 }
 
 #[test]
@@ -250,4 +257,17 @@ fn values_share_their_requests() {
     let copy = value.clone();
     let (Value::Command(a), Value::Command(b)) = (&value, &copy) else { unreachable!() };
     assert!(Arc::ptr_eq(a, b), "cloning a value must not copy the command");
+}
+
+#[test]
+fn slots_learned_together_are_reported_as_one_chosen_range() {
+    let mut follower = node(1, BugSet::NONE);
+    let ballot = Ballot::new(1, 2);
+    follower.receive(from(2, 1, accept(ballot, 0, vec![put(1, "a"), put(2, "b"), put(3, "c")], 0)));
+    drain(&mut follower);
+    follower.receive(from(2, 1, Message::Commit { ballot, chosen_upto: 3 }));
+    let (_, events) = drain(&mut follower);
+    let chosen: Vec<&Event> = events.iter().filter(|event| matches!(event, Event::Chosen { .. })).collect();
+    assert_eq!(chosen, vec![&Event::Chosen { first_slot: 0, count: 3, ballot }]);
+    assert_eq!(follower.applied_upto(), 3);
 }

@@ -257,7 +257,10 @@ impl Runner {
                 Event::Promised { ballot, to } => Some(format!("node {node} promised ballot {ballot} to node {to}")),
                 Event::BecameLeader { ballot, .. } => Some(format!("node {node} became leader with ballot {ballot}")),
                 Event::SteppedDown { reason, .. } => Some(format!("node {node} stepped down: {reason}")),
-                Event::Chosen { slot, .. } if slot >= self.chosen_narrated => {
+                Event::Chosen { first_slot, count, .. } if first_slot + count > self.chosen_narrated => {
+                    // One line per event: the newest slot, and how many earlier ones came with it.
+                    let slot = first_slot + count - 1;
+                    let earlier = slot - first_slot.max(self.chosen_narrated);
                     self.chosen_narrated = slot + 1;
                     let value = self.sim.node(node).and_then(|n| match n.get(slot) {
                         crate::paxos::SlotState::Chosen(entry) | crate::paxos::SlotState::Accepted(entry) => {
@@ -265,7 +268,16 @@ impl Runner {
                         }
                         _ => None,
                     });
-                    Some(format!("slot {slot} chosen: {}", value.unwrap_or_else(|| "?".into())))
+                    let value = value.unwrap_or_else(|| "?".into());
+                    Some(match earlier {
+                        0 => format!("slot {slot} chosen: {value}"),
+                        1 => format!("slot {slot} chosen: {value} (and slot {} before it)", slot - 1),
+                        _ => format!(
+                            "slot {slot} chosen: {value} (and slots {} to {} before it)",
+                            slot - earlier,
+                            slot - 1
+                        ),
+                    })
                 }
                 Event::Chosen { .. } => None,
                 Event::SnapshotTaken { upto } => Some(format!("node {node} took a snapshot up to slot {upto}")),
