@@ -150,6 +150,8 @@ fn elect(nodes: usize, per_round: u64) -> (Vec<Replica>, NodeId) {
             // Open loop: the window and the queue must hold what the workload keeps in flight.
             config.pipeline_window = (4 * per_round).max(64);
             config.queue_max = usize::MAX;
+            // The driver answers no clients and keeps no history: it needs no list of applied requests.
+            config.report_applied = false;
             Replica {
                 node: Node::new(config).expect("valid config"),
                 disk: WriteAheadLog::default(),

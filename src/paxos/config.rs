@@ -29,8 +29,17 @@ pub struct Config {
     pub snapshot_interval: u64,
     /// A client request a node forwarded or proposed is forgotten (no reply) after this long.
     pub pending_ticks_max: u64,
+    /// Whether `Ready::applied` lists every applied request. The simulator's checker and the tests read it; a
+    /// driver that answers clients from `Ready::replies` alone can turn it off and save a shared-pointer copy
+    /// per command per replica. The state machine applies every chosen request either way.
+    #[serde(default = "report_applied_default")]
+    pub report_applied: bool,
     /// Planted bugs (none by default).
     pub bugs: BugSet,
+}
+
+fn report_applied_default() -> bool {
+    true
 }
 
 impl Config {
@@ -48,6 +57,7 @@ impl Config {
             catch_up_max: 256,
             snapshot_interval: 0,
             pending_ticks_max: 200,
+            report_applied: true,
             bugs: BugSet::NONE,
         }
     }

@@ -69,7 +69,9 @@ impl<S: StateMachine> Node<S> {
                     let result = Ok((slot, output.clone()));
                     self.replies.push(Reply { client: request.client, seq: request.seq, result });
                 }
-                self.applied.push(super::Applied { slot, request: std::sync::Arc::clone(request), output });
+                if self.config.report_applied {
+                    self.applied.push(super::Applied { slot, request: std::sync::Arc::clone(request), output });
+                }
             }
             self.applied_upto += 1;
         }

@@ -271,3 +271,21 @@ fn slots_learned_together_are_reported_as_one_chosen_range() {
     assert_eq!(chosen, vec![&Event::Chosen { first_slot: 0, count: 3, ballot }]);
     assert_eq!(follower.applied_upto(), 3);
 }
+
+#[test]
+fn a_node_that_does_not_report_applied_requests_still_applies_them() {
+    let ballot = Ballot::new(1, 2);
+    let mut nodes = [true, false].map(|report_applied| {
+        let mut config = Config::cluster(1, 3);
+        config.report_applied = report_applied;
+        KvNode::new(config).expect("valid config")
+    });
+    for node in &mut nodes {
+        node.receive(from(2, 1, accept(ballot, 0, vec![put(1, "a"), put(2, "b")], 2)));
+    }
+    let [reporting, quiet] = &mut nodes;
+    assert_eq!(reporting.ready().applied.iter().map(|applied| applied.slot).collect::<Vec<_>>(), vec![0, 1]);
+    assert!(quiet.ready().applied.is_empty());
+    assert_eq!(quiet.applied_upto(), 2);
+    assert_eq!(quiet.machine(), reporting.machine(), "both applied the same requests");
+}
