@@ -85,9 +85,9 @@ struct WriteAheadLog {
 }
 
 impl WriteAheadLog {
+    /// Moves `records` (oldest first) to the end of the log.
     fn append(&mut self, records: &mut Vec<BenchRecord>) {
-        let mut records = records.drain(..);
-        while records.len() > 0 {
+        while !records.is_empty() {
             let segment = match self.segments.last_mut() {
                 Some(segment) if segment.len() < SEGMENT => segment,
                 _ => {
@@ -95,8 +95,9 @@ impl WriteAheadLog {
                     self.segments.last_mut().expect("just pushed")
                 }
             };
-            let room = SEGMENT - segment.len();
-            segment.extend(records.by_ref().take(room));
+            let take = (SEGMENT - segment.len()).min(records.len());
+            // A range drain has an exact length, so this is one bulk move, not a push per record.
+            segment.extend(records.drain(..take));
         }
     }
 
@@ -118,18 +119,16 @@ impl Replica {
     fn collect(&mut self, outgoing: &mut Vec<BenchEnvelope>) {
         loop {
             self.node.ready_into(&mut self.ready);
-            let quiet = self.ready.is_empty();
             outgoing.append(&mut self.ready.messages);
             self.ready.applied.clear();
             self.ready.events.clear();
             self.ready.replies.clear();
-            if let Some(batch) = self.ready.write.as_mut().filter(|batch| !batch.records.is_empty()) {
-                self.disk.append(&mut batch.records);
-                self.node.persisted(batch.id);
-            }
-            if quiet {
+            let Some(batch) = self.ready.write.as_mut().filter(|batch| !batch.records.is_empty()) else {
+                // `ready` hands over everything; only a new input (here: an acknowledgement) makes more.
                 return;
-            }
+            };
+            self.disk.append(&mut batch.records);
+            self.node.persisted(batch.id);
         }
     }
 }
