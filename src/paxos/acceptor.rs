@@ -42,7 +42,7 @@ impl<S: StateMachine> Node<S> {
             return;
         }
         // Slots the prepare asks about that this node already compacted are covered by its snapshot.
-        let snapshot = if first_unchosen < self.log.start() { self.snapshot.clone() } else { None };
+        let snapshot = if first_unchosen < self.log.start() { self.snapshot.clone().map(Box::new) } else { None };
         let entries = self.log.iter_from(first_unchosen).map(|(slot, entry)| (slot, entry.clone())).collect();
         let chosen_upto = self.first_unchosen;
         self.events.push(Event::Promised { ballot, to: from });

@@ -52,13 +52,15 @@ pub struct Snapshot<Snap> {
     pub state: Snap,
 }
 
+/// Rare, large payloads (snapshots, a forwarded request) are boxed: every message is moved several times on
+/// its way (outbox, driver, network), so the common ones should not pay for the largest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message<C, Snap> {
     /// Phase 1a for every slot from `first_unchosen` on.
     Prepare { ballot: Ballot, first_unchosen: Slot },
     /// Phase 1b: the acceptor promised `ballot` and reports what it accepted at or after the prepare's
     /// `first_unchosen`; if it already compacted some of those slots, its snapshot covers them.
-    Promise { ballot: Ballot, entries: Vec<(Slot, Entry<C>)>, snapshot: Option<Snapshot<Snap>>, chosen_upto: Slot },
+    Promise { ballot: Ballot, entries: Vec<(Slot, Entry<C>)>, snapshot: Option<Box<Snapshot<Snap>>>, chosen_upto: Slot },
     /// Phase 2a for slots `first_slot..first_slot + values.len()`. `chosen_upto` piggybacks the leader's
     /// commit point: every slot below it is chosen. The values are shared by the accepts to every follower.
     Accept { ballot: Ballot, first_slot: Slot, values: Arc<[Value<C>]>, chosen_upto: Slot },
@@ -75,9 +77,9 @@ pub enum Message<C, Snap> {
     /// Catch-up: chosen slots the receiver has not learned.
     Chosen { entries: Vec<(Slot, Entry<C>)> },
     /// Catch-up for a node that lags behind the sender's compacted log.
-    InstallSnapshot { snapshot: Snapshot<Snap> },
+    InstallSnapshot { snapshot: Box<Snapshot<Snap>> },
     /// A client request a follower passes on to the leader.
-    Forward { request: Request<C> },
+    Forward { request: Box<Request<C>> },
 }
 
 /// A message's type, for colours, legends and counting.

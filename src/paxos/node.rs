@@ -55,6 +55,15 @@ impl Peers {
         self.get(id).is_some()
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The `index`th peer's id (peers are sorted by id): lets a node send to each peer while it mutates itself.
+    pub fn id_at(&self, index: usize) -> NodeId {
+        self.0[index].0
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &NodeId> {
         self.0.iter().map(|(id, _)| id)
     }
@@ -146,6 +155,16 @@ pub enum SlotState<'a, C> {
     Empty,
     Accepted(&'a Entry<C>),
     Chosen(&'a Entry<C>),
+}
+
+/// Moves everything in `from` to the end of `to`. When `to` is empty (a driver that drained its `Ready`) the
+/// two vectors swap: nothing is copied, and the node keeps the driver's spare capacity for the next step.
+fn hand_over<T>(from: &mut Vec<T>, to: &mut Vec<T>) {
+    if to.is_empty() {
+        std::mem::swap(from, to);
+    } else {
+        to.append(from);
+    }
 }
 
 impl<S: StateMachine> Node<S> {
@@ -287,15 +306,15 @@ impl<S: StateMachine> Node<S> {
             match &mut ready.write {
                 Some(batch) => {
                     batch.id = id;
-                    batch.records.append(&mut self.records);
+                    hand_over(&mut self.records, &mut batch.records);
                 }
                 None => ready.write = Some(WriteBatch { id, records: std::mem::take(&mut self.records) }),
             }
         }
-        ready.messages.append(&mut self.outbox);
-        ready.replies.append(&mut self.replies);
-        ready.applied.append(&mut self.applied);
-        ready.events.append(&mut self.events);
+        hand_over(&mut self.outbox, &mut ready.messages);
+        hand_over(&mut self.replies, &mut ready.replies);
+        hand_over(&mut self.applied, &mut ready.applied);
+        hand_over(&mut self.events, &mut ready.events);
     }
 
     // ----- Observers (for the UI, the simulator and tests) -----
@@ -447,9 +466,8 @@ impl<S: StateMachine> Node<S> {
     }
 
     pub(super) fn broadcast(&mut self, message: MessageOf<S>, include_self: bool) {
-        let others: Vec<NodeId> = self.others().collect();
-        for to in others {
-            self.send(to, message.clone());
+        for index in 0..self.peers.len() {
+            self.send(self.peers.id_at(index), message.clone());
         }
         if include_self {
             self.send(self.config.id, message);
@@ -470,7 +488,7 @@ impl<S: StateMachine> Node<S> {
         match message {
             Message::Prepare { ballot, first_unchosen } => self.on_prepare(from, ballot, first_unchosen),
             Message::Promise { ballot, entries, snapshot, chosen_upto } => {
-                self.on_promise(from, ballot, entries, snapshot, chosen_upto)
+                self.on_promise(from, ballot, entries, snapshot.map(|snapshot| *snapshot), chosen_upto)
             }
             Message::Accept { ballot, first_slot, values, chosen_upto } => {
                 self.on_accept(from, ballot, first_slot, values, chosen_upto)
@@ -484,8 +502,8 @@ impl<S: StateMachine> Node<S> {
                 self.on_heartbeat(from, ballot, leading, quorum_connected, chosen_upto)
             }
             Message::Chosen { entries } => self.on_chosen(entries),
-            Message::InstallSnapshot { snapshot } => self.install_snapshot(snapshot),
-            Message::Forward { request } => self.on_forward(request),
+            Message::InstallSnapshot { snapshot } => self.install_snapshot(*snapshot),
+            Message::Forward { request } => self.on_forward(*request),
         }
     }
 

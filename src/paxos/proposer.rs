@@ -26,7 +26,7 @@ impl<S: StateMachine> Node<S> {
             Role::Follower => match self.leader() {
                 Some(leader) => {
                     self.pending.insert(key, self.now);
-                    self.send(leader, Message::Forward { request });
+                    self.send(leader, Message::Forward { request: Box::new(request) });
                     ProposeOutcome::Forwarded { to: leader }
                 }
                 None => self.reject(&request, Rejection::NotLeader { hint: None }),
@@ -243,15 +243,14 @@ impl<S: StateMachine> Node<S> {
             .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value.clone())
             .collect();
         let chosen_upto = self.first_unchosen;
-        let targets: Vec<NodeId> = match to {
-            Some(node) => vec![node],
-            None => self.others().collect(),
-        };
-        for node in targets {
-            self.send(
-                node,
-                Message::Accept { ballot, first_slot, values: std::sync::Arc::clone(&values), chosen_upto },
-            );
+        let accept = |values| Message::Accept { ballot, first_slot, values, chosen_upto };
+        match to {
+            Some(node) => self.send(node, accept(values)),
+            None => {
+                for index in 0..self.peers.len() {
+                    self.send(self.peers.id_at(index), accept(std::sync::Arc::clone(&values)));
+                }
+            }
         }
     }
 
@@ -402,7 +401,7 @@ impl<S: StateMachine> Node<S> {
             }
             if from < self.log.start() {
                 if let Some(snapshot) = self.snapshot.clone() {
-                    self.send(node, Message::InstallSnapshot { snapshot });
+                    self.send(node, Message::InstallSnapshot { snapshot: Box::new(snapshot) });
                 }
                 continue;
             }

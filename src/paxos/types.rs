@@ -14,10 +14,23 @@ pub const NODES_MAX: usize = 63;
 
 /// A ballot, ordered by round first and node id second, so two proposers never share one.
 /// `Ballot::ZERO` is below every ballot a proposer can use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Ballot {
     pub round: u32,
     pub node: NodeId,
+}
+
+impl Ord for Ballot {
+    /// Round first, node second, as one integer comparison: ballots are compared per slot on the hot path.
+    fn cmp(&self, other: &Ballot) -> std::cmp::Ordering {
+        self.order_key().cmp(&other.order_key())
+    }
+}
+
+impl PartialOrd for Ballot {
+    fn partial_cmp(&self, other: &Ballot) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Ballot {
@@ -25,6 +38,10 @@ impl Ballot {
 
     pub fn new(round: u32, node: NodeId) -> Ballot {
         Ballot { round, node }
+    }
+
+    fn order_key(self) -> u64 {
+        (u64::from(self.round) << 8) | u64::from(self.node)
     }
 
     pub fn is_zero(&self) -> bool {
@@ -74,5 +91,7 @@ mod tests {
         assert!(Ballot::new(2, 1) < Ballot::new(2, 3));
         assert!(Ballot::ZERO < Ballot::new(0, 1));
         assert_eq!(Ballot::new(4, 3).to_string(), "4.3");
+        assert!(Ballot::new(u32::MAX, 1) > Ballot::new(u32::MAX - 1, u8::MAX));
+        assert_eq!(Ballot::new(7, 2).cmp(&Ballot::new(7, 2)), std::cmp::Ordering::Equal);
     }
 }
