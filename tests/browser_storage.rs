@@ -104,7 +104,7 @@ async fn every_record_type_reads_back_through_a_fresh_connection() {
 
     let snapshot = Snapshot { upto: 5, state: conformance::snapshot_state() };
     let batched =
-        Value::Batch(std::sync::Arc::new(command(8).requests().iter().chain(command(9).requests()).cloned().collect()));
+        Value::Batch(std::rc::Rc::new(command(8).requests().iter().chain(command(9).requests()).cloned().collect()));
     one.submit(WriteBatch {
         id: 2,
         records: vec![

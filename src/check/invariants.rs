@@ -713,13 +713,13 @@ impl SafetyChecker {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::rc::Rc;
 
     use super::*;
     use crate::paxos::Request;
 
     fn put(client: ClientId, seq: u64, value: &str) -> KvValue {
-        Value::Command(Arc::new(Request {
+        Value::Command(Rc::new(Request {
             client,
             seq,
             command: KvCommand::Put { key: "x".into(), value: value.into() },

@@ -54,7 +54,7 @@ impl<S: StateMachine> Node<S> {
         from: NodeId,
         ballot: Ballot,
         first_slot: Slot,
-        values: std::sync::Arc<[Value<S::Command>]>,
+        values: std::rc::Rc<[Value<S::Command>]>,
         chosen_upto: Slot,
     ) {
         // Bug::AcceptBelowPromise lets a ballot below the promise through.

@@ -1,6 +1,6 @@
 //! What a node hands its driver after a step: the `Ready` batch of effects, and the types inside it.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -53,7 +53,7 @@ pub struct Reply<O> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Applied<C, O> {
     pub slot: Slot,
-    pub request: Arc<Request<C>>,
+    pub request: Rc<Request<C>>,
     pub output: O,
 }
 

@@ -70,7 +70,7 @@ impl<S: StateMachine> Node<S> {
                     self.replies.push(Reply { client: request.client, seq: request.seq, result });
                 }
                 if self.config.report_applied {
-                    self.applied.push(super::Applied { slot, request: std::sync::Arc::clone(request), output });
+                    self.applied.push(super::Applied { slot, request: std::rc::Rc::clone(request), output });
                 }
             }
             self.applied_upto += 1;

@@ -1,29 +1,32 @@
 //! What nodes say to each other, and the log values they agree on.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{Ballot, NodeId, Request, Slot};
 
 /// The value of one slot: a no-op (a new leader fills holes with them), one client request, or a batch.
-/// Requests are shared (`Arc`): one value travels to every follower, into storage and out as "applied"
-/// without copying the command each time.
+/// Requests are shared (`Rc`): one value travels to every follower, into storage and out as "applied"
+/// without copying the command each time. Not `Arc`: a node, its driver and every message it exchanges in
+/// process live on one thread (the fuzzer runs one whole simulation per thread; a network driver serialises
+/// messages), and the atomic count updates of `Arc`, about ten per command across five replicas, were a fifth
+/// of the core benchmark's time. So a node is not `Send`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Value<C> {
     Noop,
-    Command(Arc<Request<C>>),
+    Command(Rc<Request<C>>),
     /// A thin pointer, so a `Value` is two words: entries and records are stored per slot per replica.
-    Batch(Arc<Vec<Arc<Request<C>>>>),
+    Batch(Rc<Vec<Rc<Request<C>>>>),
 }
 
 impl<C> Value<C> {
     pub fn command(request: Request<C>) -> Value<C> {
-        Value::Command(Arc::new(request))
+        Value::Command(Rc::new(request))
     }
 
     /// The client requests this value carries, in order.
-    pub fn requests(&self) -> &[Arc<Request<C>>] {
+    pub fn requests(&self) -> &[Rc<Request<C>>] {
         match self {
             Value::Noop => &[],
             Value::Command(request) => std::slice::from_ref(request),
@@ -63,7 +66,7 @@ pub enum Message<C, Snap> {
     Promise { ballot: Ballot, entries: Vec<(Slot, Entry<C>)>, snapshot: Option<Box<Snapshot<Snap>>>, chosen_upto: Slot },
     /// Phase 2a for slots `first_slot..first_slot + values.len()`. `chosen_upto` piggybacks the leader's
     /// commit point: every slot below it is chosen. The values are shared by the accepts to every follower.
-    Accept { ballot: Ballot, first_slot: Slot, values: Arc<[Value<C>]>, chosen_upto: Slot },
+    Accept { ballot: Ballot, first_slot: Slot, values: Rc<[Value<C>]>, chosen_upto: Slot },
     /// Phase 2b for slots `first_slot..first_slot + count`; `chosen_upto` tells the leader how far this
     /// node has learned, so it can send what is missing.
     Accepted { ballot: Ballot, first_slot: Slot, count: u64, chosen_upto: Slot },

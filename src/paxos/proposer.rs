@@ -215,7 +215,7 @@ impl<S: StateMachine> Node<S> {
             let value = if take == 1 {
                 Value::command(self.queue.pop_front().expect("non-empty"))
             } else {
-                Value::Batch(std::sync::Arc::new(self.queue.drain(..take).map(std::sync::Arc::new).collect()))
+                Value::Batch(std::rc::Rc::new(self.queue.drain(..take).map(std::rc::Rc::new).collect()))
             };
             next_slot = self.propose_next(value) + 1;
         }
@@ -239,7 +239,7 @@ impl<S: StateMachine> Node<S> {
 
     /// Sends the leader's values for `first_slot..end` to every follower (or only to `to`).
     fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot, to: Option<NodeId>) {
-        let values: std::sync::Arc<[Value<S::Command>]> = (first_slot..end)
+        let values: std::rc::Rc<[Value<S::Command>]> = (first_slot..end)
             .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value.clone())
             .collect();
         let chosen_upto = self.first_unchosen;
@@ -248,7 +248,7 @@ impl<S: StateMachine> Node<S> {
             Some(node) => self.send(node, accept(values)),
             None => {
                 for index in 0..self.peers.len() {
-                    self.send(self.peers.id_at(index), accept(std::sync::Arc::clone(&values)));
+                    self.send(self.peers.id_at(index), accept(std::rc::Rc::clone(&values)));
                 }
             }
         }

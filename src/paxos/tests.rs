@@ -1,6 +1,6 @@
 //! Unit tests per role and per invariant: one node, driven message by message.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
 use crate::kv::{KvCommand, KvStore};
 
@@ -256,7 +256,7 @@ fn values_share_their_requests() {
     let value = put(1, "a");
     let copy = value.clone();
     let (Value::Command(a), Value::Command(b)) = (&value, &copy) else { unreachable!() };
-    assert!(Arc::ptr_eq(a, b), "cloning a value must not copy the command");
+    assert!(Rc::ptr_eq(a, b), "cloning a value must not copy the command");
 }
 
 #[test]

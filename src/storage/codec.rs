@@ -652,7 +652,7 @@ mod tests {
         let noop = Entry::<KvCommand> { ballot: Ballot::new(1, 1), value: Value::Noop, chosen: false };
         assert_eq!(decode_entry::<KvCommand>(1, 5, &encode_entry(&noop)).unwrap().value, noop);
         let batch =
-            Value::Batch(std::sync::Arc::new(put(1).requests().iter().chain(put(2).requests()).cloned().collect()));
+            Value::Batch(std::rc::Rc::new(put(1).requests().iter().chain(put(2).requests()).cloned().collect()));
         let batched = Entry { ballot: Ballot::new(1, 1), value: batch, chosen: false };
         assert_eq!(decode_entry::<KvCommand>(1, 6, &encode_entry(&batched)).unwrap().value, batched);
         let acceptor = AcceptorRecord { promised: Ballot::new(9, 3), chosen_upto: 12 };
