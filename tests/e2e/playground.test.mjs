@@ -69,9 +69,14 @@ test('after the leader is killed a new one is elected and writes continue; a res
       if (node === old) continue;
       await until(async () => /after\s+election/.test(await kvText(page, node)), `after=election on node ${node}`);
     }
+    // Paused, so no later narration pushes the reload line out while the node reads its state back (which
+    // takes an IndexedDB round trip); then it runs on.
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
     await page.getByRole('button', { name: `Restart node ${old}` }).click();
     const narration = page.getByRole('region', { name: 'What just happened' });
-    assert.match(await narration.innerText(), new RegExp(`node ${old} reloaded from (disk|IndexedDB): promise \\d+\\.\\d+, [1-9]\\d* log entries`));
+    const reloaded = new RegExp(`node ${old} reloaded from (disk|IndexedDB): promise \\d+\\.\\d+, [1-9]\\d* log entries`);
+    await until(async () => reloaded.test(await narration.innerText()), 'the reload narration');
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
     await until(async () => /after\s+election/.test(await kvText(page, old)), 'the restarted node to catch up');
   });
 });
