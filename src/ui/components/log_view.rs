@@ -39,39 +39,46 @@ pub fn log_view(props: &LogViewProps) -> Html {
     // The newest slot at the last render: when entries arrive while scrolled down, the view moves by as many
     // rows so the same slots stay under the reader's eyes.
     let newest_seen = use_mut_ref(|| None::<u64>);
+    // The scroll offset as of the last scroll event: kept here so that keeping slots in view writes to the
+    // DOM without reading it back (a read after this frame's writes would force a layout per node).
+    let scroll_seen = use_mut_ref(|| 0_i32);
     let len = props.log_end.saturating_sub(props.log_start);
     let newest = props.log_end.saturating_sub(1);
     let index = newest.saturating_sub(props.window_top);
     {
-        let (scroller, spacer, rows_ref, newest_seen) =
-            (scroller.clone(), spacer.clone(), rows_ref.clone(), newest_seen.clone());
+        let (scroller, spacer, rows_ref, newest_seen, scroll_seen) =
+            (scroller.clone(), spacer.clone(), rows_ref.clone(), newest_seen.clone(), scroll_seen.clone());
         use_effect_with((len, newest, index), move |&(len, newest, index)| {
             set_style(&spacer, "height", &format!("{}px", len * ROW_PX));
             set_style(&rows_ref, "transform", &format!("translateY({}px)", index * ROW_PX));
             let previous = newest_seen.borrow_mut().replace(newest);
             if let (Some(previous), Some(element)) = (previous, scroller.cast::<web_sys::Element>()) {
                 if index > 0 && newest > previous {
-                    let top = element.scroll_top() + ((newest - previous) * ROW_PX) as i32;
-                    element.set_scroll_top(top);
+                    let mut seen = scroll_seen.borrow_mut();
+                    *seen += ((newest - previous) * ROW_PX) as i32;
+                    element.set_scroll_top(*seen);
                 }
             }
         });
     }
     let on_scroll = {
-        let dispatch = props.dispatch.clone();
+        let (dispatch, scroll_seen) = (props.dispatch.clone(), scroll_seen.clone());
         Callback::from(move |event: Event| {
             let element = event.target_unchecked_into::<web_sys::Element>();
-            let at = (element.scroll_top().max(0) as u64 / ROW_PX).min(len.saturating_sub(1));
+            let top = element.scroll_top().max(0);
+            *scroll_seen.borrow_mut() = top;
+            let at = (top as u64 / ROW_PX).min(len.saturating_sub(1));
             if at != index {
                 dispatch.emit(Cmd::Scroll(id, (at > 0).then(|| newest - at)));
             }
         })
     };
     let follow = {
-        let (dispatch, scroller) = (props.dispatch.clone(), scroller.clone());
+        let (dispatch, scroller, scroll_seen) = (props.dispatch.clone(), scroller.clone(), scroll_seen.clone());
         Callback::from(move |_: MouseEvent| {
             if let Some(element) = scroller.cast::<web_sys::Element>() {
                 element.set_scroll_top(0);
+                *scroll_seen.borrow_mut() = 0;
             }
             dispatch.emit(Cmd::Scroll(id, None));
         })

@@ -37,14 +37,43 @@ fn focus_sibling(event: &KeyboardEvent, forward: bool) {
     }
 }
 
+/// The message id of the dot an event started on (its `data-id`), if it started on one.
+fn dot_id(event: &Event) -> Option<u64> {
+    let element = event.target()?.dyn_into::<web_sys::Element>().ok()?;
+    element.get_attribute("data-id")?.parse().ok()
+}
+
 /// The cluster as a ring of nodes with messages travelling between them, coloured by kind. Each message dot
 /// is a button: Tab reaches the dots (one tab stop), arrow keys move between them, Enter or Space picks one.
+/// The dots' group listens for all of them (the dots are redrawn every frame; per-dot listeners would be too).
 #[function_component(Ring)]
 pub fn ring(props: &RingProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len();
     let at = |id: u8| position(id as usize - 1, n);
     let selected_drawn = props.selected.is_some_and(|id| view.messages.iter().any(|m| m.id == id));
+    let on_click = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |event: MouseEvent| {
+            if let Some(id) = dot_id(&event) {
+                dispatch.emit(Cmd::Select(Some(id)));
+            }
+        })
+    };
+    let on_key = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |event: KeyboardEvent| match event.key().as_str() {
+            "Enter" | " " => {
+                if let Some(id) = dot_id(&event) {
+                    event.prevent_default();
+                    dispatch.emit(Cmd::Select(Some(id)));
+                }
+            }
+            "ArrowRight" | "ArrowDown" => focus_sibling(&event, true),
+            "ArrowLeft" | "ArrowUp" => focus_sibling(&event, false),
+            _ => {}
+        })
+    };
     let links = (1..=n as u8).flat_map(|a| ((a + 1)..=n as u8).map(move |b| (a, b)));
     html! {
         <figure class="ring">
@@ -74,35 +103,22 @@ pub fn ring(props: &RingProps) -> Html {
                         }
                     }) }
                 </g>
-                <g class="messages">
+                <g class="messages" onclick={on_click} onkeydown={on_key}>
                     { for view.messages.iter().enumerate().map(|(index, m)| {
                         let ((x1, y1), (x2, y2)) = (at(m.from), at(m.to));
                         let p = m.progress(props.time);
                         let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
                         let id = m.id;
-                        let dispatch = props.dispatch.clone();
                         let selected = props.selected == Some(id);
                         // The tab stop: the picked dot if it is drawn, else the first.
                         let stop = selected || (index == 0 && !selected_drawn);
-                        let pick = dispatch.clone();
-                        let on_key = Callback::from(move |event: KeyboardEvent| match event.key().as_str() {
-                            "Enter" | " " => {
-                                event.prevent_default();
-                                pick.emit(Cmd::Select(Some(id)));
-                            }
-                            "ArrowRight" | "ArrowDown" => focus_sibling(&event, true),
-                            "ArrowLeft" | "ArrowUp" => focus_sibling(&event, false),
-                            _ => {}
-                        });
+                        let label = format!("Message #{id}: {}", m.describe());
                         html! {
                             <circle key={id} class={classes!("dot", kind_class(m.kind), selected.then_some("selected"))}
                                 cx={fmt(x)} cy={fmt(y)} r={if selected { "8" } else { "5" }}
-                                tabindex={if stop { "0" } else { "-1" }} role="button"
-                                aria-label={format!("Message #{id}: {}", m.describe())}
-                                aria-pressed={selected.to_string()}
-                                onkeydown={on_key}
-                                onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
-                                <title>{ format!("#{id} {}", m.describe()) }</title>
+                                tabindex={if stop { "0" } else { "-1" }} role="button" data-id={id.to_string()}
+                                aria-label={label.clone()} aria-pressed={if selected { "true" } else { "false" }}>
+                                <title>{ label }</title>
                             </circle>
                         }
                     }) }
