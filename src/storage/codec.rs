@@ -273,7 +273,10 @@ fn decode<Fast: DeserializeOwned, Slow: DeserializeOwned, T>(
         upgrade_record(store, from, fields)
             .map_err(|why| fail(Problem::BadShape(format!("{why} (upgrading from version {from})"))))?;
     }
-    let slow: Slow = serde_json::from_value(value).map_err(|error| fail(Problem::BadShape(error.to_string())))?;
+    // Through text rather than `from_value`: the fast path already instantiated each record type's JSON text
+    // deserializer, and a second, `Value`-based one for every type would cost the browser bundle kilobytes.
+    let slow: Slow =
+        serde_json::from_str(&value.to_string()).map_err(|error| fail(Problem::BadShape(error.to_string())))?;
     Ok(Decoded { value: from_slow(slow), migrated: version < SCHEMA_VERSION })
 }
 
