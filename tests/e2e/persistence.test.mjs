@@ -172,3 +172,17 @@ test('a corrupt record is reported with a reset, not a blank page', async () => 
     await page.screenshot({ path: `${SHOTS}/persistence-after-reset.png`, fullPage: true });
   });
 });
+
+test('without IndexedDB the cluster runs in memory and says so', async () => {
+  await withContext(async (context, problems) => {
+    await context.addInitScript(() => {
+      Object.defineProperty(window, 'indexedDB', { value: undefined, configurable: true });
+    });
+    const page = await open(context, problems);
+    await until(async () => /In memory only/.test(await storage(page).innerText()), 'the fallback to memory');
+    assert.match(await page.getByRole('alert').filter({ hasText: 'IndexedDB' }).innerText(), /unavailable/);
+    await setSpeed(page, 100);
+    const from = await tick(page);
+    await until(async () => (await tick(page)) > from + 10, 'the cluster to keep running in memory');
+  });
+});
