@@ -9,11 +9,15 @@
 //! No UI dependency: this runs natively and in Wasm.
 
 mod claim;
+mod compiled;
+#[rustfmt::skip]
+mod generated;
 mod parse;
 mod run;
 mod shipped;
 
 pub use claim::Claim;
+pub use compiled::{compiled, names, Compiled};
 pub use parse::{parse, Action, Faults, LinkEnd, MessageSelector, Scenario, ScenarioError, Timed, Verdict};
 pub use run::{run, run_observed, Failure, Outcome};
 pub use shipped::{shipped, ShippedScenario, SHIPPED};

@@ -299,6 +299,13 @@ fn query_param(name: &str) -> Option<String> {
 fn initial_state() -> (RunRecord, Option<String>, Persistence) {
     let default = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
     let own = || Persistence::new(DiskChoice::indexeddb(PLAYGROUND_CLUSTER));
+    // `?scenario=NAME`: a shipped scenario's run (see `embed.rs`), like a shared run kept in memory only.
+    if let Some(loaded) = super::embed::scenario_from_address() {
+        return match loaded {
+            Ok(loaded) => (loaded.record, None, Persistence::new(DiskChoice::Memory).shared_run()),
+            Err(error) => (default, Some(error), own()),
+        };
+    }
     match query_param(RUN_PARAM) {
         None => (default, None, own()),
         Some(text) => match decode_record(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {

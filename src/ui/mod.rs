@@ -6,6 +6,7 @@
 
 mod app;
 pub mod components;
+pub mod embed;
 pub mod panic_hook;
 pub mod persist;
 pub mod runner;
@@ -25,6 +26,10 @@ pub fn run() {
     let root = gloo::utils::document()
         .get_element_by_id(ROOT_ID)
         .unwrap_or_else(|| panic!("index.html must contain an element with id=\"{ROOT_ID}\" to mount Synod on"));
+    if embed::embed_requested() {
+        embed::mount(root);
+        return;
+    }
     // The handle is dropped on purpose: the app lives as long as the page.
     let _handle = mount(root);
 }

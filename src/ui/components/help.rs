@@ -21,6 +21,13 @@ pub fn help() -> Html {
             <p>{ "Keyboard: every control is a button, a field or a slider. The message dots on the ring are one \
                   tab stop: arrow keys move between them, Enter picks one for Drop, Duplicate or Deliver now \
                   (pause first). A focused log scrolls with the arrow and Page keys." }</p>
+            <p>
+                { "Guided examples: " }
+                <a href="docs/index.html">{ "An introduction to Multi-Paxos" }</a>
+                { " walks through scenarios that make Paxos hard, each running live; " }
+                <a href="docs/authors.html">{ "Writing and embedding scenarios" }</a>
+                { " explains how to script your own." }
+            </p>
         </details>
     }
 }

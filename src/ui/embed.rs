@@ -1,0 +1,332 @@
+//! Embed mode (`index.html?scenario=NAME&embed=1`): a compact, autoplaying, captioned view of a shipped
+//! scenario for an `<iframe>` of 640×400: the ring, the caption of the moment, Play, Pause, Step, and a link
+//! that opens the same run in the full playground. A name that is unknown or malformed shows what is wrong and
+//! the known names instead, never a blank frame.
+//!
+//! Examples never touch the visitor's own cluster: the run is simulated in memory from the scenario alone (no
+//! IndexedDB), and the playground link carries the run in its URL.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+use super::app::{Cmd, RUN_PARAM};
+use super::components::{Logo, Ring};
+use super::runner::{encode_record, RunRecord, RunSetup, Runner};
+use super::view::{from_sim, ClusterView, LogWindows};
+use crate::check::{check_with, CheckOptions, CheckOutcome};
+use crate::scenario::{self, Compiled};
+
+/// The query parameter naming a shipped scenario.
+pub const SCENARIO_PARAM: &str = "scenario";
+/// With `embed=1` the scenario opens in the compact embed view instead of the full playground.
+pub const EMBED_PARAM: &str = "embed";
+/// Whole seconds an embedded run lasts at least (a short scenario plays slower, so captions can be read).
+const PLAY_SECONDS: f64 = 40.0;
+const SPEED_MIN: f64 = 2.0;
+
+/// The animation-frame callback, which schedules itself again.
+type FrameLoop = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
+
+/// The value of query parameter `name`, still URI-encoded.
+pub fn query_param(name: &str) -> Option<String> {
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| value.to_string())
+    })
+}
+
+/// Whether the address asks for the embed view.
+pub fn embed_requested() -> bool {
+    query_param(SCENARIO_PARAM).is_some() && query_param(EMBED_PARAM).is_some_and(|v| v == "1" || v == "true")
+}
+
+/// A scenario the address names, ready to replay (compiled ahead of time: see `scenario::compiled`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded {
+    pub name: String,
+    pub scenario: Rc<Compiled>,
+    pub record: RunRecord,
+}
+
+/// Reads `?scenario=NAME`: `None` without the parameter, else the loaded scenario or a sentence saying what is
+/// wrong (which scenario, what, and the names that exist).
+pub fn scenario_from_address() -> Option<Result<Loaded, String>> {
+    let raw = query_param(SCENARIO_PARAM)?;
+    Some(load_named(&raw))
+}
+
+fn known() -> String {
+    scenario::names().join(", ")
+}
+
+fn load_named(raw: &str) -> Result<Loaded, String> {
+    let name = js_sys::decode_uri_component(raw)
+        .ok()
+        .map(String::from)
+        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .ok_or_else(|| {
+            format!(
+                "The scenario name in the address, {raw:?}, is malformed: a name has only letters, digits and \
+                 dashes. Known scenarios: {}.",
+                known()
+            )
+        })?;
+    let compiled = scenario::compiled(&name)
+        .ok_or_else(|| format!("There is no scenario called {name:?}. Known scenarios: {}.", known()))?;
+    let setup = RunSetup {
+        nodes: compiled.nodes,
+        seed: compiled.seed,
+        bug: compiled.bug,
+        clients: compiled.clients,
+        snapshot_interval: compiled.snapshot_interval,
+    };
+    let record = RunRecord { setup, actions: compiled.actions.clone() };
+    Ok(Loaded { name, record, scenario: Rc::new(compiled) })
+}
+
+/// The full playground's address for a run: the page's own address with `?run=…`.
+pub fn playground_url(record: &RunRecord) -> String {
+    let location = gloo::utils::window().location();
+    let path = location.pathname().unwrap_or_else(|_| "/".into());
+    let run = encode_record(record, &|text| String::from(js_sys::encode_uri_component(text)));
+    format!("{path}?{RUN_PARAM}={run}")
+}
+
+/// Mounts the embed view (or its error) on `root`.
+pub fn mount(root: web_sys::Element) {
+    root.set_text_content(None);
+    let _handle = yew::Renderer::<Embed>::with_root(root).render();
+}
+
+/// The embed view's root: the scenario named in the address, or the reason it cannot be shown.
+#[function_component(Embed)]
+pub fn embed() -> Html {
+    let loaded = use_memo((), |_| scenario_from_address().unwrap_or_else(|| Err("No scenario named.".into())));
+    match &*loaded {
+        Ok(loaded) => html! { <EmbeddedRun loaded={loaded.clone()} /> },
+        Err(error) => html! { <EmbedError message={error.clone()} /> },
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EmbedErrorProps {
+    pub message: String,
+}
+
+/// What is wrong with the scenario the address names (as text, never as HTML).
+#[function_component(EmbedError)]
+pub fn embed_error(props: &EmbedErrorProps) -> Html {
+    html! {
+        <div class="embed embed-error">
+            <header class="embed-header">
+                <Logo />
+                <h1>{ "Synod" }</h1>
+            </header>
+            <div class="notice" role="alert">
+                <strong>{ "This example cannot be shown. " }</strong>
+                { props.message.clone() }
+            </div>
+            <a class="embed-open" href="index.html" target="_blank" rel="noopener">{ "Open the playground" }</a>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct EmbeddedRunProps {
+    pub loaded: Loaded,
+}
+
+struct Player {
+    runner: Runner,
+    playing: bool,
+    carry: f64,
+    last_ts: Option<f64>,
+    end: u64,
+    speed: f64,
+    alive: bool,
+    /// Whether the clients' history is linearizable, decided once the run reached its end (the playground's
+    /// badge follows the online safety checks; the history is judged as a whole).
+    history_ok: Option<bool>,
+}
+
+impl Player {
+    fn advance(&mut self, ts: f64) -> bool {
+        if !self.playing {
+            self.last_ts = None;
+            return false;
+        }
+        let elapsed = self.last_ts.map_or(0.0, |last| ((ts - last) / 1000.0).clamp(0.0, 0.25));
+        self.last_ts = Some(ts);
+        self.carry += elapsed * self.speed;
+        let before = self.runner.now();
+        while self.carry >= 1.0 && self.runner.now() < self.end {
+            self.runner.step();
+            self.carry -= 1.0;
+        }
+        self.at_end();
+        self.runner.now() != before || self.playing
+    }
+
+    fn at_end(&mut self) {
+        if self.runner.now() < self.end {
+            return;
+        }
+        self.playing = false;
+        self.carry = 0.0;
+        if self.history_ok.is_none() {
+            let quick = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
+            let outcome = check_with(self.runner.sim().history(), &quick);
+            self.history_ok = Some(!matches!(outcome, CheckOutcome::NotLinearizable { .. }));
+        }
+    }
+
+    fn handle(&mut self, cmd: &Cmd) {
+        match cmd {
+            Cmd::Play => {
+                if self.runner.now() >= self.end {
+                    self.runner.seek(0);
+                }
+                self.playing = true;
+                self.last_ts = None;
+            }
+            Cmd::Pause => {
+                self.playing = false;
+                self.carry = 0.0;
+            }
+            Cmd::Step => {
+                self.playing = false;
+                self.carry = 0.0;
+                if self.runner.now() < self.end {
+                    self.runner.step();
+                }
+                self.at_end();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What one frame shows.
+#[derive(Clone, PartialEq)]
+struct Shown {
+    view: Rc<ClusterView>,
+    time: f64,
+    playing: bool,
+    /// The online safety checks and, at the end, the history's linearizability.
+    ok: bool,
+}
+
+fn show(player: &Player) -> Shown {
+    let view = Rc::new(from_sim(player.runner.sim(), &LogWindows::new()));
+    let time = player.runner.now() as f64 + if player.playing { player.carry.min(0.999) } else { 0.0 };
+    let history_ok = player.runner.now() < player.end || player.history_ok != Some(false);
+    Shown { ok: view.checker.ok && history_ok, view, time, playing: player.playing }
+}
+
+/// The scenario playing: ring, caption, controls.
+#[function_component(EmbeddedRun)]
+pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
+    let loaded = &props.loaded;
+    let player = {
+        let loaded = loaded.clone();
+        use_mut_ref(move || {
+            let runner = Runner::new(loaded.record.clone()).expect("a scenario's setup is a valid playground setup");
+            let end = loaded.scenario.end;
+            Player {
+                runner,
+                playing: true,
+                carry: 0.0,
+                last_ts: None,
+                end,
+                speed: (end as f64 / PLAY_SECONDS).max(SPEED_MIN),
+                alive: true,
+                history_ok: None,
+            }
+        })
+    };
+    let shown = {
+        let player = player.clone();
+        use_state(move || show(&player.borrow()))
+    };
+    {
+        let player = player.clone();
+        let shown = shown.clone();
+        use_effect_with((), move |_| {
+            let callback: FrameLoop = Rc::new(RefCell::new(None));
+            let again = callback.clone();
+            let loop_player = player.clone();
+            *callback.borrow_mut() = Some(Closure::new(move |ts: f64| {
+                let next = {
+                    let mut p = loop_player.borrow_mut();
+                    if !p.alive {
+                        return;
+                    }
+                    p.advance(ts).then(|| show(&p))
+                };
+                if let Some(next) = next {
+                    shown.set(next);
+                }
+                if let Some(closure) = again.borrow().as_ref() {
+                    let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
+                }
+            }));
+            if let Some(closure) = callback.borrow().as_ref() {
+                let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
+            }
+            move || {
+                player.borrow_mut().alive = false;
+                drop(callback);
+            }
+        });
+    }
+    let dispatch = {
+        let player = player.clone();
+        let shown = shown.clone();
+        Callback::from(move |cmd: Cmd| {
+            let next = {
+                let mut p = player.borrow_mut();
+                p.handle(&cmd);
+                show(&p)
+            };
+            shown.set(next);
+        })
+    };
+    let emit = |cmd: Cmd| {
+        let dispatch = dispatch.clone();
+        Callback::from(move |_: MouseEvent| dispatch.emit(cmd.clone()))
+    };
+    let scenario = &loaded.scenario;
+    let now = shown.view.now;
+    let caption = scenario.captions.iter().rev().find(|(tick, _)| *tick <= now).map_or("", |(_, text)| text);
+    let open = playground_url(&loaded.record);
+    html! {
+        <div class="embed">
+            <header class="embed-header">
+                <Logo />
+                <h1>{ scenario.title }</h1>
+                <span class={classes!("embed-checker", if shown.ok { "ok" } else { "violated" })}
+                    role="status" aria-label="Checker">
+                    { if shown.ok { "✓ checker green" } else { "✗ checker red" } }
+                </span>
+            </header>
+            <div class="embed-body">
+                <Ring view={shown.view.clone()} time={shown.time} selected={None::<u64>} dispatch={dispatch.clone()} />
+                <div class="embed-side">
+                    <p class="embed-caption" aria-live="polite" aria-label="Caption">{ caption }</p>
+                    <p class="embed-tick">{ format!("tick {now} of {}", scenario.end) }</p>
+                </div>
+            </div>
+            <nav class="embed-controls" aria-label="Playback">
+                <button type="button" onclick={emit(Cmd::Play)} disabled={shown.playing}>{ "Play" }</button>
+                <button type="button" onclick={emit(Cmd::Pause)} disabled={!shown.playing}>{ "Pause" }</button>
+                <button type="button" onclick={emit(Cmd::Step)}>{ "Step" }</button>
+                <a class="embed-open" href={open} target="_blank" rel="noopener">{ "Open in the full playground" }</a>
+            </nav>
+        </div>
+    }
+}
