@@ -239,6 +239,7 @@ fn generate() -> String {
             UserAction::CutLink { from, to } => format!("UserAction::CutLink {{ from: {from}, to: {to} }}"),
             UserAction::HealLink { from, to } => format!("UserAction::HealLink {{ from: {from}, to: {to} }}"),
             UserAction::Heal => "UserAction::Heal".into(),
+            UserAction::Reload => "UserAction::Reload".into(),
             UserAction::DropMessage { id } => format!("UserAction::DropMessage {{ id: {id} }}"),
             UserAction::DuplicateMessage { id } => format!("UserAction::DuplicateMessage {{ id: {id} }}"),
             UserAction::DeliverNow { id } => format!("UserAction::DeliverNow {{ id: {id} }}"),
