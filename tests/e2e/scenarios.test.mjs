@@ -52,7 +52,7 @@ async function checkDocsPage(path, expected) {
     const frame = page.frameLocator('iframe').nth(index);
     // Rendered: the title heading, the ring, the controls, a caption.
     await frame.getByRole('heading', { level: 1 }).waitFor({ timeout: RENDER_TIMEOUT_MS });
-    await frame.getByRole('img', { name: /^Cluster of \d nodes at tick \d+/ }).waitFor();
+    await frame.getByRole('group', { name: /^Cluster of \d nodes at tick \d+/ }).waitFor();
     await frame.getByRole('button', { name: 'Step' }).waitFor();
     await frame.getByRole('link', { name: 'Open in the full playground' }).waitFor();
     // Playing: Pause is on offer and time moves on its own.
