@@ -223,7 +223,7 @@ fn the_compiled_scenarios_are_up_to_date() {
 
 fn generate() -> String {
     use synod::kv::KvCommand;
-    use synod::sim::UserAction;
+    use synod::sim::{UserAction, FAULT_FIELDS};
     let text = |s: &str| format!("{s:?}");
     let owned = |s: &str| format!("{s:?}.into()");
     let action = |action: &UserAction| -> String {
@@ -262,20 +262,11 @@ fn generate() -> String {
                 };
                 format!("UserAction::ClientOp {{ target: {target}, command: {command} }}")
             }
-            UserAction::SetFaults { faults: f } => format!(
-                "UserAction::SetFaults {{ faults: FaultConfig {{ drop_ppm: {}, duplicate_ppm: {}, delay_min: {}, \
-                 delay_max: {}, partition_ppm: {}, partition_ticks: {}, crash_ppm: {}, down_ticks: {}, \
-                 storage_delay_max: {} }} }}",
-                f.drop_ppm,
-                f.duplicate_ppm,
-                f.delay_min,
-                f.delay_max,
-                f.partition_ppm,
-                f.partition_ticks,
-                f.crash_ppm,
-                f.down_ticks,
-                f.storage_delay_max
-            ),
+            UserAction::SetFaults { faults } => {
+                let fields: Vec<String> =
+                    FAULT_FIELDS.iter().zip(faults.numbers()).map(|(name, value)| format!("{name}: {value}")).collect();
+                format!("UserAction::SetFaults {{ faults: FaultConfig {{ {} }} }}", fields.join(", "))
+            }
         }
     };
     let mut out = String::from(

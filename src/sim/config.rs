@@ -60,6 +60,38 @@ impl FaultConfig {
     }
 }
 
+/// Every field of a [`FaultConfig`], by name, in the order [`FaultConfig::numbers`] gives them: the order a share
+/// URL writes them in and the generated scenario code (`tests/scenarios.rs`) spells them in.
+pub const FAULT_FIELDS: [&str; 9] = [
+    "drop_ppm",
+    "duplicate_ppm",
+    "delay_min",
+    "delay_max",
+    "partition_ppm",
+    "partition_ticks",
+    "crash_ppm",
+    "down_ticks",
+    "storage_delay_max",
+];
+
+impl FaultConfig {
+    /// Every field as a number, in the order of [`FAULT_FIELDS`].
+    pub fn numbers(&self) -> [u64; 9] {
+        let f = self;
+        [
+            f.drop_ppm.into(),
+            f.duplicate_ppm.into(),
+            f.delay_min,
+            f.delay_max,
+            f.partition_ppm.into(),
+            f.partition_ticks,
+            f.crash_ppm.into(),
+            f.down_ticks,
+            f.storage_delay_max,
+        ]
+    }
+}
+
 impl Default for FaultConfig {
     fn default() -> Self {
         FaultConfig::none()

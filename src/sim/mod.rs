@@ -15,7 +15,7 @@ mod trace;
 mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
-pub use config::{FaultConfig, SimConfig, WorkloadConfig, PLAYGROUND_TICKS_MAX};
+pub use config::{FaultConfig, SimConfig, WorkloadConfig, FAULT_FIELDS, PLAYGROUND_TICKS_MAX};
 pub use network::InFlight;
 pub use rng::SimRng;
 pub use simulator::{KvBatch, KvNode, KvStorage, Machine, Phase, Sim, VISITOR};

@@ -351,18 +351,10 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
             UserAction::DuplicateMessage { id } => format!("D{id}"),
             UserAction::DeliverNow { id } => format!("n{id}"),
             UserAction::Reload => "R".into(),
-            UserAction::SetFaults { faults: f } => format!(
-                "f{},{},{},{},{},{},{},{},{}",
-                f.drop_ppm,
-                f.duplicate_ppm,
-                f.delay_min,
-                f.delay_max,
-                f.partition_ppm,
-                f.partition_ticks,
-                f.crash_ppm,
-                f.down_ticks,
-                f.storage_delay_max
-            ),
+            UserAction::SetFaults { faults } => {
+                let numbers: Vec<String> = faults.numbers().iter().map(u64::to_string).collect();
+                format!("f{}", numbers.join(","))
+            }
             UserAction::ClientOp { target, command } => {
                 let (op, key, value, expected) = match command {
                     KvCommand::Get { key } => ("get", key, "", None),
