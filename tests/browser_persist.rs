@@ -1,6 +1,8 @@
 //! The playground's persistence glue (`ui::persist`) in headless Chromium: a run driven for some ticks, dropped
 //! (the page went away), and opened again comes back at the same tick with every node's disk equal to what
-//! IndexedDB holds, a reload recorded; a second host on the same cluster waits; a reset starts afresh.
+//! IndexedDB holds, a reload recorded; a second host on the same cluster waits; a reset starts afresh; a script
+//! opened fresh (an embed) is not resumed, reads its recorded restarts back from IndexedDB, and a second copy of
+//! it takes a spare cluster instead of waiting.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
@@ -44,6 +46,9 @@ impl Host for Page {
             if self.owed == 0 || !self.persistence.may_advance() {
                 return None;
             }
+            if !self.persistence.ready_for_recorded_restarts(&self.runner) {
+                continue;
+            }
             self.runner.step();
             self.owed -= 1;
         }
@@ -57,6 +62,10 @@ fn page(cluster: &str) -> Rc<RefCell<Page>> {
         setup: RunSetup { nodes: 5, seed: 4, bug: None, clients: 2, ..RunSetup::default() },
         actions: Vec::new(),
     };
+    page_with(cluster, record)
+}
+
+fn page_with(cluster: &str, record: RunRecord) -> Rc<RefCell<Page>> {
     Rc::new(RefCell::new(Page {
         runner: Runner::new(record).unwrap(),
         persistence: Persistence::new(DiskChoice::indexeddb(cluster)),
@@ -176,4 +185,64 @@ async fn a_second_host_waits_and_a_reset_starts_afresh() {
     let third = page(CLUSTER);
     open(&third, Open::Normal).await;
     assert_eq!(third.borrow().runner.now(), 5, "what was stored after the reset is what comes back");
+}
+
+/// The shipped scenario "restart-recovery" as a run record: node 3 is killed at tick 45 and restarted at 70.
+fn restart_script() -> RunRecord {
+    let compiled = synod::scenario::compiled("restart-recovery").unwrap();
+    let setup = RunSetup {
+        nodes: compiled.nodes,
+        seed: compiled.seed,
+        bug: compiled.bug,
+        clients: compiled.clients,
+        snapshot_interval: compiled.snapshot_interval,
+    };
+    assert!(compiled.actions.contains(&(70, UserAction::Restart { node: 3 })), "the script restarts node 3 at 70");
+    RunRecord { setup, actions: compiled.actions }
+}
+
+#[wasm_bindgen_test]
+async fn a_fresh_script_is_not_resumed_reads_its_restarts_back_and_a_second_copy_takes_a_spare() {
+    const CLUSTER: &str = "test-persist-fresh";
+    const SPARE: &str = "test-persist-fresh-2";
+    clear_cluster(CLUSTER).await.unwrap();
+    clear_cluster(SPARE).await.unwrap();
+    // Something stored from an earlier visit, at tick 20.
+    let earlier = page_with(CLUSTER, restart_script());
+    open(&earlier, Open::Normal).await;
+    run(&earlier, 20).await;
+    drop(earlier);
+
+    let first = page_with(CLUSTER, restart_script());
+    open(&first, Open::Fresh).await;
+    assert_eq!(first.borrow().runner.now(), 0, "a script opened fresh starts at tick 0, not where it was left");
+    assert_eq!(first.borrow().runner.record.actions, restart_script().actions, "its recorded actions are kept");
+    assert_eq!(first.borrow().persistence.choice(), &DiskChoice::indexeddb(CLUSTER));
+    run(&first, 69).await;
+    assert!(first.borrow().runner.sim().node(3).is_none(), "node 3 is down before its restart");
+    assert_eq!(first.borrow().persistence.last_read_back(), None);
+    run(&first, 1).await;
+    {
+        let p = first.borrow();
+        assert!(p.runner.sim().node(3).is_some(), "the recorded restart was applied at tick 70");
+        let said = p.persistence.last_read_back().unwrap_or_default();
+        assert!(said.starts_with("Node 3 read back from IndexedDB for its restart at tick 70: promise"), "{said}");
+        assert!(said.ends_with("equal to the simulator's disk."), "{said}");
+    }
+    run(&first, 10).await;
+    let db = ClusterDb::open(CLUSTER).await.unwrap();
+    let stored = db.load::<synod::kv::KvCommand, synod::kv::KvStore>(&[1, 2, 3, 4, 5]).await.unwrap();
+    for (index, machine) in first.borrow().runner.sim().machines().iter().enumerate() {
+        assert_eq!(&stored[index], machine.storage.durable(), "node {}: IndexedDB is in step", index + 1);
+    }
+    assert!(!stored[2].entries.is_empty(), "node 3's log is in IndexedDB");
+
+    // A second frame of the same script, while the first plays: it neither waits nor fails.
+    let second = page_with(CLUSTER, restart_script());
+    open(&second, Open::Fresh).await;
+    assert_eq!(second.borrow().persistence.choice(), &DiskChoice::indexeddb(SPARE));
+    assert!(second.borrow().persistence.status().summary.contains("\"synod-test-persist-fresh-2\""));
+    run(&second, 5).await;
+    assert_eq!(first.borrow().persistence.choice(), &DiskChoice::indexeddb(CLUSTER), "the first keeps its own");
+    assert!(first.borrow().persistence.is_driving());
 }

@@ -3,8 +3,32 @@
 //! that opens the same run in the full playground. A name that is unknown or malformed shows what is wrong and
 //! the known names instead, never a blank frame.
 //!
-//! Examples never touch the visitor's own cluster: the run is simulated in memory from the scenario alone (no
-//! IndexedDB), and the playground link carries the run in its URL.
+//! # Storage: an isolated IndexedDB namespace, written afresh
+//!
+//! An embed keeps its nodes' disks in IndexedDB like the playground (`persist.rs`: every tick waits for the
+//! commit of what became durable in it), but in its own database, `synod-embed-<scenario>`
+//! ([`embed_cluster`]), never the visitor's `synod-playground`: an example cannot touch the visitor's cluster.
+//!
+//! - **Fresh, not resumed.** An embed is a script that replays from tick 0 on every load, so it opens with
+//!   [`Open::Fresh`]: the database is deleted and written again from the start. A stored half-run would only
+//!   have to be thrown away (the captions start at tick 0), and nothing in it is the visitor's.
+//! - **Restarts read from IndexedDB.** Before the tick at which the script restarts a node, the node is read
+//!   back from the database and compared with the simulator's disk
+//!   ([`Persistence::ready_for_recorded_restarts`]); the frame says what was read. A difference is shown.
+//! - **Several frames or tabs.** The driver lock is per database, and two frames of one scenario (on one page,
+//!   or in two tabs) would contend for it. The second neither waits nor goes blank: it takes a spare database,
+//!   `synod-embed-<scenario>-2` … `-4` (bounded, so repeated visits do not pile up databases; each is deleted
+//!   and rewritten by the next frame that takes it), and beyond those it plays in memory and says so. A
+//!   per-frame random name would leave a new database behind on every load.
+//! - **No IndexedDB** (a private window that refuses it, a sandboxed frame): the run plays in memory, and the
+//!   frame says why. A write that fails later does the same from that tick on (`go_on_in_memory`): the script
+//!   replays, so nothing is lost.
+//! - **Smooth and in step.** A commit takes milliseconds and an embed plays 2 to 7 ticks a second
+//!   (BENCHMARKS.md), so waiting for it never shows; the caption is chosen from the tick the simulator is at,
+//!   so it cannot run ahead of (or behind) the cluster it describes, however long a commit takes.
+//!
+//! "Open in the full playground" carries the run in its URL (`?run=…`), which the playground replays in
+//! memory only, so that link does not touch the visitor's cluster either.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,6 +39,7 @@ use yew::prelude::*;
 
 use super::app::{Cmd, RUN_PARAM};
 use super::components::{Logo, Ring};
+use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
 use super::runner::{encode_record, RunRecord, RunSetup, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::check::{check_with, CheckOptions, CheckOutcome};
@@ -27,6 +52,13 @@ pub const EMBED_PARAM: &str = "embed";
 /// Whole seconds an embedded run lasts at least (a short scenario plays slower, so captions can be read).
 const PLAY_SECONDS: f64 = 40.0;
 const SPEED_MIN: f64 = 2.0;
+/// Ticks owed at most while a commit is awaited (a slow disk slows the example down rather than bursting).
+const OWED_MAX: f64 = 4.0;
+
+/// The IndexedDB cluster of an embedded scenario (database `synod-embed-<name>`), apart from the playground's.
+pub fn embed_cluster(name: &str) -> String {
+    format!("embed-{name}")
+}
 
 /// The animation-frame callback, which schedules itself again.
 type FrameLoop = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
@@ -143,8 +175,14 @@ pub struct EmbeddedRunProps {
 
 struct Player {
     runner: Runner,
+    persistence: Persistence,
     playing: bool,
+    /// Fraction of the next tick already elapsed.
     carry: f64,
+    /// Whole ticks due but not yet taken (storage holds them back until its commit lands).
+    owed: f64,
+    /// Something changed since the last frame shown.
+    dirty: bool,
     last_ts: Option<f64>,
     end: u64,
     speed: f64,
@@ -155,21 +193,18 @@ struct Player {
 }
 
 impl Player {
-    fn advance(&mut self, ts: f64) -> bool {
+    /// One animation frame: virtual time owed grows with real time × speed; [`Host::pump`] takes it.
+    fn advance(&mut self, ts: f64) {
         if !self.playing {
             self.last_ts = None;
-            return false;
+            return;
         }
         let elapsed = self.last_ts.map_or(0.0, |last| ((ts - last) / 1000.0).clamp(0.0, 0.25));
         self.last_ts = Some(ts);
         self.carry += elapsed * self.speed;
-        let before = self.runner.now();
-        while self.carry >= 1.0 && self.runner.now() < self.end {
-            self.runner.step();
-            self.carry -= 1.0;
-        }
-        self.at_end();
-        self.runner.now() != before || self.playing
+        self.owed = (self.owed + self.carry.floor()).min(OWED_MAX);
+        self.carry = (self.carry - self.carry.floor()).min(0.999);
+        self.dirty = true;
     }
 
     fn at_end(&mut self) {
@@ -178,6 +213,7 @@ impl Player {
         }
         self.playing = false;
         self.carry = 0.0;
+        self.owed = 0.0;
         if self.history_ok.is_none() {
             let quick = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
             let outcome = check_with(self.runner.sim().history(), &quick);
@@ -189,7 +225,9 @@ impl Player {
         match cmd {
             Cmd::Play => {
                 if self.runner.now() >= self.end {
+                    // Again from the start: IndexedDB is rewritten to tick 0 and follows the replay.
                     self.runner.seek(0);
+                    self.persistence.rewrite(&mut self.runner);
                 }
                 self.playing = true;
                 self.last_ts = None;
@@ -197,17 +235,65 @@ impl Player {
             Cmd::Pause => {
                 self.playing = false;
                 self.carry = 0.0;
+                self.owed = 0.0;
             }
             Cmd::Step => {
                 self.playing = false;
                 self.carry = 0.0;
                 if self.runner.now() < self.end {
-                    self.runner.step();
+                    self.owed = (self.owed + 1.0).min(OWED_MAX);
                 }
-                self.at_end();
             }
             _ => {}
         }
+        self.dirty = true;
+    }
+}
+
+impl Host for Player {
+    fn runner(&mut self) -> &mut Runner {
+        &mut self.runner
+    }
+
+    fn persistence(&mut self) -> &mut Persistence {
+        &mut self.persistence
+    }
+
+    fn replace_runner(&mut self, runner: Runner) {
+        self.runner = runner;
+        self.owed = 0.0;
+        self.dirty = true;
+    }
+
+    /// Takes the owed ticks, each after the script's restarts due in it were read back, and each followed by a
+    /// commit to wait for; stops at the first thing to wait for.
+    fn pump(&mut self) -> Option<Pending> {
+        loop {
+            if let Some(pending) = self.persistence.sync(&mut self.runner) {
+                self.dirty = true;
+                return Some(pending);
+            }
+            if self.persistence.is_stopped() {
+                // Not the visitor's cluster, and the script replays: go on in memory, saying why.
+                self.persistence.go_on_in_memory(&mut self.runner);
+                self.dirty = true;
+            }
+            if self.owed < 1.0 || self.runner.now() >= self.end || !self.persistence.may_advance() {
+                self.at_end();
+                return None;
+            }
+            if !self.persistence.ready_for_recorded_restarts(&self.runner) {
+                // A read-back is queued: the next `sync` starts it.
+                continue;
+            }
+            self.runner.step();
+            self.owed -= 1.0;
+            self.dirty = true;
+        }
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
     }
 }
 
@@ -219,13 +305,23 @@ struct Shown {
     playing: bool,
     /// The online safety checks and, at the end, the history's linearizability.
     ok: bool,
+    /// Where the nodes' disks are, and the last node read back from IndexedDB.
+    storage: StorageStatus,
+    read_back: Option<String>,
 }
 
 fn show(player: &Player) -> Shown {
     let view = Rc::new(from_sim(player.runner.sim(), &LogWindows::new()));
     let time = player.runner.now() as f64 + if player.playing { player.carry.min(0.999) } else { 0.0 };
     let history_ok = player.runner.now() < player.end || player.history_ok != Some(false);
-    Shown { ok: view.checker.ok && history_ok, view, time, playing: player.playing }
+    Shown {
+        ok: view.checker.ok && history_ok,
+        view,
+        time,
+        playing: player.playing,
+        storage: player.persistence.status().clone(),
+        read_back: player.persistence.last_read_back().map(str::to_owned),
+    }
 }
 
 /// The scenario playing: ring, caption, controls.
@@ -239,8 +335,11 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
             let end = loaded.scenario.end;
             Player {
                 runner,
+                persistence: Persistence::new(DiskChoice::indexeddb(&embed_cluster(&loaded.name))),
                 playing: true,
                 carry: 0.0,
+                owed: 0.0,
+                dirty: true,
                 last_ts: None,
                 end,
                 speed: (end as f64 / PLAY_SECONDS).max(SPEED_MIN),
@@ -255,6 +354,10 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
     };
     {
         let player = player.clone();
+        use_effect_with((), move |_| persist::open(&player, Open::Fresh));
+    }
+    {
+        let player = player.clone();
         let shown = shown.clone();
         use_effect_with((), move |_| {
             let callback: FrameLoop = Rc::new(RefCell::new(None));
@@ -266,7 +369,11 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                     if !p.alive {
                         return;
                     }
-                    p.advance(ts).then(|| show(&p))
+                    p.advance(ts);
+                    drop(p);
+                    persist::drive(&loop_player);
+                    let mut p = loop_player.borrow_mut();
+                    std::mem::take(&mut p.dirty).then(|| show(&p))
                 };
                 if let Some(next) = next {
                     shown.set(next);
@@ -288,9 +395,11 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
         let player = player.clone();
         let shown = shown.clone();
         Callback::from(move |cmd: Cmd| {
+            player.borrow_mut().handle(&cmd);
+            persist::drive(&player);
             let next = {
                 let mut p = player.borrow_mut();
-                p.handle(&cmd);
+                p.dirty = false;
                 show(&p)
             };
             shown.set(next);
@@ -319,6 +428,15 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                 <div class="embed-side">
                     <p class="embed-caption" aria-live="polite" aria-label="Caption">{ caption }</p>
                     <p class="embed-tick">{ format!("tick {now} of {}", scenario.end) }</p>
+                    <div class="embed-storage" role="status" aria-label="Storage">
+                        <p>{ shown.storage.summary.clone() }</p>
+                        if let Some(problem) = &shown.storage.problem {
+                            <p class="embed-storage-problem">{ problem.clone() }</p>
+                        }
+                        if let Some(read_back) = &shown.read_back {
+                            <p>{ read_back.clone() }</p>
+                        }
+                    </div>
                 </div>
             </div>
             <nav class="embed-controls" aria-label="Playback">

@@ -28,6 +28,13 @@
 //! A page picks a [`DiskChoice`] (memory, or IndexedDB under a cluster name such as `"embed-<scenario>"`),
 //! makes a [`Persistence`] from it, implements [`Host`] for its state, calls [`open`] once, and then in its
 //! loop advances only when [`Persistence::may_advance`] and drives commits with [`drive`]. Kept stable.
+//!
+//! A page whose run is a script replayed from tick 0 on every load (an embedded scenario, `embed.rs`) opens
+//! with [`Open::Fresh`]: the database is deleted and written again from the start, never resumed, and when
+//! another frame or tab already drives that cluster the next free spare name is used (`<cluster>-2` …, at
+//! most [`FRESH_CLUSTERS`] names), then memory, said in the status. Before each tick it calls
+//! [`Persistence::ready_for_recorded_restarts`], so the script's own `restart N` reads node N back from
+//! IndexedDB and compares it, as a visitor's restart does in the playground.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -58,6 +65,9 @@ pub const PLAYGROUND_CLUSTER: &str = "playground";
 pub const RUN_DOCUMENT: &str = "run";
 /// A playground cluster has at most this many nodes: a new run rewrites the records of all of them.
 const NODES_MAX: usize = 7;
+/// [`Open::Fresh`] tries the cluster and its spares `<cluster>-2` … `<cluster>-4`: so many frames or tabs can
+/// play the same script from IndexedDB at once (a bounded number of databases per script; beyond that, memory).
+pub const FRESH_CLUSTERS: u32 = 4;
 
 /// Where a page keeps its nodes' disks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,6 +124,20 @@ pub enum Open {
     TakeOver,
     /// Delete everything stored and start the current setup afresh.
     Reset,
+    /// For a script that replays from tick 0 on every load (an embed): delete everything stored and write the
+    /// current run, recorded actions and all, from its start; never restore. If another frame or tab drives
+    /// the cluster, take the first free spare (`<cluster>-2` … `<cluster>-<FRESH_CLUSTERS>`) instead of
+    /// waiting; if every one is taken, run in memory and say so.
+    Fresh,
+}
+
+/// Who asked for a restart that waits for its node to be read back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RestartBy {
+    /// The visitor, now: applied once the node was read back.
+    Visitor,
+    /// The run's own record, at this tick: the runner applies it; the read-back only has to agree first.
+    Recorded(u64),
 }
 
 /// What a page that runs a persistent cluster lends [`open`] and [`drive`].
@@ -147,7 +171,11 @@ pub struct Persistence {
     lock: Option<DriverLock>,
     status: StorageStatus,
     /// Restarts asked for, each waiting to read its node back first.
-    restarts: VecDeque<NodeId>,
+    restarts: VecDeque<(NodeId, RestartBy)>,
+    /// Recorded restarts (tick, node) whose node was read back and agreed: the tick may be taken.
+    checked: Vec<(u64, NodeId)>,
+    /// The last node read back from IndexedDB for a restart, in words.
+    read_back: Option<String>,
     /// Bumped on every change of `status`, so a page can tell when to render it again.
     pub generation: u64,
 }
@@ -164,6 +192,8 @@ impl Persistence {
             lock: None,
             status: StorageStatus { summary, ..StorageStatus::default() },
             restarts: VecDeque::new(),
+            checked: Vec::new(),
+            read_back: None,
             generation: 0,
         }
     }
@@ -188,6 +218,35 @@ impl Persistence {
         matches!(self.state, State::Driving(_))
     }
 
+    /// Whether storage stopped the run (another tab took over, a write failed, a read-back disagreed).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.state, State::Stopped)
+    }
+
+    /// The last node read back from IndexedDB for a restart, and what it held, in words.
+    pub fn last_read_back(&self) -> Option<&str> {
+        self.read_back.as_deref()
+    }
+
+    /// After a stop, a page whose run is a script it can replay (an embed) goes on in memory: nothing it holds
+    /// is the visitor's, so nothing is lost. Why it stopped stays on show.
+    pub fn go_on_in_memory(&mut self, runner: &mut Runner) {
+        if !self.is_stopped() {
+            return;
+        }
+        self.state = State::Memory;
+        self.restarts.clear();
+        self.lock = None;
+        runner.disk_name = "disk";
+        let status = StorageStatus {
+            summary: format!("In memory only from tick {}: IndexedDB is no longer written.", runner.now()),
+            problem: self.status.problem.clone(),
+            offer_reset: false,
+            offer_take_over: false,
+        };
+        self.set_status(status);
+    }
+
     /// Whether the simulation may take its next tick now: not while opening, not while another tab drives,
     /// not while a commit or a read-back is under way or a write failed.
     pub fn may_advance(&self) -> bool {
@@ -203,9 +262,16 @@ impl Persistence {
         self.generation += 1;
     }
 
-    fn driving_summary(&self, cluster: &str) -> String {
+    fn driving_summary(&self, cluster: &str, how: Open) -> String {
         let tabs =
             if self.lock.is_some() { "" } else { " (this browser cannot tell whether another tab drives it too)" };
+        if how == Open::Fresh {
+            let database = codec::database_name(cluster);
+            return format!(
+                "Disks in IndexedDB {database:?}: this example's own, rewritten on every load; your playground's \
+                 cluster is not touched{tabs}."
+            );
+        }
         format!("Saved in this browser (IndexedDB, cluster {cluster:?}): survives kill, restart and reload{tabs}.")
     }
 
@@ -214,13 +280,37 @@ impl Persistence {
     pub fn intercept(&mut self, runner: &Runner, action: &UserAction) -> bool {
         match action {
             UserAction::Restart { node } if self.is_driving() && runner.sim().node(*node).is_none() => {
-                if !self.restarts.contains(node) {
-                    self.restarts.push_back(*node);
+                if !self.restarts.iter().any(|(queued, _)| queued == node) {
+                    self.restarts.push_back((*node, RestartBy::Visitor));
                 }
                 true
             }
             _ => false,
         }
+    }
+
+    /// Whether the next tick may be taken as far as the run's own recorded restarts go (a scenario's
+    /// `restart N`, applied by [`Runner::step`]): like a visitor's restart, each such node is read back from
+    /// IndexedDB and compared with the simulator's disk first. `false`: the read-backs are queued, [`sync`]
+    /// (Persistence::sync) starts them, and the tick waits for them. Always `true` when not driving. The node is
+    /// down until its restart, so its disk cannot change between the read-back and the tick.
+    pub fn ready_for_recorded_restarts(&mut self, runner: &Runner) -> bool {
+        if !self.is_driving() {
+            return true;
+        }
+        let next = runner.now() + 1;
+        self.checked.retain(|(tick, _)| *tick >= next);
+        let mut ready = true;
+        for node in runner.recorded_restarts_at(next) {
+            if self.checked.contains(&(next, node)) {
+                continue;
+            }
+            ready = false;
+            if !self.restarts.iter().any(|(queued, _)| *queued == node) {
+                self.restarts.push_back((node, RestartBy::Recorded(next)));
+            }
+        }
+        ready
     }
 
     /// Hands what became durable since the last call to IndexedDB (one transaction), or reads back a node
@@ -239,10 +329,27 @@ impl Persistence {
             self.stop_for_another_tab();
             return None;
         }
-        if let Some((node, loaded)) = disk.take_read_back() {
+        if let Some((node, by, loaded)) = disk.take_read_back() {
             let expected = runner.sim().machines()[node as usize - 1].storage.durable();
             match loaded {
-                Ok(state) if &state == expected => runner.act(UserAction::Restart { node }),
+                Ok(state) if &state == expected => {
+                    let tick = match by {
+                        RestartBy::Visitor => runner.now(),
+                        RestartBy::Recorded(tick) => tick,
+                    };
+                    self.read_back = Some(format!(
+                        "Node {node} read back from IndexedDB for its restart at tick {tick}: promise {}, {} log \
+                         entries, chosen below slot {}; equal to the simulator's disk.",
+                        if state.promised.is_zero() { "none".to_owned() } else { state.promised.to_string() },
+                        state.entries.len(),
+                        state.chosen_upto
+                    ));
+                    self.generation += 1;
+                    match by {
+                        RestartBy::Visitor => runner.act(UserAction::Restart { node }),
+                        RestartBy::Recorded(tick) => self.checked.push((tick, node)),
+                    }
+                }
                 Ok(state) => {
                     let why = format!(
                         "node {node} was not restarted: IndexedDB holds promise {}, {} entries, chosen below {}, \
@@ -274,14 +381,15 @@ impl Persistence {
                 return None;
             }
         }
-        let node = self.restarts.pop_front()?;
+        let (node, by) = self.restarts.pop_front()?;
         let State::Driving(disk) = &mut self.state else { return None };
-        Some(disk.read_back(node))
+        Some(disk.read_back(node, by))
     }
 
     /// After time travel or a new run: rewrite every node's records from the simulator at the next sync.
     pub fn rewrite(&mut self, runner: &mut Runner) {
         self.restarts.clear();
+        self.checked.clear();
         if let State::Driving(disk) = &mut self.state {
             disk.rewrite = true;
             runner.keep_durable_batches();
@@ -344,6 +452,8 @@ impl Persistence {
     /// IndexedDB cannot be used: the run continues in memory and the visitor is told.
     fn fall_back_to_memory(&mut self, runner: &mut Runner, error: &StorageError) {
         self.state = State::Memory;
+        // Not driving: another tab or frame may have the cluster (dropping the lock releases it).
+        self.lock = None;
         runner.disk_name = "disk";
         let offer_reset = matches!(error, StorageError::Corrupt(_) | StorageError::QuotaExceeded(_));
         let summary = "In memory only: this run is not saved, a page reload starts afresh.".to_owned();
@@ -396,10 +506,17 @@ fn placeholder_runner() -> Runner {
 async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) -> Result<(), StorageError> {
     // 1. The driver lock: only one tab drives a cluster.
     let held = host.borrow_mut().persistence().lock.take();
+    let mut cluster = cluster.to_owned();
     let lock = match (held, how) {
         (Some(lock), _) if lock.is_held() => Some(lock),
-        (_, Open::TakeOver) => Some(take_over_cluster(cluster).await?),
-        _ => match try_lock_cluster(cluster).await? {
+        (_, Open::TakeOver) => Some(take_over_cluster(&cluster).await?),
+        (_, Open::Fresh) => {
+            let (free, lock) = lock_free_spare(&cluster).await?;
+            cluster = free;
+            host.borrow_mut().persistence().choice = DiskChoice::indexeddb(&cluster);
+            lock
+        }
+        _ => match try_lock_cluster(&cluster).await? {
             LockAttempt::Acquired(lock) => Some(lock),
             LockAttempt::Unsupported => None,
             LockAttempt::HeldElsewhere => {
@@ -412,16 +529,17 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
         watch_lock(host, lock);
     }
     host.borrow_mut().persistence().lock = lock;
-    // 2. A reset deletes the database first.
-    if how == Open::Reset {
-        clear_cluster(cluster).await?;
+    // 2. A reset (or a fresh start) deletes the database first.
+    let fresh_start = matches!(how, Open::Reset | Open::Fresh);
+    if fresh_start {
+        clear_cluster(&cluster).await?;
     }
     // 3. The database and the run it holds.
-    let db = ClusterDb::open(cluster).await?;
-    let stored: Option<StoredRun> = db.get_trace(RUN_DOCUMENT).await?;
+    let db = ClusterDb::open(&cluster).await?;
+    let stored: Option<StoredRun> = if fresh_start { None } else { db.get_trace(RUN_DOCUMENT).await? };
     let restored = match stored {
-        Some(stored) if how != Open::Reset => Some(restore(&db, &stored).await?),
-        _ => None,
+        Some(stored) => Some(restore(&db, &stored).await?),
+        None => None,
     };
     let mut h = host.borrow_mut();
     let fresh = restored.is_none();
@@ -439,7 +557,7 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
             h.persistence().state = State::Driving(Disk::new(db, vec![KvDurable::default(); NODES_MAX]));
         }
     }
-    let summary = h.persistence().driving_summary(cluster);
+    let summary = h.persistence().driving_summary(&cluster, how);
     h.persistence().set_status(StorageStatus { summary, ..StorageStatus::default() });
     let mut runner = std::mem::replace(h.runner(), placeholder_runner());
     if fresh {
@@ -461,6 +579,23 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
     }
     *h.runner() = runner;
     Ok(())
+}
+
+/// For [`Open::Fresh`]: the driver lock of `cluster`, or else of the first free spare (`<cluster>-2` …), and
+/// that cluster's name. The lock is `None` where the browser has no Web Locks (then `cluster` itself).
+async fn lock_free_spare(cluster: &str) -> Result<(String, Option<DriverLock>), StorageError> {
+    for copy in 1..=FRESH_CLUSTERS {
+        let name = if copy == 1 { cluster.to_owned() } else { format!("{cluster}-{copy}") };
+        match try_lock_cluster(&name).await? {
+            LockAttempt::Acquired(lock) => return Ok((name, Some(lock))),
+            LockAttempt::Unsupported => return Ok((name, None)),
+            LockAttempt::HeldElsewhere => {}
+        }
+    }
+    Err(StorageError::Blocked(format!(
+        "{FRESH_CLUSTERS} other frames or tabs already play this example from IndexedDB (clusters {cluster:?} to \
+         \"{cluster}-{FRESH_CLUSTERS}\"), so this one plays in memory"
+    )))
 }
 
 /// Rebuilds a stored run: replays its record to the stored tick, reads every node back, and checks the two
@@ -539,7 +674,7 @@ struct DiskShared {
     committed: Vec<KvDurable>,
     in_flight: bool,
     failure: Option<StorageError>,
-    read_back: Option<(NodeId, Result<KvDurable, StorageError>)>,
+    read_back: Option<(NodeId, RestartBy, Result<KvDurable, StorageError>)>,
 }
 
 enum Change {
@@ -562,7 +697,7 @@ impl Disk {
         self.shared.borrow().failure.clone()
     }
 
-    fn take_read_back(&mut self) -> Option<(NodeId, Result<KvDurable, StorageError>)> {
+    fn take_read_back(&mut self) -> Option<(NodeId, RestartBy, Result<KvDurable, StorageError>)> {
         self.shared.borrow_mut().read_back.take()
     }
 
@@ -619,14 +754,14 @@ impl Disk {
     }
 
     /// Reads `node` back (after every earlier write committed); the next sync applies or refuses its restart.
-    fn read_back(&mut self, node: NodeId) -> Pending {
+    fn read_back(&mut self, node: NodeId, by: RestartBy) -> Pending {
         self.shared.borrow_mut().in_flight = true;
         let (db, shared) = (self.db.clone(), self.shared.clone());
         Box::pin(async move {
             let loaded = db.load(&[node]).await.map(|mut states| states.pop().expect("one state per node"));
             let mut shared = shared.borrow_mut();
             shared.in_flight = false;
-            shared.read_back = Some((node, loaded));
+            shared.read_back = Some((node, by, loaded));
         })
     }
 }

@@ -161,6 +161,16 @@ impl Runner {
         self.narrate();
     }
 
+    /// The nodes down now that the record restarts at `tick` (a scenario's `restart N`): a page keeping disks in
+    /// IndexedDB reads each back before the step that applies it.
+    pub fn recorded_restarts_at(&self, tick: u64) -> Vec<NodeId> {
+        let restart = |(at, action): &(u64, UserAction)| match action {
+            UserAction::Restart { node } if *at == tick && self.sim.node(*node).is_none() => Some(*node),
+            _ => None,
+        };
+        self.record.actions.iter().filter_map(restart).collect()
+    }
+
     /// A visitor's action, now. Acting in the past forgets the recorded future (a new branch).
     pub fn act(&mut self, action: UserAction) {
         let now = self.sim.now();
