@@ -339,9 +339,10 @@ impl Persistence {
                     };
                     self.read_back = Some(format!(
                         "Node {node} read back from IndexedDB for its restart at tick {tick}: promise {}, {} log \
-                         entries, chosen below slot {}; equal to the simulator's disk.",
+                         {}, chosen below slot {}; equal to the simulator's disk.",
                         if state.promised.is_zero() { "none".to_owned() } else { state.promised.to_string() },
                         state.entries.len(),
+                        if state.entries.len() == 1 { "entry" } else { "entries" },
                         state.chosen_upto
                     ));
                     self.generation += 1;
