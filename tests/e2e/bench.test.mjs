@@ -119,3 +119,54 @@ test('frame time with the cluster in IndexedDB', { skip: !BENCH && 'set SYNOD_BE
     await context.close();
   }
 });
+
+// Issue 8: the nine embeds of the introduction, each keeping its disks in its own IndexedDB database (every tick
+// waits for its commit). How long until each plays its first tick (database deleted, opened, written from
+// tick 0), and whether each keeps the pace its captions were written for (max(end / 40 s, 2) ticks/s).
+test('embeds on the docs page keep their pace with IndexedDB', { skip: !BENCH && 'set SYNOD_BENCH=1' }, async () => {
+  const start = Date.now();
+  const { page, context, problems } = await openPage(browser, `${server.url}/docs/index.html`, {
+    width: 1100,
+    waitForApp: false,
+  });
+  try {
+    const frames = await until(async () => {
+      const embeds = page.frames().filter((frame) => frame.url().includes('embed=1'));
+      return embeds.length === 9 && embeds;
+    }, 'nine embeds');
+    const read = (frame) =>
+      frame
+        .evaluate(() => {
+          const tick = document.querySelector('.embed-tick')?.textContent.match(/tick (\d+) of (\d+)/);
+          const storage = document.querySelector('.embed-storage')?.textContent ?? '';
+          return tick && { tick: Number(tick[1]), end: Number(tick[2]), storage };
+        })
+        .catch(() => null);
+    const first = new Array(9).fill(null);
+    const series = frames.map(() => []);
+    const sampleSeconds = 20;
+    while (Date.now() - start < sampleSeconds * 1000) {
+      const now = Date.now() - start;
+      const states = await Promise.all(frames.map(read));
+      states.forEach((state, index) => {
+        if (!state) return;
+        series[index].push({ at: now, ...state });
+        if (first[index] === null && state.tick >= 1) first[index] = now;
+      });
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    const rows = series.map((samples, index) => {
+      const name = frames[index].url().match(/scenario=([\w-]+)/)[1];
+      const last = samples.at(-1);
+      const from = samples.find((sample) => sample.at >= 5_000) ?? samples[0];
+      const speed = Math.max(last.end / 40, 2);
+      const rate = (last.tick - from.tick) / ((last.at - from.at) / 1000);
+      return { name, firstTickMs: first[index], ticksPerS: Number(rate.toFixed(2)), want: speed, indexeddb: /IndexedDB "synod-embed-/.test(last.storage) };
+    });
+    for (const row of rows) console.log(`embed ${JSON.stringify(row)}`);
+    assert.ok(rows.every((row) => row.indexeddb), 'every embed keeps its disks in its own database');
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});

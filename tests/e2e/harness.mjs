@@ -34,9 +34,17 @@ export async function launch() {
   return { server, browser };
 }
 
-/** Opens `url` in a fresh context and records console errors, uncaught exceptions and failed requests. */
-export async function openPage(browser, url, { colorScheme = 'light', width = 1280, height = 900 } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport: { width, height } });
+/**
+ * Opens `url` in a fresh context (or in `context`, to share its IndexedDB) and records console errors, uncaught
+ * exceptions and failed requests of the page and its frames. Waits for the playground's heading unless
+ * `waitForApp` is false (a docs page, an embed).
+ */
+export async function openPage(
+  browser,
+  url,
+  { colorScheme = 'light', width = 1280, height = 900, waitForApp = true, context: shared } = {},
+) {
+  const context = shared ?? (await browser.newContext({ colorScheme, viewport: { width, height } }));
   const page = await context.newPage();
   const problems = [];
   page.on('console', (message) => {
@@ -50,7 +58,7 @@ export async function openPage(browser, url, { colorScheme = 'light', width = 12
     if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
   });
   await page.goto(url);
-  await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
+  if (waitForApp) await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
   return { page, context, problems };
 }
 

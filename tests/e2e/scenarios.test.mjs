@@ -1,10 +1,14 @@
 // End-to-end: scenarios in embed mode and the documentation pages that embed them. The docs pages load with every
 // example rendered and playing; an unknown or malformed scenario name shows a clear error in the frame; a
-// scenario without `embed=1` opens the full playground. Any console error fails a test (see harness.mjs).
+// scenario without `embed=1` opens the full playground. Embeds keep their disks in IndexedDB databases of their own
+// (`synod-embed-NAME`), never the visitor's `synod-playground`; a restart in the script reads its node back from
+// there; a second frame of the same scenario takes a spare database. Any console error fails a test (see
+// harness.mjs).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { launch, RENDER_TIMEOUT_MS, SHOTS, until } from './harness.mjs';
+import { readFile } from 'node:fs/promises';
+import { kvText, launch, leader, openPage, RENDER_TIMEOUT_MS, ROOT, setSpeed, SHOTS, submit, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -18,23 +22,9 @@ after(async () => {
   await server?.close();
 });
 
-/** Opens `path` and records console errors, uncaught exceptions and failed requests from every frame. */
-async function open(path, { width = 1100, height = 900 } = {}) {
-  const context = await browser.newContext({ viewport: { width, height } });
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
-  page.on('requestfailed', (request) =>
-    problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`),
-  );
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  await page.goto(`${server.url}${path}`);
-  return { page, context, problems };
+/** Opens `path` (a docs page or an embed) in a fresh context; see harness.mjs. */
+function open(path, { width = 1100, height = 900, context } = {}) {
+  return openPage(browser, `${server.url}${path}`, { width, height, waitForApp: false, context });
 }
 
 /** The tick an embed shows ("tick 12 of 60"). */
@@ -94,7 +84,8 @@ test('an embed fits 640×400, plays, pauses, steps and links to the same run in 
   await page.getByRole('button', { name: 'Pause' }).click();
   const paused = await embedTick(page);
   await page.getByRole('button', { name: 'Step' }).click();
-  assert.equal(await embedTick(page), paused + 1, 'Step advances one tick');
+  // One tick, once the commit of the tick before (if one was under way) landed; never more.
+  await until(async () => (await embedTick(page)) === paused + 1, 'Step to advance one tick');
   await page.getByRole('button', { name: 'Play' }).click();
   await until(async () => (await embedTick(page)) >= 15, 'the election');
   await until(
@@ -136,3 +127,140 @@ for (const [what, query, message] of [
     await context.close();
   });
 }
+
+/** Every record of every store of the IndexedDB database `name` as JSON text, read in `page` (same origin); fails
+ * if there is no such database. */
+async function dumpDatabase(page, name) {
+  return page.evaluate(async (name) => {
+    const done = (request) =>
+      new Promise((resolve, reject) => {
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+    const opening = indexedDB.open(name);
+    opening.onupgradeneeded = () => opening.transaction.abort(); // it must exist already
+    const db = await done(opening).catch(() => {
+      throw new Error(`no database ${name}`);
+    });
+    const dump = {};
+    for (const store of db.objectStoreNames) {
+      const records = db.transaction(store).objectStore(store);
+      const [keys, values] = await Promise.all([done(records.getAllKeys()), done(records.getAll())]);
+      dump[store] = keys.map((key, index) => [key, values[index]]);
+    }
+    db.close();
+    return JSON.stringify(dump);
+  }, name);
+}
+
+/** The captions of a shipped scenario, [tick, text], from its file. */
+async function captions(name) {
+  const text = await readFile(`${ROOT}www/scenarios/${name}.scenario`, 'utf8');
+  return [...text.matchAll(/^say (\d+): (.*)$/gm)].map(([, tick, caption]) => [Number(tick), caption]);
+}
+
+test('embeds keep their disks in IndexedDB databases of their own and never touch the playground cluster', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // 1. The visitor's own cluster, holding a write of theirs.
+  const playground = await openPage(browser, `${server.url}/`, { context });
+  const storage = playground.page.getByRole('status', { name: 'Storage' });
+  await until(async () => /Saved in this browser/.test(await storage.innerText()), 'the playground cluster to open');
+  await setSpeed(playground.page, 100);
+  const boss = await until(() => leader(playground.page), 'a leader');
+  await submit(playground.page, { target: boss, key: 'mine', value: 'kept' });
+  await until(async () => /mine\s+kept/.test(await kvText(playground.page, boss)), 'the write to be applied');
+  await playground.page.getByRole('button', { name: 'Pause', exact: true }).click();
+  await playground.page.close(); // Nothing writes the playground cluster from here on.
+
+  // 2. The introduction with its nine embeds, until the restart example has read node 3 back (tick 70).
+  const docs = await open('/docs/index.html', { context });
+  const before = await dumpDatabase(docs.page, 'synod-playground');
+  assert.match(before, /mine/, 'the playground cluster holds the visitor\'s write');
+  const frame = docs.page.frameLocator('iframe[src*="scenario=restart-recovery"]');
+  const frameStorage = frame.getByRole('status', { name: 'Storage' });
+  await until(async () => /IndexedDB "synod-embed-restart-recovery"/.test(await frameStorage.innerText()), 'the embed database');
+  // Captions are tied to ticks: sampled together, the caption is always the last one at or before the tick.
+  const script = await captions('restart-recovery');
+  const handle = await docs.page.$('iframe[src*="scenario=restart-recovery"]');
+  const embed = await handle.contentFrame();
+  let samples = 0;
+  await until(
+    async () => {
+      const [tick, caption] = await embed.evaluate(() => [
+        Number(document.querySelector('.embed-tick').textContent.split(' ')[1]),
+        document.querySelector('.embed-caption').textContent,
+      ]);
+      const expected = script.filter(([at]) => at <= tick).at(-1)?.[1] ?? '';
+      assert.equal(caption, expected, `the caption at tick ${tick}`);
+      samples += 1;
+      return /Node 3 read back from IndexedDB for its restart at tick 70: promise \d+\.\d+, [1-9]\d* log entr(y|ies)/.test(
+        await frameStorage.innerText(),
+      );
+    },
+    'node 3 to be read back from IndexedDB',
+    60_000,
+  );
+  assert.ok(samples > 10, 'captions were sampled along the run');
+  const names = await docs.page.evaluate(async () => (await indexedDB.databases()).map((db) => db.name).sort());
+  for (const name of ['normal-commit', 'leader-crash', 'restart-recovery', 'snapshot-catch-up']) {
+    assert.ok(names.includes(`synod-embed-${name}`), `${name} has its own database (${names})`);
+  }
+  const held = JSON.parse(await dumpDatabase(docs.page, 'synod-embed-restart-recovery'));
+  const acceptors = held.acceptor.map(([node]) => node);
+  for (const node of [1, 2, 3, 4, 5]) assert.ok(acceptors.includes(node), `node ${node} is in the embed database`);
+  assert.ok(held.entries.some(([[node]]) => node === 3), 'node 3\'s log is in the embed database');
+  assert.match(JSON.stringify(held.trace), /~70:r3/, 'the run document, with its restart, is stored with it');
+  assert.equal(await dumpDatabase(docs.page, 'synod-playground'), before, 'the playground cluster is untouched');
+  assert.deepEqual(docs.problems, []);
+  await docs.page.close();
+
+  // 3. The playground again: the same cluster, with the visitor's write.
+  const again = await openPage(browser, `${server.url}/`, { context });
+  const storageAgain = again.page.getByRole('status', { name: 'Storage' });
+  await until(async () => /Saved in this browser/.test(await storageAgain.innerText()), 'the cluster to be restored');
+  await until(async () => /mine\s+kept/.test(await kvText(again.page, boss)), 'the visitor\'s write, restored');
+  assert.deepEqual([...playground.problems, ...again.problems], []);
+  await context.close();
+});
+
+test('a second frame of the same example takes a spare database and plays too', async () => {
+  const { page, context, problems } = await open('/docs/authors.html');
+  await page.evaluate(() => {
+    for (let copy = 0; copy < 2; copy += 1) {
+      const frame = document.createElement('iframe');
+      frame.src = '../index.html?scenario=normal-commit&embed=1';
+      frame.title = `copy ${copy}`;
+      frame.width = '640';
+      frame.height = '400';
+      document.body.append(frame);
+    }
+  });
+  const said = [];
+  for (const title of ['copy 0', 'copy 1']) {
+    const frame = page.frameLocator(`iframe[title="${title}"]`);
+    const storage = frame.getByRole('status', { name: 'Storage' });
+    said.push(await until(async () => {
+      const text = await storage.innerText();
+      return /IndexedDB "synod-embed-normal-commit(-2)?"/.test(text) && text;
+    }, `${title} to open its database`));
+    const start = await embedTick(frame);
+    await until(async () => (await embedTick(frame)) > start, `${title} to play`);
+  }
+  const databases = said.map((text) => text.match(/"(synod-embed-normal-commit(?:-2)?)"/)[1]).sort();
+  assert.deepEqual(databases, ['synod-embed-normal-commit', 'synod-embed-normal-commit-2']);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('without IndexedDB an embed plays in memory and says so', async () => {
+  const context = await browser.newContext({ viewport: { width: 640, height: 400 } });
+  await context.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
+  const { page, problems } = await open('/index.html?scenario=normal-commit&embed=1', { context });
+  const storage = page.getByRole('status', { name: 'Storage' });
+  await until(async () => /In memory only/.test(await storage.innerText()), 'the memory fallback');
+  assert.match(await storage.innerText(), /storage unavailable/i);
+  const start = await embedTick(page);
+  await until(async () => (await embedTick(page)) > start, 'the example to play');
+  assert.deepEqual(problems, []);
+  await context.close();
+});
