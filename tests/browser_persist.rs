@@ -9,7 +9,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use synod::kv::{KvCommand, KvStore};
+use synod::paxos::DurableState;
 use synod::sim::UserAction;
+use synod::storage::codec;
 use synod::storage::indexeddb::{clear_cluster, ClusterDb};
 use synod::storage::Storage;
 use synod::ui::persist::{self, DiskChoice, Host, Open, Pending, Persistence};
@@ -245,4 +248,41 @@ async fn a_fresh_script_is_not_resumed_reads_its_restarts_back_and_a_second_copy
     run(&second, 5).await;
     assert_eq!(first.borrow().persistence.choice(), &DiskChoice::indexeddb(CLUSTER), "the first keeps its own");
     assert!(first.borrow().persistence.is_driving());
+}
+
+#[wasm_bindgen_test]
+async fn a_recorded_restart_whose_node_differs_in_indexeddb_is_refused_and_said() {
+    const CLUSTER: &str = "test-persist-fresh-differs";
+    clear_cluster(CLUSTER).await.unwrap();
+    let host = page_with(CLUSTER, restart_script());
+    open(&host, Open::Fresh).await;
+    run(&host, 60).await;
+    assert!(host.borrow().runner.sim().node(3).is_none(), "node 3 is down (killed at 45)");
+    // Node 3's records in IndexedDB are wiped behind the page's back: they no longer match its disk.
+    let db = ClusterDb::open(CLUSTER).await.unwrap();
+    let empty: DurableState<KvCommand, KvStore> = DurableState::default();
+    db.write_cluster(&[(3, codec::plan_rewrite(&empty))], &[]).unwrap().await.unwrap();
+    host.borrow_mut().owed = 10;
+    persist::drive(&host);
+    until("the read-back to be refused", || host.borrow().persistence.is_stopped()).await;
+    {
+        let p = host.borrow();
+        assert_eq!(p.runner.now(), 69, "the tick of the restart is not taken");
+        assert!(p.runner.sim().node(3).is_none(), "node 3 is not restarted");
+        let problem = p.persistence.status().problem.clone().unwrap_or_default();
+        assert!(problem.starts_with("node 3 was not restarted: IndexedDB holds promise"), "{problem}");
+    }
+    // An embed goes on in memory from there, the reason still on show.
+    {
+        let mut p = host.borrow_mut();
+        let Page { runner, persistence, .. } = &mut *p;
+        persistence.go_on_in_memory(runner);
+        p.owed = 10;
+    }
+    persist::drive(&host);
+    until("the run to go on", || host.borrow().runner.now() == 79).await;
+    let p = host.borrow();
+    assert!(p.runner.sim().node(3).is_some(), "the recorded restart is applied from the simulator's disk");
+    assert!(p.persistence.status().summary.starts_with("In memory only from tick 69"), "{:?}", p.persistence.status());
+    assert!(p.persistence.status().problem.as_deref().unwrap_or_default().starts_with("node 3 was not restarted"));
 }
