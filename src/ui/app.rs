@@ -53,6 +53,8 @@ pub struct Frame {
     pub speed: f64,
     pub horizon: u64,
     pub narration: Rc<[String]>,
+    /// The number of the first narration line (see `Runner::narrated`).
+    pub narration_first: u64,
     pub selected: Option<u64>,
     pub setup: RunSetup,
     pub faults: FaultConfig,
@@ -149,6 +151,7 @@ impl Shared {
             speed: self.speed,
             horizon: self.runner.horizon,
             narration: self.runner.narration.iter().cloned().collect(),
+            narration_first: self.runner.narrated - self.runner.narration.len() as u64,
             selected,
             setup: self.runner.record.setup.clone(),
             faults: self.faults.clone(),
@@ -479,7 +482,7 @@ pub fn app() -> Html {
                         unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Narration lines={f.narration.clone()} live={!f.playing || f.speed <= 8.0} />
+                    <Narration lines={f.narration.clone()} first={f.narration_first} live={!f.playing || f.speed <= 8.0} />
                 </aside>
                 <section class="nodes" aria-label="Nodes">
                     { for view.nodes.iter().map(|node| html! {

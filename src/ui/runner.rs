@@ -62,6 +62,9 @@ pub struct Runner {
     /// The furthest tick reached (the timeline's end).
     pub horizon: u64,
     pub narration: VecDeque<String>,
+    /// How many lines were ever said: the first line in `narration` is number `narrated - narration.len()`, so
+    /// a line keeps its number (and the page its DOM node) as older lines scroll out.
+    pub narrated: u64,
     /// Events of the current tick already narrated.
     narrated_at: (u64, usize),
     chosen_narrated: u64,
@@ -79,6 +82,7 @@ impl Runner {
             sim,
             horizon: 0,
             narration: VecDeque::new(),
+            narrated: 0,
             narrated_at: (0, 0),
             chosen_narrated: 0,
             disk_name: "disk",
@@ -245,6 +249,7 @@ impl Runner {
             self.narration.pop_front();
         }
         self.narration.push_back(line);
+        self.narrated += 1;
     }
 
     /// Narrates the protocol events of the current tick not yet told.
