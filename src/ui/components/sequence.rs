@@ -23,26 +23,37 @@ pub fn sequence_diagram(props: &SequenceDiagramProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len();
     let height = LANE * (n as f64 + 0.5);
-    let start = props.time - SPAN_TICKS * 0.5;
-    let x = |t: f64| 40.0 + (t - start) / SPAN_TICKS * (WIDTH - 50.0);
+    // Arrows sit at fixed x (ticks times pixels per tick) in a group that slides left as time passes: a frame
+    // changes one transform, not every arrow's coordinates.
+    let per_tick = (WIDTH - 50.0) / SPAN_TICKS;
+    let x = |t: f64| t * per_tick;
+    let now_x = 40.0 + SPAN_TICKS * 0.5 * per_tick;
+    let slide = format!("translate({} 0)", fmt(now_x - props.time * per_tick));
     let y = |id: u8| LANE * (id as f64 - 0.5) + 6.0;
     html! {
         <section class="panel sequence" aria-label="Space-time diagram">
             <h2>{ "Space-time diagram" }</h2>
             <svg viewBox={format!("0 0 {} {}", fmt(WIDTH), fmt(height))} role="img"
                 aria-label="Messages in flight per node over time; the vertical line is now">
-                { for (1..=n as u8).map(|id| html! {
-                    <g key={id}>
-                        <text x="4" y={fmt(y(id) + 4.0)} class="lane-label">{ format!("n{id}") }</text>
-                        <line class="lane" x1="40" x2={fmt(WIDTH)} y1={fmt(y(id))} y2={fmt(y(id))} />
-                    </g>
-                }) }
-                <line class="now" x1={fmt(x(props.time))} x2={fmt(x(props.time))} y1="0" y2={fmt(height)} />
-                { for view.messages.iter().take(150).map(|m| html! {
-                    <line key={m.id} class={classes!("arrow", kind_class(m.kind))}
-                        x1={fmt(x(m.sent_at as f64))} y1={fmt(y(m.from))}
-                        x2={fmt(x(m.deliver_at as f64))} y2={fmt(y(m.to))} />
-                }) }
+                // Each keyed list in a group of its own: Yew matches a list that mixes keyed and unkeyed
+                // children by position, and re-creates every keyed child whose key moved (here: all lanes and
+                // arrows on every tick).
+                <g class="lanes">
+                    { for (1..=n as u8).map(|id| html! {
+                        <g key={id}>
+                            <text x="4" y={fmt(y(id) + 4.0)} class="lane-label">{ format!("n{id}") }</text>
+                            <line class="lane" x1="40" x2={fmt(WIDTH)} y1={fmt(y(id))} y2={fmt(y(id))} />
+                        </g>
+                    }) }
+                </g>
+                <line class="now" x1={fmt(now_x)} x2={fmt(now_x)} y1="0" y2={fmt(height)} />
+                <g class="arrows" transform={slide}>
+                    { for view.messages.iter().take(150).map(|m| html! {
+                        <line key={m.id} class={classes!("arrow", kind_class(m.kind))}
+                            x1={fmt(x(m.sent_at as f64))} y1={fmt(y(m.from))}
+                            x2={fmt(x(m.deliver_at as f64))} y2={fmt(y(m.to))} />
+                    }) }
+                </g>
             </svg>
         </section>
     }
