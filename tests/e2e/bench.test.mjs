@@ -3,9 +3,10 @@
 //
 //   scripts/test build && SYNOD_BENCH=1 node --test --test-reporter=spec tests/e2e/bench.test.mjs
 //
-// The app appends each frame's main-thread time to `window.__synodFrameMs`: from the start of its animation-frame
+// The budget is judged on a Chromium trace: the main thread's CPU time per frame (`traceFrames`). The app also
+// appends each frame's wall-clock time to `window.__synodFrameMs`: from the start of its animation-frame
 // callback (advancing the simulator, building the view) until a zero-delay timeout fires, i.e. after Yew's render
-// and the browser's style, layout and paint of that frame.
+// and the browser's style, layout and paint of that frame; printed too, it includes waiting for a core.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -51,6 +52,34 @@ async function sample(page, seconds) {
   };
 }
 
+/**
+ * The main thread's CPU time per frame, from a Chromium trace of `seconds`: every task's thread time (`tdur`, so
+ * time the thread waited for a core on a busy machine does not count), summed from one animation-frame task to
+ * the next. Unlike the page's own wall-clock samples this is work, not work plus waiting.
+ */
+async function traceFrames(page, seconds) {
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] });
+  await page.waitForTimeout(seconds * 1000);
+  const trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
+  const events = trace.traceEvents ?? trace;
+  const main = new Set(
+    events.filter((e) => e.name === 'thread_name' && e.args.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`),
+  );
+  const onMain = events.filter((e) => e.ph === 'X' && main.has(`${e.pid}:${e.tid}`)).sort((a, b) => a.ts - b.ts);
+  const fired = onMain.filter((e) => e.name === 'FireAnimationFrame').map((e) => e.ts);
+  const frames = [];
+  let next = 0;
+  for (const task of onMain.filter((e) => e.name === 'RunTask')) {
+    while (next < fired.length && fired[next] < task.ts) next += 1;
+    const startsFrame = next < fired.length && fired[next] <= task.ts + task.dur;
+    if (startsFrame) frames.push(0);
+    if (frames.length > 0) frames[frames.length - 1] += (task.tdur ?? task.dur) / 1000;
+  }
+  frames.pop(); // the last frame may be cut short by the end of the trace
+  const sorted = frames.slice().sort((a, b) => a - b);
+  return { frames: frames.length, cpuP50: percentile(sorted, 0.5), cpuP95: percentile(sorted, 0.95), cpuMax: sorted.at(-1) };
+}
+
 test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNOD_BENCH=1' }, async () => {
   const { page, context, problems } = await openPage(browser, `${server.url}/?run=1.5.1.-.4`);
   try {
@@ -64,6 +93,7 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
     const fast = await sample(page, 5);
     await setSpeed(page, 8);
     const normal = await sample(page, 5);
+    const work = await traceFrames(page, 5);
     // Every node's log scrolled halfway down (the virtual scroller keeps those slots in view as entries arrive),
     // with a real scrollbar as tall as the whole log; still only the rows in view are in the DOM.
     const logs = page.getByRole('group', { name: /^Node \d log entries/ });
@@ -74,16 +104,22 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
       }),
     );
     const scrolled = await sample(page, 5);
+    const scrolledWork = await traceFrames(page, 5);
     const rows = await page.locator('.log-rows tr').count();
     await page.screenshot({ path: `${SHOTS}/bench.png` });
     console.log(`log scroll heights ${JSON.stringify(heights)} px, ${rows} rows in the DOM`);
     console.log(`frame ms at 8 ticks/s: ${JSON.stringify(normal)}`);
+    console.log(`main-thread CPU ms per frame at 8 ticks/s (trace): ${JSON.stringify(work)}`);
     console.log(`frame ms at 8 ticks/s, logs scrolled halfway: ${JSON.stringify(scrolled)}`);
+    console.log(`main-thread CPU ms per frame, logs scrolled halfway (trace): ${JSON.stringify(scrolledWork)}`);
     console.log(`frame ms at 2000 ticks/s (≤40 ticks per frame): ${JSON.stringify(fast)}`);
     assert.ok(heights.every((height) => height >= 1000 * 22), `scrollbars as tall as 1,000 rows: ${heights}`);
     assert.ok(rows <= 5 * 13, `only the rows in view are rendered: ${rows}`);
-    assert.ok(normal.p95 <= 10, `p95 ${normal.p95} ms at the normal speed`);
-    assert.ok(scrolled.p95 <= 10, `p95 ${scrolled.p95} ms with the logs scrolled`);
+    assert.ok(work.frames >= 100, `frames traced: ${work.frames}`);
+    assert.ok(work.cpuP95 <= 10, `main-thread CPU p95 ${work.cpuP95} ms per frame at the normal speed`);
+    assert.ok(scrolledWork.cpuP95 <= 10, `main-thread CPU p95 ${scrolledWork.cpuP95} ms per frame, logs scrolled`);
+    // The budget is judged on the traced CPU time; the page's wall-clock samples (printed above) also count
+    // time the main thread waited for a core, which on a shared machine says more about the machine.
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
@@ -110,10 +146,12 @@ test('frame time with the cluster in IndexedDB', { skip: !BENCH && 'set SYNOD_BE
     const ticksPerSecond = ((await tickNow()) - startTick) / ((Date.now() - start) / 1000);
     await setSpeed(page, 8);
     const normal = await sample(page, 5);
+    const work = await traceFrames(page, 5);
+    console.log(`IndexedDB: main-thread CPU ms per frame at 8 ticks/s (trace): ${JSON.stringify(work)}`);
     console.log(`IndexedDB: ticks/s reached at speed 2000 (one strict transaction per tick): ${ticksPerSecond.toFixed(0)}`);
     console.log(`IndexedDB: frame ms at 8 ticks/s: ${JSON.stringify(normal)}`);
     console.log(`IndexedDB: frame ms at speed 2000: ${JSON.stringify(fast)}`);
-    assert.ok(normal.p95 <= 10, `p95 ${normal.p95} ms at the normal speed`);
+    assert.ok(work.cpuP95 <= 10, `main-thread CPU p95 ${work.cpuP95} ms per frame at the normal speed`);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
