@@ -9,6 +9,7 @@ use super::components::{
     CheckerBadge, ClientPanel, Controls, Help, Logo, MessagePanel, Narration, NodeCard, Ring, SequenceDiagram,
     StorageStatusBar,
 };
+use super::embed::query_param;
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
 use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
@@ -289,14 +290,6 @@ fn share_url(record: &RunRecord) -> String {
     format!("{base}?{RUN_PARAM}={run}")
 }
 
-fn query_param(name: &str) -> Option<String> {
-    let search = gloo::utils::window().location().search().unwrap_or_default();
-    search.trim_start_matches('?').split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| value.to_string())
-    })
-}
-
 /// The run to start with, an error to show, and where to keep it: the playground's own cluster in IndexedDB,
 /// or, for a shared run, memory only (opening a shared link never overwrites the visitor's cluster).
 fn initial_state() -> (RunRecord, Option<String>, Persistence) {
@@ -510,6 +503,5 @@ fn copy_to_clipboard(text: &str) {
 }
 
 fn panic_test_requested() -> bool {
-    let search = gloo::utils::window().location().search().unwrap_or_default();
-    search.trim_start_matches('?').split('&').any(|pair| pair.split('=').next() == Some(PANIC_TEST_PARAM))
+    query_param(PANIC_TEST_PARAM).is_some()
 }
