@@ -96,6 +96,11 @@ test('a node killed before a reload restarts from IndexedDB after it', async () 
     await submit(page, { target: boss, key: 'kept', value: 'yes' });
     await until(async () => /kept\s+yes/.test(await kvText(page, victim)), 'the write on the victim');
     await page.getByRole('button', { name: `Kill node ${victim}` }).click();
+    // An action is saved by the next transaction, and a tick starts only once the transaction before it has
+    // committed: two ticks on, the kill is in IndexedDB. (A reload sooner than that may lose the kill, as a
+    // crash loses what was not yet written; it then flaked under load.)
+    const killedAt = await tick(page);
+    await until(async () => (await tick(page)) >= killedAt + 2, 'the kill to be saved');
     await reload(page);
     const memory = page.getByRole('region', { name: `Node ${victim} memory` });
     assert.match(await memory.innerText(), /empty/, 'a killed node stays down across a reload');
