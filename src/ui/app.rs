@@ -1,4 +1,3 @@
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -10,6 +9,7 @@ use super::components::{
     StorageStatusBar,
 };
 use super::embed::query_param;
+use super::frames::each_animation_frame;
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
 use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
@@ -65,9 +65,6 @@ pub struct Frame {
     /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
     pub persistent: bool,
 }
-
-/// The animation-frame callback, which schedules itself again.
-type FrameLoop = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
 
 /// The app's state: one frame, and the time within the current tick.
 #[derive(Clone, Debug, PartialEq)]
@@ -361,15 +358,13 @@ pub fn app() -> Html {
         let shared = shared.clone();
         let published = published.clone();
         use_effect_with((), move |_| {
-            let callback: FrameLoop = Rc::new(RefCell::new(None));
-            let again = callback.clone();
             let loop_shared = shared.clone();
-            *callback.borrow_mut() = Some(Closure::new(move |ts: f64| {
+            let frames = each_animation_frame(move |ts: f64| {
                 let start = now_ms();
                 let next = {
                     let mut s = loop_shared.borrow_mut();
                     if !s.alive {
-                        return;
+                        return false;
                     }
                     s.advance(ts);
                     drop(s);
@@ -394,17 +389,11 @@ pub fn app() -> Html {
                 // Yew renders after this callback and the browser lays out and paints after that: a zero-delay
                 // timeout runs once all of it is done, so it measures the frame's whole main-thread work.
                 gloo::timers::callback::Timeout::new(0, move || record_ms("__synodFrameMs", now_ms() - start)).forget();
-                if let Some(closure) = again.borrow().as_ref() {
-                    let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
-                }
-            }));
-            if let Some(closure) = callback.borrow().as_ref() {
-                let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
-            }
+                true
+            });
             move || {
                 shared.borrow_mut().alive = false;
-                // Break the cycle once the last frame has run.
-                drop(callback);
+                drop(frames);
             }
         });
     }

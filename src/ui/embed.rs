@@ -30,15 +30,13 @@
 //! "Open in the full playground" carries the run in its URL (`?run=…`), which the playground replays in
 //! memory only, so that link does not touch the visitor's cluster either.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::app::{Cmd, RUN_PARAM};
 use super::components::{Logo, Ring};
+use super::frames::each_animation_frame;
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
 use super::runner::{encode_record, RunRecord, RunSetup, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
@@ -59,9 +57,6 @@ const OWED_MAX: f64 = 4.0;
 pub fn embed_cluster(name: &str) -> String {
     format!("embed-{name}")
 }
-
-/// The animation-frame callback, which schedules itself again.
-type FrameLoop = Rc<RefCell<Option<Closure<dyn FnMut(f64)>>>>;
 
 /// The value of query parameter `name`, still URI-encoded.
 pub fn query_param(name: &str) -> Option<String> {
@@ -360,14 +355,12 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
         let player = player.clone();
         let shown = shown.clone();
         use_effect_with((), move |_| {
-            let callback: FrameLoop = Rc::new(RefCell::new(None));
-            let again = callback.clone();
             let loop_player = player.clone();
-            *callback.borrow_mut() = Some(Closure::new(move |ts: f64| {
+            let frames = each_animation_frame(move |ts: f64| {
                 let next = {
                     let mut p = loop_player.borrow_mut();
                     if !p.alive {
-                        return;
+                        return false;
                     }
                     p.advance(ts);
                     drop(p);
@@ -378,16 +371,11 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                 if let Some(next) = next {
                     shown.set(next);
                 }
-                if let Some(closure) = again.borrow().as_ref() {
-                    let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
-                }
-            }));
-            if let Some(closure) = callback.borrow().as_ref() {
-                let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
-            }
+                true
+            });
             move || {
                 player.borrow_mut().alive = false;
-                drop(callback);
+                drop(frames);
             }
         });
     }

@@ -1,0 +1,36 @@
+//! The animation-frame loop that drives the playground and the embed view.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// The frame callback, which schedules itself again.
+type Callback = RefCell<Option<Closure<dyn FnMut(f64)>>>;
+
+/// A running loop: the callback lives while this handle holds it (the callback holds itself too, so a loop
+/// that was never stopped lives as long as the page).
+pub struct FrameLoop {
+    _callback: Rc<Callback>,
+}
+
+/// Calls `frame` with each animation frame's timestamp (ms) for as long as it returns `true`.
+pub fn each_animation_frame(mut frame: impl FnMut(f64) -> bool + 'static) -> FrameLoop {
+    let callback: Rc<Callback> = Rc::new(RefCell::new(None));
+    let again = callback.clone();
+    *callback.borrow_mut() = Some(Closure::new(move |ts: f64| {
+        if frame(ts) {
+            request(&again);
+        }
+    }));
+    request(&callback);
+    FrameLoop { _callback: callback }
+}
+
+fn request(callback: &Callback) {
+    if let Some(closure) = callback.borrow().as_ref() {
+        // Refused only when the page is going away; the loop then just stops.
+        let _ = gloo::utils::window().request_animation_frame(closure.as_ref().unchecked_ref());
+    }
+}
