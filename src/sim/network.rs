@@ -4,8 +4,6 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 
-use rustc_hash::FxHashMap;
-
 use serde::Serialize;
 
 use crate::kv::KvStore;
@@ -25,14 +23,22 @@ pub struct InFlight {
 /// Bound on messages in flight: a run that floods the network is a bug in the simulator or the core.
 pub const IN_FLIGHT_MAX: usize = 200_000;
 
-/// Messages live in a hash map by id; delivery order comes from a min-heap of (deliver_at, id) keys. Removing a
-/// message (drop, deliver now) leaves its key in the heap: a key is live only while the map holds that id with
-/// that delivery tick, and stale keys are discarded when they surface. Two B-trees did the same job before and
-/// took a fifth of the simulator's time in Wasm (B-tree nodes shift entries on every insert and removal).
+/// Bits of a heap key that hold the slot: enough for `IN_FLIGHT_MAX` slots.
+const SLOT_BITS: u32 = 18;
+const _: () = assert!(IN_FLIGHT_MAX <= 1 << SLOT_BITS);
+
+/// Messages live in the slots of a slab (a freed slot is reused, so a message costs no allocation of its own);
+/// delivery order comes from a min-heap of (deliver_at, id, slot) keys, the id and the slot packed in one word
+/// (id above, slot below: the order is still by id). Removing a message (drop, deliver now)
+/// leaves its key in the heap: a key is live only while its slot holds that id with that delivery tick, and
+/// stale keys are discarded when they surface. Two B-trees did the same job before and took a fifth of the
+/// simulator's time in Wasm (B-tree nodes shift entries on every insert and removal); then a hash map of boxed
+/// messages, whose allocation per message cost twice as much in Wasm (dlmalloc) as natively.
 #[derive(Clone, Debug, Default)]
 pub struct Network {
-    /// Boxed: an envelope is large and the map moves its entries when it grows.
-    messages: FxHashMap<u64, Box<InFlight>>,
+    slots: Vec<Option<InFlight>>,
+    free: Vec<u32>,
+    len: usize,
     due: BinaryHeap<Reverse<(u64, u64)>>,
     next_id: u64,
     cut: BTreeSet<(NodeId, NodeId)>,
@@ -45,31 +51,59 @@ impl Network {
     }
 
     pub fn push(&mut self, message: InFlight) {
-        assert!(self.messages.len() < IN_FLIGHT_MAX, "more than {IN_FLIGHT_MAX} messages in flight");
-        let key = (message.deliver_at, message.id);
-        let replaced = self.messages.insert(message.id, Box::new(message));
-        assert!(replaced.is_none(), "message {} is in flight twice", key.1);
-        self.due.push(Reverse(key));
+        assert!(self.len < IN_FLIGHT_MAX, "more than {IN_FLIGHT_MAX} messages in flight");
+        debug_assert!(self.get(message.id).is_none(), "message {} is in flight twice", message.id);
+        let (deliver_at, id) = (message.deliver_at, message.id);
+        assert!(id < 1 << (64 - SLOT_BITS), "message id {id} is too large to index");
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(message);
+                slot
+            }
+            None => {
+                self.slots.push(Some(message));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.len += 1;
+        self.due.push(Reverse((deliver_at, (id << SLOT_BITS) | u64::from(slot))));
         // Stale keys are bounded by the messages removed out of order; compact if they ever dominate.
-        if self.due.len() > 2 * self.messages.len() + 1024 {
-            self.due
-                .retain(|Reverse((deliver_at, id))| self.messages.get(id).is_some_and(|m| m.deliver_at == *deliver_at));
+        if self.due.len() > 2 * self.len + 1024 {
+            let slots = &self.slots;
+            self.due.retain(|Reverse(key)| Self::is_live(slots, *key).is_some());
         }
+    }
+
+    /// Whether a heap key still names a message in flight (and which slot holds it).
+    fn is_live(slots: &[Option<InFlight>], (deliver_at, id_slot): (u64, u64)) -> Option<usize> {
+        let (id, slot) = (id_slot >> SLOT_BITS, (id_slot & ((1 << SLOT_BITS) - 1)) as usize);
+        let message = slots[slot].as_ref()?;
+        (message.id == id && message.deliver_at == deliver_at).then_some(slot)
+    }
+
+    fn take(&mut self, slot: usize) -> Option<InFlight> {
+        let message = self.slots[slot].take()?;
+        self.free.push(slot as u32);
+        self.len -= 1;
+        Some(message)
+    }
+
+    /// The slot holding message `id` (a scan: only user actions and the UI's selection look messages up by id).
+    fn slot_of(&self, id: u64) -> Option<usize> {
+        self.slots.iter().position(|message| message.as_ref().is_some_and(|message| message.id == id))
     }
 
     /// The next message due at or before `now`.
     pub fn pop_due(&mut self, now: u64) -> Option<InFlight> {
-        while let Some(&Reverse((deliver_at, id))) = self.due.peek() {
-            if deliver_at > now {
+        while let Some(&Reverse(key)) = self.due.peek() {
+            if key.0 > now {
                 return None;
             }
             self.due.pop();
-            match self.messages.get(&id) {
-                Some(message) if message.deliver_at == deliver_at => {
-                    return self.messages.remove(&id).map(|message| *message);
-                }
-                _ => continue, // removed, or pushed again with another delivery tick
+            if let Some(slot) = Self::is_live(&self.slots, key) {
+                return self.take(slot);
             }
+            // Otherwise removed, or pushed again with another delivery tick.
         }
         None
     }
@@ -77,32 +111,34 @@ impl Network {
     /// Removes every message in flight (cut links stay cut), oldest first.
     pub fn take_all(&mut self) -> Vec<InFlight> {
         self.due.clear();
-        let mut messages: Vec<InFlight> = self.messages.drain().map(|(_, message)| *message).collect();
+        self.free.clear();
+        self.len = 0;
+        let mut messages: Vec<InFlight> = self.slots.drain(..).flatten().collect();
         messages.sort_by_key(|message| (message.deliver_at, message.id));
         messages
     }
 
     pub fn remove(&mut self, id: u64) -> Option<InFlight> {
-        self.messages.remove(&id).map(|message| *message)
+        self.slot_of(id).and_then(|slot| self.take(slot))
     }
 
     pub fn get(&self, id: u64) -> Option<&InFlight> {
-        self.messages.get(&id).map(|message| message.as_ref())
+        self.slot_of(id).and_then(|slot| self.slots[slot].as_ref())
     }
 
     /// Messages in flight, in delivery order.
     pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
-        let mut messages: Vec<&InFlight> = self.messages.values().map(|message| message.as_ref()).collect();
+        let mut messages: Vec<&InFlight> = self.slots.iter().flatten().collect();
         messages.sort_unstable_by_key(|message| (message.deliver_at, message.id));
         messages.into_iter()
     }
 
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+        self.len == 0
     }
 
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
