@@ -430,10 +430,13 @@ impl SafetyChecker {
                 _ => {}
             }
         }
-        // Slots below the chosen point never produce another `Chosen` event: forget their mirror entries.
+        // Slots below the chosen point never produce another `Chosen` event: forget their mirror entries. Popped
+        // from the front rather than `split_off`, which allocates a new tree on every call (every `Ready`).
         let first_unchosen = state.first_unchosen();
-        let mirror = &mut self.mirrors[index];
-        mirror.entries = mirror.entries.split_off(&first_unchosen);
+        let entries = &mut self.mirrors[index].entries;
+        while entries.first_key_value().is_some_and(|(slot, _)| *slot < first_unchosen) {
+            entries.pop_first();
+        }
     }
 
     /// Node `node` crashed: its volatile state is gone.

@@ -2,6 +2,7 @@
 //! from one seeded RNG. Everything random goes through `SimRng` and everything that happens is recorded in
 //! the trace, so the same (config, seed, actions) gives the same run, natively and in Wasm.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::check::invariants::{names, Position, SafetyChecker, Violation, ViolationClass};
@@ -332,9 +333,10 @@ impl Sim {
                     let op = self.history.invoke(VISITOR, command.clone(), self.now);
                     self.checker.client_invoked(VISITOR, seq, &command);
                     self.visitor_ops.push(VisitorOp::new(op, seq, command.clone(), target, self.now));
-                    let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
-                    self.visitor.outstanding = Some(outstanding.clone());
-                    self.send_request(VISITOR, &outstanding);
+                    let request = Request { client: VISITOR, seq, command: command.clone() };
+                    self.visitor.outstanding =
+                        Some(Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 });
+                    self.send_request(target, request);
                 }
             }
             UserAction::SetFaults { faults } => self.config.faults = faults,
@@ -351,7 +353,7 @@ impl Sim {
             self.crash(id, None);
         }
         for message in self.network.take_all() {
-            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: "page reloaded".into() });
+            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: Cow::Borrowed("page reloaded") });
         }
         for id in running {
             self.restart(id);
@@ -477,14 +479,15 @@ impl Sim {
                 break;
             }
             machine.durable_at.pop_front();
-            let batch = machine.storage.pending().next().cloned().expect("a pending batch per durable time");
-            self.checker.batch_durable(id, machine.storage.durable(), &batch);
+            let batch = machine.storage.pending().next().expect("a pending batch per durable time");
+            self.checker.batch_durable(id, machine.storage.durable(), batch);
+            // Copied only when kept: the fuzzer does not pay for a clone of every batch.
+            if let Some(batches) = self.durable_batches.as_mut() {
+                batches.push((id, batch.clone()));
+            }
             let synced = machine.storage.sync_one().expect("a pending batch");
             self.checker.durable_now(id, machine.storage.durable());
             self.trace.record(self.now, TraceEvent::Durable { node: id, batch: synced });
-            if let Some(batches) = self.durable_batches.as_mut() {
-                batches.push((id, batch));
-            }
             newest = Some(synced);
         }
         let Some(batch) = newest else { return false };
@@ -583,7 +586,7 @@ impl Sim {
     fn deliver(&mut self, message: InFlight) {
         let index = message.to as usize - 1;
         if self.network.is_cut(message.from, message.to) {
-            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: "link cut".into() });
+            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: Cow::Borrowed("link cut") });
             return;
         }
         if self.machines[index].paused {
@@ -592,7 +595,7 @@ impl Sim {
             return;
         }
         let Some(node) = self.machines[index].node.as_mut() else {
-            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: "node down".into() });
+            self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: Cow::Borrowed("node down") });
             return;
         };
         node.receive(message.envelope);
@@ -640,11 +643,11 @@ impl Sim {
             let client = &self.clients[index];
             match &client.outstanding {
                 Some(outstanding) if self.now - outstanding.sent_at >= self.config.workload.timeout_ticks => {
-                    let outstanding = outstanding.clone();
+                    let client_id = client.id;
+                    let outstanding = self.clients[index].outstanding.take().expect("matched above");
                     if !healing && outstanding.attempts >= self.config.workload.attempts_max {
                         self.history.timeout(outstanding.op);
-                        self.trace.record(self.now, TraceEvent::GaveUp { client: client.id, seq: outstanding.seq });
-                        self.clients[index].outstanding = None;
+                        self.trace.record(self.now, TraceEvent::GaveUp { client: client_id, seq: outstanding.seq });
                     } else {
                         self.retry(index, outstanding);
                     }
@@ -671,9 +674,10 @@ impl Sim {
         let op = self.history.invoke(client_id, command.clone(), self.now);
         self.checker.client_invoked(client_id, seq, &command);
         let target = self.rng.between(1, self.config.nodes as u64) as NodeId;
-        let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
-        self.clients[index].outstanding = Some(outstanding.clone());
-        self.send_request(client_id, &outstanding);
+        let request = Request { client: client_id, seq, command: command.clone() };
+        self.clients[index].outstanding =
+            Some(Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 });
+        self.send_request(target, request);
     }
 
     /// Sends the same (client, seq) again, to another node.
@@ -683,13 +687,15 @@ impl Sim {
         outstanding.target = ((outstanding.target as u64 - 1 + shift) % nodes + 1) as NodeId;
         outstanding.attempts += 1;
         outstanding.sent_at = self.now;
-        let client_id = self.clients[index].id;
-        self.clients[index].outstanding = Some(outstanding.clone());
-        self.send_request(client_id, &outstanding);
+        let request =
+            Request { client: self.clients[index].id, seq: outstanding.seq, command: outstanding.command.clone() };
+        let target = outstanding.target;
+        self.clients[index].outstanding = Some(outstanding);
+        self.send_request(target, request);
     }
 
-    fn send_request(&mut self, client: u64, outstanding: &Outstanding) {
-        let Outstanding { seq, target, ref command, .. } = *outstanding;
+    fn send_request(&mut self, target: NodeId, request: Request<KvCommand>) {
+        let Request { client, seq, ref command } = request;
         let event = TraceEvent::Invoked { client, seq, at: target, command: command.to_string() };
         self.trace.record(self.now, event);
         let index = target as usize - 1;
@@ -697,7 +703,7 @@ impl Sim {
             return; // Lost: the client will time out.
         }
         let Some(node) = self.machines[index].node.as_mut() else { return };
-        node.propose(Request { client, seq, command: command.clone() });
+        node.propose(request);
         self.settle(index);
     }
 
