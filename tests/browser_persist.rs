@@ -193,15 +193,8 @@ async fn a_second_host_waits_and_a_reset_starts_afresh() {
 /// The shipped scenario "restart-recovery" as a run record: node 3 is killed at tick 45 and restarted at 70.
 fn restart_script() -> RunRecord {
     let compiled = synod::scenario::compiled("restart-recovery").unwrap();
-    let setup = RunSetup {
-        nodes: compiled.nodes,
-        seed: compiled.seed,
-        bug: compiled.bug,
-        clients: compiled.clients,
-        snapshot_interval: compiled.snapshot_interval,
-    };
     assert!(compiled.actions.contains(&(70, UserAction::Restart { node: 3 })), "the script restarts node 3 at 70");
-    RunRecord { setup, actions: compiled.actions }
+    RunRecord::of_scenario(&compiled)
 }
 
 #[wasm_bindgen_test]

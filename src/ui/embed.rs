@@ -38,7 +38,7 @@ use super::app::{Cmd, RUN_PARAM};
 use super::components::{Logo, Ring};
 use super::frames::each_animation_frame;
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
-use super::runner::{encode_record, RunRecord, RunSetup, Runner};
+use super::runner::{encode_record, RunRecord, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::check::{check_with, CheckOptions, CheckOutcome};
 use crate::scenario::{self, Compiled};
@@ -105,14 +105,7 @@ fn load_named(raw: &str) -> Result<Loaded, String> {
         })?;
     let compiled = scenario::compiled(&name)
         .ok_or_else(|| format!("There is no scenario called {name:?}. Known scenarios: {}.", known()))?;
-    let setup = RunSetup {
-        nodes: compiled.nodes,
-        seed: compiled.seed,
-        bug: compiled.bug,
-        clients: compiled.clients,
-        snapshot_interval: compiled.snapshot_interval,
-    };
-    let record = RunRecord { setup, actions: compiled.actions.clone() };
+    let record = RunRecord::of_scenario(&compiled);
     Ok(Loaded { name, record, scenario: Rc::new(compiled) })
 }
 

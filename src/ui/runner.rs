@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use crate::kv::KvCommand;
 use crate::paxos::{Bug, BugSet, Event, NodeId};
+use crate::scenario::Compiled;
 use crate::sim::checkpoints::Checkpoints;
 use crate::sim::{FaultConfig, Sim, SimConfig, UserAction};
 
@@ -52,6 +53,20 @@ pub struct RunRecord {
     pub setup: RunSetup,
     /// (tick, action): the action was applied once the simulator reached `tick`.
     pub actions: Vec<(u64, UserAction)>,
+}
+
+impl RunRecord {
+    /// A shipped scenario's run: its setup and the actions it compiled to.
+    pub fn of_scenario(compiled: &Compiled) -> RunRecord {
+        let setup = RunSetup {
+            nodes: compiled.nodes,
+            seed: compiled.seed,
+            bug: compiled.bug,
+            clients: compiled.clients,
+            snapshot_interval: compiled.snapshot_interval,
+        };
+        RunRecord { setup, actions: compiled.actions.clone() }
+    }
 }
 
 pub struct Runner {
