@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { SHOTS, RENDER_TIMEOUT_MS, kvText, launch, leader, setSpeed, submit, tick, until } from './harness.mjs';
+import { SHOTS, RENDER_TIMEOUT_MS, kvText, launch, leader, openPage, setSpeed, submit, tick, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -18,16 +18,11 @@ after(async () => {
   await server?.close();
 });
 
-/** A page in `context` that records every sign of trouble in `problems`. */
+/** A page in `context`; the signs of trouble it records join `problems`, checked when the test ends. */
 async function open(context, problems) {
-  const page = await context.newPage();
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
-  await page.goto(server.url + '/');
-  await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
-  return page;
+  const opened = await openPage(browser, server.url + '/', { context });
+  problems.push(opened.problems);
+  return opened.page;
 }
 
 async function withContext(body) {
@@ -35,7 +30,7 @@ async function withContext(body) {
   const problems = [];
   try {
     await body(context, problems);
-    assert.deepEqual(problems, [], 'the page logged errors');
+    assert.deepEqual(problems.flat(), [], 'the page logged errors');
   } finally {
     await context.close();
   }
