@@ -90,6 +90,22 @@ impl FaultConfig {
             f.storage_delay_max,
         ]
     }
+
+    /// The inverse of [`FaultConfig::numbers`]; `None` if a rate does not fit its field.
+    pub fn from_numbers(numbers: [u64; 9]) -> Option<FaultConfig> {
+        let [drop, duplicate, delay_min, delay_max, partition, partition_ticks, crash, down_ticks, storage] = numbers;
+        Some(FaultConfig {
+            drop_ppm: drop.try_into().ok()?,
+            duplicate_ppm: duplicate.try_into().ok()?,
+            delay_min,
+            delay_max,
+            partition_ppm: partition.try_into().ok()?,
+            partition_ticks,
+            crash_ppm: crash.try_into().ok()?,
+            down_ticks,
+            storage_delay_max: storage,
+        })
+    }
 }
 
 impl Default for FaultConfig {
@@ -228,5 +244,19 @@ impl SimConfig {
             return Err("workload.keys, timeout_ticks and attempts_max must be at least 1".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_numbers_round_trip_and_an_oversized_rate_is_refused() {
+        let faults = FaultConfig { storage_delay_max: 7, ..FaultConfig::fuzz() };
+        assert_eq!(FaultConfig::from_numbers(faults.numbers()), Some(faults.clone()));
+        let mut numbers = faults.numbers();
+        numbers[0] = u64::from(u32::MAX) + 1;
+        assert_eq!(FaultConfig::from_numbers(numbers), None);
     }
 }

@@ -468,21 +468,8 @@ pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> R
             "R" if rest.is_empty() => UserAction::Reload,
             "f" => {
                 let v: Vec<u64> = rest.split(',').map(number).collect::<Result<_, _>>()?;
-                let [drop, dup, dmin, dmax, part, part_ticks, crash, down, storage] = v[..] else {
-                    return Err(bad("fault rates"));
-                };
-                let ppm = |x: u64| u32::try_from(x).map_err(|_| bad("a rate"));
-                let faults = FaultConfig {
-                    drop_ppm: ppm(drop)?,
-                    duplicate_ppm: ppm(dup)?,
-                    delay_min: dmin,
-                    delay_max: dmax,
-                    partition_ppm: ppm(part)?,
-                    partition_ticks: part_ticks,
-                    crash_ppm: ppm(crash)?,
-                    down_ticks: down,
-                    storage_delay_max: storage,
-                };
+                let numbers: [u64; 9] = v[..].try_into().map_err(|_| bad("fault rates"))?;
+                let faults = FaultConfig::from_numbers(numbers).ok_or_else(|| bad("a rate"))?;
                 let check = SimConfig { faults: faults.clone(), ..setup.config() };
                 check.validate()?;
                 UserAction::SetFaults { faults }
