@@ -359,7 +359,7 @@ pub fn app() -> Html {
         let published = published.clone();
         use_effect_with((), move |_| {
             let loop_shared = shared.clone();
-            let frames = each_animation_frame(move |ts: f64| {
+            each_animation_frame(move |ts: f64| {
                 let start = now_ms();
                 let next = {
                     let mut s = loop_shared.borrow_mut();
@@ -391,10 +391,8 @@ pub fn app() -> Html {
                 gloo::timers::callback::Timeout::new(0, move || record_ms("__synodFrameMs", now_ms() - start)).forget();
                 true
             });
-            move || {
-                shared.borrow_mut().alive = false;
-                drop(frames);
-            }
+            // The loop ends at its next frame.
+            move || shared.borrow_mut().alive = false
         });
     }
 

@@ -349,7 +349,7 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
         let shown = shown.clone();
         use_effect_with((), move |_| {
             let loop_player = player.clone();
-            let frames = each_animation_frame(move |ts: f64| {
+            each_animation_frame(move |ts: f64| {
                 let next = {
                     let mut p = loop_player.borrow_mut();
                     if !p.alive {
@@ -366,10 +366,8 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                 }
                 true
             });
-            move || {
-                player.borrow_mut().alive = false;
-                drop(frames);
-            }
+            // The loop ends at its next frame.
+            move || player.borrow_mut().alive = false
         });
     }
     let dispatch = {

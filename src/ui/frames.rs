@@ -9,14 +9,9 @@ use wasm_bindgen::JsCast;
 /// The frame callback, which schedules itself again.
 type Callback = RefCell<Option<Closure<dyn FnMut(f64)>>>;
 
-/// A running loop: the callback lives while this handle holds it (the callback holds itself too, so a loop
-/// that was never stopped lives as long as the page).
-pub struct FrameLoop {
-    _callback: Rc<Callback>,
-}
-
-/// Calls `frame` with each animation frame's timestamp (ms) for as long as it returns `true`.
-pub fn each_animation_frame(mut frame: impl FnMut(f64) -> bool + 'static) -> FrameLoop {
+/// Calls `frame` with each animation frame's timestamp (ms) for as long as it returns `true`. The callback
+/// holds itself (to schedule the next frame), so it lives as long as the page; a loop ends by returning `false`.
+pub fn each_animation_frame(mut frame: impl FnMut(f64) -> bool + 'static) {
     let callback: Rc<Callback> = Rc::new(RefCell::new(None));
     let again = callback.clone();
     *callback.borrow_mut() = Some(Closure::new(move |ts: f64| {
@@ -25,7 +20,6 @@ pub fn each_animation_frame(mut frame: impl FnMut(f64) -> bool + 'static) -> Fra
         }
     }));
     request(&callback);
-    FrameLoop { _callback: callback }
 }
 
 fn request(callback: &Callback) {
