@@ -1,5 +1,6 @@
 use std::rc::Rc;
 
+use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use super::ring::kind_class;
@@ -7,8 +8,10 @@ use crate::sim::UserAction;
 use crate::ui::app::Cmd;
 use crate::ui::view::ClusterView;
 
-/// Messages listed at most.
-const LISTED_MAX: usize = 40;
+/// The height of one row of the message list in CSS pixels (`.message-list li` in style.css must match).
+const ROW_PX: usize = 26;
+/// Rows in view at once (`.message-scroll`'s height in style.css is this many rows).
+const ROWS_VISIBLE: usize = 5;
 
 #[derive(Properties, PartialEq)]
 pub struct MessagePanelProps {
@@ -17,8 +20,18 @@ pub struct MessagePanelProps {
     pub dispatch: Callback<Cmd>,
 }
 
+/// Sets a CSS property through the CSSOM (the page's CSP forbids `style` attributes, not the CSSOM).
+fn set_style(element: &NodeRef, property: &str, value: &str) {
+    if let Some(element) = element.cast::<HtmlElement>() {
+        let _ = element.style().set_property(property, value);
+    }
+}
+
 /// Messages in flight: pick one (here or on the ring), then drop, duplicate or deliver it now. Without a
 /// pick, the actions apply to the next message due.
+///
+/// The list scrolls through every message in flight but builds only the rows in view: most messages live a
+/// tick or two, so a list of all of them would re-create dozens of rows on every tick.
 #[function_component(MessagePanel)]
 pub fn message_panel(props: &MessagePanelProps) -> Html {
     let view = &props.view;
@@ -33,6 +46,30 @@ pub fn message_panel(props: &MessagePanelProps) -> Html {
         })
     };
     let picked = target.and_then(|id| view.messages.iter().find(|m| m.id == id));
+
+    let total = view.messages.len();
+    // The first row in view, as of the last scroll event (this component's own state: scrolling re-renders
+    // only the list).
+    let scrolled_to = use_state_eq(|| 0_usize);
+    let first = (*scrolled_to).min(total.saturating_sub(ROWS_VISIBLE));
+    let spacer = use_node_ref();
+    let rows = use_node_ref();
+    {
+        let (spacer, rows) = (spacer.clone(), rows.clone());
+        use_effect_with((total, first), move |&(total, first)| {
+            set_style(&spacer, "height", &format!("{}px", total * ROW_PX));
+            set_style(&rows, "transform", &format!("translateY({}px)", first * ROW_PX));
+        });
+    }
+    let on_scroll = {
+        let scrolled_to = scrolled_to.clone();
+        Callback::from(move |event: Event| {
+            let element = event.target_unchecked_into::<web_sys::Element>();
+            scrolled_to.set(element.scroll_top().max(0) as usize / ROW_PX);
+        })
+    };
+    // One row more than fit, for the one partly shown while scrolled between rows.
+    let shown = view.messages.iter().enumerate().skip(first).take(ROWS_VISIBLE + 1);
     html! {
         <section class="panel messages" aria-label="Messages in flight">
             <h2>{ format!("Messages in flight ({})", view.messages_in_flight) }</h2>
@@ -47,23 +84,27 @@ pub fn message_panel(props: &MessagePanelProps) -> Html {
                 <button disabled={target.is_none()} onclick={act(|id| UserAction::DuplicateMessage { id })}>{ "Duplicate message" }</button>
                 <button disabled={target.is_none()} onclick={act(|id| UserAction::DeliverNow { id })}>{ "Deliver now" }</button>
             </div>
-            <ul class="message-list" aria-label="Pick a message">
-                { for view.messages.iter().take(LISTED_MAX).map(|m| {
-                    let id = m.id;
-                    let dispatch = props.dispatch.clone();
-                    let selected = Some(id) == target;
-                    html! {
-                        <li key={id}>
-                            <button class={classes!("message", selected.then_some("selected"))}
-                                aria-pressed={selected.to_string()}
-                                onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
-                                <span class={classes!("swatch", kind_class(m.kind))} aria-hidden="true"></span>
-                                { format!("#{id} {}", m.describe()) }
-                            </button>
-                        </li>
-                    }
-                }) }
-            </ul>
+            <div class="message-scroll" onscroll={on_scroll}>
+                <div class="message-spacer" ref={spacer}>
+                    <ul class="message-list" aria-label="Pick a message" ref={rows}>
+                        { for shown.map(|(index, m)| {
+                            let id = m.id;
+                            let dispatch = props.dispatch.clone();
+                            let selected = Some(id) == target;
+                            html! {
+                                <li key={id} aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}>
+                                    <button class={classes!("message", selected.then_some("selected"))}
+                                        aria-pressed={selected.to_string()}
+                                        onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
+                                        <span class={classes!("swatch", kind_class(m.kind))} aria-hidden="true"></span>
+                                        { format!("#{id} {}", m.describe()) }
+                                    </button>
+                                </li>
+                            }
+                        }) }
+                    </ul>
+                </div>
+            </div>
         </section>
     }
 }
