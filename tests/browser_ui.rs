@@ -143,3 +143,27 @@ fn seeking_is_exact_with_bounded_checkpoints() {
     runner.seek(end - 50);
     assert_eq!(runner.sim().trace().hash(), hashes[&(end - 50)], "seek forward again");
 }
+
+#[wasm_bindgen_test]
+fn the_clock_tells_each_new_time_to_its_listeners_until_they_stop() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use ui::frames::Clock;
+
+    let clock = Clock::default();
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let listening = {
+        let heard = heard.clone();
+        clock.listen(move |time| heard.borrow_mut().push(time))
+    };
+    clock.set(1.5);
+    clock.set(1.5);
+    clock.set(2.25);
+    assert_eq!(*heard.borrow(), [1.5, 2.25], "each new time once; the same time again is not news");
+    assert_eq!(clock.now(), 2.25);
+    drop(listening);
+    clock.set(3.0);
+    assert_eq!(*heard.borrow(), [1.5, 2.25], "nothing once the listener's handle is dropped");
+    assert!(clock == clock.clone(), "a clone is the same clock");
+    assert!(clock != Clock::default(), "another clock is not");
+}

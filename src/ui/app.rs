@@ -9,7 +9,7 @@ use super::components::{
     StorageStatusBar,
 };
 use super::embed::query_param;
-use super::frames::each_animation_frame;
+use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
 use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
@@ -21,7 +21,7 @@ use crate::sim::{FaultConfig, UserAction};
 const PANIC_TEST_PARAM: &str = "panic-test";
 /// The query parameter carrying a shared run.
 pub const RUN_PARAM: &str = "run";
-/// Frame times kept on `window.__synodFrameMs` for the benchmark.
+/// Frame times kept on `window.__synodFrameMs` (and its two companions) for the benchmark.
 const FRAME_SAMPLES_MAX: u32 = 2_000;
 /// Ticks simulated per animation frame at most, whatever the speed (keeps a frame short).
 const TICKS_PER_FRAME_MAX: f64 = 40.0;
@@ -66,13 +66,6 @@ pub struct Frame {
     pub persistent: bool,
 }
 
-/// The app's state: one frame, and the time within the current tick.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Published {
-    pub frame: Rc<Frame>,
-    pub time: f64,
-}
-
 struct Shared {
     runner: Runner,
     playing: bool,
@@ -88,9 +81,9 @@ struct Shared {
     faults: FaultConfig,
     share_url: Option<String>,
     error: Option<String>,
+    /// Something the page shows changed since the last frame was published.
     dirty: bool,
-    /// The last frame built, reused while neither time (whole ticks) nor anything else changed, so components
-    /// other than the animated ones get equal props and skip rendering.
+    /// The last frame built, reused while nothing changed, so components get equal props and skip rendering.
     frame: Option<Rc<Frame>>,
     alive: bool,
 }
@@ -118,18 +111,17 @@ impl Shared {
         }
     }
 
-    /// What to render now: the (cached) frame and the fractional virtual time for the dots.
-    fn publish(&mut self) -> Published {
-        let frame = match &self.frame {
-            Some(frame) => frame.clone(),
-            None => {
-                let frame = Rc::new(self.build_frame());
-                self.frame = Some(frame.clone());
-                frame
-            }
-        };
-        let time = self.runner.now() as f64 + if self.playing { self.carry } else { 0.0 };
-        Published { frame, time }
+    /// What to render now (the cached frame while nothing changed).
+    fn publish(&mut self) -> Rc<Frame> {
+        if self.frame.is_none() {
+            self.frame = Some(Rc::new(self.build_frame()));
+        }
+        self.frame.clone().expect("built above")
+    }
+
+    /// Virtual time including the fraction of the next tick already elapsed, for what moves between ticks.
+    fn time(&self) -> f64 {
+        self.runner.now() as f64 + if self.playing { self.carry } else { 0.0 }
     }
 
     fn build_frame(&self) -> Frame {
@@ -230,7 +222,6 @@ impl Shared {
         // Ticks storage held back do not pile up: the run slows down to what the disk takes.
         self.owed = (self.owed + self.carry.floor()).min(TICKS_PER_FRAME_MAX);
         self.carry = (self.carry - self.carry.floor()).min(0.999);
-        self.dirty = true;
     }
 }
 
@@ -310,20 +301,25 @@ fn initial_state() -> (RunRecord, Option<String>, Persistence) {
     }
 }
 
-/// Appends one frame's time to `window[name]` (read by the e2e benchmark): `__synodFrameMs` the whole frame's
-/// main-thread work, `__synodSimMs` advancing the simulator and building the view, `__synodRenderMs` that plus
-/// Yew's render (without the browser's style, layout and paint).
-fn record_ms(name: &str, ms: f64) {
-    let window = gloo::utils::window();
-    let key = JsValue::from_str(name);
-    let samples = match js_sys::Reflect::get(&window, &key).ok().and_then(|v| v.dyn_into::<js_sys::Array>().ok()) {
-        Some(samples) => samples,
-        None => {
-            let samples = js_sys::Array::new();
-            let _ = js_sys::Reflect::set(&window, &key, &samples);
-            samples
-        }
-    };
+/// The benchmark's sample arrays, when it has put them on `window` (timing a frame costs a timer and a microtask
+/// per frame, so the page times itself only when asked): `__synodFrameMs` the whole frame's main-thread work,
+/// `__synodSimMs` advancing the simulator and building the view, `__synodRenderMs` that plus Yew's render
+/// (without the browser's style, layout and paint).
+struct FrameSamples {
+    frame: js_sys::Array,
+    sim: js_sys::Array,
+    render: js_sys::Array,
+}
+
+impl FrameSamples {
+    fn requested() -> Option<FrameSamples> {
+        let window = gloo::utils::window();
+        let get = |name: &str| js_sys::Reflect::get(&window, &JsValue::from_str(name)).ok()?.dyn_into().ok();
+        Some(FrameSamples { frame: get("__synodFrameMs")?, sim: get("__synodSimMs")?, render: get("__synodRenderMs")? })
+    }
+}
+
+fn push_sample(samples: &js_sys::Array, ms: f64) {
     if samples.length() >= FRAME_SAMPLES_MAX {
         samples.shift();
     }
@@ -342,6 +338,7 @@ pub fn app() -> Html {
         Shared::new(record, error, persistence)
     });
     let published = use_state(|| shared.borrow_mut().publish());
+    let clock = use_memo((), |_| Clock::default());
 
     use_effect_with((), |_| {
         if panic_test_requested() {
@@ -357,11 +354,12 @@ pub fn app() -> Html {
     {
         let shared = shared.clone();
         let published = published.clone();
+        let clock = clock.clone();
         use_effect_with((), move |_| {
             let loop_shared = shared.clone();
             each_animation_frame(move |ts: f64| {
                 let start = now_ms();
-                let next = {
+                let (next, time) = {
                     let mut s = loop_shared.borrow_mut();
                     if !s.alive {
                         return false;
@@ -370,25 +368,21 @@ pub fn app() -> Html {
                     drop(s);
                     persist::drive(&loop_shared);
                     let mut s = loop_shared.borrow_mut();
-                    if s.dirty {
-                        s.dirty = false;
-                        Some(s.publish())
-                    } else {
-                        None
-                    }
+                    (std::mem::take(&mut s.dirty).then(|| s.publish()), s.time())
                 };
+                // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
+                clock.set(time);
                 if let Some(next) = next {
                     published.set(next);
                 }
-                let simulated = now_ms() - start;
-                // Yew renders in a microtask after this callback: one more microtask later, its render is done.
-                wasm_bindgen_futures::spawn_local(async move {
-                    record_ms("__synodRenderMs", now_ms() - start);
-                });
-                record_ms("__synodSimMs", simulated);
-                // Yew renders after this callback and the browser lays out and paints after that: a zero-delay
-                // timeout runs once all of it is done, so it measures the frame's whole main-thread work.
-                gloo::timers::callback::Timeout::new(0, move || record_ms("__synodFrameMs", now_ms() - start)).forget();
+                if let Some(FrameSamples { frame, sim, render }) = FrameSamples::requested() {
+                    push_sample(&sim, now_ms() - start);
+                    // Yew renders in a microtask after this callback: one more microtask later, it is done.
+                    wasm_bindgen_futures::spawn_local(async move { push_sample(&render, now_ms() - start) });
+                    // The browser lays out and paints after that: a zero-delay timeout runs once all of it is done,
+                    // so it measures the frame's whole main-thread work.
+                    gloo::timers::callback::Timeout::new(0, move || push_sample(&frame, now_ms() - start)).forget();
+                }
                 true
             });
             // The loop ends at its next frame.
@@ -400,6 +394,7 @@ pub fn app() -> Html {
     let dispatch = {
         let shared = shared.clone();
         let published = published.clone();
+        let clock = clock.clone();
         use_memo((), move |_| {
             Callback::from(move |cmd: Cmd| {
                 let copy = matches!(cmd, Cmd::Share);
@@ -410,13 +405,14 @@ pub fn app() -> Html {
                 }
                 shared.borrow_mut().handle(cmd);
                 persist::drive(&shared);
-                let next = {
+                let (next, time) = {
                     let mut s = shared.borrow_mut();
                     s.dirty = false;
-                    s.publish()
+                    (s.publish(), s.time())
                 };
+                clock.set(time);
                 if copy {
-                    if let Some(url) = &next.frame.share_url {
+                    if let Some(url) = &next.share_url {
                         copy_to_clipboard(url);
                     }
                 }
@@ -426,8 +422,7 @@ pub fn app() -> Html {
     };
     let dispatch = (*dispatch).clone();
 
-    let f = &*published.frame;
-    let time = published.time;
+    let f = &**published;
     let view = f.view.clone();
     let nodes = view.nodes.len();
     let unreachable: Vec<NodeId> = view
@@ -454,8 +449,8 @@ pub fn app() -> Html {
             <StorageStatusBar status={f.storage.clone()} persistent={f.persistent} dispatch={dispatch.clone()} />
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
-                    <Ring view={view.clone()} time={time} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Controls frame={published.frame.clone()} dispatch={dispatch.clone()} />
+                    <Ring view={view.clone()} clock={(*clock).clone()} selected={f.selected} dispatch={dispatch.clone()} />
+                    <Controls frame={(*published).clone()} dispatch={dispatch.clone()} />
                 </section>
                 <aside class="side">
                     <ClientPanel nodes={nodes} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
@@ -469,7 +464,7 @@ pub fn app() -> Html {
                         <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
                     }) }
                 </section>
-                <SequenceDiagram view={view.clone()} time={time} />
+                <SequenceDiagram view={view.clone()} clock={(*clock).clone()} />
                 <Help />
             </main>
             <footer class="site-footer">

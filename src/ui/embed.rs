@@ -36,7 +36,7 @@ use yew::prelude::*;
 
 use super::app::{Cmd, RUN_PARAM};
 use super::components::{Logo, Ring};
-use super::frames::each_animation_frame;
+use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
 use super::runner::{encode_record, RunRecord, Runner};
 use super::view::{from_sim, ClusterView, LogWindows};
@@ -192,7 +192,11 @@ impl Player {
         self.carry += elapsed * self.speed;
         self.owed = (self.owed + self.carry.floor()).min(OWED_MAX);
         self.carry = (self.carry - self.carry.floor()).min(0.999);
-        self.dirty = true;
+    }
+
+    /// Virtual time including the fraction of the next tick already elapsed, for the dots.
+    fn time(&self) -> f64 {
+        self.runner.now() as f64 + if self.playing { self.carry.min(0.999) } else { 0.0 }
     }
 
     fn at_end(&mut self) {
@@ -289,7 +293,6 @@ impl Host for Player {
 #[derive(Clone, PartialEq)]
 struct Shown {
     view: Rc<ClusterView>,
-    time: f64,
     playing: bool,
     /// The online safety checks and, at the end, the history's linearizability.
     ok: bool,
@@ -300,12 +303,10 @@ struct Shown {
 
 fn show(player: &Player) -> Shown {
     let view = Rc::new(from_sim(player.runner.sim(), &LogWindows::new()));
-    let time = player.runner.now() as f64 + if player.playing { player.carry.min(0.999) } else { 0.0 };
     let history_ok = player.runner.now() < player.end || player.history_ok != Some(false);
     Shown {
         ok: view.checker.ok && history_ok,
         view,
-        time,
         playing: player.playing,
         storage: player.persistence.status().clone(),
         read_back: player.persistence.last_read_back().map(str::to_owned),
@@ -340,6 +341,7 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
         let player = player.clone();
         use_state(move || show(&player.borrow()))
     };
+    let clock = use_memo((), |_| Clock::default());
     {
         let player = player.clone();
         use_effect_with((), move |_| persist::open(&player, Open::Fresh));
@@ -347,10 +349,11 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
     {
         let player = player.clone();
         let shown = shown.clone();
+        let clock = clock.clone();
         use_effect_with((), move |_| {
             let loop_player = player.clone();
             each_animation_frame(move |ts: f64| {
-                let next = {
+                let (next, time) = {
                     let mut p = loop_player.borrow_mut();
                     if !p.alive {
                         return false;
@@ -359,8 +362,9 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                     drop(p);
                     persist::drive(&loop_player);
                     let mut p = loop_player.borrow_mut();
-                    std::mem::take(&mut p.dirty).then(|| show(&p))
+                    (std::mem::take(&mut p.dirty).then(|| show(&p)), p.time())
                 };
+                clock.set(time);
                 if let Some(next) = next {
                     shown.set(next);
                 }
@@ -373,14 +377,16 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
     let dispatch = {
         let player = player.clone();
         let shown = shown.clone();
+        let clock = clock.clone();
         Callback::from(move |cmd: Cmd| {
             player.borrow_mut().handle(&cmd);
             persist::drive(&player);
-            let next = {
+            let (next, time) = {
                 let mut p = player.borrow_mut();
                 p.dirty = false;
-                show(&p)
+                (show(&p), p.time())
             };
+            clock.set(time);
             shown.set(next);
         })
     };
@@ -403,7 +409,7 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                 </span>
             </header>
             <div class="embed-body">
-                <Ring view={shown.view.clone()} time={shown.time} selected={None::<u64>} dispatch={dispatch.clone()} />
+                <Ring view={shown.view.clone()} clock={(*clock).clone()} selected={None::<u64>} dispatch={dispatch.clone()} />
                 <div class="embed-side">
                     <p class="embed-caption" aria-live="polite" aria-label="Caption">{ caption }</p>
                     <p class="embed-tick">{ format!("tick {now} of {}", scenario.end) }</p>

@@ -7,7 +7,7 @@
 mod app;
 pub mod components;
 pub mod embed;
-mod frames;
+pub mod frames;
 pub mod panic_hook;
 pub mod persist;
 pub mod runner;

@@ -291,6 +291,33 @@ test('keyboard only: tab to a message dot, pick it with Enter, drop it', async (
   });
 });
 
+test('message dots glide between ticks, and the space-time diagram slides with them', async () => {
+  await withPage(runUrl({ clients: 2 }), async (page) => {
+    await setSpeed(page, 1);
+    await until(() => leader(page), 'a leader');
+    /** Every dot's position by message id, the diagram's slide and the tick, read in one go. */
+    const look = () =>
+      page.evaluate(() => ({
+        tick: document.querySelector('.tick').textContent,
+        slide: document.querySelector('g.arrows').getAttribute('transform'),
+        dots: Object.fromEntries(
+          [...document.querySelectorAll('circle.dot')].map((dot) => [dot.dataset.id, `${dot.getAttribute('cx')},${dot.getAttribute('cy')}`]),
+        ),
+      }));
+    // A tick lasts a second: two looks a few frames apart within one tick must see the dots move (the clock
+    // moves them between Yew's renders). Looks that straddle a tick are taken again.
+    const moved = await until(async () => {
+      const before = await look();
+      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => requestAnimationFrame(done)))));
+      const after = await look();
+      if (after.tick !== before.tick) return null;
+      const glided = Object.keys(after.dots).filter((id) => id in before.dots && after.dots[id] !== before.dots[id]);
+      return glided.length > 0 && after.slide !== before.slide && { before, after, glided };
+    }, 'dots moving within a tick');
+    assert.ok(moved.glided.length > 0, 'some message dot moved between two frames of one tick');
+  });
+});
+
 test('the message list scrolls through every message in flight, building only the rows in view', async () => {
   await withPage(runUrl({ clients: 4 }), async (page) => {
     await setSpeed(page, 100);

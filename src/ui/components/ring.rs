@@ -5,13 +5,14 @@ use yew::prelude::*;
 
 use crate::paxos::MessageKind;
 use crate::ui::app::Cmd;
-use crate::ui::view::{ClusterView, RoleView};
+use crate::ui::frames::Clock;
+use crate::ui::view::{ClusterView, MessageView, RoleView};
 
 #[derive(Properties, PartialEq)]
 pub struct RingProps {
     pub view: Rc<ClusterView>,
-    /// Fractional virtual time.
-    pub time: f64,
+    /// Moves the dots between ticks (see [`Clock`]): time is not a prop, so a frame without a tick renders nothing.
+    pub clock: Clock,
     pub selected: Option<u64>,
     pub dispatch: Callback<Cmd>,
 }
@@ -44,14 +45,50 @@ fn dot_id(event: &Event) -> Option<u64> {
     element.get_attribute("data-id")?.parse().ok()
 }
 
+/// Where message `m`'s dot is at virtual time `time`, on a ring of `n` nodes.
+fn dot_position(m: &MessageView, n: usize, time: f64) -> (f64, f64) {
+    let ((x1, y1), (x2, y2)) = (position(m.from as usize - 1, n), position(m.to as usize - 1, n));
+    let p = m.progress(time);
+    (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p)
+}
+
+/// Moves the rendered dots (the children of `group`, one per message of `view`, in order) to `time`.
+fn move_dots(group: &NodeRef, view: &ClusterView, time: f64) {
+    let Some(group) = group.cast::<web_sys::Element>() else { return };
+    let dots = group.children();
+    let n = view.nodes.len();
+    for (index, m) in view.messages.iter().enumerate() {
+        let Some(dot) = dots.item(index as u32) else { break };
+        let (x, y) = dot_position(m, n, time);
+        let _ = dot.set_attribute("cx", &fmt(x));
+        let _ = dot.set_attribute("cy", &fmt(y));
+    }
+}
+
 /// The cluster as a ring of nodes with messages travelling between them, coloured by kind. Each message dot
 /// is a button: Tab reaches the dots (one tab stop), arrow keys move between them, Enter or Space picks one.
-/// The dots' group listens for all of them (the dots are redrawn every frame; per-dot listeners would be too).
+/// The dots' group listens for all of them (dots come and go on every tick; per-dot listeners would too).
 #[function_component(Ring)]
 pub fn ring(props: &RingProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len();
     let at = |id: u8| position(id as usize - 1, n);
+    let time = props.clock.now();
+    // Between renders the clock moves the dots; it needs the view the DOM shows, which is this render's once
+    // it is committed.
+    let dots_ref = use_node_ref();
+    let drawn = use_mut_ref(|| view.clone());
+    {
+        let drawn = drawn.clone();
+        use_effect_with(view.clone(), move |view| *drawn.borrow_mut() = view.clone());
+    }
+    {
+        let dots_ref = dots_ref.clone();
+        use_effect_with(props.clock.clone(), move |clock| {
+            let listening = clock.listen(move |time| move_dots(&dots_ref, &drawn.borrow(), time));
+            move || drop(listening)
+        });
+    }
     let selected_drawn = props.selected.is_some_and(|id| view.messages.iter().any(|m| m.id == id));
     let on_click = {
         let dispatch = props.dispatch.clone();
@@ -104,11 +141,9 @@ pub fn ring(props: &RingProps) -> Html {
                         }
                     }) }
                 </g>
-                <g class="messages" onclick={on_click} onkeydown={on_key}>
+                <g class="messages" ref={dots_ref} onclick={on_click} onkeydown={on_key}>
                     { for view.messages.iter().enumerate().map(|(index, m)| {
-                        let ((x1, y1), (x2, y2)) = (at(m.from), at(m.to));
-                        let p = m.progress(props.time);
-                        let (x, y) = (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p);
+                        let (x, y) = dot_position(m, n, time);
                         let id = m.id;
                         let selected = props.selected == Some(id);
                         // The tab stop: the picked dot if it is drawn, else the first.

@@ -3,12 +3,14 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::ring::{fmt, kind_class};
+use crate::ui::frames::Clock;
 use crate::ui::view::ClusterView;
 
 #[derive(Properties, PartialEq)]
 pub struct SequenceDiagramProps {
     pub view: Rc<ClusterView>,
-    pub time: f64,
+    /// Slides the arrows between ticks (see [`Clock`]).
+    pub clock: Clock,
 }
 
 /// Ticks of history the diagram spans.
@@ -28,7 +30,19 @@ pub fn sequence_diagram(props: &SequenceDiagramProps) -> Html {
     let per_tick = (WIDTH - 50.0) / SPAN_TICKS;
     let x = |t: f64| t * per_tick;
     let now_x = 40.0 + SPAN_TICKS * 0.5 * per_tick;
-    let slide = format!("translate({} 0)", fmt(now_x - props.time * per_tick));
+    let slide = move |time: f64| format!("translate({} 0)", fmt(now_x - time * per_tick));
+    let arrows_ref = use_node_ref();
+    {
+        let arrows_ref = arrows_ref.clone();
+        use_effect_with(props.clock.clone(), move |clock| {
+            let listening = clock.listen(move |time| {
+                if let Some(arrows) = arrows_ref.cast::<web_sys::Element>() {
+                    let _ = arrows.set_attribute("transform", &slide(time));
+                }
+            });
+            move || drop(listening)
+        });
+    }
     let y = |id: u8| LANE * (id as f64 - 0.5) + 6.0;
     html! {
         <section class="panel sequence" aria-label="Space-time diagram">
@@ -47,7 +61,7 @@ pub fn sequence_diagram(props: &SequenceDiagramProps) -> Html {
                     }) }
                 </g>
                 <line class="now" x1={fmt(now_x)} x2={fmt(now_x)} y1="0" y2={fmt(height)} />
-                <g class="arrows" transform={slide}>
+                <g class="arrows" ref={arrows_ref} transform={slide(props.clock.now())}>
                     { for view.messages.iter().take(150).map(|m| html! {
                         <line key={m.id} class={classes!("arrow", kind_class(m.kind))}
                             x1={fmt(x(m.sent_at as f64))} y1={fmt(y(m.from))}
