@@ -338,6 +338,10 @@ pub fn app() -> Html {
         Shared::new(record, error, persistence)
     });
     let published = use_state(|| shared.borrow_mut().publish());
+    // The node cards show the view one animation frame behind the rest of the page, so a tick's rendering (most
+    // of it the five cards' text, logs and stores) is split over two frames instead of crowding one.
+    let cards = use_state(|| published.view.clone());
+    let cards_due = use_mut_ref(|| None::<Rc<ClusterView>>);
     let clock = use_memo((), |_| Clock::default());
 
     use_effect_with((), |_| {
@@ -355,10 +359,14 @@ pub fn app() -> Html {
         let shared = shared.clone();
         let published = published.clone();
         let clock = clock.clone();
+        let (cards, cards_due) = (cards.clone(), cards_due.clone());
         use_effect_with((), move |_| {
             let loop_shared = shared.clone();
             each_animation_frame(move |ts: f64| {
                 let start = now_ms();
+                if let Some(view) = cards_due.borrow_mut().take() {
+                    cards.set(view);
+                }
                 let (next, time) = {
                     let mut s = loop_shared.borrow_mut();
                     if !s.alive {
@@ -373,6 +381,7 @@ pub fn app() -> Html {
                 // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
                 clock.set(time);
                 if let Some(next) = next {
+                    *cards_due.borrow_mut() = Some(next.view.clone());
                     published.set(next);
                 }
                 if let Some(FrameSamples { frame, sim, render }) = FrameSamples::requested() {
@@ -395,6 +404,7 @@ pub fn app() -> Html {
         let shared = shared.clone();
         let published = published.clone();
         let clock = clock.clone();
+        let (cards, cards_due) = (cards.clone(), cards_due.clone());
         use_memo((), move |_| {
             Callback::from(move |cmd: Cmd| {
                 let copy = matches!(cmd, Cmd::Share);
@@ -416,6 +426,9 @@ pub fn app() -> Html {
                         copy_to_clipboard(url);
                     }
                 }
+                // What the visitor did shows everywhere at once (only ticks are split over two frames).
+                cards_due.borrow_mut().take();
+                cards.set(next.view.clone());
                 published.set(next);
             })
         })
@@ -460,7 +473,7 @@ pub fn app() -> Html {
                     <Narration lines={f.narration.clone()} first={f.narration_first} live={!f.playing || f.speed <= 8.0} />
                 </aside>
                 <section class="nodes" aria-label="Nodes">
-                    { for view.nodes.iter().map(|node| html! {
+                    { for cards.nodes.iter().map(|node| html! {
                         <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
                     }) }
                 </section>
