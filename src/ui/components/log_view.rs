@@ -2,9 +2,9 @@
 //! view built and rendered (`view::from_sim` builds just those), so logs of thousands of entries stay cheap.
 //! Newest first; scrolled to the top it follows new entries, scrolled down it keeps the same slots in view.
 
-use web_sys::HtmlElement;
 use yew::prelude::*;
 
+use super::set_style;
 use crate::paxos::NodeId;
 use crate::ui::app::Cmd;
 use crate::ui::view::LogRow;
@@ -21,13 +21,6 @@ pub struct LogViewProps {
     pub window_top: u64,
     pub rows: std::rc::Rc<[LogRow]>,
     pub dispatch: Callback<Cmd>,
-}
-
-/// Sets a CSS property through the CSSOM (the page's CSP forbids `style` attributes, not the CSSOM).
-fn set_style(element: &NodeRef, property: &str, value: &str) {
-    if let Some(element) = element.cast::<HtmlElement>() {
-        let _ = element.style().set_property(property, value);
-    }
 }
 
 #[function_component(LogView)]

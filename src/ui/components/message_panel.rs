@@ -1,9 +1,9 @@
 use std::rc::Rc;
 
-use web_sys::HtmlElement;
 use yew::prelude::*;
 
 use super::ring::kind_class;
+use super::set_style;
 use crate::sim::UserAction;
 use crate::ui::app::Cmd;
 use crate::ui::view::ClusterView;
@@ -18,13 +18,6 @@ pub struct MessagePanelProps {
     pub view: Rc<ClusterView>,
     pub selected: Option<u64>,
     pub dispatch: Callback<Cmd>,
-}
-
-/// Sets a CSS property through the CSSOM (the page's CSP forbids `style` attributes, not the CSSOM).
-fn set_style(element: &NodeRef, property: &str, value: &str) {
-    if let Some(element) = element.cast::<HtmlElement>() {
-        let _ = element.style().set_property(property, value);
-    }
 }
 
 /// Messages in flight: pick one (here or on the ring), then drop, duplicate or deliver it now. Without a

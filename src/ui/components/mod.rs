@@ -25,3 +25,11 @@ pub use node_card::NodeCard;
 pub use ring::Ring;
 pub use sequence::SequenceDiagram;
 pub use storage_status::StorageStatusBar;
+
+/// Sets a CSS property through the CSSOM (the page's CSP forbids `style` attributes, not the CSSOM): how the
+/// virtual lists size their spacer and place their rows.
+fn set_style(element: &yew::NodeRef, property: &str, value: &str) {
+    if let Some(element) = element.cast::<web_sys::HtmlElement>() {
+        let _ = element.style().set_property(property, value);
+    }
+}
