@@ -100,8 +100,11 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
     await setSpeed(page, 8);
     const normal = await sample(page, 5);
     const work = await traceFrames(page, 5);
-    // Every node's log scrolled halfway down (the virtual scroller keeps those slots in view as entries arrive),
-    // with a real scrollbar as tall as the whole log; still only the rows in view are in the DOM.
+    // The page scrolled down to the node cards (at 1280 × 900 they start below the fold, and the browser skips
+    // painting what is out of view) and every node's log scrolled halfway down (the virtual scroller keeps those
+    // slots in view as entries arrive), with a real scrollbar as tall as the whole log; still only the rows in
+    // view are in the DOM.
+    await page.getByRole('region', { name: 'Nodes' }).evaluate((nodes) => nodes.scrollIntoView({ block: 'start' }));
     const logs = page.getByRole('group', { name: /^Node \d log entries/ });
     const heights = await logs.evaluateAll((elements) =>
       elements.map((element) => {
@@ -116,8 +119,8 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
     console.log(`log scroll heights ${JSON.stringify(heights)} px, ${rows} rows in the DOM`);
     console.log(`frame ms at 8 ticks/s: ${JSON.stringify(normal)}`);
     console.log(`main-thread CPU ms per frame at 8 ticks/s (trace): ${JSON.stringify(work)}`);
-    console.log(`frame ms at 8 ticks/s, logs scrolled halfway: ${JSON.stringify(scrolled)}`);
-    console.log(`main-thread CPU ms per frame, logs scrolled halfway (trace): ${JSON.stringify(scrolledWork)}`);
+    console.log(`frame ms at 8 ticks/s, node cards in view, logs scrolled halfway: ${JSON.stringify(scrolled)}`);
+    console.log(`main-thread CPU ms per frame, node cards in view, logs scrolled halfway (trace): ${JSON.stringify(scrolledWork)}`);
     console.log(`frame ms at 2000 ticks/s (≤40 ticks per frame): ${JSON.stringify(fast)}`);
     assert.ok(heights.every((height) => height >= 1000 * 22), `scrollbars as tall as 1,000 rows: ${heights}`);
     assert.ok(rows <= 5 * 13, `only the rows in view are rendered: ${rows}`);
