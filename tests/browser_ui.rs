@@ -166,4 +166,5 @@ fn the_clock_tells_each_new_time_to_its_listeners_until_they_stop() {
     assert_eq!(*heard.borrow(), [1.5, 2.25], "nothing once the listener's handle is dropped");
     assert!(clock == clock.clone(), "a clone is the same clock");
     assert!(clock != Clock::default(), "another clock is not");
+    assert_eq!(Clock::at(7.5).now(), 7.5, "a clock can start at any time");
 }

@@ -342,7 +342,10 @@ pub fn app() -> Html {
     // of it the five cards' text, logs and stores) is split over two frames instead of crowding one.
     let cards = use_state(|| published.view.clone());
     let cards_due = use_mut_ref(|| None::<Rc<ClusterView>>);
-    let clock = use_memo((), |_| Clock::default());
+    let clock = {
+        let shared = shared.clone();
+        use_memo((), move |_| Clock::at(shared.borrow().time()))
+    };
 
     use_effect_with((), |_| {
         if panic_test_requested() {

@@ -341,7 +341,10 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
         let player = player.clone();
         use_state(move || show(&player.borrow()))
     };
-    let clock = use_memo((), |_| Clock::default());
+    let clock = {
+        let player = player.clone();
+        use_memo((), move |_| Clock::at(player.borrow().time()))
+    };
     {
         let player = player.clone();
         use_effect_with((), move |_| persist::open(&player, Open::Fresh));

@@ -54,6 +54,13 @@ impl PartialEq for Clock {
 }
 
 impl Clock {
+    /// A clock at `now`, so the first render already draws the dots where they are.
+    pub fn at(now: f64) -> Clock {
+        let clock = Clock::default();
+        clock.0.now.set(now);
+        clock
+    }
+
     pub fn now(&self) -> f64 {
         self.0.now.get()
     }
