@@ -77,7 +77,9 @@ pub fn message_panel(props: &MessagePanelProps) -> Html {
                 <button disabled={target.is_none()} onclick={act(|id| UserAction::DuplicateMessage { id })}>{ "Duplicate message" }</button>
                 <button disabled={target.is_none()} onclick={act(|id| UserAction::DeliverNow { id })}>{ "Deliver now" }</button>
             </div>
-            <div class="message-scroll" onscroll={on_scroll}>
+            // Focusable, like the logs, so the keyboard can scroll to rows that are not built yet.
+            <div class="message-scroll" tabindex="0" role="group" aria-label="Scroll the messages in flight"
+                onscroll={on_scroll}>
                 <div class="message-spacer" ref={spacer}>
                     <ul class="message-list" aria-label="Pick a message" ref={rows}>
                         { for shown.map(|(index, m)| {
