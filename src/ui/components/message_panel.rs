@@ -93,6 +93,7 @@ pub fn message_panel(props: &MessagePanelProps) -> Html {
                                         onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
                                         <span class={classes!("swatch", kind_class(m.kind))} aria-hidden="true"></span>
                                         { format!("#{id} {}", m.describe()) }
+                                        <span class="due">{ format!("due {}", m.deliver_at) }</span>
                                     </button>
                                 </li>
                             }
