@@ -4,7 +4,7 @@
 
 use crate::check::OpId;
 use crate::kv::KvCommand;
-use crate::paxos::NodeId;
+use crate::paxos::{NodeId, Request};
 
 use super::{SimRng, WorkloadConfig};
 
@@ -16,6 +16,13 @@ pub struct Outstanding {
     pub target: NodeId,
     pub sent_at: u64,
     pub attempts: u32,
+}
+
+impl Outstanding {
+    /// The request that (re)sends this operation, from `client`.
+    pub fn request(&self, client: u64) -> Request<KvCommand> {
+        Request { client, seq: self.seq, command: self.command.clone() }
+    }
 }
 
 #[derive(Clone, Debug)]

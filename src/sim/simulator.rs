@@ -333,9 +333,9 @@ impl Sim {
                     let op = self.history.invoke(VISITOR, command.clone(), self.now);
                     self.checker.client_invoked(VISITOR, seq, &command);
                     self.visitor_ops.push(VisitorOp::new(op, seq, command.clone(), target, self.now));
-                    let request = Request { client: VISITOR, seq, command: command.clone() };
-                    self.visitor.outstanding =
-                        Some(Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 });
+                    let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
+                    let request = outstanding.request(VISITOR);
+                    self.visitor.outstanding = Some(outstanding);
                     self.send_request(target, request);
                 }
             }
@@ -674,9 +674,9 @@ impl Sim {
         let op = self.history.invoke(client_id, command.clone(), self.now);
         self.checker.client_invoked(client_id, seq, &command);
         let target = self.rng.between(1, self.config.nodes as u64) as NodeId;
-        let request = Request { client: client_id, seq, command: command.clone() };
-        self.clients[index].outstanding =
-            Some(Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 });
+        let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
+        let request = outstanding.request(client_id);
+        self.clients[index].outstanding = Some(outstanding);
         self.send_request(target, request);
     }
 
@@ -687,8 +687,7 @@ impl Sim {
         outstanding.target = ((outstanding.target as u64 - 1 + shift) % nodes + 1) as NodeId;
         outstanding.attempts += 1;
         outstanding.sent_at = self.now;
-        let request =
-            Request { client: self.clients[index].id, seq: outstanding.seq, command: outstanding.command.clone() };
+        let request = outstanding.request(self.clients[index].id);
         let target = outstanding.target;
         self.clients[index].outstanding = Some(outstanding);
         self.send_request(target, request);
