@@ -45,21 +45,26 @@ fn dot_id(event: &Event) -> Option<u64> {
     element.get_attribute("data-id")?.parse().ok()
 }
 
-/// Where message `m`'s dot is at virtual time `time`, on a ring of `n` nodes.
-fn dot_position(m: &MessageView, n: usize, time: f64) -> (f64, f64) {
-    let ((x1, y1), (x2, y2)) = (position(m.from as usize - 1, n), position(m.to as usize - 1, n));
+/// Where every node of a ring of `n` sits, node 1 first: computed once per drawing, not per dot (each
+/// position is two calls out to the browser's `Math`).
+fn node_positions(n: usize) -> Vec<(f64, f64)> {
+    (0..n).map(|index| position(index, n)).collect()
+}
+
+/// Where message `m`'s dot is at virtual time `time`, between the nodes at `spots` (see [`node_positions`]).
+fn dot_position(m: &MessageView, spots: &[(f64, f64)], time: f64) -> (f64, f64) {
+    let ((x1, y1), (x2, y2)) = (spots[m.from as usize - 1], spots[m.to as usize - 1]);
     let p = m.progress(time);
     (x1 + (x2 - x1) * p, y1 + (y2 - y1) * p)
 }
 
 /// Moves the rendered dots (the children of `group`, one per message of `view`, in order) to `time`.
-fn move_dots(group: &NodeRef, view: &ClusterView, time: f64) {
+fn move_dots(group: &NodeRef, (view, spots): &(Rc<ClusterView>, Vec<(f64, f64)>), time: f64) {
     let Some(group) = group.cast::<web_sys::Element>() else { return };
     let dots = group.children();
-    let n = view.nodes.len();
     for (index, m) in view.messages.iter().enumerate() {
         let Some(dot) = dots.item(index as u32) else { break };
-        let (x, y) = dot_position(m, n, time);
+        let (x, y) = dot_position(m, spots, time);
         let _ = dot.set_attribute("cx", &fmt(x));
         let _ = dot.set_attribute("cy", &fmt(y));
     }
@@ -72,15 +77,17 @@ fn move_dots(group: &NodeRef, view: &ClusterView, time: f64) {
 pub fn ring(props: &RingProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len();
-    let at = |id: u8| position(id as usize - 1, n);
+    let spots = node_positions(n);
+    let at = |id: u8| spots[id as usize - 1];
     let time = props.clock.now();
-    // Between renders the clock moves the dots; it needs the view the DOM shows, which is this render's once
-    // it is committed.
+    // Between renders the clock moves the dots; it needs the view the DOM shows (this render's, once it is
+    // committed) and where that view's nodes sit.
     let dots_ref = use_node_ref();
-    let drawn = use_mut_ref(|| view.clone());
+    let drawn = use_mut_ref(|| (view.clone(), spots.clone()));
     {
         let drawn = drawn.clone();
-        use_effect_with(view.clone(), move |view| *drawn.borrow_mut() = view.clone());
+        let spots = spots.clone();
+        use_effect_with(view.clone(), move |view| *drawn.borrow_mut() = (view.clone(), spots));
     }
     {
         let dots_ref = dots_ref.clone();
@@ -143,7 +150,7 @@ pub fn ring(props: &RingProps) -> Html {
                 </g>
                 <g class="messages" ref={dots_ref} onclick={on_click} onkeydown={on_key}>
                     { for view.messages.iter().enumerate().map(|(index, m)| {
-                        let (x, y) = dot_position(m, n, time);
+                        let (x, y) = dot_position(m, &spots, time);
                         let id = m.id;
                         let selected = props.selected == Some(id);
                         // The tab stop: the picked dot if it is drawn, else the first.
