@@ -234,10 +234,7 @@ impl Persistence {
         if !self.is_stopped() {
             return;
         }
-        self.state = State::Memory;
-        self.restarts.clear();
-        self.lock = None;
-        runner.disk_name = "disk";
+        self.leave_for_memory(runner);
         let status = StorageStatus {
             summary: format!("In memory only from tick {}: IndexedDB is no longer written.", runner.now()),
             problem: self.status.problem.clone(),
@@ -450,12 +447,19 @@ impl Persistence {
         });
     }
 
-    /// IndexedDB cannot be used: the run continues in memory and the visitor is told.
-    fn fall_back_to_memory(&mut self, runner: &mut Runner, error: &StorageError) {
+    /// From here on the run's disks are the simulator's memory: no IndexedDB writes, no read-backs pending, and
+    /// the driver lock released (another tab or frame may have the cluster).
+    fn leave_for_memory(&mut self, runner: &mut Runner) {
         self.state = State::Memory;
-        // Not driving: another tab or frame may have the cluster (dropping the lock releases it).
+        self.restarts.clear();
+        self.checked.clear();
         self.lock = None;
         runner.disk_name = "disk";
+    }
+
+    /// IndexedDB cannot be used: the run continues in memory and the visitor is told.
+    fn fall_back_to_memory(&mut self, runner: &mut Runner, error: &StorageError) {
+        self.leave_for_memory(runner);
         let offer_reset = matches!(error, StorageError::Corrupt(_) | StorageError::QuotaExceeded(_));
         let summary = "In memory only: this run is not saved, a page reload starts afresh.".to_owned();
         self.set_status(StorageStatus {
