@@ -24,6 +24,7 @@ use synod::storage::indexeddb::{
     self, clear_cluster, take_over_cluster, try_lock_cluster, wait_for_cluster, ClusterDb, Durability,
     IndexedDbStorage, LockAttempt, LockLoss,
 };
+use synod::storage::json::Json;
 use synod::storage::{Storage, StorageError};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -344,7 +345,7 @@ async fn clear_cluster_empties_it_and_stops_its_old_connections() {
     let mut storage = fresh_node(cluster, 1).await;
     storage.submit(conformance::every_record_type_batch(1));
     flush(&mut storage).await;
-    storage.db().put_trace("position", &serde_json::json!({"tick": 5})).await.unwrap();
+    storage.db().put_trace("position", &Json::parse(r#"{"tick":5}"#).unwrap()).await.unwrap();
 
     clear_cluster(cluster).await.expect("this tab's own connection lets go");
     assert!(storage.db().closed_because().unwrap().contains("deleted"), "the old connection knows why it closed");
@@ -432,16 +433,16 @@ fn a_quota_error_is_recognised() {
 async fn trace_documents_round_trip() {
     let cluster = "test/trace";
     let db = fresh(cluster).await;
-    let position = serde_json::json!({"tick": 1234, "seed": 7, "actions": [{"crash": 2}, {"put": ["k", "v"]}]});
+    let position = Json::parse(r#"{"tick":1234,"seed":7,"actions":[{"crash":2},{"put":["k","v"]}]}"#).unwrap();
     db.put_trace("position", &position).await.unwrap();
-    db.put_trace("config", &"five nodes").await.unwrap();
+    db.put_trace("config", &String::from("five nodes")).await.unwrap();
     let again = ClusterDb::open(cluster).await.unwrap();
-    assert_eq!(again.get_trace::<serde_json::Value>("position").await.unwrap(), Some(position));
+    assert_eq!(again.get_trace::<Json>("position").await.unwrap(), Some(position));
     assert_eq!(again.trace_keys().await.unwrap(), ["config", "position"]);
     again.delete_trace("config").await.unwrap();
     assert_eq!(db.get_trace::<String>("config").await.unwrap(), None);
     put_raw(cluster, stores::TRACE, JsValue::from_str("bad"), JsValue::from_str("[")).await;
-    assert!(matches!(db.get_trace::<serde_json::Value>("bad").await, Err(StorageError::Corrupt(_))));
+    assert!(matches!(db.get_trace::<Json>("bad").await, Err(StorageError::Corrupt(_))));
 }
 
 // ---- two tabs: the driver lock --------------------------------------------------------------------------------

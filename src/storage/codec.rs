@@ -15,7 +15,7 @@
 //! | `snapshots` | node id | `{"schema":1,"upto":16,"state":…}`: the node's latest snapshot |
 //! | `trace` | any string | `{"schema":1,"value":…}`: whatever the simulator keeps (trace position, actions) |
 //!
-//! `value` is a [`Value`] as serde writes it (`"Noop"`, `{"Command":{…}}`, `{"Batch":[…]}`), `state` the
+//! `value` is a [`Value`] as serde_json writes it (`"Noop"`, `{"Command":{…}}`, `{"Batch":[…]}`), `state` the
 //! state machine's snapshot (for the key-value store, its data and session table). A node's whole durable
 //! state is its `acceptor` record, its `snapshots` record and its `entries` range `[node, 0]..[node, ∞)`; no
 //! entry lies below the snapshot (the transaction that writes a snapshot deletes them).
@@ -40,11 +40,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-
 use crate::paxos::{Ballot, DurableState, Entry, NodeId, Slot, Snapshot, Value, WriteBatch};
 
+use super::json::{Json, Stored, Writer};
 use super::StorageError;
 
 /// IndexedDB's version of the database: which object stores exist.
@@ -154,89 +152,62 @@ impl From<DecodeError> for StorageError {
 }
 
 // ---- records as stored (version 1) -------------------------------------------------------------------------
-// Each carries its `schema` field, so the common case (a current record) decodes in one pass; anything else
-// takes the slow path through `serde_json::Value`, which migrates and explains.
+// Every record is an object with its `schema` first, then its fields; `storage::json` reads and writes them
+// (the text serde_json would write for the same shapes, which is what earlier builds wrote).
 
-#[derive(Serialize, Deserialize)]
-struct MetaV1 {
-    schema: u64,
-    format: String,
-}
-
-#[derive(Serialize, Deserialize)]
-struct AcceptorV1 {
-    schema: u64,
-    promised: Ballot,
-    chosen_upto: Slot,
-}
-
-#[derive(Serialize)]
-struct EntryOut<'a, C> {
-    schema: u64,
-    ballot: Ballot,
-    value: &'a Value<C>,
-    chosen: bool,
-}
-
-#[derive(Deserialize)]
-struct EntryV1<C> {
-    schema: u64,
-    ballot: Ballot,
-    value: Value<C>,
-    chosen: bool,
-}
-
-#[derive(Serialize)]
-struct SnapshotOut<'a, Snap> {
-    schema: u64,
-    upto: Slot,
-    state: &'a Snap,
-}
-
-#[derive(Deserialize)]
-struct SnapshotV1<Snap> {
-    schema: u64,
-    upto: Slot,
-    state: Snap,
-}
-
-#[derive(Serialize)]
-struct DocumentOut<'a, T> {
-    schema: u64,
-    value: &'a T,
-}
-
-#[derive(Deserialize)]
-struct DocumentV1<T> {
-    schema: u64,
-    value: T,
-}
-
-/// Records Synod makes always serialise (their maps have string or integer keys).
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("durable records serialise to JSON")
+/// A record: `{"schema":1,` then what `fields` writes, then `}`.
+fn record(fields: impl FnOnce(&mut Writer)) -> String {
+    let mut out = Writer::default();
+    out.open('{');
+    out.key("schema");
+    out.u64(SCHEMA_VERSION);
+    fields(&mut out);
+    out.close('}');
+    out.finish()
 }
 
 pub fn encode_meta() -> String {
-    to_json(&MetaV1 { schema: SCHEMA_VERSION, format: FORMAT.into() })
+    record(|out| {
+        out.key("format");
+        out.str(FORMAT);
+    })
 }
 
-pub fn encode_acceptor(record: AcceptorRecord) -> String {
-    to_json(&AcceptorV1 { schema: SCHEMA_VERSION, promised: record.promised, chosen_upto: record.chosen_upto })
+pub fn encode_acceptor(acceptor: AcceptorRecord) -> String {
+    record(|out| {
+        out.key("promised");
+        acceptor.promised.write(out);
+        out.key("chosen_upto");
+        out.u64(acceptor.chosen_upto);
+    })
 }
 
-pub fn encode_entry<C: Serialize>(entry: &Entry<C>) -> String {
-    to_json(&EntryOut { schema: SCHEMA_VERSION, ballot: entry.ballot, value: &entry.value, chosen: entry.chosen })
+pub fn encode_entry<C: Stored>(entry: &Entry<C>) -> String {
+    record(|out| {
+        out.key("ballot");
+        entry.ballot.write(out);
+        out.key("value");
+        entry.value.write(out);
+        out.key("chosen");
+        out.bool(entry.chosen);
+    })
 }
 
-pub fn encode_snapshot<Snap: Serialize>(snapshot: &Snapshot<Snap>) -> String {
-    to_json(&SnapshotOut { schema: SCHEMA_VERSION, upto: snapshot.upto, state: &snapshot.state })
+pub fn encode_snapshot<Snap: Stored>(snapshot: &Snapshot<Snap>) -> String {
+    record(|out| {
+        out.key("upto");
+        out.u64(snapshot.upto);
+        out.key("state");
+        snapshot.state.write(out);
+    })
 }
 
-/// A `trace` record. The value is the caller's, so serialising it may fail (e.g. a map with struct keys).
-pub fn encode_document<T: Serialize>(value: &T) -> Result<String, StorageError> {
-    serde_json::to_string(&DocumentOut { schema: SCHEMA_VERSION, value })
-        .map_err(|error| StorageError::Other(format!("cannot encode the document as JSON: {error}")))
+/// A `trace` record, holding whatever the caller keeps there.
+pub fn encode_document<T: Stored>(value: &T) -> String {
+    record(|out| {
+        out.key("value");
+        value.write(out);
+    })
 }
 
 /// A decoded record and whether it was migrated from an older schema version (so it should be rewritten).
@@ -246,62 +217,48 @@ pub struct Decoded<T> {
     pub migrated: bool,
 }
 
-/// Decodes one record: the fast path for a current record, otherwise parse, check the version, migrate and
-/// explain. `current_version` reads the fast path's `schema` field.
-fn decode<Fast: DeserializeOwned, Slow: DeserializeOwned, T>(
+/// Decodes one record: parse, check the version, migrate an older one step by step, then `read` its fields.
+fn decode<T>(
     store: &'static str,
     key: RecordKey,
-    json: &str,
-    current_version: impl Fn(&Fast) -> u64,
-    from_fast: impl FnOnce(Fast) -> T,
-    from_slow: impl FnOnce(Slow) -> T,
+    text: &str,
+    read: impl FnOnce(&Json) -> Result<T, String>,
 ) -> Result<Decoded<T>, DecodeError> {
-    if let Ok(fast) = serde_json::from_str::<Fast>(json) {
-        if current_version(&fast) == SCHEMA_VERSION {
-            return Ok(Decoded { value: from_fast(fast), migrated: false });
-        }
-    }
     let fail = |problem| DecodeError { store, key: key.clone(), problem };
-    let mut value: serde_json::Value =
-        serde_json::from_str(json).map_err(|error| fail(Problem::NotJson(error.to_string())))?;
-    let fields = value.as_object_mut().ok_or_else(|| fail(Problem::BadShape("not a JSON object".into())))?;
-    let version = fields.get("schema").and_then(serde_json::Value::as_u64).ok_or_else(|| fail(Problem::NoSchema))?;
+    let mut json = Json::parse(text).map_err(|why| fail(Problem::NotJson(why)))?;
+    if !matches!(json, Json::Object(_)) {
+        return Err(fail(Problem::BadShape(format!("{} is not a record (an object)", json.kind()))));
+    }
+    let version = json.get("schema").and_then(|version| version.u64().ok()).ok_or_else(|| fail(Problem::NoSchema))?;
     if version > SCHEMA_VERSION {
         return Err(fail(Problem::NewerSchema(version)));
     }
     for from in version..SCHEMA_VERSION {
-        upgrade_record(store, from, fields)
+        upgrade_record(store, from, &mut json)
             .map_err(|why| fail(Problem::BadShape(format!("{why} (upgrading from version {from})"))))?;
     }
-    // Through text rather than `from_value`: the fast path already instantiated each record type's JSON text
-    // deserializer, and a second, `Value`-based one for every type would cost the browser bundle kilobytes.
-    let slow: Slow =
-        serde_json::from_str(&value.to_string()).map_err(|error| fail(Problem::BadShape(error.to_string())))?;
-    Ok(Decoded { value: from_slow(slow), migrated: version < SCHEMA_VERSION })
+    let value = read(&json).map_err(|why| fail(Problem::BadShape(why)))?;
+    Ok(Decoded { value, migrated: version < SCHEMA_VERSION })
 }
 
-/// Migrates the fields of one `store` record from schema version `from` to `from + 1`, in place. Every
-/// version step a future build adds goes here, as one more arm.
-pub fn upgrade_record(
-    store: &str,
-    from: u64,
-    fields: &mut serde_json::Map<String, serde_json::Value>,
-) -> Result<(), String> {
+/// Migrates one `store` record (an object) from schema version `from` to `from + 1`, in place. Every version
+/// step a future build adds goes here, as one more arm.
+pub fn upgrade_record(store: &str, from: u64, record: &mut Json) -> Result<(), String> {
     match (from, store) {
         // Version 0 wrote ballots as "round.node" strings.
-        (0, stores::ACCEPTOR) => ballot_from_v0(fields, "promised"),
-        (0, stores::ENTRIES) => ballot_from_v0(fields, "ballot"),
+        (0, stores::ACCEPTOR) => ballot_from_v0(record, "promised"),
+        (0, stores::ENTRIES) => ballot_from_v0(record, "ballot"),
         (0, _) => Ok(()),
         _ => Err(format!("no upgrade from schema version {from} for the {store} store")),
     }?;
-    fields.insert("schema".into(), (from + 1).into());
+    record.set("schema", Json::Number((from + 1).to_string()));
     Ok(())
 }
 
-fn ballot_from_v0(fields: &mut serde_json::Map<String, serde_json::Value>, name: &str) -> Result<(), String> {
-    let text = fields.get(name).and_then(serde_json::Value::as_str).ok_or_else(|| format!("{name} is not a string"))?;
+fn ballot_from_v0(record: &mut Json, name: &str) -> Result<(), String> {
+    let text = record.get(name).and_then(|field| field.str().ok()).ok_or_else(|| format!("{name} is not a string"))?;
     let ballot = parse_ballot_v0(text).ok_or_else(|| format!("{name} {text:?} is not \"round.node\""))?;
-    fields.insert(name.into(), serde_json::to_value(ballot).expect("a ballot is JSON"));
+    record.set(name, Json::parse(&ballot.to_json()).expect("a ballot writes JSON"));
     Ok(())
 }
 
@@ -312,59 +269,43 @@ pub fn parse_ballot_v0(text: &str) -> Option<Ballot> {
 }
 
 /// The `meta` record: refuses a newer build's database and a foreign one.
-pub fn decode_meta(json: &str) -> Result<(), DecodeError> {
-    let decoded = decode(
-        stores::META,
-        RecordKey::Name(META_KEY.into()),
-        json,
-        |meta: &MetaV1| meta.schema,
-        |meta| meta.format,
-        |meta: MetaV1| meta.format,
-    )?;
-    if decoded.value != FORMAT {
-        let why = format!("its format is {:?}, not {FORMAT:?}: this database was not written by Synod", decoded.value);
-        return Err(DecodeError {
-            store: stores::META,
-            key: RecordKey::Name(META_KEY.into()),
-            problem: Problem::BadShape(why),
-        });
+pub fn decode_meta(text: &str) -> Result<(), DecodeError> {
+    let key = || RecordKey::Name(META_KEY.into());
+    let format = decode(stores::META, key(), text, |meta| meta.read_field("format", Json::string))?.value;
+    if format != FORMAT {
+        let why = format!("its format is {format:?}, not {FORMAT:?}: this database was not written by Synod");
+        return Err(DecodeError { store: stores::META, key: key(), problem: Problem::BadShape(why) });
     }
     Ok(())
 }
 
-pub fn decode_acceptor(node: NodeId, json: &str) -> Result<Decoded<AcceptorRecord>, DecodeError> {
-    let record =
-        |acceptor: AcceptorV1| AcceptorRecord { promised: acceptor.promised, chosen_upto: acceptor.chosen_upto };
-    decode(stores::ACCEPTOR, RecordKey::Node(node), json, |acceptor: &AcceptorV1| acceptor.schema, record, record)
+pub fn decode_acceptor(node: NodeId, text: &str) -> Result<Decoded<AcceptorRecord>, DecodeError> {
+    decode(stores::ACCEPTOR, RecordKey::Node(node), text, |acceptor| {
+        Ok(AcceptorRecord {
+            promised: acceptor.read_field("promised", Ballot::read)?,
+            chosen_upto: acceptor.read_field("chosen_upto", Json::u64)?,
+        })
+    })
 }
 
-pub fn decode_entry<C: DeserializeOwned>(
-    node: NodeId,
-    slot: Slot,
-    json: &str,
-) -> Result<Decoded<Entry<C>>, DecodeError> {
-    let entry = |entry: EntryV1<C>| Entry { ballot: entry.ballot, value: entry.value, chosen: entry.chosen };
-    decode(stores::ENTRIES, RecordKey::Entry(node, slot), json, |entry: &EntryV1<C>| entry.schema, entry, entry)
+pub fn decode_entry<C: Stored>(node: NodeId, slot: Slot, text: &str) -> Result<Decoded<Entry<C>>, DecodeError> {
+    decode(stores::ENTRIES, RecordKey::Entry(node, slot), text, |entry| {
+        Ok(Entry {
+            ballot: entry.read_field("ballot", Ballot::read)?,
+            value: entry.read_field("value", Value::read)?,
+            chosen: entry.read_field("chosen", Json::bool)?,
+        })
+    })
 }
 
-pub fn decode_snapshot<Snap: DeserializeOwned>(
-    node: NodeId,
-    json: &str,
-) -> Result<Decoded<Snapshot<Snap>>, DecodeError> {
-    let snapshot = |snapshot: SnapshotV1<Snap>| Snapshot { upto: snapshot.upto, state: snapshot.state };
-    decode(
-        stores::SNAPSHOTS,
-        RecordKey::Node(node),
-        json,
-        |snapshot: &SnapshotV1<Snap>| snapshot.schema,
-        snapshot,
-        snapshot,
-    )
+pub fn decode_snapshot<Snap: Stored>(node: NodeId, text: &str) -> Result<Decoded<Snapshot<Snap>>, DecodeError> {
+    decode(stores::SNAPSHOTS, RecordKey::Node(node), text, |snapshot| {
+        Ok(Snapshot { upto: snapshot.read_field("upto", Json::u64)?, state: snapshot.read_field("state", Snap::read)? })
+    })
 }
 
-pub fn decode_document<T: DeserializeOwned>(key: &str, json: &str) -> Result<Decoded<T>, DecodeError> {
-    let value = |document: DocumentV1<T>| document.value;
-    decode(stores::TRACE, RecordKey::Name(key.into()), json, |document: &DocumentV1<T>| document.schema, value, value)
+pub fn decode_document<T: Stored>(key: &str, text: &str) -> Result<Decoded<T>, DecodeError> {
+    decode(stores::TRACE, RecordKey::Name(key.into()), text, |document| document.read_field("value", T::read))
 }
 
 /// One node's records as read from the stores, before they are checked against each other.
@@ -451,8 +392,8 @@ fn check_slot(slot: Slot) {
 /// requests.
 pub fn plan_batch<C, Snap>(state: &mut DurableState<C, Snap>, batch: &WriteBatch<C, Snap>) -> Vec<Write>
 where
-    C: Clone + Serialize,
-    Snap: Clone + Serialize,
+    C: Clone + Stored,
+    Snap: Clone + Stored,
 {
     let acceptor_before = acceptor_of(state);
     let start_before = state.log_start();
@@ -489,7 +430,7 @@ where
 
 /// The writes that replace every record of a node with `state`: used to undo a write that may have committed
 /// after a simulated crash, and to rewrite records migrated from an older schema version.
-pub fn plan_rewrite<C: Serialize, Snap: Serialize>(state: &DurableState<C, Snap>) -> Vec<Write> {
+pub fn plan_rewrite<C: Stored, Snap: Stored>(state: &DurableState<C, Snap>) -> Vec<Write> {
     let mut writes = Vec::with_capacity(state.entries.len() + 3);
     writes.push(Write::DeleteEntries { from: 0, to: None });
     writes.push(Write::Acceptor(encode_acceptor(acceptor_of(state))));
@@ -665,11 +606,35 @@ mod tests {
         state.sessions.insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
         let snapshot = Snapshot { upto: 10, state };
         assert_eq!(decode_snapshot::<KvStore>(1, &encode_snapshot(&snapshot)).unwrap().value, snapshot);
-        let document = serde_json::json!({"tick": 42, "actions": ["crash 2"]});
-        let json = encode_document(&document).unwrap();
-        assert_eq!(decode_document::<serde_json::Value>("position", &json).unwrap().value, document);
+        let document = Json::parse(r#"{"tick":42,"actions":["crash 2"]}"#).unwrap();
+        let json = encode_document(&document);
+        assert_eq!(decode_document::<Json>("position", &json).unwrap().value, document);
         assert!(json.starts_with(r#"{"schema":1,"#), "every record carries its version first: {json}");
         decode_meta(&encode_meta()).expect("the meta record decodes");
+    }
+
+    /// The records' text is the layout in the module docs, which is what builds that wrote them through serde
+    /// wrote: records already on visitors' disks keep reading.
+    #[test]
+    fn records_are_written_as_the_layout_says() {
+        let acceptor = AcceptorRecord { promised: Ballot::new(3, 2), chosen_upto: 17 };
+        assert_eq!(encode_acceptor(acceptor), r#"{"schema":1,"promised":{"round":3,"node":2},"chosen_upto":17}"#);
+        let entry = Entry { ballot: Ballot::new(3, 2), value: put(4), chosen: true };
+        assert_eq!(
+            encode_entry(&entry),
+            r#"{"schema":1,"ballot":{"round":3,"node":2},"value":{"Command":{"client":7,"seq":4,"command":{"Put":{"key":"k4","value":"v"}}}},"chosen":true}"#
+        );
+        let noop = Entry::<KvCommand> { ballot: Ballot::new(1, 1), value: Value::Noop, chosen: false };
+        assert_eq!(encode_entry(&noop), r#"{"schema":1,"ballot":{"round":1,"node":1},"value":"Noop","chosen":false}"#);
+        let mut state = KvStore::default();
+        state.data.insert("a".into(), "1".into());
+        state.sessions.insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
+        assert_eq!(
+            encode_snapshot(&Snapshot { upto: 10, state }),
+            r#"{"schema":1,"upto":10,"state":{"data":{"a":"1"},"sessions":{"7":{"seq":3,"output":{"Value":null}}}}}"#
+        );
+        assert_eq!(encode_document(&String::from("x")), r#"{"schema":1,"value":"x"}"#);
+        assert_eq!(encode_meta(), r#"{"schema":1,"format":"synod"}"#);
     }
 
     #[test]

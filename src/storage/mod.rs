@@ -9,7 +9,9 @@ pub mod codec;
 pub mod conformance;
 #[cfg(target_arch = "wasm32")]
 pub mod indexeddb;
+pub mod json;
 mod memory;
+mod stored;
 
 pub use memory::MemoryStorage;
 

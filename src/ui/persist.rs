@@ -42,8 +42,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
-
 use super::runner::{decode_record, encode_record, RunRecord, Runner};
 use super::view::DiskView;
 use crate::check::invariants::describe_value;
@@ -54,6 +52,7 @@ use crate::storage::codec::{self, Write};
 use crate::storage::indexeddb::{
     clear_cluster, take_over_cluster, try_lock_cluster, ClusterDb, DriverLock, LockAttempt, LockLoss,
 };
+use crate::storage::json::{Json, Stored, Writer};
 use crate::storage::{Storage, StorageError};
 
 /// One node's durable state.
@@ -105,11 +104,25 @@ pub struct StorageStatus {
     pub offer_take_over: bool,
 }
 
-/// The run's position, stored with every commit.
-#[derive(Serialize, Deserialize)]
+/// The run's position, stored with every commit: `{"run":…,"tick":…}`.
 struct StoredRun {
     run: String,
     tick: u64,
+}
+
+impl Stored for StoredRun {
+    fn write(&self, out: &mut Writer) {
+        out.open('{');
+        out.key("run");
+        out.str(&self.run);
+        out.key("tick");
+        out.u64(self.tick);
+        out.close('}');
+    }
+
+    fn read(json: &Json) -> Result<StoredRun, String> {
+        Ok(StoredRun { run: json.read_field("run", Json::string)?, tick: json.read_field("tick", Json::u64)? })
+    }
 }
 
 /// Work the driver waits for before it advances (a commit, or reading a node back).
@@ -733,7 +746,7 @@ impl Disk {
         };
         // Whatever happens next, a failure means the planned states may be ahead of the disk: rewrite then.
         self.rewrite = true;
-        let document = codec::encode_document(&StoredRun { run: position.0.clone(), tick: position.1 })?;
+        let document = codec::encode_document(&StoredRun { run: position.0.clone(), tick: position.1 });
         let commit = self.db.write_cluster(&writes, &[(RUN_DOCUMENT, document)])?;
         if let Change::Replace(states) = &change {
             self.planned = states.clone();

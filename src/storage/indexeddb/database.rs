@@ -6,8 +6,8 @@ use std::rc::Rc;
 
 use idb::{KeyRange, ObjectStoreParams, Query, TransactionMode};
 use js_sys::Array;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+
+use crate::storage::json::Stored;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -297,8 +297,8 @@ impl ClusterDb {
     /// Records of an older schema version are migrated, and then rewritten in the current one.
     pub async fn load<C, Snap>(&self, nodes: &[NodeId]) -> Result<Vec<DurableState<C, Snap>>, StorageError>
     where
-        C: Clone + Serialize + DeserializeOwned,
-        Snap: Clone + Serialize + DeserializeOwned,
+        C: Clone + Stored,
+        Snap: Clone + Stored,
     {
         use std::future::IntoFuture;
         let transaction = self.read_transaction(&stores::NODE)?;
@@ -371,8 +371,8 @@ impl ClusterDb {
     /// Reads `node` back and returns its storage (the recovery path after a kill or a page reload).
     pub async fn node_storage<C, Snap>(&self, node: NodeId) -> Result<IndexedDbStorage<C, Snap>, StorageError>
     where
-        C: Clone + Serialize + DeserializeOwned + 'static,
-        Snap: Clone + Serialize + DeserializeOwned + 'static,
+        C: Clone + Stored + 'static,
+        Snap: Clone + Stored + 'static,
     {
         let state = self.load(&[node]).await?.pop().expect("one state per node asked for");
         Ok(IndexedDbStorage::new(self.clone(), node, state))
@@ -381,8 +381,8 @@ impl ClusterDb {
     /// The storages of `nodes`, read in one transaction (a page reload restoring the whole cluster).
     pub async fn node_storages<C, Snap>(&self, nodes: &[NodeId]) -> Result<Vec<IndexedDbStorage<C, Snap>>, StorageError>
     where
-        C: Clone + Serialize + DeserializeOwned + 'static,
-        Snap: Clone + Serialize + DeserializeOwned + 'static,
+        C: Clone + Stored + 'static,
+        Snap: Clone + Stored + 'static,
     {
         let states = self.load(nodes).await?;
         Ok(nodes.iter().zip(states).map(|(node, state)| IndexedDbStorage::new(self.clone(), *node, state)).collect())
@@ -457,8 +457,8 @@ impl ClusterDb {
     }
 
     /// Stores `value` as the `trace` document `key` (strict durability), replacing any earlier one.
-    pub async fn put_trace<T: Serialize>(&self, key: &str, value: &T) -> Result<(), StorageError> {
-        let json = codec::encode_document(value)?;
+    pub async fn put_trace<T: Stored>(&self, key: &str, value: &T) -> Result<(), StorageError> {
+        let json = codec::encode_document(value);
         let transaction = self.start_write(&[stores::TRACE], Durability::Strict)?;
         let store = transaction
             .object_store(stores::TRACE)
@@ -471,7 +471,7 @@ impl ClusterDb {
     }
 
     /// The `trace` document `key`, if there is one.
-    pub async fn get_trace<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
+    pub async fn get_trace<T: Stored>(&self, key: &str) -> Result<Option<T>, StorageError> {
         let transaction = self.read_transaction(&[stores::TRACE])?;
         let store = transaction.object_store(stores::TRACE).map_err(idb_error("cannot read the trace"))?;
         let request = store.get(JsValue::from_str(key)).map_err(idb_error("cannot read the trace"))?;
@@ -512,7 +512,8 @@ impl Connection {
             let (closed, database, cluster) = (closed.clone(), database.clone(), cluster.to_owned());
             Closure::<dyn FnMut(IdbVersionChangeEvent)>::new(move |event: IdbVersionChangeEvent| {
                 database.close();
-                let why = match event.new_version() {
+                // IndexedDB versions are integers; as one, the message needs no float formatting (kilobytes).
+                let why = match event.new_version().map(|version| version as u64) {
                     None => format!("another tab deleted cluster {cluster:?} (reset); reload to start afresh"),
                     Some(version) => format!(
                         "another tab opened cluster {cluster:?} with a newer build (database version {version}); \

@@ -58,8 +58,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use crate::storage::json::Stored;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
@@ -146,8 +145,8 @@ pub struct WriteStats {
 
 impl<C, Snap> IndexedDbStorage<C, Snap>
 where
-    C: Clone + Serialize + DeserializeOwned + 'static,
-    Snap: Clone + Serialize + DeserializeOwned + 'static,
+    C: Clone + Stored + 'static,
+    Snap: Clone + Stored + 'static,
 {
     /// Opens `cluster`'s database and reads `node` back: its storage, whose `durable()` is what the node
     /// recovers from. For several nodes, open the [`ClusterDb`] once and use [`ClusterDb::node_storages`].
@@ -254,8 +253,8 @@ where
 
 impl<C, Snap> Storage<C, Snap> for IndexedDbStorage<C, Snap>
 where
-    C: Clone + Serialize + DeserializeOwned + 'static,
-    Snap: Clone + Serialize + DeserializeOwned + 'static,
+    C: Clone + Stored + 'static,
+    Snap: Clone + Stored + 'static,
 {
     fn submit(&mut self, batch: WriteBatch<C, Snap>) {
         if let Some(last) = self.last_submitted {
@@ -409,8 +408,8 @@ impl<C, Snap> Future for Settled<C, Snap> {
 
 impl<C, Snap> crate::storage::conformance::Settle for IndexedDbStorage<C, Snap>
 where
-    C: Clone + Serialize + DeserializeOwned + 'static,
-    Snap: Clone + Serialize + DeserializeOwned + 'static,
+    C: Clone + Stored + 'static,
+    Snap: Clone + Stored + 'static,
 {
     fn settle(&mut self) -> impl Future<Output = ()> {
         let settled = self.settled();
