@@ -218,8 +218,12 @@ fn only_observes(operation: &Operation) -> bool {
 
 /// The sorted union of two sorted lists of distinct indices.
 fn merge(a: &[usize], b: &[usize]) -> Vec<usize> {
-    let mut merged: Vec<usize> = a.iter().chain(b).copied().collect();
-    merged.sort_unstable();
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.iter().peekable(), b.iter().peekable());
+    while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
+        merged.push(if x <= y { a.next() } else { b.next() }.copied().expect("peeked"));
+    }
+    merged.extend(a.chain(b));
     merged
 }
 
@@ -455,5 +459,17 @@ impl std::fmt::Display for Explanation {
             writeln!(f, "  {}: {reason}", operation.id)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge;
+
+    #[test]
+    fn merge_keeps_the_union_sorted() {
+        assert_eq!(merge(&[1, 4, 9], &[0, 2, 3, 10]), [0, 1, 2, 3, 4, 9, 10]);
+        assert_eq!(merge(&[], &[5]), [5]);
+        assert_eq!(merge(&[5], &[]), [5]);
     }
 }
