@@ -225,49 +225,48 @@ impl Parser<'_> {
             Some(b'"') => self.string().map(Json::String),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(b'[') => {
-                self.at += 1;
                 let mut items = Vec::new();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                    return Ok(Json::Array(items));
-                }
-                loop {
-                    items.push(self.value(depth + 1)?);
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => {
-                            self.at += 1;
-                            return Ok(Json::Array(items));
-                        }
-                        _ => return Err(self.error("expected `,` or `]`")),
-                    }
-                }
+                self.sequence(b']', |parser| {
+                    items.push(parser.value(depth + 1)?);
+                    Ok(())
+                })?;
+                Ok(Json::Array(items))
             }
             Some(b'{') => {
-                self.at += 1;
                 let mut fields = Vec::new();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                    return Ok(Json::Object(fields));
-                }
-                loop {
-                    if self.peek() != Some(b'"') {
-                        return Err(self.error("expected a field name"));
+                self.sequence(b'}', |parser| {
+                    if parser.peek() != Some(b'"') {
+                        return Err(parser.error("expected a field name"));
                     }
-                    let key = self.string()?;
-                    self.expect(b':')?;
-                    fields.push((key, self.value(depth + 1)?));
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(Json::Object(fields));
-                        }
-                        _ => return Err(self.error("expected `,` or `}`")),
-                    }
-                }
+                    let key = parser.string()?;
+                    parser.expect(b':')?;
+                    fields.push((key, parser.value(depth + 1)?));
+                    Ok(())
+                })?;
+                Ok(Json::Object(fields))
             }
             Some(_) => Err(self.error("expected a value")),
+        }
+    }
+
+    /// An array's or object's items, at its opening bracket: `item` reads each, commas separate them, `close`
+    /// ends them.
+    fn sequence(&mut self, close: u8, mut item: impl FnMut(&mut Self) -> Result<(), String>) -> Result<(), String> {
+        self.at += 1;
+        if self.peek() == Some(close) {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(byte) if byte == close => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error(&format!("expected `,` or `{}`", close as char))),
+            }
         }
     }
 
