@@ -6,8 +6,6 @@ use std::rc::Rc;
 
 use idb::{KeyRange, ObjectStoreParams, Query, TransactionMode};
 use js_sys::Array;
-
-use crate::storage::json::Stored;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -17,6 +15,7 @@ use super::js::{self, Durability};
 use super::IndexedDbStorage;
 use crate::paxos::{DurableState, NodeId, Slot};
 use crate::storage::codec::{self, stores, DecodeError, NodeRecords, Problem, RecordKey, Write};
+use crate::storage::json::Stored;
 use crate::storage::StorageError;
 
 /// An open connection to one cluster's database, shared (cheaply cloned) by the storages of its nodes.

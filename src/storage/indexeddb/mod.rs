@@ -58,7 +58,6 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use crate::storage::json::Stored;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::IdbTransaction;
@@ -68,6 +67,7 @@ pub use js::{durability_of, storage_error, write_transaction, Durability};
 pub use lock::{lock_name, take_over_cluster, try_lock_cluster, wait_for_cluster, DriverLock, LockAttempt, LockLoss};
 
 use super::codec::{self, stores, Write};
+use super::json::Stored;
 use super::{Storage, StorageError};
 use crate::kv::{KvCommand, KvStore};
 use crate::paxos::{BatchId, DurableState, NodeId, WriteBatch};
