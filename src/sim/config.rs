@@ -75,19 +75,30 @@ pub const FAULT_FIELDS: [&str; 9] = [
 ];
 
 impl FaultConfig {
-    /// Every field as a number, in the order of [`FAULT_FIELDS`].
+    /// Every field as a number, in the order of [`FAULT_FIELDS`]. Destructured in full, so a field added to
+    /// the rates does not compile until share links and the trace hash (both built on this) carry it too.
     pub fn numbers(&self) -> [u64; 9] {
-        let f = self;
+        let FaultConfig {
+            drop_ppm,
+            duplicate_ppm,
+            delay_min,
+            delay_max,
+            partition_ppm,
+            partition_ticks,
+            crash_ppm,
+            down_ticks,
+            storage_delay_max,
+        } = *self;
         [
-            f.drop_ppm.into(),
-            f.duplicate_ppm.into(),
-            f.delay_min,
-            f.delay_max,
-            f.partition_ppm.into(),
-            f.partition_ticks,
-            f.crash_ppm.into(),
-            f.down_ticks,
-            f.storage_delay_max,
+            drop_ppm.into(),
+            duplicate_ppm.into(),
+            delay_min,
+            delay_max,
+            partition_ppm.into(),
+            partition_ticks,
+            crash_ppm.into(),
+            down_ticks,
+            storage_delay_max,
         ]
     }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::kv::KvCommand;
 use crate::paxos::{MessageKind, NodeId};
 
-use super::{FaultConfig, UserAction};
+use super::UserAction;
 
 /// One entry's event. `Lost::why` is one of a few fixed phrases, borrowed so that losing a message allocates
 /// nothing.
@@ -42,8 +42,9 @@ pub struct TraceEntry {
     pub event: TraceEvent,
 }
 
-/// A user action: a tag per variant, then its fields in order. Destructured in full, so a field added to an
-/// action or to the fault rates does not compile until it is hashed too.
+/// A user action: a tag per variant, then its fields in order. Every variant is matched with all its fields,
+/// and the fault rates go through `FaultConfig::numbers` (which names every field), so a field added to either
+/// does not compile until it is hashed too.
 fn encode_action(action: &UserAction, hash: &mut TraceHash) {
     match action {
         UserAction::Crash { node } => hash.nodes(0, &[*node]),
@@ -71,31 +72,7 @@ fn encode_action(action: &UserAction, hash: &mut TraceHash) {
                 KvCommand::Cas { key, expected: Some(expected), new } => hash.strs(5, &[key, expected, new]),
             }
         }
-        UserAction::SetFaults { faults } => {
-            let FaultConfig {
-                drop_ppm,
-                duplicate_ppm,
-                delay_min,
-                delay_max,
-                partition_ppm,
-                partition_ticks,
-                crash_ppm,
-                down_ticks,
-                storage_delay_max,
-            } = faults;
-            let words = [
-                (*drop_ppm).into(),
-                (*duplicate_ppm).into(),
-                *delay_min,
-                *delay_max,
-                (*partition_ppm).into(),
-                *partition_ticks,
-                (*crash_ppm).into(),
-                *down_ticks,
-                *storage_delay_max,
-            ];
-            hash.words(12, &words);
-        }
+        UserAction::SetFaults { faults } => hash.words(12, &faults.numbers()),
         UserAction::Reload => hash.u8(13),
     }
 }
@@ -283,6 +260,7 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::FaultConfig;
 
     fn action_hash(action: &UserAction) -> u64 {
         let mut trace = Trace::new(false);
