@@ -25,6 +25,16 @@ pub struct Cluster {
     pub network: VecDeque<EnvelopeOf<KvStore>>,
     /// Directed links that drop everything.
     pub cut: BTreeSet<(NodeId, NodeId)>,
+    /// Directed links that drop only one kind of message.
+    pub blocked: BTreeSet<(NodeId, NodeId, MessageKind)>,
+    /// Directed links whose messages of one kind are held back in `parked` rather than delivered.
+    pub holding: BTreeSet<(NodeId, NodeId, MessageKind)>,
+    /// Messages held back by `holding`, oldest first, until `release_parked`.
+    pub parked: Vec<EnvelopeOf<KvStore>>,
+    /// Nodes whose clocks stand still: `tick` passes them by (they still receive messages).
+    pub frozen: BTreeSet<NodeId>,
+    /// Nodes whose writes stay volatile until `sync` is called for them, whatever `sync_immediately` says.
+    pub lagging: BTreeSet<NodeId>,
     pub replies: Vec<Reply<KvOutput>>,
     pub applied: BTreeMap<NodeId, Vec<Applied<KvCommand, KvOutput>>>,
     pub events: Vec<(NodeId, Event)>,
@@ -43,6 +53,11 @@ impl Cluster {
             sync_immediately: true,
             network: VecDeque::new(),
             cut: BTreeSet::new(),
+            blocked: BTreeSet::new(),
+            holding: BTreeSet::new(),
+            parked: Vec::new(),
+            lagging: BTreeSet::new(),
+            frozen: BTreeSet::new(),
             replies: Vec::new(),
             applied: BTreeMap::new(),
             events: Vec::new(),
@@ -95,7 +110,7 @@ impl Cluster {
             self.events.extend(ready.events.into_iter().map(|event| (id, event)));
             if let Some(batch) = ready.write {
                 self.unsynced.get_mut(&id).unwrap().push_back(batch);
-                if self.sync_immediately {
+                if self.sync_immediately && !self.lagging.contains(&id) {
                     self.sync(id);
                 }
             }
@@ -119,7 +134,12 @@ impl Cluster {
     /// Delivers one message, or drops it if its link is cut or its receiver is down.
     pub fn deliver_one(&mut self) -> bool {
         let Some(envelope) = self.network.pop_front() else { return false };
-        if self.cut.contains(&(envelope.from, envelope.to)) {
+        let (from, kind) = (envelope.from, envelope.message.kind());
+        if self.cut.contains(&(from, envelope.to)) || self.blocked.contains(&(from, envelope.to, kind)) {
+            return true;
+        }
+        if self.holding.contains(&(from, envelope.to, kind)) {
+            self.parked.push(envelope);
             return true;
         }
         let to = envelope.to;
@@ -151,7 +171,8 @@ impl Cluster {
     }
 
     pub fn tick(&mut self) {
-        for id in self.live() {
+        let ticking: Vec<NodeId> = self.live().into_iter().filter(|id| !self.frozen.contains(id)).collect();
+        for id in ticking {
             self.node_mut(id).tick();
             self.flush(id);
         }
@@ -223,6 +244,20 @@ impl Cluster {
 
     pub fn heal(&mut self) {
         self.cut.clear();
+        self.blocked.clear();
+    }
+
+    /// Puts every parked message back on the network (ahead of what is in flight) and stops holding new ones.
+    pub fn release_parked(&mut self) {
+        self.holding.clear();
+        for envelope in self.parked.drain(..).rev() {
+            self.network.push_front(envelope);
+        }
+    }
+
+    /// Every request node `id` applied since it last started, as `(slot, command)`.
+    pub fn applied_commands(&self, id: NodeId) -> Vec<(Slot, KvCommand)> {
+        self.applied[&id].iter().map(|applied| (applied.slot, applied.request.command.clone())).collect()
     }
 
     pub fn kv(&self, id: NodeId) -> &KvStore {
