@@ -1,11 +1,20 @@
 //! The acceptor: promises (phase 1b) and acceptances (phase 2b). Its state is durable; every reply that
 //! reveals it waits in `Node::send` until the write is acknowledged.
+//!
+//! Rules a reader can check here:
+//! - A promise never decreases, and nothing below it is accepted (`admit_ballot`).
+//! - One ballot proposes one value per slot, so an acceptance in the ballot it already holds for a slot carries
+//!   the same value (`accept-same-ballot-same-value`).
+//! - A slot this node knows is chosen is never overwritten. An accept that proposes another value there comes from
+//!   a leader a higher ballot has deposed, whose message was late: it is neither accepted nor acknowledged (an
+//!   acknowledgement would be a vote for a value that cannot be chosen), and its sender is caught up instead.
 
 use super::node::Node;
 use super::{Ballot, Bug, Entry, Event, Message, NodeId, Record, Slot, StateMachine, Value};
 
 impl<S: StateMachine> Node<S> {
-    /// Raises the promise (and records it). A higher ballot than our own ends our leadership.
+    /// Raises the promise (and records it). The door (`Node::observe`) already stepped a leader or candidate
+    /// down if `ballot` is above its own.
     pub(super) fn raise_promise(&mut self, ballot: Ballot) {
         let promised = self.promised;
         self.invariant(ballot >= promised, "promised-never-decreases", || {
@@ -13,16 +22,16 @@ impl<S: StateMachine> Node<S> {
         });
         self.promised = ballot;
         self.records.push(Record::Promise(ballot));
-        if self.own_ballot().is_some_and(|own| ballot > own) {
-            self.step_down(format!("promised the higher ballot {ballot}"));
-        }
+        let own = self.own_ballot();
+        self.invariant(own.is_none_or(|own| own >= ballot), "own-ballot-at-or-above-promise", || {
+            format!("still in ballot {own:?} after promising {ballot}")
+        });
     }
 
     /// The common first step of phases 1b and 2b: a ballot below the promise gets a nack (unless `let_below`
     /// lets it through), a higher one raises the promise, and its sender is the likely leader. Returns whether
     /// the message goes on to be handled.
     fn admit_ballot(&mut self, from: NodeId, ballot: Ballot, let_below: bool) -> bool {
-        self.observe_ballot(ballot);
         if ballot < self.promised && !let_below {
             let promised = self.promised;
             self.send(from, Message::Nack { ballot, promised });
@@ -61,45 +70,67 @@ impl<S: StateMachine> Node<S> {
         if !self.admit_ballot(from, ballot, self.bug(Bug::AcceptBelowPromise)) {
             return;
         }
-        let count = values.len() as Slot;
         // Compacted slots are chosen and applied: nothing to accept there, and nothing to acknowledge.
-        let first_acked = first_slot.max(self.log.start());
-        for (slot, value) in (first_slot..).zip(values.iter()).filter(|(slot, _)| *slot >= first_acked) {
-            self.accept_one(slot, ballot, value.clone());
+        let first_held = first_slot.max(self.log.start());
+        let mut leader_is_behind = first_slot < first_held;
+        let mut acknowledged: Option<(Slot, Slot)> = None;
+        for (slot, value) in (first_slot..).zip(values.iter()).filter(|(slot, _)| *slot >= first_held) {
+            if !self.accept_one(slot, ballot, value.clone()) {
+                leader_is_behind = true;
+                self.acknowledge(from, ballot, acknowledged.take());
+                continue;
+            }
+            acknowledged = match acknowledged {
+                Some((start, end)) if end == slot => Some((start, slot + 1)),
+                _ => Some((slot, slot + 1)),
+            };
         }
         self.learn_commit(ballot, chosen_upto);
-        let end = first_slot + count;
-        if end > first_acked {
-            let chosen_upto = self.first_unchosen;
-            self.send(
-                from,
-                Message::Accepted { ballot, first_slot: first_acked, count: end - first_acked, chosen_upto },
-            );
+        self.acknowledge(from, ballot, acknowledged);
+        if leader_is_behind {
+            // The leader asks for votes in slots this node knows are chosen (compacted, or chosen with another
+            // value): votes that will never come. Teach it what is chosen instead.
+            self.catch_up(from, chosen_upto);
         }
     }
 
-    fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>) {
+    /// Sends the acceptance of slots `start..end`, if any.
+    fn acknowledge(&mut self, to: NodeId, ballot: Ballot, range: Option<(Slot, Slot)>) {
+        if let Some((first_slot, end)) = range {
+            let chosen_upto = self.first_unchosen;
+            self.send(to, Message::Accepted { ballot, first_slot, count: end - first_slot, chosen_upto });
+        }
+    }
+
+    /// Accepts `value` for `slot` in `ballot`, unless the slot is known chosen with another value. Returns whether
+    /// the acceptance may be acknowledged.
+    fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>) -> bool {
         match self.log.get(slot) {
             Some(entry) if entry.chosen => {
-                // A correct leader can only re-propose the chosen value here. The acceptance in the new ballot is
-                // written like any other: the accepted message about to go out reveals it.
-                let (same, newer) = (entry.value == value, ballot > entry.ballot);
-                self.invariant(same, "chosen-never-changes", || {
-                    format!("slot {slot} is chosen but ballot {ballot} proposes a different value")
-                });
-                if same && newer {
+                if entry.value != value {
+                    return false; // A deposed leader's late accept: see the module docs.
+                }
+                // The chosen value again, in a newer ballot: written like any other acceptance, since the accepted
+                // message about to go out reveals it.
+                if ballot > entry.ballot {
                     self.records.push(Record::Accept { slot, ballot, value });
                     self.log.get_mut(slot).expect("matched above").ballot = ballot;
                 }
+                true
             }
             existing => {
                 let lower = existing.is_some_and(|entry| entry.ballot > ballot);
+                let conflicting = existing.is_some_and(|entry| entry.ballot == ballot && entry.value != value);
                 let promised = self.promised;
                 self.invariant(!lower && ballot >= promised, "accept-at-or-above-promise", || {
                     format!("slot {slot} accepted ballot {ballot} below promise {promised}")
                 });
+                self.invariant(!conflicting, "accept-same-ballot-same-value", || {
+                    format!("ballot {ballot} proposed two different values for slot {slot}")
+                });
                 self.records.push(Record::Accept { slot, ballot, value: value.clone() });
                 self.log.set(slot, Entry { ballot, value, chosen: false });
+                true
             }
         }
     }

@@ -24,10 +24,15 @@ pub enum Bug {
     SnapshotOffByOne,
     /// In phase 1 a leader adopts the value with the *lowest* accepted ballot instead of the highest.
     AdoptLowestBallot,
+    /// As before issue 15, only a prepare, an accept or a nack deposes a leader: catch-up, commits and heartbeats
+    /// from a higher ballot go unheeded, and the leader learns chosen slots from catch-up and snapshots without
+    /// checking them against its own proposals. Its commit point then vouches for slots it did not choose in its
+    /// own ballot, where a follower may hold the leader's own, different, value (hole A of issue 15).
+    CommitForeignChosen,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 8] = [
+    pub const ALL: [Bug; 9] = [
         Bug::ForgetPromiseOnRestart,
         Bug::IgnoreAcceptedInPhase1,
         Bug::MinorityQuorum,
@@ -36,6 +41,7 @@ impl Bug {
         Bug::ApplyRetryTwice,
         Bug::SnapshotOffByOne,
         Bug::AdoptLowestBallot,
+        Bug::CommitForeignChosen,
     ];
 
     /// The kebab-case name used on the command line, in URLs and scenarios.
@@ -49,6 +55,7 @@ impl Bug {
             Bug::ApplyRetryTwice => "apply-retry-twice",
             Bug::SnapshotOffByOne => "snapshot-off-by-one",
             Bug::AdoptLowestBallot => "adopt-lowest-ballot",
+            Bug::CommitForeignChosen => "commit-foreign-chosen",
         }
     }
 
@@ -69,6 +76,9 @@ impl Bug {
             Bug::ApplyRetryTwice => "the session table is ignored, so a retried request is applied twice",
             Bug::SnapshotOffByOne => "a snapshot claims one more slot than it contains, so that command is never applied",
             Bug::AdoptLowestBallot => "in phase 1 the leader adopts the value with the lowest accepted ballot, not the highest",
+            Bug::CommitForeignChosen => {
+                "a leader ignores higher ballots outside prepares, accepts and nacks and learns chosen slots from them, so its commit point vouches for a value it never chose"
+            }
         }
     }
 

@@ -45,26 +45,12 @@ impl<S: StateMachine> Node<S> {
         quorum_connected: bool,
         chosen_upto: Slot,
     ) {
-        self.observe_ballot(ballot);
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.quorum_connected = quorum_connected;
             peer.chosen_upto = chosen_upto;
         }
-        if leading && ballot >= self.promised {
-            self.leader_hint = Some(from);
-        }
-        if leading && ballot == self.promised {
-            self.learn_commit(ballot, chosen_upto);
-        }
-    }
-
-    pub(super) fn on_commit(&mut self, from: NodeId, ballot: Ballot, chosen_upto: Slot) {
-        self.observe_ballot(ballot);
-        if ballot >= self.promised {
-            self.leader_hint = Some(from);
-        }
-        if ballot == self.promised {
-            self.learn_commit(ballot, chosen_upto);
+        if leading {
+            self.on_commit(from, ballot, chosen_upto);
         }
     }
 
@@ -78,13 +64,13 @@ impl<S: StateMachine> Node<S> {
         let heartbeat = self.now.is_multiple_of(self.config.heartbeat_ticks);
         if heartbeat {
             let message = Message::Heartbeat {
-                ballot: self.own_ballot().unwrap_or(self.promised),
+                ballot: self.current_ballot(),
                 leading: matches!(self.role, Role::Leader(_)),
                 quorum_connected: self.quorum_connected(),
                 chosen_upto: self.first_unchosen,
             };
             self.broadcast(message, false);
-            self.catch_up_followers();
+            self.catch_up_lagging_peers();
             self.forget_stale_requests();
         }
         self.check_leadership();
@@ -99,8 +85,10 @@ impl<S: StateMachine> Node<S> {
             Role::Follower if preferred == me && self.now >= self.elect_not_before => self.start_phase_one(),
             Role::Candidate(_) | Role::Leader(_) if preferred != me => {
                 let reason = match preferred {
-                    Some(node) => format!("node {node} has a higher id and hears a majority"),
-                    None => "lost contact with a majority".to_string(),
+                    Some(node) if self.quorum_connected() => {
+                        format!("node {node} has a higher id and hears a majority")
+                    }
+                    _ => "lost contact with a majority".to_string(),
                 };
                 self.step_down(reason);
             }

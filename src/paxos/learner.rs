@@ -1,10 +1,31 @@
 //! The learner and replica: learns which values are chosen, applies them in slot order, snapshots the state
-//! machine every `snapshot_interval` slots and compacts the log below the snapshot.
+//! machine every `snapshot_interval` slots, compacts the log below the snapshot, and catches up peers that lag.
+//!
+//! A node learns that a slot is chosen in one of four ways, all here:
+//! - **A commit point** (`learn_commit`: piggybacked on an accept, in a commit, or in a leader's heartbeat). The
+//!   leader of ballot b says "every slot below c is chosen". Its commit point vouches only for slots it chose in
+//!   b itself (`proposer.rs` keeps it so), so an entry this node accepted *in b* below c holds the chosen value.
+//!   An entry of any other ballot proves nothing and waits for catch-up.
+//! - **Catch-up** (`on_chosen`): another node sends chosen slots with their values.
+//! - **A snapshot** (`install_snapshot`): another node's state machine up to a slot.
+//! - **Its own votes**, when it leads (`proposer.rs`, `on_accepted`).
+//!
+//! A chosen value never changes: learning a different value for a slot already known chosen is a broken invariant.
 
-use super::node::Node;
-use super::{Ballot, Bug, Entry, Event, Record, Reply, Slot, Snapshot, StateMachine, Value};
+use super::node::{Node, Role};
+use super::{Ballot, Bug, Entry, Event, Message, NodeId, Record, Reply, Slot, Snapshot, StateMachine, Value};
 
 impl<S: StateMachine> Node<S> {
+    /// A leader's commit notice when it had no accept to carry it (a commit, or a leader's heartbeat).
+    pub(super) fn on_commit(&mut self, from: NodeId, ballot: Ballot, chosen_upto: Slot) {
+        if ballot >= self.promised {
+            self.leader_hint = Some(from);
+        }
+        if ballot == self.promised {
+            self.learn_commit(ballot, chosen_upto);
+        }
+    }
+
     /// The leader of `ballot` says every slot below `chosen_upto` is chosen. A slot whose entry we accepted
     /// in that same ballot holds the leader's value, which is the chosen one; other slots wait for catch-up.
     pub(super) fn learn_commit(&mut self, ballot: Ballot, chosen_upto: Slot) {
@@ -24,7 +45,7 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
-    /// Catch-up from a leader: these slots are chosen with these values.
+    /// Catch-up: these slots are chosen with these values.
     pub(super) fn on_chosen(&mut self, entries: Vec<(Slot, Entry<S::Command>)>) {
         for (slot, entry) in entries {
             self.learn_chosen(slot, entry.ballot, entry.value);
@@ -42,6 +63,7 @@ impl<S: StateMachine> Node<S> {
             self.invariant(same, "chosen-never-changes", || format!("slot {slot} learned two different chosen values"));
             return;
         }
+        self.check_foreign_chosen(slot, &value);
         let ballot = self.log.get(slot).map_or(ballot, |entry| entry.ballot.max(ballot));
         self.records.push(Record::Chosen { slot, ballot, value: value.clone() });
         self.log.set(slot, Entry { ballot, value, chosen: true });
@@ -55,6 +77,7 @@ impl<S: StateMachine> Node<S> {
         }
         self.apply_chosen();
         self.trim_votes();
+        self.check_leader_window();
     }
 
     fn apply_chosen(&mut self) {
@@ -92,11 +115,12 @@ impl<S: StateMachine> Node<S> {
         self.events.push(Event::SnapshotTaken { upto });
     }
 
-    /// A leader sent its snapshot because we lag behind its compacted log (or it came with a promise).
+    /// Another node sent its snapshot because we lag behind its compacted log (or it came with a promise).
     pub(super) fn install_snapshot(&mut self, snapshot: Snapshot<S::Snapshot>) {
         if snapshot.upto <= self.applied_upto {
             return; // We already have all of it.
         }
+        self.check_foreign_snapshot(snapshot.upto);
         self.machine.restore(&snapshot.state);
         let upto = snapshot.upto;
         self.records.push(Record::Snapshot(snapshot.clone()));
@@ -112,5 +136,55 @@ impl<S: StateMachine> Node<S> {
         self.applied_upto = self.applied_upto.max(upto);
         self.first_unchosen = self.first_unchosen.max(upto);
         self.leader_skip_to(upto);
+    }
+
+    // ----- Teaching others -----
+
+    /// At each heartbeat: a leader catches up every follower still behind its chosen point of the previous
+    /// heartbeat, and a follower catches up the leader it follows if that leader is behind (a leader elected
+    /// behind its followers' compacted logs could otherwise wait forever for votes in slots they dropped).
+    pub(super) fn catch_up_lagging_peers(&mut self) {
+        let behind_point = self.chosen_at_last_heartbeat;
+        self.chosen_at_last_heartbeat = self.first_unchosen;
+        let leading = matches!(self.role, Role::Leader(_));
+        let leader = self.leader();
+        let lagging: Vec<(NodeId, Slot)> = self
+            .peers
+            .iter()
+            .filter(|(id, peer)| {
+                peer.chosen_upto < behind_point && self.is_alive(**id) && (leading || leader == Some(**id))
+            })
+            .map(|(id, peer)| (*id, peer.chosen_upto))
+            .collect();
+        for (node, from) in lagging {
+            self.catch_up(node, from);
+        }
+    }
+
+    /// Sends `node` what it lacks from slot `from` on: chosen slots, or our snapshot if `from` is below our
+    /// compacted prefix. At most once per `retry_ticks` per peer, so a lagging node is not flooded.
+    pub(super) fn catch_up(&mut self, node: NodeId, from: Slot) {
+        let (now, retry_ticks) = (self.now, self.config.retry_ticks);
+        let Some(peer) = self.peers.get_mut(&node) else { return };
+        if peer.catch_up_sent.is_some_and(|sent| now - sent < retry_ticks) {
+            return;
+        }
+        peer.catch_up_sent = Some(now);
+        let ballot = self.current_ballot();
+        if from < self.log.start() {
+            if let Some(snapshot) = self.snapshot.clone() {
+                self.send(node, Message::InstallSnapshot { ballot, snapshot: Box::new(snapshot) });
+            }
+            return;
+        }
+        // Up to the log's end, not the chosen point: a slot known chosen beyond a hole is worth telling too.
+        let end = self.log.end().min(from + self.config.catch_up_max);
+        let entries: Vec<_> = (from..end)
+            .filter_map(|slot| self.log.get(slot).map(|entry| (slot, entry.clone())))
+            .filter(|(_, entry)| entry.chosen)
+            .collect();
+        if !entries.is_empty() {
+            self.send(node, Message::Chosen { ballot, entries });
+        }
     }
 }

@@ -57,6 +57,9 @@ pub struct Snapshot<Snap> {
 
 /// Rare, large payloads (snapshots, a forwarded request) are boxed: every message is moved several times on
 /// its way (outbox, driver, network), so the common ones should not pay for the largest.
+///
+/// Every message carries a ballot (`Message::ballot`): the receiver observes it at the door, before any handler
+/// runs (see `Node::observe`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message<C, Snap> {
     /// Phase 1a for every slot from `first_unchosen` on.
@@ -74,15 +77,15 @@ pub enum Message<C, Snap> {
     Nack { ballot: Ballot, promised: Ballot },
     /// The leader's commit point when it has no accept to piggyback it on (it went idle).
     Commit { ballot: Ballot, chosen_upto: Slot },
-    /// Liveness and leadership: sent by every node every `heartbeat_ticks`. A leader's heartbeat is also its
-    /// commit notice.
+    /// Liveness and leadership: sent by every node every `heartbeat_ticks`, with the ballot it leads, campaigns
+    /// with or promised. A leader's heartbeat is also its commit notice.
     Heartbeat { ballot: Ballot, leading: bool, quorum_connected: bool, chosen_upto: Slot },
-    /// Catch-up: chosen slots the receiver has not learned.
-    Chosen { entries: Vec<(Slot, Entry<C>)> },
-    /// Catch-up for a node that lags behind the sender's compacted log.
-    InstallSnapshot { snapshot: Box<Snapshot<Snap>> },
-    /// A client request a follower passes on to the leader.
-    Forward { request: Box<Request<C>> },
+    /// Catch-up: chosen slots the receiver has not learned. `ballot` is the sender's, not the entries'.
+    Chosen { ballot: Ballot, entries: Vec<(Slot, Entry<C>)> },
+    /// Catch-up for a node that lags behind the sender's compacted log; `ballot` is the sender's.
+    InstallSnapshot { ballot: Ballot, snapshot: Box<Snapshot<Snap>> },
+    /// A client request a follower passes on to the leader; `ballot` is the follower's promise.
+    Forward { ballot: Ballot, request: Box<Request<C>> },
 }
 
 /// A message's type, for colours, legends and counting.
@@ -147,9 +150,37 @@ impl<C, Snap> Message<C, Snap> {
         }
     }
 
+    /// The ballot the sender was in: the one it campaigns with or leads, promised, or (for a nack) the higher
+    /// ballot the receiver's proposal lost to.
+    pub fn ballot(&self) -> Ballot {
+        match self {
+            Message::Prepare { ballot, .. }
+            | Message::Promise { ballot, .. }
+            | Message::Accept { ballot, .. }
+            | Message::Accepted { ballot, .. }
+            | Message::Commit { ballot, .. }
+            | Message::Heartbeat { ballot, .. }
+            | Message::Chosen { ballot, .. }
+            | Message::InstallSnapshot { ballot, .. }
+            | Message::Forward { ballot, .. } => *ballot,
+            Message::Nack { promised, .. } => *promised,
+        }
+    }
+
     /// Whether this message reveals acceptor state, and so may leave only once that state is durable.
     pub fn reveals_acceptor_state(&self) -> bool {
         matches!(self, Message::Promise { .. } | Message::Accepted { .. })
+    }
+
+    /// Whether this message starts a ballot: it may leave only once the sender's own promise of that ballot is
+    /// durable, so that a crash cannot make the sender forget the ballot and use it a second time.
+    pub fn starts_ballot(&self) -> bool {
+        matches!(self, Message::Prepare { .. })
+    }
+
+    /// Whether this message teaches the receiver chosen slots it has not learned.
+    pub fn is_catch_up(&self) -> bool {
+        matches!(self, Message::Chosen { .. } | Message::InstallSnapshot { .. })
     }
 }
 

@@ -3,10 +3,13 @@
 //! Inputs go in through `propose`, `receive`, `tick` and `persisted`; effects come out of `ready`. There is
 //! no clock (time is `tick`), no randomness and no I/O, so the same inputs always give the same outputs,
 //! natively and in Wasm. The protocol lives in the sibling modules (`acceptor`, `proposer`, `learner`,
-//! `election`); this file holds the state and the plumbing that enforces persist-before-send.
+//! `election`), each with the rules it keeps in its module docs; this file holds the state, the plumbing that
+//! enforces persist-before-send, and the one rule every message meets first (`Node::observe`): a leader or
+//! candidate that sees a ballot higher than its own steps down.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
+use super::proposer::{CandidateState, LeaderState};
 use super::{
     Applied, Ballot, BatchId, Bug, ClientId, Config, DurableState, Entry, Envelope, Event, Log, Message, NodeId,
     ProposeOutcome, Ready, Record, Reply, Request, RoleKind, Slot, Snapshot, StateMachine, WriteBatch,
@@ -77,32 +80,7 @@ impl Peers {
     }
 }
 
-#[derive(Clone, Debug)]
-pub(super) struct CandidateState<C> {
-    pub ballot: Ballot,
-    pub promised_by: u64,
-    /// Per slot, the accepted entry with the highest ballot reported so far.
-    pub adopted: BTreeMap<Slot, Entry<C>>,
-    pub sent_tick: u64,
-}
-
-#[derive(Clone, Debug)]
-pub(super) struct LeaderState {
-    pub ballot: Ballot,
-    /// The next slot to propose into.
-    pub next_slot: Slot,
-    /// Vote bit masks (by node id) for slots `votes_start..next_slot`.
-    pub votes_start: Slot,
-    pub votes: VecDeque<u64>,
-    /// Slots `unsent_from..next_slot` were proposed but not yet sent to the followers.
-    pub unsent_from: Slot,
-    pub last_progress_tick: u64,
-    /// The leader's `first_unchosen` at its previous heartbeat: a follower still behind it needs catch-up.
-    pub commit_at_last_heartbeat: Slot,
-    /// The highest commit point sent to the followers (on an accept or a commit).
-    pub commit_sent: Slot,
-}
-
+/// Which role the proposer plays: its state lives with its handlers, in `proposer.rs`.
 #[derive(Clone, Debug)]
 pub(super) enum Role<C> {
     Follower,
@@ -124,6 +102,8 @@ pub struct Node<S: StateMachine> {
     pub(super) machine: S,
     pub(super) snapshot: Option<Snapshot<S::Snapshot>>,
     pub(super) chosen_upto_recorded: Slot,
+    /// `first_unchosen` at the previous heartbeat: a peer still behind it needs catch-up.
+    pub(super) chosen_at_last_heartbeat: Slot,
     // Proposer.
     pub(super) role: Role<S::Command>,
     pub(super) max_ballot_seen: Ballot,
@@ -208,6 +188,7 @@ impl<S: StateMachine> Node<S> {
             machine,
             snapshot: None,
             chosen_upto_recorded: durable.chosen_upto,
+            chosen_at_last_heartbeat: 0,
             role: Role::Follower,
             max_ballot_seen: durable.promised,
             elect_not_before: election_timeout_ticks,
@@ -444,14 +425,16 @@ impl<S: StateMachine> Node<S> {
         self.peers.keys().copied()
     }
 
-    /// Sends `message`; one that reveals acceptor state waits inside the node until every write issued so
-    /// far (including the batch being built) is durable.
+    /// Sends `message`. One that reveals acceptor state, or starts a ballot, waits inside the node until every
+    /// write issued so far (including the batch being built) is durable.
     pub(super) fn send(&mut self, to: NodeId, message: MessageOf<S>) {
-        let needs_batch = if message.reveals_acceptor_state() && !self.bug(Bug::SendBeforePersist) {
+        // Bug::SendBeforePersist lets promises and acceptances out at once; a new ballot still waits.
+        let reveals = message.reveals_acceptor_state() && !self.bug(Bug::SendBeforePersist);
+        let needs_batch = if reveals || message.starts_ballot() {
             let newest = if self.records.is_empty() { self.next_batch - 1 } else { self.next_batch };
             (newest > self.persisted_upto).then_some(newest)
         } else {
-            None // Bug::SendBeforePersist (or a message that reveals nothing): send at once.
+            None
         };
         let envelope = Envelope { from: self.config.id, to, message };
         match needs_batch {
@@ -489,10 +472,11 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn handle(&mut self, from: NodeId, message: MessageOf<S>) {
+        self.observe(from, &message);
         match message {
             Message::Prepare { ballot, first_unchosen } => self.on_prepare(from, ballot, first_unchosen),
-            Message::Promise { ballot, entries, snapshot, chosen_upto } => {
-                self.on_promise(from, ballot, entries, snapshot.map(|snapshot| *snapshot), chosen_upto)
+            Message::Promise { ballot, entries, snapshot, chosen_upto: _ } => {
+                self.on_promise(from, ballot, entries, snapshot.map(|snapshot| *snapshot))
             }
             Message::Accept { ballot, first_slot, values, chosen_upto } => {
                 self.on_accept(from, ballot, first_slot, values, chosen_upto)
@@ -500,15 +484,43 @@ impl<S: StateMachine> Node<S> {
             Message::Accepted { ballot, first_slot, count, chosen_upto } => {
                 self.on_accepted(from, ballot, first_slot, count, chosen_upto)
             }
-            Message::Nack { ballot, promised } => self.on_nack(from, ballot, promised),
+            Message::Nack { .. } => {} // Wholly handled at the door.
             Message::Commit { ballot, chosen_upto } => self.on_commit(from, ballot, chosen_upto),
             Message::Heartbeat { ballot, leading, quorum_connected, chosen_upto } => {
                 self.on_heartbeat(from, ballot, leading, quorum_connected, chosen_upto)
             }
-            Message::Chosen { entries } => self.on_chosen(entries),
-            Message::InstallSnapshot { snapshot } => self.install_snapshot(*snapshot),
-            Message::Forward { request } => self.on_forward(*request),
+            Message::Chosen { ballot: _, entries } => self.on_chosen(entries),
+            Message::InstallSnapshot { ballot: _, snapshot } => self.install_snapshot(*snapshot),
+            Message::Forward { ballot: _, request } => self.on_forward(*request),
         }
+    }
+
+    /// The one rule at the door, for every message before its handler runs: the highest ballot seen anywhere
+    /// decides the ballot this node campaigns with next, and a leader or candidate that meets a ballot higher than
+    /// its own steps down (a higher ballot may already have chosen values its own cannot know). A nack of our own
+    /// ballot also backs off before we campaign again, so two proposers do not duel forever.
+    ///
+    /// Promises are not raised here: only a prepare or an accept asks an acceptor for one (`acceptor.rs`).
+    fn observe(&mut self, from: NodeId, message: &MessageOf<S>) {
+        let ballot = message.ballot();
+        self.max_ballot_seen = self.max_ballot_seen.max(ballot);
+        let Some(own) = self.own_ballot().filter(|own| ballot > *own) else { return };
+        // Bug::CommitForeignChosen: only a prepare, an accept or a nack deposes a leader; catch-up, commits and
+        // heartbeats from a higher ballot go unheeded.
+        if self.bug(Bug::CommitForeignChosen)
+            && !matches!(message, Message::Prepare { .. } | Message::Accept { .. } | Message::Nack { .. })
+        {
+            return;
+        }
+        if matches!(message, Message::Nack { ballot: nacked, .. } if *nacked == own) {
+            self.elect_not_before = self.now + self.config.retry_ticks;
+        }
+        self.step_down(format!("node {from} is in the higher ballot {ballot}"));
+    }
+
+    /// The ballot this node is in: the one it leads or campaigns with, else its promise.
+    pub(super) fn current_ballot(&self) -> Ballot {
+        self.own_ballot().unwrap_or(self.promised)
     }
 
     /// Checks a local invariant. A broken one panics (the simulator prints the seed) unless a planted bug is
@@ -532,10 +544,6 @@ impl<S: StateMachine> Node<S> {
             }
         }
         self.events.push(Event::Chosen { first_slot: slot, count: 1, ballot });
-    }
-
-    pub(super) fn observe_ballot(&mut self, ballot: Ballot) {
-        self.max_ballot_seen = self.max_ballot_seen.max(ballot);
     }
 
     pub(super) fn reject(&mut self, request: &Request<S::Command>, rejection: super::Rejection) -> ProposeOutcome {

@@ -1,10 +1,24 @@
 //! The proposer: phase 1 once for all slots from the first unchosen one, adopting reported values and filling
 //! holes with no-ops; then phase 2 for client commands, pipelined (a window of outstanding slots) and batched
 //! (one accept message per follower per step, and optionally several requests per slot).
+//!
+//! The candidate's and the leader's state live here with their handlers. Rules a reader can check here:
+//! - **A node never sends in a ballot it may have used before a crash.** A candidate promises its own ballot
+//!   before anything else, and its prepare waits in `Node::send` until that promise is durable; after a crash the
+//!   node recovers at least that promise and campaigns above it (`start_phase_one`).
+//! - **A commit point vouches only for slots the sender chose in that same ballot.** Followers take a leader's
+//!   commit point in ballot b to mean "every entry you accepted in b below it holds the chosen value"
+//!   (`learner.rs`). So a leader's chosen point must never pass a slot whose value it did not propose in its own
+//!   ballot: a leader that learns from another node that a slot is chosen with a value it did not propose there,
+//!   or a snapshot it cannot compare with its proposals, steps down first (`check_foreign_chosen`,
+//!   `check_foreign_snapshot`). A different chosen value can only come from a higher ballot, so the leader is
+//!   deposed anyway; it runs phase 1 again from the new chosen point.
+//! - A leader's chosen point never passes its next slot, and its vote counts cover exactly the slots it proposed
+//!   and does not yet know chosen (`check_leader_window`).
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::node::{CandidateState, LeaderState, Node, Role};
+use super::node::{Node, Role};
 use super::{
     Ballot, Bug, Entry, Event, Message, NodeId, ProposeOutcome, Record, Rejection, Request, Slot, Snapshot,
     StateMachine, Value,
@@ -12,6 +26,32 @@ use super::{
 
 fn bit(node: NodeId) -> u64 {
     1 << node
+}
+
+/// A node running phase 1.
+#[derive(Clone, Debug)]
+pub(super) struct CandidateState<C> {
+    pub ballot: Ballot,
+    pub promised_by: u64,
+    /// Per slot, the accepted entry with the highest ballot reported so far.
+    pub adopted: BTreeMap<Slot, Entry<C>>,
+    pub sent_tick: u64,
+}
+
+/// A node that won phase 1 and proposes in its ballot.
+#[derive(Clone, Debug)]
+pub(super) struct LeaderState {
+    pub ballot: Ballot,
+    /// The next slot to propose into.
+    pub next_slot: Slot,
+    /// Vote bit masks (by node id) for slots `votes_start..next_slot`.
+    pub votes_start: Slot,
+    pub votes: VecDeque<u64>,
+    /// Slots `unsent_from..next_slot` were proposed but not yet sent to the followers.
+    pub unsent_from: Slot,
+    pub last_progress_tick: u64,
+    /// The highest commit point sent to the followers (on an accept or a commit).
+    pub commit_sent: Slot,
 }
 
 impl<S: StateMachine> Node<S> {
@@ -26,7 +66,8 @@ impl<S: StateMachine> Node<S> {
             Role::Follower => match self.leader() {
                 Some(leader) => {
                     self.pending.insert(key, self.now);
-                    self.send(leader, Message::Forward { request: Box::new(request) });
+                    let ballot = self.current_ballot();
+                    self.send(leader, Message::Forward { ballot, request: Box::new(request) });
                     ProposeOutcome::Forwarded { to: leader }
                 }
                 None => self.reject(&request, Rejection::NotLeader { hint: None }),
@@ -72,18 +113,23 @@ impl<S: StateMachine> Node<S> {
         Ok(ProposeOutcome::Queued)
     }
 
+    /// A leader's chosen point never passes its next slot (`check_leader_window`), so this cannot underflow.
     fn window_has_room(&self, next_slot: Slot) -> bool {
         next_slot - self.first_unchosen < self.config.pipeline_window
     }
 
     // ----- Phase 1 -----
 
+    /// Campaigns with a ballot above every ballot this node has seen or promised. The node promises its own ballot
+    /// first: the prepares wait in `Node::send` until that promise is durable, so a crash can never make this node
+    /// forget the ballot and campaign with it again.
     pub(super) fn start_phase_one(&mut self) {
         let round = self.max_ballot_seen.round.max(self.promised.round) + 1;
         let ballot = Ballot::new(round, self.config.id);
-        self.observe_ballot(ballot);
+        self.max_ballot_seen = ballot;
         self.role =
             Role::Candidate(CandidateState { ballot, promised_by: 0, adopted: BTreeMap::new(), sent_tick: self.now });
+        self.raise_promise(ballot);
         self.events.push(Event::PhaseOneStarted { ballot });
         let first_unchosen = self.first_unchosen;
         self.broadcast(Message::Prepare { ballot, first_unchosen }, true);
@@ -95,7 +141,6 @@ impl<S: StateMachine> Node<S> {
         ballot: Ballot,
         entries: Vec<(Slot, Entry<S::Command>)>,
         snapshot: Option<Snapshot<S::Snapshot>>,
-        _chosen_upto: Slot,
     ) {
         match &mut self.role {
             Role::Candidate(candidate) if candidate.ballot == ballot && candidate.promised_by & bit(from) == 0 => {
@@ -106,24 +151,7 @@ impl<S: StateMachine> Node<S> {
         if let Some(snapshot) = snapshot {
             self.install_snapshot(snapshot);
         }
-        let adopt_lowest = self.bug(Bug::AdoptLowestBallot);
-        let mut learned = Vec::new();
-        if let Role::Candidate(candidate) = &mut self.role {
-            for (slot, entry) in entries {
-                if entry.chosen {
-                    learned.push((slot, entry));
-                    continue;
-                }
-                match candidate.adopted.get(&slot) {
-                    // Bug::AdoptLowestBallot flips the comparison that makes Paxos safe.
-                    Some(previous) if adopt_lowest && entry.ballot >= previous.ballot => {}
-                    Some(previous) if !adopt_lowest && entry.ballot <= previous.ballot => {}
-                    _ => {
-                        candidate.adopted.insert(slot, entry);
-                    }
-                }
-            }
-        }
+        let learned = self.adopt_reported(entries);
         for (slot, entry) in learned {
             self.learn_chosen(slot, entry.ballot, entry.value);
         }
@@ -135,6 +163,28 @@ impl<S: StateMachine> Node<S> {
         if promises >= self.quorum {
             self.become_leader();
         }
+    }
+
+    /// Keeps, per slot, the reported entry with the highest ballot; returns the entries reported as chosen.
+    fn adopt_reported(&mut self, entries: Vec<(Slot, Entry<S::Command>)>) -> Vec<(Slot, Entry<S::Command>)> {
+        let adopt_lowest = self.bug(Bug::AdoptLowestBallot);
+        let Role::Candidate(candidate) = &mut self.role else { return Vec::new() };
+        let mut learned = Vec::new();
+        for (slot, entry) in entries {
+            if entry.chosen {
+                learned.push((slot, entry));
+                continue;
+            }
+            match candidate.adopted.get(&slot) {
+                // Bug::AdoptLowestBallot flips the comparison that makes Paxos safe.
+                Some(previous) if adopt_lowest && entry.ballot >= previous.ballot => {}
+                Some(previous) if !adopt_lowest && entry.ballot <= previous.ballot => {}
+                _ => {
+                    candidate.adopted.insert(slot, entry);
+                }
+            }
+        }
+        learned
     }
 
     /// Phase 1 succeeded: re-propose, in our ballot, every slot from the first unchosen one up to the highest
@@ -154,7 +204,6 @@ impl<S: StateMachine> Node<S> {
             votes: VecDeque::new(),
             unsent_from: first_slot,
             last_progress_tick: self.now,
-            commit_at_last_heartbeat: first_slot,
             commit_sent: 0,
         });
         self.leader_hint = Some(self.config.id);
@@ -166,10 +215,7 @@ impl<S: StateMachine> Node<S> {
                 Some(entry) if entry.chosen => entry.value.clone(),
                 // Bug::IgnoreAcceptedInPhase1: every slot not known chosen becomes a no-op.
                 _ if ignore_reports => Value::Noop,
-                _ => match adopted.remove(&slot) {
-                    Some(entry) => entry.value,
-                    None => Value::Noop,
-                },
+                _ => adopted.remove(&slot).map_or(Value::Noop, |entry| entry.value),
             };
             if value.is_noop() {
                 noops += 1;
@@ -233,24 +279,19 @@ impl<S: StateMachine> Node<S> {
         }
         leader.unsent_from = end;
         leader.commit_sent = leader.commit_sent.max(first_unchosen);
-        self.send_accepts(ballot, first_slot, end, None);
+        self.send_accepts(ballot, first_slot, end);
         self.send(self.config.id, Message::Accepted { ballot, first_slot, count: end - first_slot, chosen_upto: 0 });
     }
 
-    /// Sends the leader's values for `first_slot..end` to every follower (or only to `to`).
-    fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot, to: Option<NodeId>) {
+    /// Sends the leader's values for `first_slot..end` to every follower.
+    fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot) {
         let values: std::rc::Rc<[Value<S::Command>]> = (first_slot..end)
             .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value.clone())
             .collect();
         let chosen_upto = self.first_unchosen;
-        let accept = |values| Message::Accept { ballot, first_slot, values, chosen_upto };
-        match to {
-            Some(node) => self.send(node, accept(values)),
-            None => {
-                for index in 0..self.peers.len() {
-                    self.send(self.peers.id_at(index), accept(std::rc::Rc::clone(&values)));
-                }
-            }
+        for index in 0..self.peers.len() {
+            let accept = Message::Accept { ballot, first_slot, values: std::rc::Rc::clone(&values), chosen_upto };
+            self.send(self.peers.id_at(index), accept);
         }
     }
 
@@ -294,7 +335,6 @@ impl<S: StateMachine> Node<S> {
             }
         }
         self.advance_and_apply();
-        self.trim_votes();
     }
 
     /// Forgets vote counts of slots now chosen.
@@ -308,7 +348,8 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
-    /// The log jumped to `slot` (a snapshot): a leader continues proposing from there.
+    /// The log jumped to `slot` (our own snapshot, which under `Bug::SnapshotOffByOne` claims one slot too many):
+    /// a leader continues proposing from there.
     pub(super) fn leader_skip_to(&mut self, slot: Slot) {
         if let Role::Leader(leader) = &mut self.role {
             if leader.next_slot < slot {
@@ -322,13 +363,50 @@ impl<S: StateMachine> Node<S> {
         self.trim_votes();
     }
 
-    pub(super) fn on_nack(&mut self, from: NodeId, ballot: Ballot, promised: Ballot) {
-        self.observe_ballot(promised);
-        if self.own_ballot() == Some(ballot) && promised > ballot {
-            self.step_down(format!("node {from} promised the higher ballot {promised}"));
-            // Back off before campaigning again, so two proposers do not duel forever.
-            self.elect_not_before = self.now + self.config.retry_ticks;
+    /// Asserts the leader's window after its chosen point moved: see the module docs.
+    pub(super) fn check_leader_window(&mut self) {
+        let Role::Leader(leader) = &self.role else { return };
+        let (next_slot, votes_start, votes) = (leader.next_slot, leader.votes_start, leader.votes.len() as Slot);
+        let first_unchosen = self.first_unchosen;
+        self.invariant(first_unchosen <= next_slot, "leader-chosen-point-within-proposals", || {
+            format!("chosen point {first_unchosen} passed the next slot {next_slot}")
+        });
+        let bounded = votes_start + votes == next_slot && votes_start == first_unchosen.min(next_slot);
+        self.invariant(bounded, "vote-window-bounds", || {
+            format!(
+                "votes for {votes_start}..{} with next slot {next_slot}, chosen point {first_unchosen}",
+                votes_start + votes
+            )
+        });
+        if first_unchosen > next_slot {
+            self.leader_skip_to(first_unchosen); // Reachable only with a planted bug (the break is reported).
         }
+    }
+
+    // ----- Chosen slots learned from other nodes -----
+
+    /// Another node says `slot` is chosen with `value`. A leader that did not propose exactly that value there in
+    /// its own ballot steps down before it learns it: see the module docs.
+    pub(super) fn check_foreign_chosen(&mut self, slot: Slot, value: &Value<S::Command>) {
+        let Role::Leader(leader) = &self.role else { return };
+        let proposed = self.log.get(slot).filter(|entry| slot < leader.next_slot && entry.ballot == leader.ballot);
+        // Bug::CommitForeignChosen: the leader learns it and goes on leading.
+        if proposed.is_some_and(|entry| entry.value == *value) || self.bug(Bug::CommitForeignChosen) {
+            return;
+        }
+        let ballot = leader.ballot;
+        self.step_down(format!("slot {slot} was chosen with a value ballot {ballot} did not propose"));
+    }
+
+    /// A snapshot up to `upto` arrived. A leader cannot compare the slots it covers with its own proposals, so
+    /// unless it already knows them all chosen it steps down before installing it: see the module docs.
+    pub(super) fn check_foreign_snapshot(&mut self, upto: Slot) {
+        let Role::Leader(leader) = &self.role else { return };
+        if upto <= self.first_unchosen || self.bug(Bug::CommitForeignChosen) {
+            return;
+        }
+        let ballot = leader.ballot;
+        self.step_down(format!("a snapshot up to slot {upto} covers slots ballot {ballot} has not chosen"));
     }
 
     pub(super) fn step_down(&mut self, reason: String) {
@@ -370,49 +448,10 @@ impl<S: StateMachine> Node<S> {
                 let end = leader.unsent_from.min(first_slot + self.config.catch_up_max);
                 if first_slot < end {
                     let ballot = leader.ballot;
-                    self.send_accepts(ballot, first_slot, end, None);
+                    self.send_accepts(ballot, first_slot, end);
                 }
             }
             _ => {}
-        }
-    }
-
-    /// Sends what followers lack: chosen slots they have not learned, or the snapshot if they are behind
-    /// our compacted prefix. Called at each heartbeat.
-    pub(super) fn catch_up_followers(&mut self) {
-        let Role::Leader(leader) = &mut self.role else { return };
-        let behind_point = leader.commit_at_last_heartbeat;
-        leader.commit_at_last_heartbeat = self.first_unchosen;
-        let now = self.now;
-        let retry_ticks = self.config.retry_ticks;
-        let lagging: Vec<(NodeId, Slot)> = self
-            .peers
-            .iter()
-            .filter(|(id, peer)| {
-                peer.chosen_upto < behind_point
-                    && self.is_alive(**id)
-                    && peer.catch_up_sent.is_none_or(|sent| now - sent >= retry_ticks)
-            })
-            .map(|(id, peer)| (*id, peer.chosen_upto))
-            .collect();
-        for (node, from) in lagging {
-            if let Some(peer) = self.peers.get_mut(&node) {
-                peer.catch_up_sent = Some(now);
-            }
-            if from < self.log.start() {
-                if let Some(snapshot) = self.snapshot.clone() {
-                    self.send(node, Message::InstallSnapshot { snapshot: Box::new(snapshot) });
-                }
-                continue;
-            }
-            let end = self.first_unchosen.min(from + self.config.catch_up_max);
-            let entries: Vec<_> = (from..end)
-                .filter_map(|slot| self.log.get(slot).map(|entry| (slot, entry.clone())))
-                .filter(|(_, entry)| entry.chosen)
-                .collect();
-            if !entries.is_empty() {
-                self.send(node, Message::Chosen { entries });
-            }
         }
     }
 }

@@ -138,7 +138,10 @@ fn a_follower_learns_from_the_commit_point_only_values_of_the_same_ballot() {
     follower.receive(from(
         3,
         1,
-        Message::Chosen { entries: vec![(0, Entry { ballot: Ballot::new(2, 3), value: put(1, "old"), chosen: true })] },
+        Message::Chosen {
+            ballot: Ballot::new(2, 3),
+            entries: vec![(0, Entry { ballot: Ballot::new(2, 3), value: put(1, "old"), chosen: true })],
+        },
     ));
     assert_eq!(follower.applied_upto(), 2);
     let (_, events) = drain(&mut follower);
@@ -156,8 +159,10 @@ fn a_follower_learns_from_the_commit_point_only_values_of_the_same_ballot() {
 #[should_panic(expected = "chosen-never-changes")]
 fn learning_a_different_value_for_a_chosen_slot_panics() {
     let mut follower = node(1, BugSet::NONE);
-    let chosen =
-        |value| Message::Chosen { entries: vec![(0, Entry { ballot: Ballot::new(1, 3), value, chosen: true })] };
+    let chosen = |value| Message::Chosen {
+        ballot: Ballot::new(1, 3),
+        entries: vec![(0, Entry { ballot: Ballot::new(1, 3), value, chosen: true })],
+    };
     follower.receive(from(3, 1, chosen(put(1, "a"))));
     follower.receive(from(3, 1, chosen(put(2, "b"))));
 }
@@ -165,8 +170,10 @@ fn learning_a_different_value_for_a_chosen_slot_panics() {
 #[test]
 fn with_a_planted_bug_a_broken_invariant_is_reported_not_panicked() {
     let mut follower = node(1, Bug::MinorityQuorum.into());
-    let chosen =
-        |value| Message::Chosen { entries: vec![(0, Entry { ballot: Ballot::new(1, 3), value, chosen: true })] };
+    let chosen = |value| Message::Chosen {
+        ballot: Ballot::new(1, 3),
+        entries: vec![(0, Entry { ballot: Ballot::new(1, 3), value, chosen: true })],
+    };
     follower.receive(from(3, 1, chosen(put(1, "a"))));
     follower.receive(from(3, 1, chosen(put(2, "b"))));
     let (_, events) = drain(&mut follower);
