@@ -14,9 +14,15 @@
 //!   reference replica at that slot.
 //! - **Durable state never goes backwards**, and an acceptor never durably accepts below its durable promise.
 //! - **Persist before send**: a promise or an acceptance leaves a node only once its disk backs it.
+//! - **Ballots and commit points** (`ballots.rs`): one value per (slot, ballot) across every accept ever sent; a
+//!   node's ballots strictly increase across restarts; every commit point sent is sound.
+//! - **Entries marked chosen on disk hold the chosen value**, and **every answer a client gets for a request
+//!   applied through the log is what the reference replica computed for it** in that slot.
 //!
 //! Invariants a node checks itself (`Event::InvariantBroken`, reported only when a planted bug is on) count as
 //! violations too. The simulator adds liveness, linearizability and panic violations with the same type.
+
+mod ballots;
 
 use std::collections::BTreeMap;
 use std::hash::Hasher;
@@ -26,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{
-    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, Record, Slot, SlotState, Value,
+    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, Record, Reply, Slot, SlotState, Value,
     WriteBatch,
 };
 
@@ -75,11 +81,39 @@ pub mod names {
     pub const DURABLE_CHOSEN_MONOTONIC: &str = "durable-chosen-point-never-decreases";
     pub const ACCEPT_RESPECTS_PROMISE: &str = "accept-respects-durable-promise";
     pub const PERSIST_BEFORE_SEND: &str = "persist-before-send";
+    pub const ONE_VALUE_PER_BALLOT: &str = "one-value-per-slot-and-ballot";
+    pub const BALLOTS_INCREASE: &str = "node-ballots-strictly-increase";
+    pub const COMMIT_SOUND: &str = "commit-point-is-sound";
+    pub const DURABLE_CHOSEN_VALUE: &str = "durable-chosen-entries-hold-chosen-value";
+    pub const REPLIES_MATCH: &str = "replies-match-reference";
     pub const CORE_PREFIX: &str = "core:";
     pub const OPS_COMPLETE: &str = "pending-operations-complete-after-heal";
     pub const REPLICAS_CONVERGE: &str = "replicas-converge-after-heal";
     pub const LINEARIZABLE: &str = "history-is-linearizable";
     pub const NO_PANIC: &str = "core-does-not-panic";
+
+    /// Every invariant the checker and the simulator report, `core:NAME` (a node's own assertions) aside.
+    pub const ALL: [&str; 19] = [
+        ONE_VALUE_PER_SLOT,
+        LEARNED_AGREE,
+        CHOSEN_WAS_PROPOSED,
+        APPLIED_AGREE,
+        SNAPSHOT_COVERS_APPLIED,
+        SNAPSHOT_STATE,
+        DURABLE_PROMISE_MONOTONIC,
+        DURABLE_CHOSEN_MONOTONIC,
+        ACCEPT_RESPECTS_PROMISE,
+        PERSIST_BEFORE_SEND,
+        ONE_VALUE_PER_BALLOT,
+        BALLOTS_INCREASE,
+        COMMIT_SOUND,
+        DURABLE_CHOSEN_VALUE,
+        REPLIES_MATCH,
+        OPS_COMPLETE,
+        REPLICAS_CONVERGE,
+        LINEARIZABLE,
+        NO_PANIC,
+    ];
 }
 
 /// One broken invariant, with everything needed to find it again in the trace.
@@ -212,13 +246,15 @@ struct Reference {
     machine: KvStore,
     /// `digests[s]`: the state after applying every slot below `s`.
     digests: Vec<u64>,
+    /// What each request applied through the log returned, by (slot, client, seq): a node's answer must match.
+    outputs: BTreeMap<(Slot, ClientId, u64), KvOutput>,
 }
 
 impl Reference {
     fn new(apply_retry_twice: bool) -> Self {
         let machine = KvStore { bug_apply_retry_twice: apply_retry_twice, ..KvStore::default() };
         let digests = vec![state_digest(&machine)];
-        Reference { machine, digests }
+        Reference { machine, digests, outputs: BTreeMap::new() }
     }
 
     /// The first slot not yet applied.
@@ -243,7 +279,19 @@ pub struct SafetyChecker {
     replicas: Vec<Replica>,
     reference: Reference,
     claims: BTreeMap<Slot, Vec<Claim>>,
+    ballots: ballots::BallotChecks,
+    /// Slots a durable batch touched, per node, to check against the chosen values once the batch is applied.
+    disk_checks: Vec<DiskCheck>,
     violations: Vec<Violation>,
+}
+
+/// Slots of one node's disk to check after a batch: entries written there, and the range a new durable chosen
+/// point covers.
+#[derive(Clone, Debug)]
+struct DiskCheck {
+    node: NodeId,
+    slots: Vec<Slot>,
+    chosen_range: std::ops::Range<Slot>,
 }
 
 impl SafetyChecker {
@@ -263,6 +311,8 @@ impl SafetyChecker {
             replicas: vec![Replica::default(); nodes],
             reference: Reference::new(apply_retry_twice),
             claims: BTreeMap::new(),
+            ballots: ballots::BallotChecks::new(nodes),
+            disk_checks: Vec::new(),
             violations: Vec::new(),
         }
     }
@@ -309,6 +359,21 @@ impl SafetyChecker {
         self.report(Violation { class: ViolationClass::Safety, invariant, slot, nodes, values, detail, step, tick });
     }
 
+    fn report_found(&mut self, found: Vec<ballots::Found>) {
+        for ballots::Found { invariant, slot, nodes, values, detail } in found {
+            self.violate(invariant, slot, nodes, values, detail);
+        }
+    }
+
+    /// The value a slot holds: the one a majority durably accepted, else the one nodes learned.
+    fn chosen_or_learned(
+        chosen: &BTreeMap<Slot, (Ballot, KvValue)>,
+        learned: &BTreeMap<Slot, (NodeId, KvValue)>,
+        slot: Slot,
+    ) -> Option<KvValue> {
+        chosen.get(&slot).map(|(_, value)| value).or_else(|| learned.get(&slot).map(|(_, value)| value)).cloned()
+    }
+
     fn index(&self, node: NodeId) -> usize {
         let index = node as usize - 1;
         assert!(index < self.nodes, "node {node} is not in this {}-node cluster", self.nodes);
@@ -334,6 +399,18 @@ impl SafetyChecker {
                 Record::Promise(_) | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
             }
         }
+        let chosen = &self.chosen;
+        let mut found = Vec::new();
+        for record in &batch.records {
+            if let Record::Accept { slot, ballot, value } = record {
+                found.extend(
+                    self.ballots.proposed(node, *slot, *ballot, value, &|slot| {
+                        chosen.get(&slot).map(|(_, value)| value.clone())
+                    }),
+                );
+            }
+        }
+        self.report_found(found);
     }
 
     /// `batch` of node `node` is about to become durable on top of `durable`.
@@ -358,6 +435,39 @@ impl SafetyChecker {
                 Record::Chosen { .. } | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
             }
         }
+        let slots = batch.records.iter().filter_map(|record| match record {
+            Record::Accept { slot, .. } | Record::Chosen { slot, .. } => Some(*slot),
+            _ => None,
+        });
+        let chosen_upto = batch.records.iter().fold(durable.chosen_upto, |upto, record| match record {
+            Record::ChosenUpTo(slot) => upto.max(*slot),
+            _ => upto,
+        });
+        let check = DiskCheck { node, slots: slots.collect(), chosen_range: durable.chosen_upto..chosen_upto };
+        self.disk_checks.push(check);
+    }
+
+    /// After a batch of node `node` is applied: every entry it wrote that the disk marks chosen (or holds below
+    /// its durable chosen point), and every entry its new chosen point covers, holds the chosen value.
+    fn check_disk_chosen(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>) {
+        let Some(at) = self.disk_checks.iter().position(|check| check.node == node) else { return };
+        let DiskCheck { slots, chosen_range, .. } = self.disk_checks.swap_remove(at);
+        let covered = durable.entries.range(chosen_range).map(|(slot, _)| *slot);
+        let marked = slots
+            .into_iter()
+            .filter(|slot| *slot < durable.chosen_upto || durable.entries.get(slot).is_some_and(|entry| entry.chosen));
+        let mut suspects: Vec<Slot> = covered.chain(marked).collect();
+        suspects.dedup();
+        for slot in suspects {
+            let Some(entry) = durable.entries.get(&slot) else { continue };
+            let Some(chosen) = Self::chosen_or_learned(&self.chosen, &self.learned, slot) else { continue };
+            if entry.value != chosen {
+                let values = vec![describe_value(&chosen), describe_value(&entry.value)];
+                let detail =
+                    format!("node {node}'s disk marks slot {slot} chosen with a value other than the chosen one");
+                self.violate(names::DURABLE_CHOSEN_VALUE, Some(slot), vec![node], values, detail);
+            }
+        }
     }
 
     /// Node `node`'s durable state after a batch: it must not have gone backwards.
@@ -376,6 +486,7 @@ impl SafetyChecker {
         let replica = &mut self.replicas[index];
         replica.durable_promised = replica.durable_promised.max(durable.promised);
         replica.durable_chosen_upto = replica.durable_chosen_upto.max(durable.chosen_upto);
+        self.check_disk_chosen(node, durable);
     }
 
     /// Node `node` sends `envelope` while its disk holds `durable`.
@@ -384,6 +495,37 @@ impl SafetyChecker {
             let detail = format!("node {node} → node {}: {why}", envelope.to);
             self.violate(names::PERSIST_BEFORE_SEND, None, vec![node], vec![], detail);
         }
+        let chosen = &self.chosen;
+        let chosen = |slot| chosen.get(&slot).map(|(_, value): &(Ballot, KvValue)| value.clone());
+        let mut found = Vec::new();
+        if let crate::paxos::Message::Accept { ballot, first_slot, values, .. } = &envelope.message {
+            for (slot, value) in (*first_slot..).zip(values.iter()) {
+                found.extend(self.ballots.proposed(node, slot, *ballot, value, &chosen));
+            }
+        }
+        let index = node as usize - 1;
+        found.extend(self.ballots.message_sent(index, node, &envelope.message, &chosen));
+        self.report_found(found);
+    }
+
+    /// Node `node` answers a client. An answer for a request applied through the log must be what the reference
+    /// replica, applying the chosen slots in order, computed for that request in that slot.
+    pub fn reply_sent(&mut self, node: NodeId, reply: &Reply<KvOutput>) {
+        let Ok((slot, output)) = &reply.result else { return };
+        let (slot, client, seq) = (*slot, reply.client, reply.seq);
+        let expected = self.reference.outputs.get(&(slot, client, seq));
+        let detail = match expected {
+            Some(expected) if expected == output => return,
+            Some(expected) => format!(
+                "node {node} answered client {client} #{seq} with {output} for slot {slot}, where applying the chosen \
+                 slots in order gives {expected}"
+            ),
+            None if slot < self.reference.next() => {
+                format!("node {node} answered client {client} #{seq} for slot {slot}, which does not hold that request")
+            }
+            None => return, // The reference has not got that far: no node learned every slot below it yet.
+        };
+        self.violate(names::REPLIES_MATCH, Some(slot), vec![node], vec![], detail);
     }
 
     /// What one `Ready` of node `node` reported. `state` is the node after the step.
@@ -449,6 +591,7 @@ impl SafetyChecker {
     pub fn node_restarted(&mut self, state: &KvNode, durable: &DurableStateOf<KvStore>) {
         let node = state.id();
         let index = self.index(node);
+        self.ballots.restarted(index);
         let base = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.upto);
         self.replicas[index].next_slot = base;
         self.replicas[index].applied_in_slot = 0;
@@ -501,7 +644,7 @@ impl SafetyChecker {
         if acceptances.len() > 1 {
             let values = acceptances.iter().map(|acceptance| describe_value(&acceptance.value)).collect();
             let detail = format!("ballot {ballot} carried two different values for slot {slot}");
-            self.violate(names::ONE_VALUE_PER_SLOT, Some(slot), vec![node], values, detail);
+            self.violate(names::ONE_VALUE_PER_BALLOT, Some(slot), vec![node], values, detail);
         }
         if voters.count_ones() as usize != self.majority {
             return; // Not chosen yet, or chosen already (counted when the majority was reached).
@@ -701,7 +844,8 @@ impl SafetyChecker {
             let next = self.reference.next();
             let Some((_, value)) = self.learned.get(&next) else { return };
             for request in value.requests() {
-                crate::paxos::StateMachine::apply(&mut self.reference.machine, request);
+                let output = crate::paxos::StateMachine::apply(&mut self.reference.machine, request);
+                self.reference.outputs.insert((next, request.client, request.seq), output);
             }
             let digest = state_digest(&self.reference.machine);
             self.reference.digests.push(digest);
@@ -770,6 +914,58 @@ mod tests {
             "{:?}",
             checker.violations()
         );
+    }
+
+    #[test]
+    fn a_disk_that_marks_a_slot_chosen_with_another_value_is_caught() {
+        let mut checker = SafetyChecker::new(3, false);
+        checker.client_invoked(1, 1, &KvCommand::Put { key: "x".into(), value: "a".into() });
+        checker.client_invoked(2, 1, &KvCommand::Put { key: "x".into(), value: "b".into() });
+        let ballot = Ballot::new(1, 3);
+        let mut disks = [DurableStateOf::<KvStore>::default(), DurableStateOf::<KvStore>::default()];
+        for (node, disk) in [1, 2].into_iter().zip(&mut disks) {
+            let batch = accept(1, 0, ballot, put(1, 1, "a"));
+            checker.batch_durable(node, disk, &batch);
+            disk.apply_batch(&batch);
+            checker.durable_now(node, disk);
+        }
+        assert_eq!(checker.chosen_value(0), Some(&put(1, 1, "a")));
+        let mut disk = DurableStateOf::<KvStore>::default();
+        let good = WriteBatch { id: 1, records: vec![Record::Chosen { slot: 0, ballot, value: put(1, 1, "a") }] };
+        checker.batch_durable(3, &disk, &good);
+        disk.apply_batch(&good);
+        checker.durable_now(3, &disk);
+        assert!(checker.is_ok(), "{:?}", checker.violations());
+        // A later acceptance overwrites the value of the slot the disk marks chosen.
+        let bad = WriteBatch {
+            id: 2,
+            records: vec![Record::Accept { slot: 0, ballot: Ballot::new(2, 2), value: put(2, 1, "b") }],
+        };
+        checker.batch_durable(3, &disk, &bad);
+        disk.apply_batch(&bad);
+        checker.durable_now(3, &disk);
+        assert_eq!(checker.violations()[0].invariant, names::DURABLE_CHOSEN_VALUE);
+    }
+
+    #[test]
+    fn an_answer_other_than_the_reference_replicas_is_caught() {
+        use crate::paxos::{Config, Entry, Envelope, Message, Reply};
+        let mut checker = SafetyChecker::new(3, false);
+        checker.client_invoked(1, 1, &KvCommand::Put { key: "x".into(), value: "a".into() });
+        let mut node = KvNode::new(Config::cluster(1, 3)).unwrap();
+        let entry = Entry { ballot: Ballot::new(1, 3), value: put(1, 1, "a"), chosen: true };
+        let message = Message::Chosen { ballot: Ballot::new(1, 3), entries: vec![(0, entry)] };
+        node.receive(Envelope { from: 3, to: 1, message });
+        let ready = node.ready();
+        checker.node_output(&node, &ready.applied, &ready.events);
+        let reply = |output| Reply { client: 1, seq: 1, result: Ok((0, output)) };
+        checker.reply_sent(1, &reply(KvOutput::Ok));
+        assert!(checker.is_ok(), "{:?}", checker.violations());
+        checker.reply_sent(1, &reply(KvOutput::Value(Some("a".into()))));
+        assert_eq!(checker.violations()[0].invariant, names::REPLIES_MATCH);
+        let elsewhere = Reply { client: 1, seq: 1, result: Ok((1, KvOutput::Ok)) };
+        checker.reply_sent(1, &elsewhere);
+        assert_eq!(checker.violations().len(), 1, "slot 1 is not learned yet: nothing to compare");
     }
 
     #[test]
