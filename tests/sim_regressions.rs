@@ -17,6 +17,7 @@ fn fuzz_config_of_2026_11_25() -> SimConfig {
             crash_ppm: 6_000,
             down_ticks: 30,
             storage_delay_max: 3,
+            ..FaultConfig::none()
         },
         workload: WorkloadConfig {
             clients: 4,

@@ -15,7 +15,7 @@ mod cli {
     use synod::scenario;
     use synod::sim::fuzz::run_seeds;
     use synod::sim::shrink::{shrink, ShrinkOptions};
-    use synod::sim::{Sim, SimConfig, TraceEvent};
+    use synod::sim::{FaultConfig, Sim, SimConfig, TraceEvent};
 
     #[derive(Parser)]
     #[command(name = "synod", version, about = "Multi-Paxos you can watch, break and check")]
@@ -29,25 +29,41 @@ mod cli {
         /// Cluster size (1 to 9).
         #[arg(long, default_value_t = 5)]
         nodes: usize,
-        /// A planted bug to turn on (see `synod bugs`); may be given more than once.
+        /// A planted bug to turn on (see `synod bugs`), with the faults it needs to show itself often; may be given
+        /// more than once.
         #[arg(long = "bug")]
         bugs: Vec<Bug>,
         /// Client operations per seed.
         #[arg(long, default_value_t = 200)]
         ops: u64,
+        /// The random faults: `wide` (one-way and leader-isolating partitions, one-way and flapping links,
+        /// messages hundreds of ticks late, crashes between a write and its acknowledgement, on top of `classic`)
+        /// or `classic` (loss, duplicates, reordering, symmetric partitions, crashes, slow disks).
+        #[arg(long, value_enum, default_value_t = FaultMix::Wide)]
+        faults: FaultMix,
+    }
+
+    #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+    enum FaultMix {
+        Wide,
+        Classic,
     }
 
     impl RunArgs {
         fn config(&self) -> SimConfig {
-            let mut config = SimConfig::fuzz(self.nodes);
-            config.bugs = self.bugs.iter().fold(BugSet::NONE, |set, bug| set.with(*bug));
+            let bugs = self.bugs.iter().fold(BugSet::NONE, |set, bug| set.with(*bug));
+            let mut config = SimConfig::fuzz_with_bugs(self.nodes, bugs);
             config.workload.ops = self.ops;
+            if self.faults == FaultMix::Classic {
+                config.faults = FaultConfig::fuzz_classic();
+            }
             config
         }
 
         fn flags(&self) -> String {
             let bugs: String = self.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
-            format!("--nodes {} --ops {}{bugs}", self.nodes, self.ops)
+            let faults = if self.faults == FaultMix::Classic { " --faults classic" } else { "" };
+            format!("--nodes {} --ops {}{bugs}{faults}", self.nodes, self.ops)
         }
     }
 
@@ -213,6 +229,15 @@ mod cli {
                 "undecided_histories": undecided.load(std::sync::atomic::Ordering::Relaxed),
                 "first_failing_seed": first.map(|outcome| outcome.seed),
                 "first_violation": first.map(|outcome| outcome.violations[0].to_string()),
+                // Every failing seed with its first violation's invariant, so one run tells them all apart.
+                "failing_seeds": failures
+                    .iter()
+                    .map(|outcome| serde_json::json!({
+                        "seed": outcome.seed,
+                        "invariant": outcome.violations[0].invariant,
+                    }))
+                    .collect::<Vec<_>>(),
+                "faults": if run.faults == FaultMix::Classic { "classic" } else { "wide" },
                 "elapsed_s": elapsed_s,
                 "seeds_per_core_minute": seeds as f64 / elapsed_s * 60.0 / threads as f64,
             });

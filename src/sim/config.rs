@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::paxos::BugSet;
+use crate::paxos::{Bug, BugSet};
 
 /// Random faults, drawn from the seeded RNG.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,33 @@ pub struct FaultConfig {
     pub down_ticks: u64,
     /// A write becomes durable 0..=storage_delay_max ticks after it was issued.
     pub storage_delay_max: u64,
+    /// Of the partitions that start, the share (per million) that cut the current leader off from everyone else
+    /// rather than split the nodes in two groups at random.
+    pub leader_partition_ppm: u32,
+    /// Of the other partitions, the share (per million) that are asymmetric: each directed link fails on its own,
+    /// one in three, so A may hear B while B does not hear A, and no two nodes need see the same majority.
+    pub asymmetric_partition_ppm: u32,
+    /// Of the partitions into two groups (the leader's included), the share (per million) that cut one way only:
+    /// one group hears the other but is not heard by it.
+    pub one_way_partition_ppm: u32,
+    /// Chance per tick that one random directed link fails for `link_ticks` ticks: A hears B, B does not hear A.
+    pub one_way_link_ppm: u32,
+    /// Chance per tick that one random link starts flapping for `link_ticks` ticks: down and up, both ways, every
+    /// `1..=4` ticks (chosen when it starts).
+    pub flapping_link_ppm: u32,
+    /// How long a one-way link failure or a flapping link lasts, in ticks.
+    pub link_ticks: u64,
+    /// Chance that a message is held back and delivered 100..=late_ticks_max ticks late, long after every
+    /// timeout has fired.
+    pub late_ppm: u32,
+    pub late_ticks_max: u64,
+    /// Chance, per write batch that reaches the disk, that its node crashes right then: the batch is durable but
+    /// the node never learns it, so the messages that waited for it never leave.
+    pub mid_write_crash_ppm: u32,
 }
+
+/// Late messages arrive at least this many ticks late: after every election, retry and client timeout.
+pub const LATE_TICKS_MIN: u64 = 100;
 
 impl FaultConfig {
     /// No faults at all, one-tick network delay, instant storage.
@@ -41,11 +67,21 @@ impl FaultConfig {
             crash_ppm: 0,
             down_ticks: 0,
             storage_delay_max: 0,
+            leader_partition_ppm: 0,
+            asymmetric_partition_ppm: 0,
+            one_way_partition_ppm: 0,
+            one_way_link_ppm: 0,
+            flapping_link_ppm: 0,
+            link_ticks: 0,
+            late_ppm: 0,
+            late_ticks_max: 0,
+            mid_write_crash_ppm: 0,
         }
     }
 
-    /// The fuzzer's mix: up to 30% loss, duplicates, reordering, partitions, crashes, slow disks.
-    pub fn fuzz() -> FaultConfig {
+    /// The fuzzer's mix until issue 15 (`synod fuzz --faults classic`): up to 30% loss, duplicates, reordering,
+    /// symmetric partitions of random halves, crashes, slow disks.
+    pub fn fuzz_classic() -> FaultConfig {
         FaultConfig {
             drop_ppm: 100_000,
             duplicate_ppm: 30_000,
@@ -56,13 +92,33 @@ impl FaultConfig {
             crash_ppm: 6_000,
             down_ticks: 30,
             storage_delay_max: 3,
+            ..FaultConfig::none()
+        }
+    }
+
+    /// The fuzzer's default mix: the classic one, plus partitions that isolate the leader, cut one way or cut
+    /// random directed links, one-way and flapping links, messages hundreds of ticks late, and crashes between a
+    /// write landing and its acknowledgement. A node that is heard but cannot hear, the root of issue 15's holes,
+    /// is common here.
+    pub fn fuzz() -> FaultConfig {
+        FaultConfig {
+            leader_partition_ppm: 250_000,
+            asymmetric_partition_ppm: 400_000,
+            one_way_partition_ppm: 500_000,
+            one_way_link_ppm: 10_000,
+            flapping_link_ppm: 5_000,
+            link_ticks: 40,
+            late_ppm: 2_000,
+            late_ticks_max: 300,
+            mid_write_crash_ppm: 2_000,
+            ..FaultConfig::fuzz_classic()
         }
     }
 }
 
 /// Every field of a [`FaultConfig`], by name, in the order [`FaultConfig::numbers`] gives them: the order a share
 /// URL writes them in and the generated scenario code (`tests/scenarios.rs`) spells them in.
-pub const FAULT_FIELDS: [&str; 9] = [
+pub const FAULT_FIELDS: [&str; 18] = [
     "drop_ppm",
     "duplicate_ppm",
     "delay_min",
@@ -72,12 +128,24 @@ pub const FAULT_FIELDS: [&str; 9] = [
     "crash_ppm",
     "down_ticks",
     "storage_delay_max",
+    "leader_partition_ppm",
+    "asymmetric_partition_ppm",
+    "one_way_partition_ppm",
+    "one_way_link_ppm",
+    "flapping_link_ppm",
+    "link_ticks",
+    "late_ppm",
+    "late_ticks_max",
+    "mid_write_crash_ppm",
 ];
+
+/// Fields the first share links carried (the first nine of [`FAULT_FIELDS`]); the others default to zero.
+pub const FAULT_FIELDS_V1: usize = 9;
 
 impl FaultConfig {
     /// Every field as a number, in the order of [`FAULT_FIELDS`]. Destructured in full, so a field added to
     /// the rates does not compile until share links and the trace hash (both built on this) carry it too.
-    pub fn numbers(&self) -> [u64; 9] {
+    pub fn numbers(&self) -> [u64; 18] {
         let FaultConfig {
             drop_ppm,
             duplicate_ppm,
@@ -88,6 +156,15 @@ impl FaultConfig {
             crash_ppm,
             down_ticks,
             storage_delay_max,
+            leader_partition_ppm,
+            asymmetric_partition_ppm,
+            one_way_partition_ppm,
+            one_way_link_ppm,
+            flapping_link_ppm,
+            link_ticks,
+            late_ppm,
+            late_ticks_max,
+            mid_write_crash_ppm,
         } = *self;
         [
             drop_ppm.into(),
@@ -99,23 +176,61 @@ impl FaultConfig {
             crash_ppm.into(),
             down_ticks,
             storage_delay_max,
+            leader_partition_ppm.into(),
+            asymmetric_partition_ppm.into(),
+            one_way_partition_ppm.into(),
+            one_way_link_ppm.into(),
+            flapping_link_ppm.into(),
+            link_ticks,
+            late_ppm.into(),
+            late_ticks_max,
+            mid_write_crash_ppm.into(),
         ]
     }
 
-    /// The inverse of [`FaultConfig::numbers`]; `None` if a rate does not fit its field.
-    pub fn from_numbers(numbers: [u64; 9]) -> Option<FaultConfig> {
-        let [drop, duplicate, delay_min, delay_max, partition, partition_ticks, crash, down_ticks, storage] = numbers;
+    /// The inverse of [`FaultConfig::numbers`]: the first [`FAULT_FIELDS_V1`] or all of the fields (a link from
+    /// before the widened faults leaves the new ones at zero). `None` if the count is neither or a rate does not
+    /// fit its field.
+    pub fn from_numbers(numbers: &[u64]) -> Option<FaultConfig> {
+        if numbers.len() != FAULT_FIELDS_V1 && numbers.len() != FAULT_FIELDS.len() {
+            return None;
+        }
+        let mut all = [0u64; 18];
+        all[..numbers.len()].copy_from_slice(numbers);
+        let [drop, duplicate, delay_min, delay_max, partition, partition_ticks, crash, down_ticks, storage, leader_partition, asymmetric_partition, one_way_partition, one_way_link, flapping_link, link_ticks, late, late_ticks_max, mid_write_crash] =
+            all;
+        let rate = |value: u64| u32::try_from(value).ok();
         Some(FaultConfig {
-            drop_ppm: drop.try_into().ok()?,
-            duplicate_ppm: duplicate.try_into().ok()?,
+            drop_ppm: rate(drop)?,
+            duplicate_ppm: rate(duplicate)?,
             delay_min,
             delay_max,
-            partition_ppm: partition.try_into().ok()?,
+            partition_ppm: rate(partition)?,
             partition_ticks,
-            crash_ppm: crash.try_into().ok()?,
+            crash_ppm: rate(crash)?,
             down_ticks,
             storage_delay_max: storage,
+            leader_partition_ppm: rate(leader_partition)?,
+            asymmetric_partition_ppm: rate(asymmetric_partition)?,
+            one_way_partition_ppm: rate(one_way_partition)?,
+            one_way_link_ppm: rate(one_way_link)?,
+            flapping_link_ppm: rate(flapping_link)?,
+            link_ticks,
+            late_ppm: rate(late)?,
+            late_ticks_max,
+            mid_write_crash_ppm: rate(mid_write_crash)?,
         })
+    }
+
+    /// The same delays and disk speed with every random fault switched off: what the network becomes once a
+    /// fuzz run heals.
+    pub fn healed(&self) -> FaultConfig {
+        FaultConfig {
+            delay_min: self.delay_min,
+            delay_max: self.delay_max,
+            storage_delay_max: self.storage_delay_max,
+            ..FaultConfig::none()
+        }
     }
 }
 
@@ -205,6 +320,24 @@ impl SimConfig {
         }
     }
 
+    /// The fuzzer's configuration with `bugs` planted: `fuzz`, plus what each planted bug needs to show itself
+    /// often (`synod fuzz --bug NAME` turns it on). `commit-foreign-chosen` needs a leader that keeps hearing a
+    /// majority while that majority moves on to a higher ballot without it, and then hears of the new ballot only
+    /// through catch-up: frequent, long asymmetric partitions (each directed link cut on its own) make that
+    /// common. The correct protocol passes this mix too (`tests/sim_bugs.rs`).
+    pub fn fuzz_with_bugs(nodes: usize, bugs: BugSet) -> SimConfig {
+        let mut config = SimConfig { bugs, ..SimConfig::fuzz(nodes) };
+        if bugs.contains(Bug::CommitForeignChosen) {
+            config.faults = FaultConfig {
+                partition_ppm: 40_000,
+                partition_ticks: 60,
+                asymmetric_partition_ppm: 1_000_000,
+                ..config.faults
+            };
+        }
+        config
+    }
+
     /// The playground's configuration (the browser app, its share URLs and scenarios): `clients` background
     /// clients issuing random operations forever, messages that take 1 to 3 ticks (long enough to watch them
     /// travel, and they overtake each other), no random faults and a fault phase that never ends.
@@ -236,6 +369,13 @@ impl SimConfig {
             ("faults.duplicate_ppm", faults.duplicate_ppm),
             ("faults.partition_ppm", faults.partition_ppm),
             ("faults.crash_ppm", faults.crash_ppm),
+            ("faults.leader_partition_ppm", faults.leader_partition_ppm),
+            ("faults.asymmetric_partition_ppm", faults.asymmetric_partition_ppm),
+            ("faults.one_way_partition_ppm", faults.one_way_partition_ppm),
+            ("faults.one_way_link_ppm", faults.one_way_link_ppm),
+            ("faults.flapping_link_ppm", faults.flapping_link_ppm),
+            ("faults.late_ppm", faults.late_ppm),
+            ("faults.mid_write_crash_ppm", faults.mid_write_crash_ppm),
             ("workload.invoke_ppm", self.workload.invoke_ppm),
         ] {
             if ppm > 1_000_000 {
@@ -246,6 +386,13 @@ impl SimConfig {
             return Err(format!(
                 "faults.delay_min..delay_max: need 1 <= min <= max, not {}..{}",
                 faults.delay_min, faults.delay_max
+            ));
+        }
+        if faults.late_ppm > 0 && faults.late_ticks_max < LATE_TICKS_MIN {
+            return Err(format!(
+                "faults.late_ticks_max: late messages arrive {LATE_TICKS_MIN} to late_ticks_max ticks late, so it is at \
+                 least {LATE_TICKS_MIN}, not {}",
+                faults.late_ticks_max
             ));
         }
         if self.workload.mix.iter().all(|weight| *weight == 0) {
@@ -265,9 +412,20 @@ mod tests {
     #[test]
     fn fault_numbers_round_trip_and_an_oversized_rate_is_refused() {
         let faults = FaultConfig { storage_delay_max: 7, ..FaultConfig::fuzz() };
-        assert_eq!(FaultConfig::from_numbers(faults.numbers()), Some(faults.clone()));
+        assert_eq!(FaultConfig::from_numbers(&faults.numbers()), Some(faults.clone()));
         let mut numbers = faults.numbers();
         numbers[0] = u64::from(u32::MAX) + 1;
-        assert_eq!(FaultConfig::from_numbers(numbers), None);
+        assert_eq!(FaultConfig::from_numbers(&numbers), None);
+        numbers[0] = 1;
+        numbers[17] = u64::from(u32::MAX) + 1;
+        assert_eq!(FaultConfig::from_numbers(&numbers), None, "the last field is read and checked too");
+    }
+
+    #[test]
+    fn the_nine_numbers_of_older_links_leave_the_widened_faults_off() {
+        let classic = FaultConfig::fuzz_classic();
+        let older = &classic.numbers()[..FAULT_FIELDS_V1];
+        assert_eq!(FaultConfig::from_numbers(older), Some(classic));
+        assert_eq!(FaultConfig::from_numbers(&[1; 10]), None, "neither the old count nor the new one");
     }
 }

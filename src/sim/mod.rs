@@ -6,6 +6,7 @@ mod action;
 pub mod checkpoints;
 mod client;
 mod config;
+mod faults;
 pub mod fuzz;
 pub mod network;
 mod rng;
@@ -15,7 +16,10 @@ mod trace;
 mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
-pub use config::{FaultConfig, SimConfig, WorkloadConfig, FAULT_FIELDS, PLAYGROUND_TICKS_MAX};
+pub use config::{
+    FaultConfig, SimConfig, WorkloadConfig, FAULT_FIELDS, FAULT_FIELDS_V1, LATE_TICKS_MIN, PLAYGROUND_TICKS_MAX,
+};
+pub use faults::{LinkFault, LinkShape};
 pub use network::InFlight;
 pub use rng::SimRng;
 pub use simulator::{KvBatch, KvNode, KvStorage, Machine, Phase, Sim, VISITOR};

@@ -48,7 +48,11 @@ pub struct Network {
     /// Emptied queues, kept for reuse.
     spare: Vec<VecDeque<u64>>,
     next_id: u64,
+    /// Links cut by partitions and by the visitor.
     cut: BTreeSet<(NodeId, NodeId)>,
+    /// Links down because of a random link fault (one-way or flapping), kept apart from `cut` so that a fault
+    /// ending heals only its own link, never a partition's or the visitor's.
+    link_faults: BTreeSet<(NodeId, NodeId)>,
 }
 
 impl Network {
@@ -180,7 +184,12 @@ impl Network {
     }
 
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
-        self.cut.contains(&(from, to))
+        self.cut.contains(&(from, to)) || self.link_faults.contains(&(from, to))
+    }
+
+    /// Replaces the links the random link faults hold down.
+    pub fn set_link_faults(&mut self, links: BTreeSet<(NodeId, NodeId)>) {
+        self.link_faults = links;
     }
 
     pub fn cut(&mut self, from: NodeId, to: NodeId) {
@@ -191,16 +200,18 @@ impl Network {
         self.cut.remove(&(from, to));
     }
 
+    /// Heals the partitions' and the visitor's cuts (random link faults end on their own).
     pub fn heal(&mut self) {
         self.cut.clear();
     }
 
+    /// Every link that is down, whatever cut it, each once.
     pub fn cut_links(&self) -> impl Iterator<Item = &(NodeId, NodeId)> {
-        self.cut.iter()
+        self.cut.iter().chain(self.link_faults.iter().filter(|link| !self.cut.contains(link)))
     }
 
     pub fn has_cuts(&self) -> bool {
-        !self.cut.is_empty()
+        !self.cut.is_empty() || !self.link_faults.is_empty()
     }
 }
 

@@ -17,26 +17,68 @@ use serde::{Deserialize, Serialize};
 use crate::check::invariants::Violation;
 use crate::paxos::{MessageKind, NodeId};
 
-use super::{Sim, SimConfig};
+use super::{LinkFault, LinkShape, Sim, SimConfig};
 
 /// What one random fault did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "fault")]
 pub enum FaultKind {
-    Crash { node: NodeId, until: u64 },
-    Partition { groups: Vec<Vec<NodeId>>, until: u64 },
-    Drop { id: u64, from: NodeId, to: NodeId, kind: MessageKind },
-    Duplicate { id: u64, from: NodeId, to: NodeId, kind: MessageKind },
+    Crash {
+        node: NodeId,
+        until: u64,
+    },
+    /// A crash right after write batch `batch` landed on disk, before the node heard so.
+    CrashAfterWrite {
+        node: NodeId,
+        batch: u64,
+        until: u64,
+    },
+    /// `one_way`: only the links from the first group to the second are cut.
+    Partition {
+        groups: Vec<Vec<NodeId>>,
+        one_way: bool,
+        until: u64,
+    },
+    /// A partition that cuts these directed links only.
+    AsymmetricPartition {
+        links: Vec<(NodeId, NodeId)>,
+        until: u64,
+    },
+    Link {
+        link: LinkFault,
+    },
+    Drop {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+    },
+    Duplicate {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+    },
+    Late {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        ticks: u64,
+    },
 }
 
 impl FaultKind {
-    /// The kind's name: crash, partition, drop, duplicate.
+    /// The kind's name: crash, crash-after-write, partition, link, drop, duplicate, late.
     pub fn name(&self) -> &'static str {
         match self {
             FaultKind::Crash { .. } => "crash",
-            FaultKind::Partition { .. } => "partition",
+            FaultKind::CrashAfterWrite { .. } => "crash-after-write",
+            FaultKind::Partition { .. } | FaultKind::AsymmetricPartition { .. } => "partition",
+            FaultKind::Link { .. } => "link",
             FaultKind::Drop { .. } => "drop",
             FaultKind::Duplicate { .. } => "duplicate",
+            FaultKind::Late { .. } => "late",
         }
     }
 
@@ -44,8 +86,14 @@ impl FaultKind {
     /// (dropping every heartbeat drop is one try).
     fn group(&self) -> (&'static str, Option<MessageKind>) {
         match self {
-            FaultKind::Drop { kind, .. } | FaultKind::Duplicate { kind, .. } => (self.name(), Some(*kind)),
-            FaultKind::Crash { .. } | FaultKind::Partition { .. } => (self.name(), None),
+            FaultKind::Drop { kind, .. } | FaultKind::Duplicate { kind, .. } | FaultKind::Late { kind, .. } => {
+                (self.name(), Some(*kind))
+            }
+            FaultKind::Crash { .. }
+            | FaultKind::CrashAfterWrite { .. }
+            | FaultKind::Partition { .. }
+            | FaultKind::AsymmetricPartition { .. }
+            | FaultKind::Link { .. } => (self.name(), None),
         }
     }
 }
@@ -64,7 +112,29 @@ impl std::fmt::Display for RandomFault {
         write!(f, "fault {:>5}, tick {:>5}: ", self.ordinal, self.tick)?;
         match &self.kind {
             FaultKind::Crash { node, until } => write!(f, "crash node {node} (it restarts at tick {until})"),
-            FaultKind::Partition { groups, until } => write!(f, "partition {groups:?} until tick {until}"),
+            FaultKind::CrashAfterWrite { node, batch, until } => write!(
+                f,
+                "crash node {node} right after its write {batch} landed, before it heard so (it restarts at tick {until})"
+            ),
+            FaultKind::Partition { groups, one_way: false, until } => {
+                write!(f, "partition {groups:?} until tick {until}")
+            }
+            FaultKind::Partition { groups, one_way: true, until } => {
+                write!(f, "one-way partition: {:?} cannot reach {:?} until tick {until}", groups[0], groups[1])
+            }
+            FaultKind::AsymmetricPartition { links, until } => {
+                let links: Vec<String> = links.iter().map(|(from, to)| format!("n{from}→n{to}")).collect();
+                write!(f, "asymmetric partition cutting {} until tick {until}", links.join(" "))
+            }
+            FaultKind::Link { link } => match link.shape {
+                LinkShape::OneWay { from, to } => write!(f, "link n{from}→n{to} down until tick {}", link.until),
+                LinkShape::Flapping { a, b, period } => {
+                    write!(f, "link n{a}↔n{b} flapping every {period} ticks until tick {}", link.until)
+                }
+            },
+            FaultKind::Late { id, from, to, kind, ticks } => {
+                write!(f, "deliver message #{id}, {} n{from}→n{to}, {ticks} ticks late", kind.name())
+            }
             FaultKind::Drop { id, from, to, kind } => write!(f, "drop message #{id}, {} n{from}→n{to}", kind.name()),
             FaultKind::Duplicate { id, from, to, kind } => {
                 write!(f, "duplicate message #{id}, {} n{from}→n{to}", kind.name())

@@ -15,7 +15,7 @@ use super::client::{Client, Outstanding};
 use super::network::{InFlight, Network};
 use super::shrink::{FaultGate, RandomFault};
 use super::visitor::{VisitorOp, VisitorOutcome};
-use super::{FaultConfig, ScheduledAction, SimConfig, SimRng, Trace, TraceEvent, UserAction};
+use super::{ScheduledAction, SimConfig, SimRng, Trace, TraceEvent, UserAction};
 
 pub type KvNode = Node<KvStore>;
 pub type KvStorage = MemoryStorage<KvCommand, KvStore>;
@@ -33,7 +33,7 @@ pub struct Machine {
     durable_at: VecDeque<u64>,
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
-    down_until: Option<u64>,
+    pub(super) down_until: Option<u64>,
     ready: ReadyOf<KvStore>,
 }
 
@@ -50,13 +50,15 @@ pub enum Phase {
 
 #[derive(Clone)]
 pub struct Sim {
-    config: SimConfig,
-    seed: u64,
-    now: u64,
-    rng: SimRng,
-    machines: Vec<Machine>,
-    network: Network,
-    partition_until: Option<u64>,
+    pub(super) config: SimConfig,
+    pub(super) seed: u64,
+    pub(super) now: u64,
+    pub(super) rng: SimRng,
+    pub(super) machines: Vec<Machine>,
+    pub(super) network: Network,
+    pub(super) partition_until: Option<u64>,
+    /// Random link faults in force (`faults.rs`).
+    pub(super) link_faults: Vec<super::faults::LinkFault>,
     clients: Vec<Client>,
     visitor: Client,
     /// Every operation the visitor sent, oldest first, with its path and outcome.
@@ -64,10 +66,10 @@ pub struct Sim {
     invoked: u64,
     history: History,
     checker: SafetyChecker,
-    trace: Trace,
+    pub(super) trace: Trace,
     scheduled: BTreeMap<u64, Vec<UserAction>>,
     recent: VecDeque<(u64, NodeId, Event)>,
-    phase: Phase,
+    pub(super) phase: Phase,
     delivered: u64,
     /// Set when the linearizability search ran out of budget: neither a pass nor evidence of a bug.
     undecided: Option<String>,
@@ -110,6 +112,7 @@ impl Sim {
             machines,
             network: Network::default(),
             partition_until: None,
+            link_faults: Vec::new(),
             clients,
             visitor: Client::new(VISITOR),
             visitor_ops: Vec::new(),
@@ -158,7 +161,7 @@ impl Sim {
     }
 
     /// Whether a random fault the RNG just drew takes effect (always, without a gate).
-    fn fault_allowed(&mut self, fault: impl FnOnce() -> super::shrink::FaultKind) -> bool {
+    pub(super) fn fault_allowed(&mut self, fault: impl FnOnce() -> super::shrink::FaultKind) -> bool {
         let now = self.now;
         self.fault_gate.as_mut().is_none_or(|gate| gate.admit(now, fault()))
     }
@@ -365,7 +368,7 @@ impl Sim {
         }
     }
 
-    fn crash(&mut self, id: NodeId, down_until: Option<u64>) {
+    pub(super) fn crash(&mut self, id: NodeId, down_until: Option<u64>) {
         let machine = &mut self.machines[id as usize - 1];
         if machine.node.take().is_none() {
             return;
@@ -378,7 +381,7 @@ impl Sim {
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }
 
-    fn restart(&mut self, id: NodeId) {
+    pub(super) fn restart(&mut self, id: NodeId) {
         let index = id as usize - 1;
         if self.machines[index].node.is_some() {
             return;
@@ -398,7 +401,7 @@ impl Sim {
         }
     }
 
-    fn partition(&mut self, groups: &[Vec<NodeId>]) {
+    pub(super) fn partition(&mut self, groups: &[Vec<NodeId>]) {
         for (a, group) in groups.iter().enumerate() {
             for other in &groups[a + 1..] {
                 for x in group {
@@ -412,55 +415,17 @@ impl Sim {
         self.trace.record(self.now, TraceEvent::Partitioned { groups: groups.to_vec() });
     }
 
-    // ----- Faults -----
-
-    fn inject_faults(&mut self) {
-        let faults = self.config.faults.clone();
-        match self.partition_until {
-            Some(until) if until <= self.now => {
-                self.partition_until = None;
-                self.network.heal();
-                self.trace.record(self.now, TraceEvent::Healed);
-            }
-            None if self.rng.chance(faults.partition_ppm) => {
-                let mut groups = vec![Vec::new(), Vec::new()];
-                for id in 1..=self.config.nodes as NodeId {
-                    groups[self.rng.index(2)].push(id);
-                }
-                let until = self.now + faults.partition_ticks.max(1);
-                let kind = || super::shrink::FaultKind::Partition { groups: groups.clone(), until };
-                if groups.iter().all(|group| !group.is_empty()) && self.fault_allowed(kind) {
-                    self.partition(&groups);
-                    self.partition_until = Some(until);
-                }
-            }
-            _ => {}
-        }
-        let minority = (self.config.nodes - 1) / 2;
-        for index in 0..self.machines.len() {
-            let id = index as NodeId + 1;
-            match self.machines[index].down_until {
-                Some(until) if until <= self.now => self.restart(id),
-                _ => {}
-            }
-            let down = self.machines.iter().filter(|machine| machine.node.is_none()).count();
-            if self.machines[index].node.is_some() && down < minority && self.rng.chance(faults.crash_ppm) {
-                let until = self.now + faults.down_ticks.max(1);
-                if self.fault_allowed(|| super::shrink::FaultKind::Crash { node: id, until }) {
-                    self.crash(id, Some(until));
-                }
-            }
-        }
-    }
+    // ----- Faults (see faults.rs for the random ones) -----
 
     /// The fault phase is over: heal the network, restart and resume every node, stop dropping messages.
     fn heal_everything(&mut self) {
         self.phase = Phase::Healing { since: self.now };
         self.network.heal();
         self.partition_until = None;
+        self.link_faults.clear();
+        self.network.set_link_faults(Default::default());
         self.trace.record(self.now, TraceEvent::Healed);
-        self.config.faults =
-            FaultConfig { drop_ppm: 0, duplicate_ppm: 0, partition_ppm: 0, crash_ppm: 0, ..self.config.faults.clone() };
+        self.config.faults = self.config.faults.healed();
         for id in 1..=self.config.nodes as NodeId {
             self.set_paused(id, false);
             self.restart(id);
@@ -488,6 +453,9 @@ impl Sim {
             let synced = machine.storage.sync_one().expect("a pending batch");
             self.checker.durable_now(id, machine.storage.durable());
             self.trace.record(self.now, TraceEvent::Durable { node: id, batch: synced });
+            if self.crash_after_write(id, synced) {
+                return false; // The node never hears of the write, nor of any other.
+            }
             newest = Some(synced);
         }
         let Some(batch) = newest else { return false };
@@ -540,6 +508,7 @@ impl Sim {
                 self.route(envelope);
             }
             for reply in ready.replies.drain(..) {
+                self.checker.reply_sent(id, &reply);
                 self.on_reply(reply);
             }
         }
@@ -554,10 +523,11 @@ impl Sim {
         let (delay_min, delay_max) = (faults.delay_min, faults.delay_max);
         let id = self.network.next_id();
         let (from, to, kind) = (envelope.from, envelope.to, envelope.message.kind());
-        if let crate::paxos::Message::Forward { request } = &envelope.message {
+        if let crate::paxos::Message::Forward { request, .. } = &envelope.message {
             self.visitor_forwarded(request.client, request.seq, to);
         }
-        let deliver_at = self.now + self.rng.between(delay_min, delay_max);
+        let delay = self.rng.between(delay_min, delay_max);
+        let deliver_at = self.now + delay + self.late_delay(id, from, to, kind);
         self.trace.record(self.now, TraceEvent::Sent { id, from, to, kind, deliver_at });
         if self.rng.chance(drop_ppm) && self.fault_allowed(|| super::shrink::FaultKind::Drop { id, from, to, kind }) {
             self.trace.record(self.now, TraceEvent::Dropped { id });

@@ -12,28 +12,78 @@ use serde::{Deserialize, Serialize};
 use crate::kv::KvCommand;
 use crate::paxos::{MessageKind, NodeId};
 
-use super::UserAction;
+use super::{LinkFault, LinkShape, UserAction};
 
 /// One entry's event. `Lost::why` is one of a few fixed phrases, borrowed so that losing a message allocates
 /// nothing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "type")]
 pub enum TraceEvent {
-    Action { action: UserAction },
-    Sent { id: u64, from: NodeId, to: NodeId, kind: MessageKind, deliver_at: u64 },
-    Dropped { id: u64 },
-    Duplicated { id: u64, copy: u64 },
-    Delivered { id: u64 },
-    Lost { id: u64, why: Cow<'static, str> },
-    Durable { node: NodeId, batch: u64 },
-    Crashed { node: NodeId },
-    Restarted { node: NodeId },
-    Partitioned { groups: Vec<Vec<NodeId>> },
+    Action {
+        action: UserAction,
+    },
+    Sent {
+        id: u64,
+        from: NodeId,
+        to: NodeId,
+        kind: MessageKind,
+        deliver_at: u64,
+    },
+    Dropped {
+        id: u64,
+    },
+    Duplicated {
+        id: u64,
+        copy: u64,
+    },
+    Delivered {
+        id: u64,
+    },
+    Lost {
+        id: u64,
+        why: Cow<'static, str>,
+    },
+    Durable {
+        node: NodeId,
+        batch: u64,
+    },
+    Crashed {
+        node: NodeId,
+    },
+    Restarted {
+        node: NodeId,
+    },
+    Partitioned {
+        groups: Vec<Vec<NodeId>>,
+    },
+    /// A partition that cuts these directed links (one-way, or asymmetric), and no others.
+    LinksCut {
+        links: Vec<(NodeId, NodeId)>,
+    },
+    /// A random link fault started.
+    LinkFailed {
+        fault: LinkFault,
+    },
     Healed,
-    Invoked { client: u64, seq: u64, at: NodeId, command: String },
-    Answered { client: u64, seq: u64, result: String },
-    GaveUp { client: u64, seq: u64 },
-    Node { node: NodeId, event: String },
+    Invoked {
+        client: u64,
+        seq: u64,
+        at: NodeId,
+        command: String,
+    },
+    Answered {
+        client: u64,
+        seq: u64,
+        result: String,
+    },
+    GaveUp {
+        client: u64,
+        seq: u64,
+    },
+    Node {
+        node: NodeId,
+        event: String,
+    },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -153,65 +203,60 @@ impl TraceEvent {
                 hash.str(kind.name());
                 hash.u64(*deliver_at);
             }
-            TraceEvent::Dropped { id } => {
-                hash.u8(2);
-                hash.u64(*id);
-            }
-            TraceEvent::Duplicated { id, copy } => {
-                hash.u8(3);
-                hash.u64(*id);
-                hash.u64(*copy);
-            }
-            TraceEvent::Delivered { id } => {
-                hash.u8(4);
-                hash.u64(*id);
-            }
+            TraceEvent::Dropped { id } => hash.words(2, &[*id]),
+            TraceEvent::Duplicated { id, copy } => hash.words(3, &[*id, *copy]),
+            TraceEvent::Delivered { id } => hash.words(4, &[*id]),
             TraceEvent::Lost { id, why } => {
-                hash.u8(5);
-                hash.u64(*id);
+                hash.words(5, &[*id]);
                 hash.str(why);
             }
             TraceEvent::Durable { node, batch } => {
-                hash.u8(6);
-                hash.u8(*node);
+                hash.nodes(6, &[*node]);
                 hash.u64(*batch);
             }
-            TraceEvent::Crashed { node } => {
-                hash.u8(7);
-                hash.u8(*node);
+            TraceEvent::Invoked { client, seq, at, command } => {
+                hash.words(11, &[*client, *seq]);
+                hash.u8(*at);
+                hash.str(command);
             }
-            TraceEvent::Restarted { node } => {
-                hash.u8(8);
-                hash.u8(*node);
+            TraceEvent::Answered { client, seq, result } => {
+                hash.words(12, &[*client, *seq]);
+                hash.str(result);
             }
+            TraceEvent::GaveUp { client, seq } => hash.words(13, &[*client, *seq]),
+            TraceEvent::Node { node, event } => {
+                hash.nodes(14, &[*node]);
+                hash.str(event);
+            }
+            fault => fault.encode_fault(hash),
+        }
+    }
+
+    /// The crashes, restarts, partitions and link faults: the events the fault injector (or the visitor) causes.
+    fn encode_fault(&self, hash: &mut TraceHash) {
+        match self {
+            TraceEvent::Crashed { node } => hash.nodes(7, &[*node]),
+            TraceEvent::Restarted { node } => hash.nodes(8, &[*node]),
             TraceEvent::Partitioned { groups } => {
                 hash.u8(9);
                 hash.groups(groups);
             }
             TraceEvent::Healed => hash.u8(10),
-            TraceEvent::Invoked { client, seq, at, command } => {
-                hash.u8(11);
-                hash.u64(*client);
-                hash.u64(*seq);
-                hash.u8(*at);
-                hash.str(command);
+            TraceEvent::LinksCut { links } => {
+                hash.words(15, &[links.len() as u64]);
+                links.iter().for_each(|(from, to)| hash.nodes(0, &[*from, *to]));
             }
-            TraceEvent::Answered { client, seq, result } => {
-                hash.u8(12);
-                hash.u64(*client);
-                hash.u64(*seq);
-                hash.str(result);
+            TraceEvent::LinkFailed { fault } => {
+                hash.words(16, &[fault.since, fault.until]);
+                match fault.shape {
+                    LinkShape::OneWay { from, to } => hash.nodes(0, &[from, to]),
+                    LinkShape::Flapping { a, b, period } => {
+                        hash.nodes(1, &[a, b]);
+                        hash.u64(period);
+                    }
+                }
             }
-            TraceEvent::GaveUp { client, seq } => {
-                hash.u8(13);
-                hash.u64(*client);
-                hash.u64(*seq);
-            }
-            TraceEvent::Node { node, event } => {
-                hash.u8(14);
-                hash.u8(*node);
-                hash.str(event);
-            }
+            other => unreachable!("{other:?} is not a fault"),
         }
     }
 }
