@@ -467,9 +467,9 @@ pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> R
             "n" => UserAction::DeliverNow { id: number(rest)? },
             "R" if rest.is_empty() => UserAction::Reload,
             "f" => {
-                let v: Vec<u64> = rest.split(',').map(number).collect::<Result<_, _>>()?;
-                let numbers: [u64; 9] = v[..].try_into().map_err(|_| bad("fault rates"))?;
-                let faults = FaultConfig::from_numbers(numbers).ok_or_else(|| bad("a rate"))?;
+                // Nine numbers in links made before the widened faults, all of them since (see `from_numbers`).
+                let numbers: Vec<u64> = rest.split(',').map(number).collect::<Result<_, _>>()?;
+                let faults = FaultConfig::from_numbers(&numbers).ok_or_else(|| bad("fault rates"))?;
                 let check = SimConfig { faults: faults.clone(), ..setup.config() };
                 check.validate()?;
                 UserAction::SetFaults { faults }

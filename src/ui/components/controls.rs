@@ -3,10 +3,11 @@ use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::paxos::{Bug, NodeId};
-use crate::sim::{FaultConfig, UserAction};
+use crate::paxos::Bug;
 use crate::ui::app::{Cmd, Frame};
 use crate::ui::runner::RunSetup;
+
+use super::FaultControls;
 
 #[derive(Properties, PartialEq)]
 pub struct ControlsProps {
@@ -24,16 +25,16 @@ const SPEEDS: &[(u32, &str)] = &[
     (2000, "2000 ticks/s"),
 ];
 
-fn input_value(event: &Event) -> String {
+pub(super) fn input_value(event: &Event) -> String {
     event.target_unchecked_into::<HtmlInputElement>().value()
 }
 
-fn select_value(event: &Event) -> String {
+pub(super) fn select_value(event: &Event) -> String {
     event.target_unchecked_into::<HtmlSelectElement>().value()
 }
 
-/// Time (play, pause, step, speed, timeline), the run's setup (seed, nodes, planted bug), faults, partitions
-/// and sharing.
+/// Time (play, pause, step, speed, timeline), the run's setup (seed, nodes, planted bug) and sharing, then the
+/// faults (`FaultControls`).
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
     let f = &props.frame;
@@ -42,7 +43,6 @@ pub fn controls(props: &ControlsProps) -> Html {
         let d = d.clone();
         Callback::from(move |_: MouseEvent| d.emit(cmd.clone()))
     };
-    let n = f.setup.nodes as NodeId;
     let seed_draft = use_state(|| f.setup.seed.to_string());
     {
         let seed_draft = seed_draft.clone();
@@ -89,52 +89,6 @@ pub fn controls(props: &ControlsProps) -> Html {
             let value = event.target_unchecked_into::<HtmlInputElement>().value();
             d.emit(Cmd::Seek(value.parse().unwrap_or(0)));
         })
-    };
-    let fault_slider = |label: &'static str, value: u32, set: fn(&mut FaultConfig, u32)| {
-        let d = d.clone();
-        let faults = f.faults.clone();
-        let on_change = Callback::from(move |event: Event| {
-            let mut next = faults.clone();
-            set(&mut next, input_value(&event).parse().unwrap_or(0));
-            d.emit(Cmd::Faults(next));
-        });
-        html! {
-            <label class="slider">
-                <span>{ label }</span>
-                <input type="range" min="0" max="50" step="1" value={value.to_string()} onchange={on_change}
-                    aria-valuetext={format!("{value}%")} />
-                <output>{ format!("{value}%") }</output>
-            </label>
-        }
-    };
-    let delay = f.faults.delay_max;
-    let on_delay = {
-        let d = d.clone();
-        let faults = f.faults.clone();
-        Callback::from(move |event: Event| {
-            let max: u64 = input_value(&event).parse().unwrap_or(1);
-            d.emit(Cmd::Faults(FaultConfig { delay_min: 1, delay_max: max.max(1), ..faults.clone() }));
-        })
-    };
-    // Partitions: isolate one node, or split off a minority.
-    let partition_choice = use_state(|| "minority".to_string());
-    let on_partition_choice = {
-        let choice = partition_choice.clone();
-        Callback::from(move |event: Event| choice.set(select_value(&event)))
-    };
-    let groups = partition_groups(&partition_choice, n);
-    let link = use_state(|| (1 as NodeId, 2 as NodeId));
-    let on_link_from = {
-        let link = link.clone();
-        Callback::from(move |event: Event| link.set((select_value(&event).parse().unwrap_or(1), link.1)))
-    };
-    let on_link_to = {
-        let link = link.clone();
-        Callback::from(move |event: Event| link.set((link.0, select_value(&event).parse().unwrap_or(2))))
-    };
-    let (from, to) = (*link).min((n, n));
-    let node_options = |selected: NodeId| {
-        (1..=n).map(move |id| html! { <option value={id.to_string()} selected={id == selected}>{ id }</option> })
     };
     html! {
         <div class="controls">
@@ -213,55 +167,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                     }
                 </div>
             </section>
-            <section class="control-group faults" aria-label="Faults">
-                { fault_slider("Drop rate", f.faults.drop_ppm / 10_000, |c, v| c.drop_ppm = v * 10_000) }
-                { fault_slider("Duplicate rate", f.faults.duplicate_ppm / 10_000, |c, v| c.duplicate_ppm = v * 10_000) }
-                <label class="slider">
-                    <span>{ "Delay" }</span>
-                    <input type="range" min="1" max="12" step="1" value={delay.to_string()} onchange={on_delay}
-                        aria-valuetext={format!("1 to {delay} ticks")} />
-                    <output>{ format!("1–{delay} ticks") }</output>
-                </label>
-                <div class="buttons">
-                    <label class="inline">
-                        <span>{ "Partition" }</span>
-                        <select onchange={on_partition_choice}>
-                            <option value="minority" selected={*partition_choice == "minority"}>
-                                { format!("minority {:?} | rest", minority(n)) }
-                            </option>
-                            { for (1..=n).map(|id| html! {
-                                <option value={id.to_string()} selected={*partition_choice == id.to_string()}>
-                                    { format!("isolate node {id}") }
-                                </option>
-                            }) }
-                        </select>
-                    </label>
-                    <button onclick={emit(Cmd::Act(UserAction::Partition { groups }))}>{ "Make partition" }</button>
-                    <button onclick={emit(Cmd::Act(UserAction::Heal))}>{ "Heal network" }</button>
-                </div>
-                <div class="buttons">
-                    <label class="inline"><span>{ "Link from" }</span>
-                        <select aria-label="Link from" onchange={on_link_from}>{ for node_options(from) }</select></label>
-                    <label class="inline"><span>{ "to" }</span>
-                        <select aria-label="Link to" onchange={on_link_to}>{ for node_options(to) }</select></label>
-                    <button disabled={from == to} onclick={emit(Cmd::Act(UserAction::CutLink { from, to }))}>{ "Cut link" }</button>
-                    <button disabled={from == to} onclick={emit(Cmd::Act(UserAction::HealLink { from, to }))}>{ "Heal link" }</button>
-                </div>
-            </section>
+            <FaultControls frame={props.frame.clone()} dispatch={props.dispatch.clone()} />
         </div>
     }
-}
-
-/// The first ⌊(n-1)/2⌋ nodes: the largest minority.
-fn minority(n: NodeId) -> Vec<NodeId> {
-    (1..=(n - 1) / 2).collect()
-}
-
-fn partition_groups(choice: &str, n: NodeId) -> Vec<Vec<NodeId>> {
-    let isolated = match choice.parse::<NodeId>() {
-        Ok(id) if (1..=n).contains(&id) => vec![id],
-        _ => minority(n),
-    };
-    let rest = (1..=n).filter(|id| !isolated.contains(id)).collect();
-    vec![isolated, rest]
 }

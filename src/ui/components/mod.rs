@@ -3,6 +3,7 @@
 mod checker_badge;
 mod client_panel;
 mod controls;
+mod fault_controls;
 mod help;
 mod log_view;
 mod logo;
@@ -16,6 +17,7 @@ mod storage_status;
 pub use checker_badge::CheckerBadge;
 pub use client_panel::ClientPanel;
 pub use controls::Controls;
+pub use fault_controls::FaultControls;
 pub use help::Help;
 pub use log_view::LogView;
 pub use logo::Logo;
