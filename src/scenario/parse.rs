@@ -119,6 +119,7 @@ impl Faults {
             crash_ppm: self.crash_ppm.unwrap_or(base.crash_ppm),
             down_ticks: self.down_ticks.unwrap_or(base.down_ticks),
             storage_delay_max: self.storage_delay_max.unwrap_or(base.storage_delay_max),
+            ..base.clone()
         }
     }
 }
@@ -369,30 +370,11 @@ fn parse_verdict(line: usize, text: &str) -> Result<Verdict, ScenarioError> {
     }
 }
 
-/// The invariants the checker can report.
-pub const INVARIANTS: [&str; 15] = [
-    names::ONE_VALUE_PER_SLOT,
-    names::LEARNED_AGREE,
-    names::CHOSEN_WAS_PROPOSED,
-    names::APPLIED_AGREE,
-    names::SNAPSHOT_COVERS_APPLIED,
-    names::SNAPSHOT_STATE,
-    names::DURABLE_PROMISE_MONOTONIC,
-    names::DURABLE_CHOSEN_MONOTONIC,
-    names::ACCEPT_RESPECTS_PROMISE,
-    names::PERSIST_BEFORE_SEND,
-    names::OPS_COMPLETE,
-    names::REPLICAS_CONVERGE,
-    names::LINEARIZABLE,
-    names::NO_PANIC,
-    names::CORE_PREFIX,
-];
-
 pub(super) fn invariant_name(name: &str) -> Result<String, String> {
-    if INVARIANTS.contains(&name) || (name.starts_with(names::CORE_PREFIX) && name.len() > names::CORE_PREFIX.len()) {
+    if names::ALL.contains(&name) || (name.starts_with(names::CORE_PREFIX) && name.len() > names::CORE_PREFIX.len()) {
         Ok(name.to_string())
     } else {
-        Err(format!("unknown invariant {name:?}; the checker knows {} and core:NAME", INVARIANTS[..14].join(", ")))
+        Err(format!("unknown invariant {name:?}; the checker knows {} and core:NAME", names::ALL.join(", ")))
     }
 }
 

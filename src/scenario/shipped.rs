@@ -27,6 +27,7 @@ shipped![
     "restart-recovery",
     "noop-hole",
     "snapshot-catch-up",
+    "stale-leader",
     "bug-forget-promise-on-restart",
     "bug-ignore-accepted-in-phase1",
     "bug-minority-quorum",
@@ -35,6 +36,7 @@ shipped![
     "bug-apply-retry-twice",
     "bug-snapshot-off-by-one",
     "bug-adopt-lowest-ballot",
+    "bug-commit-foreign-chosen",
 ];
 
 /// The shipped scenario called `name`.

@@ -167,7 +167,7 @@ test('frame time with the cluster in IndexedDB', { skip: !BENCH && 'set SYNOD_BE
   }
 });
 
-// Issue 8: the nine embeds of the introduction, each keeping its disks in its own IndexedDB database (every tick
+// Issue 8: the embeds of the introduction (ten since issue 15), each keeping its disks in its own IndexedDB database (every tick
 // waits for its commit). How long until each plays its first tick (database deleted, opened, written from
 // tick 0), and whether each keeps the pace its captions were written for (max(end / 40 s, 2) ticks/s).
 test('embeds on the docs page keep their pace with IndexedDB', { skip: !BENCH && 'set SYNOD_BENCH=1' }, async () => {
@@ -179,8 +179,8 @@ test('embeds on the docs page keep their pace with IndexedDB', { skip: !BENCH &&
   try {
     const frames = await until(async () => {
       const embeds = page.frames().filter((frame) => frame.url().includes('embed=1'));
-      return embeds.length === 9 && embeds;
-    }, 'nine embeds');
+      return embeds.length === 10 && embeds;
+    }, 'ten embeds');
     const read = (frame) =>
       frame
         .evaluate(() => {

@@ -56,11 +56,11 @@ async function checkDocsPage(path, expected) {
 }
 
 test('the introduction loads with every example rendered and playing', async () => {
-  await checkDocsPage('/docs/index.html', 9);
+  await checkDocsPage('/docs/index.html', 10);
 });
 
 test('the planted-bugs page loads with every example rendered and playing', async () => {
-  await checkDocsPage('/docs/bugs.html', 8);
+  await checkDocsPage('/docs/bugs.html', 9);
 });
 
 test('the authors page loads and links back', async () => {
