@@ -143,7 +143,7 @@ impl std::fmt::Display for KvOutput {
 }
 
 /// The newest request a client had applied, and its result, so a retry gets the same answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Session {
     pub seq: u64,
     pub output: KvOutput,
@@ -151,7 +151,7 @@ pub struct Session {
 
 /// The key-value store plus the session table. Both are replicated state: they change only by applying
 /// chosen commands, and a snapshot holds both.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KvStore {
     pub data: BTreeMap<String, String>,
     pub sessions: BTreeMap<ClientId, Session>,

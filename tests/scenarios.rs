@@ -267,6 +267,11 @@ fn generate() -> String {
                     FAULT_FIELDS.iter().zip(faults.numbers()).map(|(name, value)| format!("{name}: {value}")).collect();
                 format!("UserAction::SetFaults {{ faults: FaultConfig {{ {} }} }}", fields.join(", "))
             }
+            UserAction::Stepping { .. }
+            | UserAction::TickNode { .. }
+            | UserAction::AckWrite { .. }
+            | UserAction::Request { .. }
+            | UserAction::Retry { .. } => panic!("no shipped scenario steps: {action:?}"),
         }
     };
     let mut out = String::from(

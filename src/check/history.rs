@@ -19,7 +19,7 @@ impl std::fmt::Display for OpId {
 }
 
 /// How an operation ended, as far as its client knows.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Outcome {
     /// The client got an answer at time `at`.
     Completed { at: u64, output: KvOutput },

@@ -339,6 +339,19 @@ impl SafetyChecker {
         self.chosen.get(&slot).map(|(_, value)| value)
     }
 
+    /// Feeds the history the checker keeps of the run to `state`: what a majority durably chose and what nodes
+    /// learned, per slot. The model checker adds it to a state's fingerprint, so that two runs that reach the same
+    /// nodes by different paths are told apart when the checker would judge their futures differently.
+    pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
+        for (slot, (_, value)) in &self.chosen {
+            std::hash::Hash::hash(&(slot, value), state);
+        }
+        state.write_u8(0xff);
+        for (slot, (_, value)) in &self.learned {
+            std::hash::Hash::hash(&(slot, value), state);
+        }
+    }
+
     /// Records a violation found outside the checker (liveness, linearizability, a panic).
     pub fn report(&mut self, violation: Violation) {
         if self.violations.len() < VIOLATIONS_MAX {

@@ -11,7 +11,7 @@ use super::{Ballot, Entry, Message, Slot, Snapshot, Value};
 pub type BatchId = u64;
 
 /// One durable change. A batch of them is written atomically (one IndexedDB transaction).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Record<C, Snap> {
     /// The acceptor promised to ignore ballots below this one.
     Promise(Ballot),
@@ -39,14 +39,14 @@ impl<C, Snap> Record<C, Snap> {
 }
 
 /// Records a node produced in one step, to be written atomically.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct WriteBatch<C, Snap> {
     pub id: BatchId,
     pub records: Vec<Record<C, Snap>>,
 }
 
 /// Everything a node's storage has acknowledged.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DurableState<C, Snap> {
     pub promised: Ballot,
     pub entries: BTreeMap<Slot, Entry<C>>,

@@ -49,7 +49,7 @@ pub struct Entry<C> {
 }
 
 /// The replicated state as of slot `upto` (exclusive): every slot below it is applied and compacted away.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Snapshot<Snap> {
     pub upto: Slot,
     pub state: Snap,
@@ -60,7 +60,7 @@ pub struct Snapshot<Snap> {
 ///
 /// Every message carries a ballot (`Message::ballot`): the receiver observes it at the door, before any handler
 /// runs (see `Node::observe`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Message<C, Snap> {
     /// Phase 1a for every slot from `first_unchosen` on.
     Prepare { ballot: Ballot, first_unchosen: Slot },
@@ -185,7 +185,7 @@ impl<C, Snap> Message<C, Snap> {
 }
 
 /// A message with its addresses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Envelope<C, Snap> {
     pub from: NodeId,
     pub to: NodeId,

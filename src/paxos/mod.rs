@@ -8,6 +8,7 @@ mod config;
 mod durable;
 mod effects;
 mod election;
+mod fingerprint;
 mod learner;
 mod log;
 mod message;

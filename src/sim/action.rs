@@ -58,6 +58,30 @@ pub enum UserAction {
     /// every message in flight is lost (as in a real network), and the visitor's request in flight gets no
     /// answer. Recorded so that a shared URL of a run that was reloaded replays it exactly.
     Reload,
+    /// Starts (`on`) or stops stepping: while stepping nothing happens by itself, every event is an action
+    /// (`stepping.rs`).
+    Stepping {
+        on: bool,
+    },
+    /// One tick of one node's clock (its timers), while stepping.
+    TickNode {
+        node: NodeId,
+    },
+    /// The node's oldest volatile write becomes durable and the node hears so, while stepping.
+    AckWrite {
+        node: NodeId,
+    },
+    /// Step client `client` (from 1) sends `command` to node `target`, while stepping.
+    Request {
+        client: u8,
+        target: NodeId,
+        command: KvCommand,
+    },
+    /// Step client `client` sends its unanswered request again, the same (client, seq), to node `target`.
+    Retry {
+        client: u8,
+        target: NodeId,
+    },
 }
 
 /// An action scheduled at a tick (a scenario, a shared URL, a shrunk failing run).

@@ -289,6 +289,29 @@ pub struct SimConfig {
     pub fault_ticks: u64,
     /// Liveness bound: after healing, every pending operation must complete within this many ticks.
     pub heal_ticks: u64,
+    /// The nodes' timers.
+    pub timing: Timing,
+}
+
+/// The nodes' timers, in ticks (see `paxos::Config`). The model checker shortens them, so that an election takes
+/// a few of its explicit ticks rather than dozens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Timing {
+    pub heartbeat_ticks: u64,
+    pub election_timeout_ticks: u64,
+    pub retry_ticks: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        let defaults = crate::paxos::Config::cluster(1, 1);
+        Timing {
+            heartbeat_ticks: defaults.heartbeat_ticks,
+            election_timeout_ticks: defaults.election_timeout_ticks,
+            retry_ticks: defaults.retry_ticks,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -301,6 +324,7 @@ impl Default for SimConfig {
             workload: WorkloadConfig::default(),
             fault_ticks: 600,
             heal_ticks: 400,
+            timing: Timing::default(),
         }
     }
 }
@@ -362,6 +386,13 @@ impl SimConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=9).contains(&self.nodes) {
             return Err(format!("nodes: a simulated cluster has 1 to 9 nodes, not {}", self.nodes));
+        }
+        let Timing { heartbeat_ticks, election_timeout_ticks, retry_ticks } = self.timing;
+        if heartbeat_ticks == 0 || retry_ticks == 0 || election_timeout_ticks <= heartbeat_ticks {
+            return Err(format!(
+                "timing: need heartbeat and retry ticks of at least 1 and an election timeout above the heartbeat, \
+                 not {heartbeat_ticks}, {retry_ticks} and {election_timeout_ticks}"
+            ));
         }
         let faults = &self.faults;
         for (name, ppm) in [

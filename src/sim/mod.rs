@@ -8,20 +8,23 @@ mod client;
 mod config;
 mod faults;
 pub mod fuzz;
+pub mod link;
 pub mod network;
 mod rng;
 pub mod shrink;
 mod simulator;
+mod stepping;
 mod trace;
 mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
 pub use config::{
-    FaultConfig, SimConfig, WorkloadConfig, FAULT_FIELDS, FAULT_FIELDS_V1, LATE_TICKS_MIN, PLAYGROUND_TICKS_MAX,
+    FaultConfig, SimConfig, Timing, WorkloadConfig, FAULT_FIELDS, FAULT_FIELDS_V1, LATE_TICKS_MIN, PLAYGROUND_TICKS_MAX,
 };
 pub use faults::{LinkFault, LinkShape};
 pub use network::InFlight;
 pub use rng::SimRng;
-pub use simulator::{KvBatch, KvNode, KvStorage, Machine, Phase, Sim, VISITOR};
+pub use simulator::{KvBatch, KvNode, KvStorage, Machine, Phase, Sim, NEVER, STEP_CLIENTS, VISITOR};
+pub use stepping::step_client_id;
 pub use trace::{Trace, TraceEntry, TraceEvent};
 pub use visitor::{VisitorOp, VisitorOutcome};

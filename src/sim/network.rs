@@ -37,7 +37,7 @@ const _: () = assert!(IN_FLIGHT_MAX <= 1 << SLOT_BITS);
 /// shift entries on every insert and removal); then a hash map of boxed messages, whose allocation per message
 /// cost twice as much in Wasm (dlmalloc) as natively, with a binary heap of keys (its sifting took twice as
 /// long in Wasm as natively). A tick's queue is found in a map of the few ticks with messages due.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Network {
     slots: Vec<Option<InFlight>>,
     free: Vec<u32>,
@@ -53,6 +53,25 @@ pub struct Network {
     /// Links down because of a random link fault (one-way or flapping), kept apart from `cut` so that a fault
     /// ending heals only its own link, never a partition's or the visitor's.
     link_faults: BTreeSet<(NodeId, NodeId)>,
+}
+
+/// A copy without the free slots past the last one in use and without the spare queues: the model checker copies
+/// a network for every state it visits, and those are only ever there to be reused.
+impl Clone for Network {
+    fn clone(&self) -> Self {
+        let used = self.slots.iter().rposition(Option::is_some).map_or(0, |last| last + 1);
+        Network {
+            slots: self.slots[..used].to_vec(),
+            free: self.free.iter().copied().filter(|slot| (*slot as usize) < used).collect(),
+            len: self.len,
+            due: self.due.clone(),
+            keys: self.keys,
+            spare: Vec::new(),
+            next_id: self.next_id,
+            cut: self.cut.clone(),
+            link_faults: self.link_faults.clone(),
+        }
+    }
 }
 
 impl Network {

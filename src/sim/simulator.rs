@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use crate::check::invariants::{names, Position, SafetyChecker, Violation, ViolationClass};
 use crate::check::{check_with, CheckOptions, CheckOutcome, History};
@@ -22,15 +23,26 @@ pub type KvStorage = MemoryStorage<KvCommand, KvStore>;
 
 /// The client id of the visitor's own operations (`UserAction::ClientOp`).
 pub const VISITOR: u64 = 0;
+/// Step client N (`UserAction::Request`) has client id `STEP_CLIENTS + N`: far above any background client's.
+pub const STEP_CLIENTS: u64 = 1 << 32;
+/// The delivery or durability time of whatever waits for an action while stepping.
+pub const NEVER: u64 = u64::MAX;
+
+/// The number of the step client with id `client`, if it is one.
+pub(super) fn step_client_number(client: u64) -> Option<u8> {
+    client.checked_sub(STEP_CLIENTS).and_then(|number| u8::try_from(number).ok()).filter(|number| *number > 0)
+}
 /// How many recent protocol events are kept for narration.
 pub const RECENT_EVENTS_MAX: usize = 256;
 
-/// One simulated machine: the node (absent while down), its disk, and when each issued write lands.
+/// One simulated machine: the node (absent while down), its disk, and when each issued write lands. A `Sim` holds
+/// each machine behind an `Rc` and copies it only when it changes (`Rc::make_mut`): a copy of a simulation (time
+/// travel, the model checker's states) shares every machine the next step does not touch.
 #[derive(Clone)]
 pub struct Machine {
     pub node: Option<KvNode>,
     pub storage: KvStorage,
-    durable_at: VecDeque<u64>,
+    pub(super) durable_at: VecDeque<u64>,
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
     pub(super) down_until: Option<u64>,
@@ -54,21 +66,28 @@ pub struct Sim {
     pub(super) seed: u64,
     pub(super) now: u64,
     pub(super) rng: SimRng,
-    pub(super) machines: Vec<Machine>,
+    pub(super) machines: Vec<Rc<Machine>>,
     pub(super) network: Network,
     pub(super) partition_until: Option<u64>,
     /// Random link faults in force (`faults.rs`).
     pub(super) link_faults: Vec<super::faults::LinkFault>,
     clients: Vec<Client>,
     visitor: Client,
+    /// While true, nothing happens by itself: every delivery, node tick, write acknowledgement and request is an
+    /// action (see `stepping.rs`).
+    pub(super) stepping: bool,
+    /// The clients whose requests stepping chooses (`UserAction::Request`), by number from 1.
+    pub(super) step_clients: Vec<Client>,
     /// Every operation the visitor sent, oldest first, with its path and outcome.
     visitor_ops: Vec<VisitorOp>,
     invoked: u64,
-    history: History,
-    checker: SafetyChecker,
+    pub(super) history: History,
+    pub(super) checker: SafetyChecker,
     pub(super) trace: Trace,
     scheduled: BTreeMap<u64, Vec<UserAction>>,
     recent: VecDeque<(u64, NodeId, Event)>,
+    /// Recent events kept for narration (`RECENT_EVENTS_MAX` unless `keep_recent_events` says otherwise).
+    recent_max: usize,
     pub(super) phase: Phase,
     delivered: u64,
     /// Set when the linearizability search ran out of budget: neither a pass nor evidence of a bug.
@@ -90,14 +109,14 @@ impl Sim {
         let mut machines = Vec::new();
         for id in 1..=config.nodes as NodeId {
             let node = Self::boot(&config, id, &crate::paxos::DurableStateOf::<KvStore>::default())?;
-            machines.push(Machine {
+            machines.push(Rc::new(Machine {
                 node: Some(node),
                 storage: MemoryStorage::new(),
                 durable_at: VecDeque::new(),
                 paused: false,
                 down_until: None,
                 ready: ReadyOf::<KvStore>::default(),
-            });
+            }));
         }
         let mut scheduled: BTreeMap<u64, Vec<UserAction>> = BTreeMap::new();
         for ScheduledAction { tick, action } in actions {
@@ -115,6 +134,8 @@ impl Sim {
             link_faults: Vec::new(),
             clients,
             visitor: Client::new(VISITOR),
+            stepping: false,
+            step_clients: Vec::new(),
             visitor_ops: Vec::new(),
             invoked: 0,
             history: History::new(),
@@ -122,6 +143,7 @@ impl Sim {
             trace: Trace::new(keep_trace),
             scheduled,
             recent: VecDeque::new(),
+            recent_max: RECENT_EVENTS_MAX,
             phase: Phase::Faults,
             delivered: 0,
             undecided: None,
@@ -135,6 +157,9 @@ impl Sim {
         let mut node = Config::cluster(id, config.nodes);
         node.bugs = config.bugs;
         node.snapshot_interval = config.snapshot_interval;
+        node.heartbeat_ticks = config.timing.heartbeat_ticks;
+        node.election_timeout_ticks = config.timing.election_timeout_ticks;
+        node.retry_ticks = config.timing.retry_ticks;
         node
     }
 
@@ -153,6 +178,15 @@ impl Sim {
         assert!(self.now == 0, "seed {}: the fault gate is set before the first tick", self.seed);
         self.fault_gate = Some(FaultGate::new(keep));
         self
+    }
+
+    /// Keeps at most `count` recent protocol events for narration (the model checker keeps none: they are copied
+    /// with every state).
+    pub fn keep_recent_events(&mut self, count: usize) {
+        self.recent_max = count;
+        while self.recent.len() > count {
+            self.recent.pop_front();
+        }
     }
 
     /// Every random fault drawn so far, kept or not (only with a fault gate).
@@ -196,7 +230,7 @@ impl Sim {
         self.phase
     }
 
-    pub fn machines(&self) -> &[Machine] {
+    pub fn machines(&self) -> &[Rc<Machine>] {
         &self.machines
     }
 
@@ -258,6 +292,9 @@ impl Sim {
         for action in self.scheduled.remove(&self.now).unwrap_or_default() {
             self.apply_action(action);
         }
+        if self.stepping {
+            return; // Only the actions happen.
+        }
         if self.phase == Phase::Faults && self.now >= self.config.fault_ticks {
             self.heal_everything();
         }
@@ -271,7 +308,7 @@ impl Sim {
             self.deliver(message);
         }
         for index in 0..self.machines.len() {
-            let machine = &mut self.machines[index];
+            let machine = Rc::make_mut(&mut self.machines[index]);
             if machine.paused {
                 continue;
             }
@@ -302,6 +339,16 @@ impl Sim {
     }
 
     // ----- Actions -----
+
+    /// While stepping (or to start stepping), one tick in which exactly `action` happens: what a replay of the
+    /// action scheduled at the next tick does.
+    pub fn step(&mut self, action: UserAction) {
+        let starts = action == UserAction::Stepping { on: true };
+        assert!(self.stepping || starts, "seed {}: a step outside stepping", self.seed);
+        self.now += 1;
+        self.checker.set_position(Position { step: self.trace.len(), tick: self.now });
+        self.apply_action(action);
+    }
 
     /// Applies a user action now and records it in the trace.
     pub fn apply_action(&mut self, action: UserAction) {
@@ -344,6 +391,11 @@ impl Sim {
             }
             UserAction::SetFaults { faults } => self.config.faults = faults,
             UserAction::Reload => self.reload(),
+            UserAction::Stepping { on } => self.set_stepping(on),
+            UserAction::TickNode { node } => self.tick_node(node),
+            UserAction::AckWrite { node } => self.ack_write(node),
+            UserAction::Request { client, target, command } => self.step_request(client, target, command),
+            UserAction::Retry { client, target } => self.step_retry(client, target),
         }
     }
 
@@ -369,7 +421,7 @@ impl Sim {
     }
 
     pub(super) fn crash(&mut self, id: NodeId, down_until: Option<u64>) {
-        let machine = &mut self.machines[id as usize - 1];
+        let machine = Rc::make_mut(&mut self.machines[id as usize - 1]);
         if machine.node.take().is_none() {
             return;
         }
@@ -388,14 +440,14 @@ impl Sim {
         }
         let node = Self::boot(&self.config, id, self.machines[index].storage.durable()).expect("the config was valid");
         self.checker.node_restarted(&node, self.machines[index].storage.durable());
-        self.machines[index].node = Some(node);
-        self.machines[index].down_until = None;
+        Rc::make_mut(&mut self.machines[index]).node = Some(node);
+        Rc::make_mut(&mut self.machines[index]).down_until = None;
         self.trace.record(self.now, TraceEvent::Restarted { node: id });
         self.settle(index);
     }
 
     fn set_paused(&mut self, id: NodeId, paused: bool) {
-        self.machines[id as usize - 1].paused = paused;
+        Rc::make_mut(&mut self.machines[id as usize - 1]).paused = paused;
         if !paused {
             self.settle(id as usize - 1);
         }
@@ -439,10 +491,13 @@ impl Sim {
         let id = index as NodeId + 1;
         let mut newest = None;
         loop {
-            let machine = &mut self.machines[index];
+            // Looked at before it is written to: a machine shared with a copy (`Sim` is copy-on-write per machine)
+            // is copied only when something changes in it.
+            let machine = &self.machines[index];
             if machine.paused || machine.durable_at.front().is_none_or(|at| *at > self.now) {
                 break;
             }
+            let machine = Rc::make_mut(&mut self.machines[index]);
             machine.durable_at.pop_front();
             let batch = machine.storage.pending().next().expect("a pending batch per durable time");
             self.checker.batch_durable(id, machine.storage.durable(), batch);
@@ -459,7 +514,7 @@ impl Sim {
             newest = Some(synced);
         }
         let Some(batch) = newest else { return false };
-        if let Some(node) = self.machines[index].node.as_mut() {
+        if let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() {
             node.persisted(batch);
         }
         true
@@ -467,7 +522,7 @@ impl Sim {
 
     /// Collects everything machine `index` has to say until it is quiet (writes that land at once are acknowledged
     /// on the spot).
-    fn settle(&mut self, index: usize) {
+    pub(super) fn settle(&mut self, index: usize) {
         for _ in 0..10_000 {
             self.collect(index);
             if !self.sync_due(index) {
@@ -479,17 +534,16 @@ impl Sim {
 
     fn collect(&mut self, index: usize) {
         let id = index as NodeId + 1;
-        let mut ready = std::mem::take(&mut self.machines[index].ready);
-        while let Some(node) = self.machines[index].node.as_mut() {
+        let mut ready = std::mem::take(&mut Rc::make_mut(&mut self.machines[index]).ready);
+        while let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() {
             node.ready_into(&mut ready);
             if ready.is_empty() {
                 break;
             }
             if let Some(batch) = ready.write.take().filter(|batch| !batch.records.is_empty()) {
                 self.checker.write_issued(id, &batch);
-                let delay = self.rng.between(0, self.config.faults.storage_delay_max);
-                let machine = &mut self.machines[index];
-                let at = machine.durable_at.back().copied().unwrap_or(0).max(self.now + delay);
+                let at = self.durable_time(index);
+                let machine = Rc::make_mut(&mut self.machines[index]);
                 machine.durable_at.push_back(at);
                 machine.storage.submit(batch);
             }
@@ -497,7 +551,10 @@ impl Sim {
             self.checker.node_output(node, &ready.applied, &ready.events);
             ready.applied.clear();
             for event in ready.events.drain(..) {
-                if self.recent.len() == RECENT_EVENTS_MAX {
+                if self.recent_max == 0 {
+                    continue;
+                }
+                if self.recent.len() == self.recent_max {
                     self.recent.pop_front();
                 }
                 self.recent.push_back((self.now, id, event));
@@ -512,7 +569,7 @@ impl Sim {
                 self.on_reply(reply);
             }
         }
-        self.machines[index].ready = ready;
+        Rc::make_mut(&mut self.machines[index]).ready = ready;
     }
 
     // ----- Network -----
@@ -525,6 +582,12 @@ impl Sim {
         let (from, to, kind) = (envelope.from, envelope.to, envelope.message.kind());
         if let crate::paxos::Message::Forward { request, .. } = &envelope.message {
             self.visitor_forwarded(request.client, request.seq, to);
+        }
+        if self.stepping {
+            // Delivered, dropped or duplicated only when an action says so.
+            self.trace.record(self.now, TraceEvent::Sent { id, from, to, kind, deliver_at: NEVER });
+            self.network.push(InFlight { id, from, to, sent_at: self.now, deliver_at: NEVER, kind, envelope });
+            return;
         }
         let delay = self.rng.between(delay_min, delay_max);
         let deliver_at = self.now + delay + self.late_delay(id, from, to, kind);
@@ -564,7 +627,7 @@ impl Sim {
             self.network.push(InFlight { deliver_at: self.now + 1, ..message });
             return;
         }
-        let Some(node) = self.machines[index].node.as_mut() else {
+        let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else {
             self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: Cow::Borrowed("node down") });
             return;
         };
@@ -608,6 +671,7 @@ impl Sim {
 
     fn step_clients(&mut self) {
         self.step_visitor();
+        self.time_out_step_clients();
         let healing = matches!(self.phase, Phase::Healing { .. });
         for index in 0..self.clients.len() {
             let client = &self.clients[index];
@@ -663,7 +727,7 @@ impl Sim {
         self.send_request(target, request);
     }
 
-    fn send_request(&mut self, target: NodeId, request: Request<KvCommand>) {
+    pub(super) fn send_request(&mut self, target: NodeId, request: Request<KvCommand>) {
         let Request { client, seq, ref command } = request;
         let event = TraceEvent::Invoked { client, seq, at: target, command: command.to_string() };
         self.trace.record(self.now, event);
@@ -671,12 +735,16 @@ impl Sim {
         if self.machines[index].paused {
             return; // Lost: the client will time out.
         }
-        let Some(node) = self.machines[index].node.as_mut() else { return };
+        let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else { return };
         node.propose(request);
         self.settle(index);
     }
 
     fn on_reply(&mut self, reply: Reply<KvOutput>) {
+        if let Some(number) = step_client_number(reply.client) {
+            self.step_client_reply(number, reply);
+            return;
+        }
         let client = if reply.client == VISITOR {
             &mut self.visitor
         } else {
@@ -735,6 +803,7 @@ impl Sim {
             .clients
             .iter()
             .chain(std::iter::once(&self.visitor))
+            .chain(&self.step_clients)
             .filter_map(|client| {
                 client.outstanding.as_ref().map(|o| format!("client {} #{}: {}", client.id, o.seq, o.command))
             })

@@ -113,17 +113,29 @@ fn encode_action(action: &UserAction, hash: &mut TraceHash) {
         UserAction::DeliverNow { id } => hash.words(10, &[*id]),
         UserAction::ClientOp { target, command } => {
             hash.nodes(11, &[*target]);
-            match command {
-                KvCommand::Get { key } => hash.strs(0, &[key]),
-                KvCommand::Put { key, value } => hash.strs(1, &[key, value]),
-                KvCommand::Delete { key } => hash.strs(2, &[key]),
-                KvCommand::Append { key, value } => hash.strs(3, &[key, value]),
-                KvCommand::Cas { key, expected: None, new } => hash.strs(4, &[key, new]),
-                KvCommand::Cas { key, expected: Some(expected), new } => hash.strs(5, &[key, expected, new]),
-            }
+            encode_command(command, hash);
         }
         UserAction::SetFaults { faults } => hash.words(12, &faults.numbers()),
         UserAction::Reload => hash.u8(13),
+        UserAction::Stepping { on } => hash.words(14, &[u64::from(*on)]),
+        UserAction::TickNode { node } => hash.nodes(15, &[*node]),
+        UserAction::AckWrite { node } => hash.nodes(16, &[*node]),
+        UserAction::Request { client, target, command } => {
+            hash.nodes(17, &[*client, *target]);
+            encode_command(command, hash);
+        }
+        UserAction::Retry { client, target } => hash.nodes(18, &[*client, *target]),
+    }
+}
+
+fn encode_command(command: &KvCommand, hash: &mut TraceHash) {
+    match command {
+        KvCommand::Get { key } => hash.strs(0, &[key]),
+        KvCommand::Put { key, value } => hash.strs(1, &[key, value]),
+        KvCommand::Delete { key } => hash.strs(2, &[key]),
+        KvCommand::Append { key, value } => hash.strs(3, &[key, value]),
+        KvCommand::Cas { key, expected: None, new } => hash.strs(4, &[key, new]),
+        KvCommand::Cas { key, expected: Some(expected), new } => hash.strs(5, &[key, expected, new]),
     }
 }
 

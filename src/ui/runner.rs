@@ -4,11 +4,13 @@
 
 use std::collections::VecDeque;
 
-use crate::kv::KvCommand;
-use crate::paxos::{Bug, BugSet, Event, NodeId};
+use crate::paxos::{Event, NodeId};
 use crate::scenario::Compiled;
 use crate::sim::checkpoints::Checkpoints;
-use crate::sim::{FaultConfig, Sim, SimConfig, UserAction};
+use crate::sim::link::TICKS_MAX;
+use crate::sim::{Sim, Timing, UserAction};
+
+pub use crate::sim::link::{decode_record, encode_record, RunRecord, RunSetup};
 
 /// A checkpoint (a clone of the simulator) every this many ticks, so seeking near the present replays at most
 /// this many.
@@ -19,42 +21,6 @@ pub const CHECKPOINTS_MAX: usize = 64;
 pub const CHECKPOINTS_RECENT: usize = 16;
 /// Narration lines kept.
 pub const NARRATION_MAX: usize = 8;
-/// Ticks the playground runs at most (its fault phase never ends on its own).
-pub const TICKS_MAX: u64 = crate::sim::PLAYGROUND_TICKS_MAX;
-
-/// What the visitor chose before the run started.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunSetup {
-    pub nodes: usize,
-    pub seed: u64,
-    pub bug: Option<Bug>,
-    /// Background clients issuing random operations.
-    pub clients: u64,
-    /// Snapshot every this many applied slots (0: never); scenarios set it, a share URL carries it.
-    pub snapshot_interval: u64,
-}
-
-impl Default for RunSetup {
-    fn default() -> Self {
-        RunSetup { nodes: 5, seed: 1, bug: None, clients: 2, snapshot_interval: 0 }
-    }
-}
-
-impl RunSetup {
-    pub fn config(&self) -> SimConfig {
-        let bugs = self.bug.map_or(BugSet::NONE, BugSet::from);
-        SimConfig::playground(self.nodes, bugs, self.clients, self.snapshot_interval)
-    }
-}
-
-/// Everything needed to reproduce a run: what a shared URL carries.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunRecord {
-    pub setup: RunSetup,
-    /// (tick, action): the action was applied once the simulator reached `tick`.
-    pub actions: Vec<(u64, UserAction)>,
-}
-
 impl RunRecord {
     /// A shipped scenario's run: its setup and the actions it compiled to.
     pub fn of_scenario(compiled: &Compiled) -> RunRecord {
@@ -64,6 +30,7 @@ impl RunRecord {
             bug: compiled.bug,
             clients: compiled.clients,
             snapshot_interval: compiled.snapshot_interval,
+            timing: Timing::default(),
         };
         RunRecord { setup, actions: compiled.actions.clone() }
     }
@@ -347,156 +314,11 @@ pub fn describe_action(action: &UserAction) -> String {
         UserAction::Reload => {
             "The page reloaded: every running node restarted from its disk; messages in flight were lost.".into()
         }
+        UserAction::Stepping { on: true } => "Stepping: nothing happens now unless you choose it.".into(),
+        UserAction::Stepping { on: false } => "Time runs again.".into(),
+        UserAction::TickNode { node } => format!("Node {node}'s clock ticked."),
+        UserAction::AckWrite { node } => format!("Node {node}'s oldest write reached its disk."),
+        UserAction::Request { client, target, command } => format!("Client {client} sent {command} to node {target}."),
+        UserAction::Retry { client, target } => format!("Client {client} sent its request again, to node {target}."),
     }
-}
-
-/// A run as the text of a shared URL's `run` parameter: compact, and without serde_json's deserializer, which
-/// would add kilobytes to the bundle. `1.<nodes>.<seed>.<bug or ->.<clients>[.<snapshot interval>]` (the interval
-/// only when not 0, so older links still read) then `~<tick>:<action>` per action.
-/// Free text (keys, values) is escaped with `escape` (the caller's URI-component encoder), so `:`, `;`, `~` and
-/// `.` inside it cannot be confused with separators.
-pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> String {
-    // A URI-component encoder leaves `~` (unreserved) alone, and `~` separates actions.
-    let escape = |text: &str| escape(text).replace('~', "%7E");
-    let s = &record.setup;
-    let mut out = format!("1.{}.{}.{}.{}", s.nodes, s.seed, s.bug.map_or("-", Bug::name), s.clients);
-    if s.snapshot_interval != 0 {
-        out.push_str(&format!(".{}", s.snapshot_interval));
-    }
-    for (tick, action) in &record.actions {
-        let code = match action {
-            UserAction::Crash { node } => format!("k{node}"),
-            UserAction::Restart { node } => format!("r{node}"),
-            UserAction::Pause { node } => format!("p{node}"),
-            UserAction::Resume { node } => format!("u{node}"),
-            UserAction::Partition { groups } => {
-                let groups: Vec<String> =
-                    groups.iter().map(|g| g.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(",")).collect();
-                format!("P{}", groups.join("|"))
-            }
-            UserAction::CutLink { from, to } => format!("x{from},{to}"),
-            UserAction::HealLink { from, to } => format!("h{from},{to}"),
-            UserAction::Heal => "H".into(),
-            UserAction::DropMessage { id } => format!("d{id}"),
-            UserAction::DuplicateMessage { id } => format!("D{id}"),
-            UserAction::DeliverNow { id } => format!("n{id}"),
-            UserAction::Reload => "R".into(),
-            UserAction::SetFaults { faults } => {
-                let numbers: Vec<String> = faults.numbers().iter().map(u64::to_string).collect();
-                format!("f{}", numbers.join(","))
-            }
-            UserAction::ClientOp { target, command } => {
-                let (op, key, value, expected) = match command {
-                    KvCommand::Get { key } => ("get", key, "", None),
-                    KvCommand::Put { key, value } => ("put", key, value.as_str(), None),
-                    KvCommand::Delete { key } => ("delete", key, "", None),
-                    KvCommand::Append { key, value } => ("append", key, value.as_str(), None),
-                    KvCommand::Cas { key, expected, new } => ("cas", key, new.as_str(), expected.as_deref()),
-                };
-                let expected = expected.map_or("-".to_string(), |e| format!("={}", escape(e)));
-                format!("o{target}:{op}:{}:{}:{expected}", escape(key), escape(value))
-            }
-        };
-        out.push_str(&format!("~{tick}:{code}"));
-    }
-    out
-}
-
-/// Reads what `encode_record` wrote; `unescape` undoes the caller's `escape`.
-pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Result<RunRecord, String> {
-    let bad = |what: &str| format!("cannot read {what}");
-    let mut parts = text.split('~');
-    let head: Vec<&str> = parts.next().unwrap_or_default().split('.').collect();
-    let (version, nodes, seed, bug, clients, snapshot_interval) = match head[..] {
-        [version, nodes, seed, bug, clients] => (version, nodes, seed, bug, clients, "0"),
-        [version, nodes, seed, bug, clients, interval] => (version, nodes, seed, bug, clients, interval),
-        _ => return Err(bad("the run's setup")),
-    };
-    if version != "1" {
-        return Err(format!("unknown run format {version:?}"));
-    }
-    let nodes: usize = nodes.parse().map_err(|_| bad("the node count"))?;
-    if !(3..=7).contains(&nodes) {
-        return Err(format!("a playground cluster has 3 to 7 nodes, not {nodes}"));
-    }
-    let bug = match bug {
-        "-" => None,
-        name => Some(Bug::from_name(name).ok_or_else(|| bad("the planted bug"))?),
-    };
-    let setup = RunSetup {
-        nodes,
-        seed: seed.parse().map_err(|_| bad("the seed"))?,
-        bug,
-        clients: clients.parse::<u64>().map_err(|_| bad("the client count"))?.min(8),
-        snapshot_interval: snapshot_interval.parse().map_err(|_| bad("the snapshot interval"))?,
-    };
-    let node = |text: &str| -> Result<NodeId, String> {
-        text.parse::<NodeId>().ok().filter(|id| (1..=nodes as NodeId).contains(id)).ok_or_else(|| bad("a node"))
-    };
-    let pair = |text: &str| -> Result<(NodeId, NodeId), String> {
-        let (a, b) = text.split_once(',').ok_or_else(|| bad("a link"))?;
-        Ok((node(a)?, node(b)?))
-    };
-    let number = |text: &str| text.parse::<u64>().map_err(|_| bad("a number"));
-    let mut actions = Vec::new();
-    let mut last = 0;
-    for part in parts {
-        let (tick, code) = part.split_once(':').ok_or_else(|| bad("an action"))?;
-        let tick = number(tick)?;
-        if tick < last || tick > TICKS_MAX {
-            return Err(bad("the actions' ticks"));
-        }
-        last = tick;
-        let (letter, rest) = code.split_at(code.chars().next().map_or(0, char::len_utf8));
-        let action = match letter {
-            "k" => UserAction::Crash { node: node(rest)? },
-            "r" => UserAction::Restart { node: node(rest)? },
-            "p" => UserAction::Pause { node: node(rest)? },
-            "u" => UserAction::Resume { node: node(rest)? },
-            "P" => UserAction::Partition {
-                groups: rest
-                    .split('|')
-                    .map(|g| g.split(',').map(node).collect::<Result<Vec<_>, _>>())
-                    .collect::<Result<_, _>>()?,
-            },
-            "x" => pair(rest).map(|(from, to)| UserAction::CutLink { from, to })?,
-            "h" => pair(rest).map(|(from, to)| UserAction::HealLink { from, to })?,
-            "H" => UserAction::Heal,
-            "d" => UserAction::DropMessage { id: number(rest)? },
-            "D" => UserAction::DuplicateMessage { id: number(rest)? },
-            "n" => UserAction::DeliverNow { id: number(rest)? },
-            "R" if rest.is_empty() => UserAction::Reload,
-            "f" => {
-                // Nine numbers in links made before the widened faults, all of them since (see `from_numbers`).
-                let numbers: Vec<u64> = rest.split(',').map(number).collect::<Result<_, _>>()?;
-                let faults = FaultConfig::from_numbers(&numbers).ok_or_else(|| bad("fault rates"))?;
-                let check = SimConfig { faults: faults.clone(), ..setup.config() };
-                check.validate()?;
-                UserAction::SetFaults { faults }
-            }
-            "o" => {
-                let fields: Vec<&str> = rest.split(':').collect();
-                let [target, op, key, value, expected] = fields[..] else { return Err(bad("a client operation")) };
-                let text = |t: &str| unescape(t).ok_or_else(|| bad("a key or value"));
-                let (key, value) = (text(key)?, text(value)?);
-                let expected = match expected.strip_prefix('=') {
-                    Some(e) => Some(text(e)?),
-                    None => None,
-                };
-                let command = match op {
-                    "get" => KvCommand::Get { key },
-                    "put" => KvCommand::Put { key, value },
-                    "delete" => KvCommand::Delete { key },
-                    "append" => KvCommand::Append { key, value },
-                    "cas" => KvCommand::Cas { key, expected, new: value },
-                    _ => return Err(bad("an operation")),
-                };
-                command.validate()?;
-                UserAction::ClientOp { target: node(target)?, command }
-            }
-            _ => return Err(bad("an action")),
-        };
-        actions.push((tick, action));
-    }
-    Ok(RunRecord { setup, actions })
 }
