@@ -3,6 +3,9 @@
 //! throughput benchmark.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod explore;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use std::process::ExitCode;
     use std::time::Instant;
@@ -15,7 +18,7 @@ mod cli {
     use synod::scenario;
     use synod::sim::fuzz::run_seeds;
     use synod::sim::shrink::{shrink, ShrinkOptions};
-    use synod::sim::{FaultConfig, Sim, SimConfig, TraceEvent};
+    use synod::sim::{FaultConfig, ScheduledAction, Sim, SimConfig, TraceEvent};
 
     #[derive(Parser)]
     #[command(name = "synod", version, about = "Multi-Paxos you can watch, break and check")]
@@ -86,8 +89,13 @@ mod cli {
         },
         /// Run one seed and print its trace and a space-time diagram.
         Replay {
-            #[arg(long)]
-            seed: u64,
+            /// The fuzz seed to replay (with the run options below).
+            #[arg(long, required_unless_present = "run_text")]
+            seed: Option<u64>,
+            /// A whole run as a playground link's `run` text (what `synod explore` prints for a counterexample),
+            /// replayed to its last action, instead of a fuzz seed.
+            #[arg(long = "run", conflicts_with_all = ["seed", "keep_faults"])]
+            run_text: Option<String>,
             #[command(flatten)]
             run: RunArgs,
             /// Print at most this many trace lines (0: all).
@@ -113,6 +121,9 @@ mod cli {
             #[arg(long)]
             json: bool,
         },
+        /// Model-check the real core: every interleaving of a small cluster's events within bounds; exit 0 when no
+        /// violation is found, 1 with the shortest path to one, 2 on bad arguments.
+        Explore(super::explore::ExploreArgs),
         /// List the planted bugs.
         Bugs,
         /// Check a history file for linearizability: exit 0 linearizable, 1 not, 2 unreadable.
@@ -159,10 +170,24 @@ mod cli {
     pub fn main() -> ExitCode {
         match Cli::parse().command {
             Command::Fuzz { seeds, start_seed, run, threads, json } => fuzz(seeds, start_seed, &run, threads, json),
-            Command::Replay { seed, run, lines, keep_faults } => replay(seed, &run, lines, keep_faults),
+            Command::Replay { seed, run_text, run, lines, keep_faults } => {
+                let sim = match (seed, run_text) {
+                    (Some(seed), _) => fuzz_run(seed, &run, keep_faults),
+                    (None, Some(text)) => linked_run(&text),
+                    (None, None) => Err("give a --seed or a --run".into()),
+                };
+                match sim {
+                    Ok(sim) => print_replay(&sim, lines),
+                    Err(error) => {
+                        eprintln!("synod replay: {error}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
             Command::Shrink { seed, run, runs_max, any_violation, json } => {
                 shrink_seed(seed, &run, &ShrinkOptions { runs_max, any_violation }, json)
             }
+            Command::Explore(args) => super::explore::main(args),
             Command::Bugs => {
                 for bug in Bug::ALL {
                     println!("{:<28} {}", bug.name(), bug.description());
@@ -302,15 +327,9 @@ mod cli {
         ExitCode::SUCCESS
     }
 
-    fn replay(seed: u64, run: &RunArgs, lines: usize, keep_faults: Option<Vec<u64>>) -> ExitCode {
-        let config = run.config();
-        let mut sim = match Sim::new(config, seed, Vec::new(), true) {
-            Ok(sim) => sim,
-            Err(error) => {
-                eprintln!("synod replay: {error}");
-                return ExitCode::from(2);
-            }
-        };
+    /// Fuzz seed `seed`, run to its end (with only the random faults in `keep_faults`, if given).
+    fn fuzz_run(seed: u64, run: &RunArgs, keep_faults: Option<Vec<u64>>) -> Result<Sim, String> {
+        let mut sim = Sim::new(run.config(), seed, Vec::new(), true)?;
         let gated = keep_faults.is_some();
         if let Some(keep) = keep_faults {
             sim = sim.with_fault_gate(Some(keep.into_iter().collect()));
@@ -323,8 +342,23 @@ mod cli {
                 println!("  {fault}");
             }
         }
+        Ok(sim)
+    }
+
+    /// A playground run (`run` text, as a link carries it), replayed to its last action.
+    fn linked_run(text: &str) -> Result<Sim, String> {
+        let unescape = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8().ok().map(String::from);
+        let record = synod::sim::link::decode_record(text, &unescape)?;
+        let last = record.actions.last().map_or(0, |(tick, _)| *tick);
+        let actions = record.actions.into_iter().map(|(tick, action)| ScheduledAction { tick, action }).collect();
+        let mut sim = Sim::new(record.setup.config(), record.setup.seed, actions, true)?;
+        sim.run_until(last);
+        Ok(sim)
+    }
+
+    fn print_replay(sim: &Sim, lines: usize) -> ExitCode {
         let nodes = sim.config().nodes;
-        println!("seed {seed}: {} trace events, hash {:016x}", sim.trace().len(), sim.trace().hash());
+        println!("seed {}: {} trace events, hash {:016x}", sim.seed(), sim.trace().len(), sim.trace().hash());
         println!("space-time diagram: one column per node; → sent, ← delivered, ✕ dropped/lost");
         let header: String = (1..=nodes).map(|node| format!("{:^6}", format!("n{node}"))).collect();
         println!("{:>6} {header}  event", "tick");

@@ -1,0 +1,124 @@
+//! What a search found, as the CLI prints it (`--json`: one object on the last line), and how the reports of the
+//! shards of one search combine (`synod explore merge`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::check::invariants::Violation;
+use crate::sim::{ScheduledAction, UserAction};
+
+use super::search::Progress;
+use super::{Bounds, Event, ExploreConfig, Shard};
+
+/// A path to a violation, as events and as the stepped run that replays it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Counterexample {
+    /// The events from the start state, in words.
+    pub events: Vec<String>,
+    /// How many events.
+    pub length: usize,
+    /// The violation it ends in.
+    pub violation: String,
+    /// The whole run: the warm-up's actions, then one event a tick.
+    pub actions: Vec<ScheduledAction>,
+    /// The command that replays it.
+    pub replay: String,
+    /// The playground address (relative to the site) that opens it.
+    pub link: String,
+}
+
+impl Counterexample {
+    pub fn new(config: &ExploreConfig, warmup: &[ScheduledAction], path: &[Event], violation: &Violation) -> Self {
+        let mut actions = warmup.to_vec();
+        let first = warmup.last().map_or(1, |last| last.tick + 1);
+        actions.extend((first..).zip(path).map(|(tick, event)| ScheduledAction { tick, action: event.action() }));
+        let run = super::run_text(config, &actions);
+        Counterexample {
+            events: path.iter().map(Event::to_string).collect(),
+            length: path.len(),
+            violation: violation.to_string(),
+            replay: format!("synod replay --run '{run}'"),
+            link: format!("index.html?run={run}"),
+            actions,
+        }
+    }
+
+    /// The path's events, read back from its actions.
+    pub fn path(&self) -> Vec<Event> {
+        let stepping = self.actions.iter().position(|action| action.action == UserAction::Stepping { on: true });
+        let after_warmup = stepping.map_or(0, |at| at + 1);
+        let events: Vec<Event> =
+            self.actions[after_warmup..].iter().filter_map(|a| Event::from_action(&a.action)).collect();
+        events[events.len() - self.length..].to_vec()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub bounds: Bounds,
+    pub bugs: Vec<String>,
+    pub dfs: bool,
+    pub shard: Option<Shard>,
+    /// States met, a state met again counted again.
+    pub states: u64,
+    /// Different states (by fingerprint). Merged shards may count a state once per shard.
+    pub unique_states: u64,
+    /// Violations found (the search stops at the first).
+    pub violations: u64,
+    /// Unique states per second.
+    pub states_per_s: f64,
+    pub max_depth: u32,
+    /// Whether every state within the bounds was visited.
+    pub complete: bool,
+    pub elapsed_s: f64,
+    pub counterexample: Option<Counterexample>,
+}
+
+impl Report {
+    pub fn new(config: &ExploreConfig, progress: &Progress, complete: bool, found: Option<Counterexample>) -> Self {
+        Report {
+            bounds: config.bounds.clone(),
+            bugs: config.bugs.iter().map(|bug| bug.name().to_string()).collect(),
+            dfs: config.dfs,
+            shard: config.shard,
+            states: progress.states,
+            unique_states: progress.unique_states,
+            violations: u64::from(found.is_some()),
+            states_per_s: progress.unique_states as f64 / progress.elapsed_s.max(1e-9),
+            max_depth: progress.depth,
+            complete,
+            elapsed_s: progress.elapsed_s,
+            counterexample: found,
+        }
+    }
+}
+
+/// One report for the shards of one search: counts add up, the search is complete only if every shard's was,
+/// and the shortest counterexample wins. The shards run side by side, so the time is the longest shard's.
+pub fn merge(reports: &[Report]) -> Result<Report, String> {
+    let first = reports.first().ok_or("nothing to merge")?;
+    for report in reports {
+        if report.bounds != first.bounds || report.bugs != first.bugs || report.dfs != first.dfs {
+            return Err("the reports come from searches with different bounds, bugs or modes".into());
+        }
+    }
+    let mut shards: Vec<u32> = reports.iter().filter_map(|report| report.shard.map(|shard| shard.index)).collect();
+    shards.sort_unstable();
+    let count = first.shard.map_or(1, |shard| shard.count);
+    if shards != (0..count).collect::<Vec<_>>() || reports.iter().any(|r| r.shard.map_or(1, |s| s.count) != count) {
+        return Err(format!("expected one report for each of the {count} shards, once each"));
+    }
+    let elapsed_s = reports.iter().map(|report| report.elapsed_s).fold(0.0, f64::max);
+    let unique_states = reports.iter().map(|report| report.unique_states).sum();
+    Ok(Report {
+        shard: None,
+        states: reports.iter().map(|report| report.states).sum(),
+        unique_states,
+        violations: reports.iter().map(|report| report.violations).sum(),
+        states_per_s: unique_states as f64 / elapsed_s.max(1e-9),
+        max_depth: reports.iter().map(|report| report.max_depth).max().unwrap_or(0),
+        complete: reports.iter().all(|report| report.complete),
+        elapsed_s,
+        counterexample: reports.iter().filter_map(|report| report.counterexample.clone()).min_by_key(|c| c.length),
+        ..first.clone()
+    })
+}

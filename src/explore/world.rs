@@ -1,0 +1,193 @@
+//! One state of the search: a stepped cluster, what each bound has spent, and its fingerprint.
+
+use std::hash::{Hash, Hasher};
+
+use rustc_hash::{FxHashSet, FxHasher};
+
+use crate::check::invariants::{names, Violation, ViolationClass};
+use crate::check::{check_with, CheckOptions, CheckOutcome, Outcome};
+use crate::paxos::NodeId;
+use crate::sim::{ScheduledAction, Sim};
+use crate::storage::Storage;
+
+use super::event::content_digest;
+use super::{Bounds, Event, ExploreConfig};
+
+/// What a path has spent of each bound.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Spent {
+    /// Bit `c` set: step client `c` sent its request.
+    issued: u16,
+    ops: u8,
+    crashes: u8,
+    drops: u8,
+    dups: u8,
+    ticks: u8,
+    retries: u8,
+}
+
+#[derive(Clone)]
+pub struct World {
+    sim: Sim,
+    spent: Spent,
+    /// Operations of the history that have an outcome: when it grows, the history is checked again.
+    decided: usize,
+}
+
+impl World {
+    /// The start state, and the actions of the warm-up that led to it (see `ExploreConfig::start`).
+    pub fn start(config: &ExploreConfig) -> Result<(World, Vec<ScheduledAction>), String> {
+        let (sim, actions) = config.start()?;
+        Ok((World { sim, spent: Spent::default(), decided: 0 }, actions))
+    }
+
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// Every event enabled here within `bounds`, in a fixed order: messages in flight (one per distinct
+    /// content), then each node's events, then the clients'.
+    pub fn events(&self, bounds: &Bounds) -> Vec<Event> {
+        let mut events = Vec::new();
+        let mut contents = FxHashSet::default();
+        for message in self.sim.network().in_flight() {
+            if !contents.insert(content_digest(&message.envelope)) {
+                continue;
+            }
+            let id = message.id;
+            events.push(Event::Deliver { id });
+            if self.spent.drops < bounds.drops {
+                events.push(Event::Drop { id });
+            }
+            if self.spent.dups < bounds.dups {
+                events.push(Event::Duplicate { id });
+            }
+        }
+        let up: Vec<NodeId> = (1..=bounds.nodes as NodeId).filter(|node| self.sim.node(*node).is_some()).collect();
+        for node in 1..=bounds.nodes as NodeId {
+            if !up.contains(&node) {
+                events.push(Event::Restart { node });
+                continue;
+            }
+            if self.spent.ticks < bounds.ticks {
+                events.push(Event::Tick { node });
+            }
+            if self.sim.volatile_writes(node) > 0 {
+                events.push(Event::Ack { node });
+            }
+            if self.spent.crashes < bounds.crashes {
+                events.push(Event::Crash { node });
+            }
+        }
+        self.client_events(bounds, &up, &mut events);
+        events
+    }
+
+    fn client_events(&self, bounds: &Bounds, up: &[NodeId], events: &mut Vec<Event>) {
+        for client in 1..=bounds.ops {
+            if self.spent.issued & (1 << client) == 0 {
+                if self.spent.ops < bounds.ops {
+                    events.extend(up.iter().map(|target| Event::Request { client, target: *target }));
+                }
+            } else if self.spent.retries < bounds.retries && self.sim.step_request_waiting(client).is_some() {
+                events.extend(up.iter().map(|target| Event::Retry { client, target: *target }));
+            }
+        }
+    }
+
+    /// Applies `event`; returns the first violation it caused, if any.
+    pub fn apply(&mut self, event: Event) -> Option<Violation> {
+        let before = self.sim.violations().len();
+        match event {
+            Event::Drop { .. } => self.spent.drops += 1,
+            Event::Duplicate { .. } => self.spent.dups += 1,
+            Event::Tick { .. } => self.spent.ticks += 1,
+            Event::Crash { .. } => self.spent.crashes += 1,
+            Event::Request { client, .. } => {
+                self.spent.ops += 1;
+                self.spent.issued |= 1 << client;
+            }
+            Event::Retry { .. } => self.spent.retries += 1,
+            Event::Deliver { .. } | Event::Ack { .. } | Event::Restart { .. } => {}
+        }
+        self.sim.step(event.action());
+        if let Some(violation) = self.sim.violations().get(before) {
+            return Some(violation.clone());
+        }
+        self.check_history()
+    }
+
+    /// When an operation got an outcome, the history must still be linearizable.
+    fn check_history(&mut self) -> Option<Violation> {
+        let decided = self.sim.history().operations().iter().filter(|op| op.outcome != Outcome::Indeterminate).count();
+        if decided == self.decided {
+            return None;
+        }
+        self.decided = decided;
+        let quick = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
+        if !matches!(check_with(self.sim.history(), &quick), CheckOutcome::NotLinearizable { .. }) {
+            return None;
+        }
+        Some(Violation {
+            class: ViolationClass::Linearizability,
+            invariant: names::LINEARIZABLE.into(),
+            slot: None,
+            nodes: vec![],
+            values: vec![],
+            detail: crate::check::check(self.sim.history()).to_string(),
+            step: self.sim.trace().len(),
+            tick: self.sim.now(),
+        })
+    }
+
+    /// Everything that decides what can happen from here: the nodes, their disks (durable and volatile), the
+    /// messages in flight (as a multiset: ids and times do not matter), the clients, the order of invocations and
+    /// outcomes in the history, what the checker recorded as chosen and learned, and the bounds spent.
+    pub fn fingerprint(&self) -> u64 {
+        let mut state = FxHasher::default();
+        for machine in self.sim.machines() {
+            match &machine.node {
+                Some(node) => node.fingerprint(&mut state),
+                None => state.write_u8(0xdd),
+            }
+            machine.storage.durable().hash(&mut state);
+            machine.storage.pending().for_each(|batch| batch.hash(&mut state));
+        }
+        let mut messages: u64 = 0;
+        for message in self.sim.network().in_flight() {
+            messages = messages.wrapping_add(mix(content_digest(&message.envelope)));
+        }
+        (messages, self.sim.network().len()).hash(&mut state);
+        for client in (1..16u8).filter(|client| self.spent.issued & (1 << client) != 0) {
+            (client, self.sim.step_request_waiting(client)).hash(&mut state);
+        }
+        self.hash_history(&mut state);
+        self.sim.checker().fingerprint(&mut state);
+        self.spent.hash(&mut state);
+        state.finish()
+    }
+
+    /// The history's invocations and outcomes in the order they happened, without their times.
+    fn hash_history(&self, state: &mut FxHasher) {
+        let mut moments: Vec<(u64, bool, usize)> = Vec::new();
+        for (index, op) in self.sim.history().operations().iter().enumerate() {
+            moments.push((op.invoke, false, index));
+            if let Some(at) = op.response_time() {
+                moments.push((at, true, index));
+            }
+        }
+        moments.sort_unstable();
+        for (_, responded, index) in moments {
+            let op = &self.sim.history().operations()[index];
+            (responded, op.client, &op.outcome).hash(state);
+        }
+    }
+}
+
+/// Spreads a digest's bits before it is added into a multiset's sum (so that two different multisets rarely sum
+/// alike): the finaliser of SplitMix64.
+fn mix(mut value: u64) -> u64 {
+    value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    value ^ (value >> 31)
+}
