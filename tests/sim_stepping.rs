@@ -88,3 +88,21 @@ fn a_stepped_run_replays_from_its_actions() {
     assert_eq!(replayed.trace().hash(), sim.trace().hash());
     assert_eq!(replayed.trace().len(), sim.trace().len());
 }
+
+#[test]
+fn a_rejected_retry_leaves_the_outcome_unknown_while_the_first_attempt_may_still_apply() {
+    let mut sim = stepping_cluster();
+    sim.step(UserAction::Crash { node: 1 });
+    sim.step(UserAction::Restart { node: 1 });
+    let append = KvCommand::Append { key: "x".into(), value: "a".into() };
+    sim.step(UserAction::Request { client: 1, target: 3, command: append });
+    // Node 1 has just restarted and knows no leader: it rejects the retry, while node 3 proposes the first try.
+    sim.step(UserAction::Retry { client: 1, target: 1 });
+    let op = &sim.history().operations()[0];
+    assert_eq!(op.outcome, synod::check::Outcome::Indeterminate, "not failed: the first attempt may apply");
+    sim.step(UserAction::Stepping { on: false });
+    sim.run_until(sim.now() + 30);
+    assert_eq!(sim.node(3).unwrap().machine().get("x").map(String::as_str), Some("a"), "the first attempt applied");
+    let history = synod::check::linearizability_violation(sim.history(), 0, sim.now());
+    assert!(history.is_none(), "{history:?}");
+}

@@ -59,10 +59,22 @@ impl Operation {
     }
 }
 
+/// Client ids from here on belong to the model checker's step clients (`sim::STEP_CLIENTS`): step client N has
+/// id `STEP_CLIENTS + N`, far above any background client's.
+pub const STEP_CLIENTS: u64 = 1 << 32;
+
+/// A client as explanations name it: `client 3`, or `step client 1` for the model checker's.
+pub fn client_name(client: u64) -> String {
+    match client.checked_sub(STEP_CLIENTS) {
+        Some(number) => format!("step client {number}"),
+        None => format!("client {client}"),
+    }
+}
+
 impl std::fmt::Display for Operation {
     /// `#3 client 1: get x → "1" (t=4..7)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} client {}: {}", self.id, self.client, self.command)?;
+        write!(f, "{} {}: {}", self.id, client_name(self.client), self.command)?;
         match &self.outcome {
             Outcome::Completed { at, output } => write!(f, " → {output} (t={}..{at})", self.invoke),
             Outcome::Failed { at } => write!(f, " → failed (t={}..{at})", self.invoke),

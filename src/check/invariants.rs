@@ -30,6 +30,7 @@ use std::hash::Hasher;
 use fnv::FnvHasher;
 use serde::{Deserialize, Serialize};
 
+use crate::check::history::client_name;
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{
     Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, Record, Reply, Slot, SlotState, Value,
@@ -160,11 +161,11 @@ pub struct Position {
 pub fn describe_value(value: &KvValue) -> String {
     match value {
         Value::Noop => "noop".into(),
-        Value::Command(request) => format!("{} (client {} #{})", request.command, request.client, request.seq),
+        Value::Command(request) => format!("{} ({} #{})", request.command, client_name(request.client), request.seq),
         Value::Batch(requests) => {
             let parts: Vec<String> = requests
                 .iter()
-                .map(|request| format!("{} (client {} #{})", request.command, request.client, request.seq))
+                .map(|request| format!("{} ({} #{})", request.command, client_name(request.client), request.seq))
                 .collect();
             format!("batch [{}]", parts.join(", "))
         }
@@ -694,10 +695,12 @@ impl SafetyChecker {
             if proposed != Some(&request.command) {
                 let detail = match proposed {
                     Some(command) => format!(
-                        "client {} #{} invoked {command}, but slot {slot} holds {}",
-                        request.client, request.seq, request.command
+                        "{} #{} invoked {command}, but slot {slot} holds {}",
+                        client_name(request.client),
+                        request.seq,
+                        request.command
                     ),
-                    None => format!("no client invoked request {} #{}", request.client, request.seq),
+                    None => format!("no client invoked request {} #{}", client_name(request.client), request.seq),
                 };
                 self.violate(
                     names::CHOSEN_WAS_PROPOSED,

@@ -24,7 +24,7 @@ pub type KvStorage = MemoryStorage<KvCommand, KvStore>;
 /// The client id of the visitor's own operations (`UserAction::ClientOp`).
 pub const VISITOR: u64 = 0;
 /// Step client N (`UserAction::Request`) has client id `STEP_CLIENTS + N`: far above any background client's.
-pub const STEP_CLIENTS: u64 = 1 << 32;
+pub const STEP_CLIENTS: u64 = crate::check::history::STEP_CLIENTS;
 /// The delivery or durability time of whatever waits for an action while stepping.
 pub const NEVER: u64 = u64::MAX;
 

@@ -5,13 +5,14 @@
 //! the model checker's paths (`crate::explore`) become runs, and how a visitor steps event by event.
 //!
 //! Requests while stepping come from *step clients* (numbered from 1, client id `STEP_CLIENTS + N`), which, like
-//! the visitor, send one request at a time and never retry: a rejection ends the operation. Leaving stepping lets
+//! the visitor, send one request at a time and retry only when an action says so (`UserAction::Retry`, the same
+//! request again, to any node). A rejection ends the operation: as failed after one attempt, as of unknown
+//! outcome after several (an earlier attempt may still be applied). Leaving stepping lets
 //! time run again: what waited is due at once, and a step client's request still unanswered after the workload's
 //! timeout is given up (indeterminate), as the visitor's is.
 
 use std::rc::Rc;
 
-use crate::check::OpId;
 use crate::kv::{KvCommand, KvOutput};
 use crate::paxos::{NodeId, Rejection, Reply};
 
@@ -133,13 +134,16 @@ impl Sim {
             Err(rejection) => rejection.to_string(),
         };
         self.trace.record(self.now, TraceEvent::Answered { client: reply.client, seq: reply.seq, result });
-        self.end_step_op(outstanding.op, reply.result);
+        self.end_step_op(&outstanding, reply.result);
     }
 
-    fn end_step_op(&mut self, op: OpId, result: Result<(u64, KvOutput), Rejection>) {
+    /// A rejection says the node that sent it did not take the request; after a retry, an earlier attempt may
+    /// still be applied, so the operation's outcome is then unknown, not failed.
+    fn end_step_op(&mut self, outstanding: &Outstanding, result: Result<(u64, KvOutput), Rejection>) {
         match result {
-            Ok((_, output)) => self.history.complete(op, output, self.now),
-            Err(_) => self.history.fail(op, self.now),
+            Ok((_, output)) => self.history.complete(outstanding.op, output, self.now),
+            Err(_) if outstanding.attempts > 1 => self.history.timeout(outstanding.op),
+            Err(_) => self.history.fail(outstanding.op, self.now),
         }
     }
 
