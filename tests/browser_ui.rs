@@ -74,7 +74,14 @@ fn a_shared_run_survives_its_url_encoding() {
     let escape = |text: &str| String::from(js_sys::encode_uri_component(text));
     let unescape = |text: &str| js_sys::decode_uri_component(text).ok().map(String::from);
     let record = RunRecord {
-        setup: RunSetup { nodes: 5, seed: 42, bug: Some(Bug::MinorityQuorum), clients: 2, snapshot_interval: 8 },
+        setup: RunSetup {
+            nodes: 5,
+            seed: 42,
+            bug: Some(Bug::MinorityQuorum),
+            clients: 2,
+            snapshot_interval: 8,
+            ..RunSetup::default()
+        },
         actions: vec![
             (3, UserAction::Crash { node: 2 }),
             (3, UserAction::Partition { groups: vec![vec![1, 2], vec![3, 4, 5]] }),

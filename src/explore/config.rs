@@ -73,14 +73,32 @@ pub struct ExploreConfig {
     pub shard: Option<Shard>,
     /// Stop after this many unique states (the report then says the space was not exhausted).
     pub states_max: u64,
+    /// States the breadth-first queue holds whole; beyond it, a state waits as its fingerprint and is rebuilt
+    /// from its path when its turn comes (slower, but a few dozen bytes instead of a few kilobytes).
+    pub held_states_max: usize,
 }
+
+/// Snapshot after every applied slot by default: snapshots, compaction and catch-up by snapshot are then on
+/// every path, and a snapshot compares the node's store with the reference replica's, which catches a request
+/// applied twice without a later read.
+pub const SNAPSHOT_INTERVAL: u64 = 1;
+
+/// States held whole by default: about 1 GB at the 3–4 kB a held 3-node cluster takes.
+pub const HELD_STATES_MAX: usize = 250_000;
 
 impl ExploreConfig {
     /// The bounds and modes `bugs` need to show themselves: a retry for a request applied twice, a snapshot
     /// every slot for a snapshot that claims a slot too many.
     pub fn new(bounds: Bounds, bugs: BugSet) -> ExploreConfig {
-        let mut config =
-            ExploreConfig { bounds, bugs, snapshot_interval: 0, dfs: false, shard: None, states_max: u64::MAX };
+        let mut config = ExploreConfig {
+            bounds,
+            bugs,
+            snapshot_interval: SNAPSHOT_INTERVAL,
+            dfs: false,
+            shard: None,
+            states_max: u64::MAX,
+            held_states_max: HELD_STATES_MAX,
+        };
         if bugs.contains(Bug::ApplyRetryTwice) {
             config.bounds.retries = config.bounds.retries.max(1);
         }
@@ -145,6 +163,10 @@ impl ExploreConfig {
             };
             actions.push(ScheduledAction { tick: sim.now() + 1, action: action.clone() });
             sim.step(action);
+        }
+        // What was in flight must not have unsettled the cluster: the bounds are spent on paths from one leader.
+        if !settled(&sim) {
+            return Err(format!("the {}-node cluster lost its leader while the warm-up settled", self.bounds.nodes));
         }
         Ok((sim, actions))
     }

@@ -26,7 +26,7 @@ mod report;
 pub mod search;
 mod world;
 
-pub use config::{Bounds, ExploreConfig, Shard, EXPLORE_SEED, OPS};
+pub use config::{Bounds, ExploreConfig, Shard, EXPLORE_SEED, HELD_STATES_MAX, OPS, SNAPSHOT_INTERVAL};
 pub use event::Event;
 pub use report::{merge, Counterexample, Report};
 pub use search::{explore, Progress};

@@ -90,6 +90,14 @@ fn enabled(config: &ExploreConfig, world: &World, depth: u32) -> Vec<Event> {
     }
 }
 
+/// A state waiting in the breadth-first queue: the whole cluster while memory allows, else only its fingerprint,
+/// and the state is rebuilt when its turn comes by replaying its path from the start state (parents are kept
+/// anyway, for counterexamples). A held cluster costs a few kilobytes, a replayed one a few dozen bytes.
+enum Waiting {
+    Held(Box<World>),
+    Replayed,
+}
+
 /// Returns whether the bounded space was exhausted.
 fn breadth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
     // Each state's parent and the event from it, to rebuild the path to a violation.
@@ -97,8 +105,16 @@ fn breadth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool
     let root_fingerprint = root.fingerprint();
     parents.insert(root_fingerprint, None);
     tally.progress.unique_states = 1;
-    let mut queue = VecDeque::from([(root, root_fingerprint, 0u32)]);
-    while let Some((world, fingerprint, depth)) = queue.pop_front() {
+    let mut held = 1usize;
+    let mut queue = VecDeque::from([(Waiting::Held(Box::new(root.clone())), root_fingerprint, 0u32)]);
+    while let Some((waiting, fingerprint, depth)) = queue.pop_front() {
+        let world = match waiting {
+            Waiting::Held(world) => {
+                held -= 1;
+                *world
+            }
+            Waiting::Replayed => replay(&root, &path_to(&parents, fingerprint)),
+        };
         if depth >= config.bounds.depth {
             continue;
         }
@@ -125,10 +141,26 @@ fn breadth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool
             if tally.progress.unique_states >= config.states_max {
                 return false;
             }
-            queue.push_back((child, child_fingerprint, depth + 1));
+            let waiting = if held < config.held_states_max {
+                held += 1;
+                Waiting::Held(Box::new(child))
+            } else {
+                Waiting::Replayed
+            };
+            queue.push_back((waiting, child_fingerprint, depth + 1));
         }
     }
     true
+}
+
+/// The state at the end of `path` from `root` (every step was taken before, so none can fail now).
+fn replay(root: &World, path: &[Event]) -> World {
+    let mut world = root.clone();
+    for event in path {
+        let violation = world.apply(*event);
+        assert!(violation.is_none(), "a replayed path breaks an invariant it did not break before: {violation:?}");
+    }
+    world
 }
 
 /// The events from the start state to the state with `fingerprint`.

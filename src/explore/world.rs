@@ -4,8 +4,8 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashSet, FxHasher};
 
-use crate::check::invariants::{names, Violation, ViolationClass};
-use crate::check::{check_with, CheckOptions, CheckOutcome, Outcome};
+use crate::check::invariants::Violation;
+use crate::check::Outcome;
 use crate::paxos::NodeId;
 use crate::sim::{ScheduledAction, Sim};
 use crate::storage::Storage;
@@ -124,20 +124,7 @@ impl World {
             return None;
         }
         self.decided = decided;
-        let quick = CheckOptions { shrink_explanation: false, ..CheckOptions::default() };
-        if !matches!(check_with(self.sim.history(), &quick), CheckOutcome::NotLinearizable { .. }) {
-            return None;
-        }
-        Some(Violation {
-            class: ViolationClass::Linearizability,
-            invariant: names::LINEARIZABLE.into(),
-            slot: None,
-            nodes: vec![],
-            values: vec![],
-            detail: crate::check::check(self.sim.history()).to_string(),
-            step: self.sim.trace().len(),
-            tick: self.sim.now(),
-        })
+        crate::check::linearizability_violation(self.sim.history(), self.sim.trace().len(), self.sim.now())
     }
 
     /// Everything that decides what can happen from here: the nodes, their disks (durable and volatile), the

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::check::invariants::Violation;
 use crate::paxos::{MessageKind, NodeId};
 
+use super::link::RunRecord;
 use super::{LinkFault, LinkShape, Sim, SimConfig};
 
 /// What one random fault did.
@@ -432,4 +433,60 @@ mod tests {
         assert_eq!(minimise(&log, 9, &mut fails), (vec![1], true));
         assert_eq!(asked[..2], [vec![], vec![1]], "no faults, then every accept drop removed at once");
     }
+}
+
+/// A failing run (a playground link's or the model checker's: setup and actions at their ticks) with as few
+/// actions as still break the same invariant: each action is removed in turn, last first, and stays removed
+/// when the replay still fails. Removing an action changes what follows it (a later delivery may then name a
+/// message never sent, which is skipped), so the answer is checked by replaying it, as every candidate is.
+pub fn shrink_run(record: &RunRecord, runs_max: u64) -> Result<ShrunkRun, String> {
+    let original = run_violation(record)?
+        .ok_or("the run shows no violation when replayed to its last action: nothing to shrink")?;
+    let mut actions = record.actions.clone();
+    let mut runs = 1;
+    let mut minimal = true;
+    let mut index = actions.len();
+    while index > 0 {
+        index -= 1;
+        if runs >= runs_max {
+            minimal = false;
+            break;
+        }
+        let mut without = actions.clone();
+        without.remove(index);
+        runs += 1;
+        let candidate = RunRecord { setup: record.setup.clone(), actions: without };
+        if run_violation(&candidate)?.is_some_and(|violation| violation.invariant == original.invariant) {
+            actions = candidate.actions;
+        }
+    }
+    let shrunk = RunRecord { setup: record.setup.clone(), actions };
+    let violation = run_violation(&shrunk)?.expect("the shrunk run was checked to fail");
+    Ok(ShrunkRun { actions_before: record.actions.len(), record: shrunk, violation, original, runs, minimal })
+}
+
+/// What `shrink_run` found.
+#[derive(Clone, Debug)]
+pub struct ShrunkRun {
+    pub actions_before: usize,
+    pub record: RunRecord,
+    pub violation: Violation,
+    pub original: Violation,
+    pub runs: u64,
+    /// False when `runs_max` ran out before every action was tried.
+    pub minimal: bool,
+}
+
+/// The first violation of `record`'s run replayed to its last action: an online invariant's, or else the
+/// history's linearizability.
+pub fn run_violation(record: &RunRecord) -> Result<Option<Violation>, String> {
+    let actions =
+        record.actions.iter().map(|(tick, action)| super::ScheduledAction { tick: *tick, action: action.clone() });
+    let mut sim = Sim::new(record.setup.config(), record.setup.seed, actions.collect(), false)?;
+    sim.run_until(record.actions.last().map_or(0, |(tick, _)| *tick));
+    Ok(sim
+        .violations()
+        .first()
+        .cloned()
+        .or_else(|| crate::check::linearizability_violation(sim.history(), sim.trace().len(), sim.now())))
 }

@@ -74,6 +74,12 @@ struct SearchArgs {
     /// Stop after this many unique states.
     #[arg(long)]
     states_max: Option<u64>,
+    /// Snapshot every this many applied slots (0: never).
+    #[arg(long, default_value_t = synod::explore::SNAPSHOT_INTERVAL)]
+    snapshot_interval: u64,
+    /// States the breadth-first queue holds whole (a few kB each); the rest are rebuilt from their paths.
+    #[arg(long, default_value_t = synod::explore::HELD_STATES_MAX)]
+    held_states: usize,
     /// Print one JSON object (the last line) instead of text.
     #[arg(long)]
     json: bool,
@@ -97,6 +103,10 @@ impl SearchArgs {
         config.dfs = self.dfs;
         config.shard = self.shard;
         config.states_max = self.states_max.unwrap_or(u64::MAX);
+        config.held_states_max = self.held_states;
+        if !self.bugs.contains(&Bug::SnapshotOffByOne) {
+            config.snapshot_interval = self.snapshot_interval;
+        }
         config
     }
 }

@@ -105,10 +105,14 @@ mod cli {
             #[arg(long, value_delimiter = ',', num_args = 0..)]
             keep_faults: Option<Vec<u64>>,
         },
-        /// Shrink a failing seed to a small set of its random faults that still breaks the same invariant.
+        /// Shrink a failing seed to a small set of its random faults that still breaks the same invariant, or a
+        /// failing run (`--run`, as `synod explore` and the playground's links give it) to fewer actions.
         Shrink {
-            #[arg(long)]
-            seed: u64,
+            #[arg(long, required_unless_present = "run_text")]
+            seed: Option<u64>,
+            /// A failing run as a playground link's `run` text, shrunk to the actions that still break it.
+            #[arg(long = "run", conflicts_with = "seed")]
+            run_text: Option<String>,
             #[command(flatten)]
             run: RunArgs,
             /// Stop minimising after this many simulated runs.
@@ -184,9 +188,11 @@ mod cli {
                     }
                 }
             }
-            Command::Shrink { seed, run, runs_max, any_violation, json } => {
-                shrink_seed(seed, &run, &ShrinkOptions { runs_max, any_violation }, json)
-            }
+            Command::Shrink { seed, run_text, run, runs_max, any_violation, json } => match (seed, run_text) {
+                (Some(seed), _) => shrink_seed(seed, &run, &ShrinkOptions { runs_max, any_violation }, json),
+                (None, Some(text)) => shrink_linked_run(&text, runs_max, json),
+                (None, None) => unreachable!("clap requires --seed or --run"),
+            },
             Command::Explore(args) => super::explore::main(args),
             Command::Bugs => {
                 for bug in Bug::ALL {
@@ -327,6 +333,59 @@ mod cli {
         ExitCode::SUCCESS
     }
 
+    /// What `encodeURIComponent` leaves alone, so the CLI's links read in the browser and back.
+    const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'!')
+        .remove(b'~')
+        .remove(b'*')
+        .remove(b'\'')
+        .remove(b'(')
+        .remove(b')');
+
+    fn shrink_linked_run(text: &str, runs_max: u64, json: bool) -> ExitCode {
+        let shrunk = match decode_link(text).and_then(|record| synod::sim::shrink::shrink_run(&record, runs_max)) {
+            Ok(shrunk) => shrunk,
+            Err(error) => {
+                eprintln!("synod shrink: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let escape = |text: &str| percent_encoding::utf8_percent_encode(text, URI_COMPONENT).to_string();
+        let run = synod::sim::link::encode_record(&shrunk.record, &escape);
+        let replay = format!("synod replay --run '{run}'");
+        if json {
+            let summary = serde_json::json!({
+                "actions_before": shrunk.actions_before,
+                "actions": shrunk.record.actions.len(),
+                "invariant": shrunk.violation.invariant,
+                "violation": shrunk.violation.to_string(),
+                "runs": shrunk.runs,
+                "minimal": shrunk.minimal,
+                "run": run,
+                "replay": replay,
+            });
+            println!("{summary}");
+            return ExitCode::SUCCESS;
+        }
+        println!("the run fails: {}", shrunk.original);
+        println!(
+            "{} of its {} actions are enough ({} runs{}):",
+            shrunk.record.actions.len(),
+            shrunk.actions_before,
+            shrunk.runs,
+            if shrunk.minimal { "; removing any one of them makes the failure go away" } else { "; run budget spent" }
+        );
+        for (tick, action) in &shrunk.record.actions {
+            println!("  tick {tick}: {action:?}");
+        }
+        println!("the shrunk run fails with: {}", shrunk.violation);
+        println!("replay it with: {replay}");
+        ExitCode::SUCCESS
+    }
+
     /// Fuzz seed `seed`, run to its end (with only the random faults in `keep_faults`, if given).
     fn fuzz_run(seed: u64, run: &RunArgs, keep_faults: Option<Vec<u64>>) -> Result<Sim, String> {
         let mut sim = Sim::new(run.config(), seed, Vec::new(), true)?;
@@ -346,9 +405,13 @@ mod cli {
     }
 
     /// A playground run (`run` text, as a link carries it), replayed to its last action.
-    fn linked_run(text: &str) -> Result<Sim, String> {
+    fn decode_link(text: &str) -> Result<synod::sim::link::RunRecord, String> {
         let unescape = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8().ok().map(String::from);
-        let record = synod::sim::link::decode_record(text, &unescape)?;
+        synod::sim::link::decode_record(text, &unescape)
+    }
+
+    fn linked_run(text: &str) -> Result<Sim, String> {
+        let record = decode_link(text)?;
         let last = record.actions.last().map_or(0, |(tick, _)| *tick);
         let actions = record.actions.into_iter().map(|(tick, action)| ScheduledAction { tick, action }).collect();
         let mut sim = Sim::new(record.setup.config(), record.setup.seed, actions, true)?;
@@ -397,15 +460,15 @@ mod cli {
         if shown < entries.len() {
             println!("… {} more events (--lines 0 prints all)", entries.len() - shown);
         }
-        if sim.violations().is_empty() {
+        let history = synod::check::linearizability_violation(sim.history(), sim.trace().len(), sim.now());
+        if sim.violations().is_empty() && history.is_none() {
             println!("no violations");
-            ExitCode::SUCCESS
-        } else {
-            for violation in sim.violations() {
-                println!("{violation}");
-            }
-            ExitCode::from(1)
+            return ExitCode::SUCCESS;
         }
+        for violation in sim.violations().iter().chain(&history) {
+            println!("{violation}");
+        }
+        ExitCode::from(1)
     }
 
     fn check_scenario(file: &str, events: bool) -> ExitCode {
