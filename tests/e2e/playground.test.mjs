@@ -2,8 +2,9 @@
 // shared-run URL (`?run=1.<nodes>.<seed>.<bug>.<clients>`), so each test starts from a known cluster.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { SHOTS, kvText, launch, leader, openPage, setSpeed, submit, tick, until } from './harness.mjs';
+import { ROOT, SHOTS, kvText, launch, leader, openPage, setSpeed, submit, tick, until } from './harness.mjs';
 
 let server;
 let browser;
@@ -419,5 +420,24 @@ test('a silenced leader is replaced, and steps down as soon as it hears of the h
     assert.doesNotMatch(await kvText(page, old), /after/);
     await page.getByRole('button', { name: 'Heal network' }).click();
     await until(async () => /after\s+silence/.test(await kvText(page, old)), `node ${old} to catch up after the heal`);
+  });
+});
+
+test('a counterexample of synod explore opens in the playground at its violation', async () => {
+  // The model checker's shortest path to the planted bug, as the CLI prints it (exit 1: a violation found).
+  const bounds = ['--ops', '1', '--crashes', '0', '--drops', '0', '--dups', '0', '--ticks', '0', '--retries', '0'];
+  const explore = spawnSync(
+    'cargo',
+    ['run', '--quiet', '--locked', '--release', '--bin', 'synod', '--', 'explore', '--bug', 'minority-quorum', ...bounds, '--json'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  assert.equal(explore.status, 1, explore.stderr);
+  const { counterexample } = JSON.parse(explore.stdout.trim().split('\n').pop());
+  assert.match(counterexample.link, /^index\.html\?run=1\.3\.1\.minority-quorum\./);
+  await withPage(`${server.url}/${counterexample.link.replace(/^index\.html/, '')}`, async (page) => {
+    const checker = page.getByRole('status', { name: 'Checker' });
+    await until(async () => /violation/.test(await checker.innerText()), 'the checker to show the violation');
+    assert.match(await checker.innerText(), /commit-point-is-sound|said every slot below/);
+    await page.screenshot({ path: `${SHOTS}/explore-counterexample.png`, fullPage: true });
   });
 });
