@@ -77,7 +77,7 @@ fn breadth_first_finds_a_path_no_longer_than_depth_first() {
 #[test]
 fn a_request_applied_twice_is_caught_by_the_linearizability_check() {
     // A retry applied again is visible only to a later read: two requests (an append, a get) and one retry.
-    let bounds = Bounds { retries: 1, messages: 2, ..small(2) };
+    let bounds = Bounds { retries: 1, ..small(2) };
     let report = run(&ExploreConfig::new(bounds, Bug::ApplyRetryTwice.into()));
     let counterexample = report.counterexample.expect("apply-retry-twice found");
     assert!(counterexample.violation.contains("linearizab"), "{}", counterexample.violation);

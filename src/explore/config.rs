@@ -83,8 +83,9 @@ pub struct ExploreConfig {
 /// applied twice without a later read.
 pub const SNAPSHOT_INTERVAL: u64 = 1;
 
-/// States held whole by default: about 1 GB at the 3–4 kB a held 3-node cluster takes.
-pub const HELD_STATES_MAX: usize = 250_000;
+/// States held whole by default: about 110 MB at the 11 kB a held 3-node cluster takes; rebuilding the others
+/// costs little (a path is a few dozen steps), and a million states then take about 150 MB.
+pub const HELD_STATES_MAX: usize = 10_000;
 
 impl ExploreConfig {
     /// The bounds and modes `bugs` need to show themselves: a retry for a request applied twice, a snapshot

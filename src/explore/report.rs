@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check::invariants::Violation;
-use crate::sim::{ScheduledAction, UserAction};
+use crate::sim::ScheduledAction;
 
 use super::search::Progress;
-use super::{Bounds, Event, ExploreConfig, Shard};
+use super::{Bounds, Event, ExploreConfig, Shard, World};
 
 /// A path to a violation, as events and as the stepped run that replays it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,10 +27,23 @@ pub struct Counterexample {
 }
 
 impl Counterexample {
-    pub fn new(config: &ExploreConfig, warmup: &[ScheduledAction], path: &[Event], violation: &Violation) -> Self {
+    /// `path` from `start` (reached by `warmup`): its run is the warm-up's actions, then every action the path
+    /// took (its events and the acknowledgements taken with them), one a tick.
+    pub fn new(
+        config: &ExploreConfig,
+        start: &World,
+        warmup: &[ScheduledAction],
+        path: &[Event],
+        violation: &Violation,
+    ) -> Self {
+        let mut taken = Vec::new();
+        let mut world = start.clone();
+        for event in path {
+            world.apply_recording(*event, &mut |action| taken.push(action));
+        }
         let mut actions = warmup.to_vec();
         let first = warmup.last().map_or(1, |last| last.tick + 1);
-        actions.extend((first..).zip(path).map(|(tick, event)| ScheduledAction { tick, action: event.action() }));
+        actions.extend((first..).zip(taken).map(|(tick, action)| ScheduledAction { tick, action }));
         let run = super::run_text(config, &actions);
         Counterexample {
             events: path.iter().map(Event::to_string).collect(),
@@ -40,15 +53,6 @@ impl Counterexample {
             link: format!("index.html?run={run}"),
             actions,
         }
-    }
-
-    /// The path's events, read back from its actions.
-    pub fn path(&self) -> Vec<Event> {
-        let stepping = self.actions.iter().position(|action| action.action == UserAction::Stepping { on: true });
-        let after_warmup = stepping.map_or(0, |at| at + 1);
-        let events: Vec<Event> =
-            self.actions[after_warmup..].iter().filter_map(|a| Event::from_action(&a.action)).collect();
-        events[events.len() - self.length..].to_vec()
     }
 }
 

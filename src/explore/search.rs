@@ -57,6 +57,7 @@ pub fn explore(
     config.validate()?;
     let started = clock();
     let (root, warmup) = World::start(config)?;
+    let start = root.clone();
     let elapsed = || clock() - started;
     let mut tally =
         Tally { progress: Progress::default(), clock: &elapsed, report_progress, found: None, cancelled: false };
@@ -72,7 +73,7 @@ pub fn explore(
     (tally.report_progress)(&tally.progress);
     let complete = complete && !tally.cancelled;
     let counterexample =
-        tally.found.map(|(events, violation)| Counterexample::new(config, &warmup, &events, &violation));
+        tally.found.map(|(events, violation)| Counterexample::new(config, &start, &warmup, &events, &violation));
     Ok(Report::new(config, &tally.progress, complete, counterexample))
 }
 

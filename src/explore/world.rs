@@ -7,7 +7,7 @@ use rustc_hash::{FxHashSet, FxHasher};
 use crate::check::invariants::Violation;
 use crate::check::Outcome;
 use crate::paxos::NodeId;
-use crate::sim::{ScheduledAction, Sim};
+use crate::sim::{ScheduledAction, Sim, UserAction};
 use crate::storage::Storage;
 
 use super::event::content_digest;
@@ -30,6 +30,8 @@ struct Spent {
 pub struct World {
     sim: Sim,
     spent: Spent,
+    /// Crashes the bounds allow: once they are spent, writes are acknowledged as soon as they are issued.
+    crashes_max: u8,
     /// Operations of the history that have an outcome: when it grows, the history is checked again.
     decided: usize,
 }
@@ -38,7 +40,7 @@ impl World {
     /// The start state, and the actions of the warm-up that led to it (see `ExploreConfig::start`).
     pub fn start(config: &ExploreConfig) -> Result<(World, Vec<ScheduledAction>), String> {
         let (sim, actions) = config.start()?;
-        Ok((World { sim, spent: Spent::default(), decided: 0 }, actions))
+        Ok((World { sim, spent: Spent::default(), crashes_max: config.bounds.crashes, decided: 0 }, actions))
     }
 
     pub fn sim(&self) -> &Sim {
@@ -72,7 +74,7 @@ impl World {
             if self.spent.ticks < bounds.ticks {
                 events.push(Event::Tick { node });
             }
-            if self.sim.volatile_writes(node) > 0 {
+            if self.sim.volatile_writes(node) > 0 && self.spent.crashes < self.crashes_max {
                 events.push(Event::Ack { node });
             }
             if self.spent.crashes < bounds.crashes {
@@ -97,7 +99,18 @@ impl World {
 
     /// Applies `event`; returns the first violation it caused, if any.
     pub fn apply(&mut self, event: Event) -> Option<Violation> {
-        let before = self.sim.violations().len();
+        self.apply_recording(event, &mut |_| {})
+    }
+
+    /// Applies `event`, then, once no crash is left in the bounds, acknowledges every write it issued; hands
+    /// `record` each action taken, in order (a counterexample's run needs the acknowledgements too).
+    ///
+    /// Why acknowledging at once is sound when no node can crash any more: a volatile write only holds back its
+    /// node's messages (persist before send) and nothing else a node or the checker decides depends on when a
+    /// write lands, except a crash, which loses it. Acknowledging later lets the held messages enter the network
+    /// later, and any delivery order is explored anyway. Messages in flight then count sooner against
+    /// `--messages`, which is a bound, not a claim.
+    pub fn apply_recording(&mut self, event: Event, record: &mut dyn FnMut(UserAction)) -> Option<Violation> {
         match event {
             Event::Drop { .. } => self.spent.drops += 1,
             Event::Duplicate { .. } => self.spent.dups += 1,
@@ -110,7 +123,24 @@ impl World {
             Event::Retry { .. } => self.spent.retries += 1,
             Event::Deliver { .. } | Event::Ack { .. } | Event::Restart { .. } => {}
         }
-        self.sim.step(event.action());
+        let violation = self.step(event.action(), record);
+        if violation.is_some() || self.spent.crashes < self.crashes_max {
+            return violation;
+        }
+        for node in 1..=self.sim.config().nodes as NodeId {
+            while self.sim.volatile_writes(node) > 0 {
+                if let Some(violation) = self.step(UserAction::AckWrite { node }, record) {
+                    return Some(violation);
+                }
+            }
+        }
+        None
+    }
+
+    fn step(&mut self, action: UserAction, record: &mut dyn FnMut(UserAction)) -> Option<Violation> {
+        let before = self.sim.violations().len();
+        record(action.clone());
+        self.sim.step(action);
         if let Some(violation) = self.sim.violations().get(before) {
             return Some(violation.clone());
         }
