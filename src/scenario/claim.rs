@@ -1,12 +1,11 @@
 //! What a scenario says must be true at a tick (`expect TICK: …`), and how it is checked against the simulator.
+//! The claim grammar (how `expect` lines read) belongs to the reader, `parse.rs`: this module only judges.
 
 use std::collections::BTreeSet;
 
 use crate::check::invariants::names;
 use crate::paxos::{NodeId, RoleKind, SlotState, Value};
 use crate::sim::Sim;
-
-use super::parse::{invariant_name, node, words};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Claim {
@@ -35,34 +34,6 @@ pub struct Seen {
 }
 
 impl Claim {
-    pub fn parse(text: &str, nodes: usize) -> Result<Claim, String> {
-        let usage = "expected `leader N`, `down N`, `KEY = VALUE [on N …]`, `KEY absent [on N …]`, `slot S = VALUE`, \
-                     `snapshot-installed N`, `violation INVARIANT` or `green`";
-        let words = words(text)?;
-        let w: Vec<&str> = words.iter().map(String::as_str).collect();
-        let claim = match w[..] {
-            ["leader", id] => Claim::Leader(node(id, nodes)?),
-            ["down", id] => Claim::Down(node(id, nodes)?),
-            ["snapshot-installed", id] => Claim::SnapshotInstalled(node(id, nodes)?),
-            ["violation", name] => Claim::Violation(invariant_name(name)?),
-            ["green"] => Claim::Green,
-            ["slot", slot, "=", ..] => {
-                let slot = slot.parse().map_err(|_| format!("{slot:?} is not a slot number"))?;
-                let value = text.split_once('=').map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-                if value.is_empty() {
-                    return Err("expected `slot S = noop` or `slot S = COMMAND`, as in `slot 2 = put x=1`".into());
-                }
-                Claim::Slot { slot, value }
-            }
-            [key, "=", value, ref rest @ ..] => {
-                Claim::Value { key: key.into(), value: Some(value.into()), on: on_nodes(rest, nodes)? }
-            }
-            [key, "absent", ref rest @ ..] => Claim::Value { key: key.into(), value: None, on: on_nodes(rest, nodes)? },
-            _ => return Err(usage.into()),
-        };
-        Ok(claim)
-    }
-
     /// `Ok` when the claim holds now, else what was seen instead.
     pub fn check(&self, sim: &Sim, seen: &Seen) -> Result<(), String> {
         let role = |id: NodeId| match sim.node(id) {
@@ -143,16 +114,6 @@ impl Claim {
             Claim::Green if sim.violations().is_empty() => Ok(()),
             Claim::Green => Err(describe_violations(sim)),
         }
-    }
-}
-
-fn on_nodes(words: &[&str], nodes: usize) -> Result<Option<Vec<NodeId>>, String> {
-    match words {
-        [] => Ok(None),
-        ["on", ids @ ..] if !ids.is_empty() => {
-            Ok(Some(ids.iter().map(|id| node(id, nodes)).collect::<Result<_, _>>()?))
-        }
-        _ => Err("expected `on` and node numbers after the value, as in `x = 1 on 1 2 3`".into()),
     }
 }
 

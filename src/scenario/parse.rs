@@ -1,4 +1,6 @@
-//! Reads a scenario file. Line-based on purpose: a hand-written reader for it costs a few kilobytes of Wasm,
+//! Reads a scenario file: this module owns the whole grammar (header, actions, message selectors, fault rates
+//! and the claims of `expect` lines); `claim.rs` only judges a parsed claim against the simulator.
+//! Line-based on purpose: a hand-written reader for it costs a few kilobytes of Wasm,
 //! where a TOML reader with serde spans cost more than the bundle had left (BENCHMARKS.md), and every line names
 //! its field first, so an error says which field on which line is wrong.
 //!
@@ -348,7 +350,7 @@ impl Reader {
                 }
                 "say" => scenario.captions.push(Timed { tick, line, item: rest.clone() }),
                 _ => {
-                    let item = Claim::parse(rest, nodes).map_err(|message| err(line, &field, message))?;
+                    let item = parse_claim(rest, nodes).map_err(|message| err(line, &field, message))?;
                     scenario.expectations.push(Timed { tick, line, item });
                 }
             }
@@ -370,7 +372,46 @@ fn parse_verdict(line: usize, text: &str) -> Result<Verdict, ScenarioError> {
     }
 }
 
-pub(super) fn invariant_name(name: &str) -> Result<String, String> {
+/// An `expect` line's claim.
+fn parse_claim(text: &str, nodes: usize) -> Result<Claim, String> {
+    let usage = "expected `leader N`, `down N`, `KEY = VALUE [on N …]`, `KEY absent [on N …]`, `slot S = VALUE`, \
+                 `snapshot-installed N`, `violation INVARIANT` or `green`";
+    let words = words(text)?;
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let claim = match w[..] {
+        ["leader", id] => Claim::Leader(node(id, nodes)?),
+        ["down", id] => Claim::Down(node(id, nodes)?),
+        ["snapshot-installed", id] => Claim::SnapshotInstalled(node(id, nodes)?),
+        ["violation", name] => Claim::Violation(invariant_name(name)?),
+        ["green"] => Claim::Green,
+        ["slot", slot, "=", ..] => {
+            let slot = slot.parse().map_err(|_| format!("{slot:?} is not a slot number"))?;
+            let value = text.split_once('=').map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+            if value.is_empty() {
+                return Err("expected `slot S = noop` or `slot S = COMMAND`, as in `slot 2 = put x=1`".into());
+            }
+            Claim::Slot { slot, value }
+        }
+        [key, "=", value, ref rest @ ..] => {
+            Claim::Value { key: key.into(), value: Some(value.into()), on: on_nodes(rest, nodes)? }
+        }
+        [key, "absent", ref rest @ ..] => Claim::Value { key: key.into(), value: None, on: on_nodes(rest, nodes)? },
+        _ => return Err(usage.into()),
+    };
+    Ok(claim)
+}
+
+fn on_nodes(words: &[&str], nodes: usize) -> Result<Option<Vec<NodeId>>, String> {
+    match words {
+        [] => Ok(None),
+        ["on", ids @ ..] if !ids.is_empty() => {
+            Ok(Some(ids.iter().map(|id| node(id, nodes)).collect::<Result<_, _>>()?))
+        }
+        _ => Err("expected `on` and node numbers after the value, as in `x = 1 on 1 2 3`".into()),
+    }
+}
+
+fn invariant_name(name: &str) -> Result<String, String> {
     if names::ALL.contains(&name) || (name.starts_with(names::CORE_PREFIX) && name.len() > names::CORE_PREFIX.len()) {
         Ok(name.to_string())
     } else {
@@ -378,7 +419,7 @@ pub(super) fn invariant_name(name: &str) -> Result<String, String> {
     }
 }
 
-pub(super) fn node(text: &str, nodes: usize) -> Result<NodeId, String> {
+fn node(text: &str, nodes: usize) -> Result<NodeId, String> {
     match text.parse::<NodeId>() {
         Ok(id) if (1..=nodes as NodeId).contains(&id) => Ok(id),
         _ => Err(format!("{text:?} is not a node of this cluster (1 to {nodes})")),
@@ -386,7 +427,7 @@ pub(super) fn node(text: &str, nodes: usize) -> Result<NodeId, String> {
 }
 
 /// Splits on white space; `"…"` keeps spaces (with `\"` and `\\` inside).
-pub(super) fn words(text: &str) -> Result<Vec<String>, String> {
+fn words(text: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     while let Some(&c) = chars.peek() {
