@@ -101,6 +101,33 @@ fn a_message_that_is_not_in_flight_is_an_error_naming_the_line() {
 }
 
 #[test]
+fn a_message_named_by_id_must_be_in_flight_and_match_what_the_line_says() {
+    let head = "synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 20\nchecker: green\n";
+    // At tick 12 of seed 1, node 3's prepares are in flight (it asks for votes at tick 10 or so).
+    let probe = run(&parse(&format!("{head}at 12: drop all prepare 3->*\n")).unwrap()).unwrap();
+    let dropped: Vec<u64> = probe
+        .actions
+        .iter()
+        .filter_map(|(_, action)| match action {
+            synod::sim::UserAction::DropMessage { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let last = *dropped.last().expect("prepares in flight at tick 12");
+    let by_id = run(&parse(&format!("{head}at 12: drop #{last} prepare 3->*\n")).unwrap()).unwrap();
+    assert_eq!(by_id.actions.last().map(|(_, a)| a.clone()), Some(synod::sim::UserAction::DropMessage { id: last }));
+    let wrong = run(&parse(&format!("{head}at 12: drop #{last} accept\n")).unwrap()).unwrap_err().to_string();
+    assert!(wrong.starts_with(&format!("line 7, at 12: no #{last} accept *->* is in flight at tick 12")), "{wrong}");
+}
+
+#[test]
+fn reload_restarts_every_running_node_from_its_disk() {
+    let text = "synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 40\nchecker: green\nat 20: reload\n";
+    let outcome = run(&parse(text).unwrap()).unwrap();
+    assert_eq!(outcome.actions, [(20, synod::sim::UserAction::Reload)]);
+}
+
+#[test]
 fn a_client_operation_while_the_previous_is_unanswered_is_an_error() {
     let text = "synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 20\nchecker: green\nat 5: kill 1\n\
                 at 6: put x 1 via 1\nat 7: get x via 2\n";
@@ -144,8 +171,11 @@ const MALFORMED: &[(&str, &str)] = &[
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 9: heal\n", "line 7, at 9: tick 9 is after the end (tick 5)"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: kill 4\n", "line 7, at 2: kill: \"4\" is not a node of this cluster (1 to 3)"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: put x via 1\n", "line 7, at 2: put: expected `put KEY VALUE via NODE`"),
-    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: explode 1\n", "line 7, at 2: explode: unknown action \"explode\"; actions: put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, drop, duplicate, deliver, faults"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: explode 1\n", "line 7, at 2: explode: unknown action \"explode\"; actions: put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, drop, duplicate, deliver, faults, reload"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop ping 1->2\n", "line 7, at 2: drop: unknown message kind \"ping\"; kinds: prepare, promise, accept, accepted, nack, commit, heartbeat, chosen, snapshot, forward"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop all #3\n", "line 7, at 2: drop: `all` and a message id do not go together: an id names one message"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop #x1\n", "line 7, at 2: drop: expected a message id such as #17, not #x1"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: reload 1\n", "line 7, at 2: reload: `reload` takes nothing more: every running node restarts from its disk"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: faults drop=150%\n", "line 7, at 2: faults: drop: at most 100%, not 150%"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: partition 1 2 3\n", "line 7, at 2: partition: a partition needs at least two groups, as in `partition 1 2 | 3 4 5`"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nexpect 2: leader\n", "line 7, expect 2: expected `leader N`, `down N`, `KEY = VALUE [on N …]`, `KEY absent [on N …]`, `slot S = VALUE`, `snapshot-installed N`, `violation INVARIANT` or `green`"),

@@ -87,6 +87,10 @@ pub enum Action {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MessageSelector {
     pub all: bool,
+    /// `#ID`: the message with this id (as the playground lists them), which must also match the rest. A
+    /// playground run exported as a scenario names a message this way when "the next accept from 5 to 3" would
+    /// pick another one.
+    pub id: Option<u64>,
     pub kind: Option<MessageKind>,
     pub from: LinkEnd,
     pub to: LinkEnd,
@@ -464,7 +468,7 @@ fn words(text: &str) -> Result<Vec<String>, String> {
 }
 
 const ACTIONS: &str = "put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, \
-                       drop, duplicate, deliver, faults";
+                       drop, duplicate, deliver, faults, reload";
 
 fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Action, ScenarioError> {
     let verb = text.split_whitespace().next().unwrap_or_default();
@@ -507,6 +511,8 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
         "pause" => Action::Do(UserAction::Pause { node: one_node()? }),
         "resume" => Action::Do(UserAction::Resume { node: one_node()? }),
         "heal" if rest.is_empty() => Action::Do(UserAction::Heal),
+        "reload" if rest.is_empty() => Action::Do(UserAction::Reload),
+        "reload" => return Err(fail("`reload` takes nothing more: every running node restarts from its disk".into())),
         "heal" => return Err(fail("`heal` heals every link and takes nothing more; see `heal-link A->B`".into())),
         "cut" | "heal-link" => {
             let (from, to) = link(rest, nodes, false).map_err(fail)?;
@@ -573,7 +579,7 @@ fn link(text: &str, nodes: usize, wildcards: bool) -> Result<(LinkEnd, LinkEnd),
     Ok((from, to))
 }
 
-/// `[all] [KIND] [A->B]`, as in `drop accept 5->3` or `drop all *->2`.
+/// `[all | #ID] [KIND] [A->B]`, as in `drop accept 5->3`, `drop all *->2` or `drop #17 accept 5->3`.
 fn selector(text: &str, nodes: usize) -> Result<MessageSelector, String> {
     let mut rest = text.trim();
     let all = match rest.strip_prefix("all") {
@@ -583,6 +589,16 @@ fn selector(text: &str, nodes: usize) -> Result<MessageSelector, String> {
         }
         _ => false,
     };
+    let mut id = None;
+    if let Some(after) = rest.strip_prefix('#') {
+        let digits = after.split_whitespace().next().unwrap_or_default();
+        let number = digits.parse::<u64>().map_err(|_| format!("expected a message id such as #17, not #{digits}"))?;
+        if all {
+            return Err("`all` and a message id do not go together: an id names one message".into());
+        }
+        id = Some(number);
+        rest = after[digits.len()..].trim();
+    }
     let mut kind = None;
     let first = rest.split_whitespace().next().unwrap_or_default();
     if !first.is_empty() && !first.contains("->") && first != "*" && !first.starts_with(|c: char| c.is_ascii_digit()) {
@@ -593,10 +609,13 @@ fn selector(text: &str, nodes: usize) -> Result<MessageSelector, String> {
         rest = rest[first.len()..].trim();
     }
     let (from, to) = if rest.is_empty() { (None, None) } else { link(rest, nodes, true)? };
-    if !all && kind.is_none() && from.is_none() && to.is_none() {
-        return Err("say which message: a kind and/or a link, as in `accept 5->3`, or `all` for every one".into());
+    if !all && id.is_none() && kind.is_none() && from.is_none() && to.is_none() {
+        return Err(
+            "say which message: a kind and/or a link, as in `accept 5->3`, an id (`#17`), or `all` for every one"
+                .into(),
+        );
     }
-    Ok(MessageSelector { all, kind, from, to })
+    Ok(MessageSelector { all, id, kind, from, to })
 }
 
 /// `drop=5% duplicate=1% delay=1..3 storage-delay=2 partition=1% partition-ticks=40 crash=0.5% down-ticks=30`.

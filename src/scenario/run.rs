@@ -110,6 +110,7 @@ fn resolve(sim: &Sim, action: &Action) -> Result<Vec<UserAction>, String> {
         let mut matching: Vec<(u64, u64)> = sim
             .network()
             .in_flight()
+            .filter(|m| selector.id.is_none_or(|id| m.id == id))
             .filter(|m| selector.kind.is_none_or(|kind| m.kind == kind))
             .filter(|m| selector.from.is_none_or(|from| m.from == from))
             .filter(|m| selector.to.is_none_or(|to| m.to == to))
@@ -161,7 +162,8 @@ fn resolve(sim: &Sim, action: &Action) -> Result<Vec<UserAction>, String> {
 fn describe(selector: &MessageSelector) -> String {
     let end = |end: Option<NodeId>| end.map_or("*".to_string(), |id| id.to_string());
     let kind = selector.kind.map_or("message", |kind| kind.name());
-    format!("{kind} {}->{}", end(selector.from), end(selector.to))
+    let id = selector.id.map_or(String::new(), |id| format!("#{id} "));
+    format!("{id}{kind} {}->{}", end(selector.from), end(selector.to))
 }
 
 /// The checker's verdict at the end: the safety invariants so far, and the clients' history (operations still
