@@ -12,12 +12,14 @@ mod claim;
 mod compiled;
 #[rustfmt::skip]
 mod generated;
+mod export;
 mod parse;
 mod run;
 mod shipped;
 
 pub use claim::Claim;
 pub use compiled::{compiled, names, Compiled};
+pub use export::{export, percent, quote, Recorded};
 pub use parse::{parse, Action, Faults, LinkEnd, MessageSelector, Scenario, ScenarioError, Timed, Verdict};
 pub use run::{run, run_observed, Failure, Outcome};
 pub use shipped::{shipped, ShippedScenario, SHIPPED};
