@@ -1,5 +1,6 @@
 //! "Export as scenario": a run written as scenario text reads back, runs to the same trace, and every claim it
 //! wrote holds.
+#![cfg(not(target_arch = "wasm32"))]
 
 use synod::kv::KvCommand;
 use synod::paxos::Bug;

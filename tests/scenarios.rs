@@ -1,5 +1,6 @@
 //! Scenarios: every shipped one parses, runs natively to its end with the verdict it states, and every claim
 //! its captions make is backed by a checked expectation at the same tick; the reader names field and line.
+#![cfg(not(target_arch = "wasm32"))]
 
 use synod::paxos::Bug;
 use synod::scenario::{parse, run, shipped, Claim, Verdict, SHIPPED};
@@ -229,114 +230,21 @@ fn quoted_values_faults_and_wildcards_read_as_written() {
     ));
 }
 
-/// `src/scenario/generated.rs` is what the shipped scenarios compile to; `SYNOD_BLESS=1` rewrites it.
+/// The list of shipped scenarios (`src/scenario/shipped.rs`) is the directory `www/scenarios/`: a file added
+/// there without its line in the list (or a line whose file is gone) fails here, not in a visitor's browser.
 #[test]
-fn the_compiled_scenarios_are_up_to_date() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/scenario/generated.rs");
-    let generated = generate();
-    if std::env::var_os("SYNOD_BLESS").is_some() {
-        std::fs::write(path, &generated).unwrap();
+fn the_shipped_list_is_the_scenarios_directory() {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/www/scenarios");
+    let mut files: Vec<String> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    files.sort();
+    for file in &files {
+        assert!(file.ends_with(".scenario"), "www/scenarios/{file}: only .scenario files belong there");
     }
-    let current = std::fs::read_to_string(path).unwrap();
-    assert!(
-        current == generated,
-        "src/scenario/generated.rs is stale: run `SYNOD_BLESS=1 cargo test --test scenarios`"
-    );
-    for scenario in SHIPPED {
-        let compiled = synod::scenario::compiled(scenario.name).unwrap();
-        let parsed = parse(scenario.text).unwrap();
-        assert_eq!(compiled.actions, run(&parsed).unwrap().actions, "{}", scenario.name);
-        assert_eq!(compiled.captions.len(), parsed.captions.len());
-    }
-    assert_eq!(synod::scenario::names(), SHIPPED.iter().map(|s| s.name).collect::<Vec<_>>());
-}
-
-fn generate() -> String {
-    use synod::kv::KvCommand;
-    use synod::sim::{UserAction, FAULT_FIELDS};
-    let text = |s: &str| format!("{s:?}");
-    let owned = |s: &str| format!("{s:?}.into()");
-    let action = |action: &UserAction| -> String {
-        match action {
-            UserAction::Crash { node } => format!("UserAction::Crash {{ node: {node} }}"),
-            UserAction::Restart { node } => format!("UserAction::Restart {{ node: {node} }}"),
-            UserAction::Pause { node } => format!("UserAction::Pause {{ node: {node} }}"),
-            UserAction::Resume { node } => format!("UserAction::Resume {{ node: {node} }}"),
-            UserAction::Partition { groups } => {
-                let groups: Vec<String> = groups.iter().map(|g| format!("vec!{g:?}")).collect();
-                format!("UserAction::Partition {{ groups: vec![{}] }}", groups.join(", "))
-            }
-            UserAction::CutLink { from, to } => format!("UserAction::CutLink {{ from: {from}, to: {to} }}"),
-            UserAction::HealLink { from, to } => format!("UserAction::HealLink {{ from: {from}, to: {to} }}"),
-            UserAction::Heal => "UserAction::Heal".into(),
-            UserAction::Reload => "UserAction::Reload".into(),
-            UserAction::DropMessage { id } => format!("UserAction::DropMessage {{ id: {id} }}"),
-            UserAction::DuplicateMessage { id } => format!("UserAction::DuplicateMessage {{ id: {id} }}"),
-            UserAction::DeliverNow { id } => format!("UserAction::DeliverNow {{ id: {id} }}"),
-            UserAction::ClientOp { target, command } => {
-                let command = match command {
-                    KvCommand::Get { key } => format!("KvCommand::Get {{ key: {} }}", owned(key)),
-                    KvCommand::Put { key, value } => {
-                        format!("KvCommand::Put {{ key: {}, value: {} }}", owned(key), owned(value))
-                    }
-                    KvCommand::Delete { key } => format!("KvCommand::Delete {{ key: {} }}", owned(key)),
-                    KvCommand::Append { key, value } => {
-                        format!("KvCommand::Append {{ key: {}, value: {} }}", owned(key), owned(value))
-                    }
-                    KvCommand::Cas { key, expected, new } => format!(
-                        "KvCommand::Cas {{ key: {}, expected: {}, new: {} }}",
-                        owned(key),
-                        expected.as_deref().map_or("None".to_string(), |e| format!("Some({})", owned(e))),
-                        owned(new)
-                    ),
-                };
-                format!("UserAction::ClientOp {{ target: {target}, command: {command} }}")
-            }
-            UserAction::SetFaults { faults } => {
-                let fields: Vec<String> =
-                    FAULT_FIELDS.iter().zip(faults.numbers()).map(|(name, value)| format!("{name}: {value}")).collect();
-                format!("UserAction::SetFaults {{ faults: FaultConfig {{ {} }} }}", fields.join(", "))
-            }
-            UserAction::Stepping { .. }
-            | UserAction::TickNode { .. }
-            | UserAction::AckWrite { .. }
-            | UserAction::Request { .. }
-            | UserAction::Retry { .. } => panic!("no shipped scenario steps: {action:?}"),
-        }
-    };
-    let mut out = String::from(
-        "// @generated by `SYNOD_BLESS=1 cargo test --test scenarios` from www/scenarios/: do not edit.\n\
-         #![allow(unused_imports)]\n\n\
-         use crate::kv::KvCommand;\nuse crate::paxos::Bug;\nuse crate::sim::{FaultConfig, UserAction};\n\n\
-         use super::Compiled;\n\n",
-    );
-    let names: Vec<String> = SHIPPED.iter().map(|s| text(s.name)).collect();
-    out.push_str(&format!("pub(super) const NAMES: &[&str] = &[{}];\n\n", names.join(", ")));
-    out.push_str("pub(super) fn build(name: &str) -> Option<Compiled> {\n    Some(match name {\n");
-    for scenario in SHIPPED {
-        let parsed = parse(scenario.text).unwrap();
-        let outcome = run(&parsed).unwrap();
-        let bug = parsed.bug.map_or("None".to_string(), |bug| format!("Some(Bug::{bug:?})"));
-        let captions: Vec<String> =
-            parsed.captions.iter().map(|c| format!("\n            ({}, {}),", c.tick, text(&c.item))).collect();
-        let actions: Vec<String> =
-            outcome.actions.iter().map(|(tick, a)| format!("\n            ({tick}, {}),", action(a))).collect();
-        out.push_str(&format!(
-            "        {} => Compiled {{\n            name: {},\n            title: {},\n            nodes: {},\n            \
-             seed: {},\n            bug: {bug},\n            clients: {},\n            snapshot_interval: {},\n            \
-             end: {},\n            captions: &[{}\n            ],\n            actions: vec![{}\n            ],\n        }},\n",
-            text(scenario.name),
-            text(scenario.name),
-            text(&parsed.title),
-            parsed.nodes,
-            parsed.seed,
-            parsed.clients,
-            parsed.snapshot_interval,
-            parsed.end,
-            captions.concat(),
-            actions.concat(),
-        ));
-    }
-    out.push_str("        _ => return None,\n    })\n}\n");
-    out
+    let mut listed: Vec<String> = SHIPPED.iter().map(|s| format!("{}.scenario", s.name)).collect();
+    listed.sort();
+    assert_eq!(listed, files, "add each file's name to `shipped!` in src/scenario/shipped.rs (in reading order)");
 }

@@ -7,7 +7,6 @@
 //! author would (`drop accept 5->3`: the next such message to arrive) when that picks the same message, and by
 //! its id otherwise (`drop #17 accept 5->3`); to know which, the run is replayed here up to now.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::check::{check_with, CheckOptions, CheckOutcome};
@@ -249,21 +248,25 @@ fn claims(sim: &Sim) -> Vec<String> {
         }
     }
     let up: Vec<NodeId> = ids.filter(|id| sim.node(*id).is_some()).collect();
-    // key → value → the nodes that have it (None: absent), over the keys any node that is up holds.
-    let mut keys: BTreeMap<&str, BTreeMap<Option<&str>, Vec<NodeId>>> = BTreeMap::new();
+    let store = |id: NodeId| &sim.node(id).expect("up").machine().data;
+    // Every key a node that is up holds, in order. (A map of the store's own type: a new map or a sort of a
+    // new element type would cost the browser bundle kilobytes.)
+    let mut keys = std::collections::BTreeMap::<String, String>::new();
     for id in &up {
-        let store = &sim.node(*id).expect("up").machine().data;
-        for key in store.keys() {
-            keys.entry(key.as_str()).or_default();
-        }
+        keys.extend(store(*id).keys().map(|key| (key.clone(), String::new())));
     }
-    for (key, values) in keys.iter_mut().take(KEYS_MAX) {
+    for key in keys.keys().take(KEYS_MAX) {
+        // Each value held (None: absent), with the nodes that hold it, in the order first seen.
+        let mut values: Vec<(Option<&String>, Vec<NodeId>)> = Vec::new();
         for id in &up {
-            let value = sim.node(*id).expect("up").machine().get(key).map(String::as_str);
-            values.entry(value).or_default().push(*id);
+            let value = store(*id).get(key);
+            match values.iter_mut().find(|(held, _)| *held == value) {
+                Some((_, nodes)) => nodes.push(*id),
+                None => values.push((value, vec![*id])),
+            }
         }
         let agreed = values.len() == 1;
-        for (value, on) in values.iter() {
+        for (value, on) in &values {
             let value = value.map_or("absent".to_string(), |value| format!("= {}", quote(value)));
             let on = if agreed { String::new() } else { format!(" on {}", join(on)) };
             claims.push(format!("{key} {value}{on}"));

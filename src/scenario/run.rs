@@ -107,23 +107,22 @@ fn apply(sim: &mut Sim, outcome: &mut Outcome, action: UserAction) {
 /// The concrete actions a scenario line means now.
 fn resolve(sim: &Sim, action: &Action) -> Result<Vec<UserAction>, String> {
     let messages = |selector: &MessageSelector| -> Result<Vec<u64>, String> {
-        let mut matching: Vec<(u64, u64)> = sim
+        // `in_flight` is in arrival order: (deliver_at, id).
+        let matching: Vec<u64> = sim
             .network()
             .in_flight()
             .filter(|m| selector.id.is_none_or(|id| m.id == id))
             .filter(|m| selector.kind.is_none_or(|kind| m.kind == kind))
             .filter(|m| selector.from.is_none_or(|from| m.from == from))
             .filter(|m| selector.to.is_none_or(|to| m.to == to))
-            .map(|m| (m.deliver_at, m.id))
+            .map(|m| m.id)
             .collect();
-        matching.sort_unstable();
         if matching.is_empty() {
-            let mut in_flight: Vec<String> = sim
+            let in_flight: Vec<String> = sim
                 .network()
                 .in_flight()
                 .map(|m| format!("#{} {} {}->{} (arrives at tick {})", m.id, m.kind.name(), m.from, m.to, m.deliver_at))
                 .collect();
-            in_flight.sort();
             return Err(format!(
                 "no {} is in flight at tick {}; in flight: {}",
                 describe(selector),
@@ -132,7 +131,7 @@ fn resolve(sim: &Sim, action: &Action) -> Result<Vec<UserAction>, String> {
             ));
         }
         let take = if selector.all { matching.len() } else { 1 };
-        Ok(matching.into_iter().take(take).map(|(_, id)| id).collect())
+        Ok(matching.into_iter().take(take).collect())
     };
     Ok(match action {
         Action::Do(action) => {

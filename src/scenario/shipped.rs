@@ -1,5 +1,12 @@
-//! The scenarios shipped with the site (`www/scenarios/`), compiled into the binary so the browser app and the
-//! CLI know them by name without fetching anything.
+//! The scenarios shipped with the site (`www/scenarios/`, copied to `dist/scenarios/`). Both the CLI and the
+//! browser parse them at run time. The CLI has their texts compiled in ([`SHIPPED`]); the browser knows only
+//! their names ([`NAMES`], to refuse an unknown one with the list of known ones) and fetches the file, as it
+//! fetches an author's: the 17 texts would cost its first load 3.8 kB brotli (BENCHMARKS.md), and a frame
+//! fetches only the one it shows.
+//!
+//! To ship a scenario, put the file in `www/scenarios/` and its name in the list below, where the introduction
+//! would walk through it: nothing is generated. `tests/scenarios.rs` fails when the list and the directory
+//! differ, and runs every listed file and checks its claims.
 
 /// A shipped scenario: its name (the file name without `.scenario`, used in `?scenario=NAME`) and its text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,7 +17,11 @@ pub struct ShippedScenario {
 
 macro_rules! shipped {
     ($($name:literal),* $(,)?) => {
+        /// The names of the shipped scenarios, in the order the introduction walks through them.
+        pub const NAMES: &[&str] = &[$($name),*];
+
         /// Every shipped scenario, in the order the introduction walks through them.
+        #[cfg(not(target_arch = "wasm32"))]
         pub const SHIPPED: &[ShippedScenario] = &[
             $(ShippedScenario { name: $name, text: include_str!(concat!("../../www/scenarios/", $name, ".scenario")) }),*
         ];
@@ -40,6 +51,7 @@ shipped![
 ];
 
 /// The shipped scenario called `name`.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn shipped(name: &str) -> Option<&'static ShippedScenario> {
     SHIPPED.iter().find(|scenario| scenario.name == name)
 }
