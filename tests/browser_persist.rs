@@ -192,9 +192,11 @@ async fn a_second_host_waits_and_a_reset_starts_afresh() {
 
 /// The shipped scenario "restart-recovery" as a run record: node 3 is killed at tick 45 and restarted at 70.
 fn restart_script() -> RunRecord {
-    let compiled = synod::scenario::compiled("restart-recovery").unwrap();
-    assert!(compiled.actions.contains(&(70, UserAction::Restart { node: 3 })), "the script restarts node 3 at 70");
-    RunRecord::of_scenario(&compiled)
+    // What the scenario engine answers for it (the protocol, without loading the engine's module).
+    let answer = synod::ui::engine::serve::prepare(include_str!("../www/scenarios/restart-recovery.scenario"));
+    let record = synod::ui::engine::read_prepared(&answer).unwrap().record;
+    assert!(record.actions.contains(&(70, UserAction::Restart { node: 3 })), "the script restarts node 3 at 70");
+    record
 }
 
 #[wasm_bindgen_test]

@@ -5,13 +5,13 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::components::{
-    CheckerBadge, ClientPanel, Controls, Help, Logo, MessagePanel, Narration, NodeCard, Ring, SequenceDiagram,
-    StorageStatusBar,
+    CheckerBadge, ClientPanel, Controls, Help, Logo, MessagePanel, Narration, NodeCard, Ring, ScenarioPane,
+    ScenarioPanel, SequenceDiagram, StorageStatusBar,
 };
-use super::embed::query_param;
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
 use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
+use super::source::{self, query_param, Loaded, Source};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
 use crate::sim::{FaultConfig, UserAction};
@@ -44,6 +44,12 @@ pub enum Cmd {
     ResetCluster,
     /// Drive the cluster another tab drives.
     TakeOver,
+    /// Write the run so far as scenario text, into the scenario editor (the engine does it, `engine.rs`).
+    ExportScenario,
+    /// The scenario editor's text, read and run: play it, or say why not in the editor.
+    PlayScenario(Rc<Result<Loaded, String>>),
+    /// A scenario the address names, read and run: play it (and show its text), or show why not.
+    OpenScenario(Rc<Result<Loaded, String>>),
 }
 
 /// Everything one frame renders: the cluster's view plus the controls' state.
@@ -64,6 +70,7 @@ pub struct Frame {
     pub storage: StorageStatus,
     /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
     pub persistent: bool,
+    pub scenario: Rc<ScenarioPane>,
 }
 
 struct Shared {
@@ -86,6 +93,10 @@ struct Shared {
     /// The last frame built, reused while nothing changed, so components get equal props and skip rendering.
     frame: Option<Rc<Frame>>,
     alive: bool,
+    /// The scenario editor's text and news.
+    pane: Rc<ScenarioPane>,
+    /// The title of the scenario this run came from (an export keeps it).
+    title: Option<String>,
 }
 
 impl Shared {
@@ -108,6 +119,8 @@ impl Shared {
             dirty: true,
             frame: None,
             alive: true,
+            pane: Rc::default(),
+            title: None,
         }
     }
 
@@ -149,6 +162,7 @@ impl Shared {
             error: self.error.clone(),
             storage: self.persistence.status().clone(),
             persistent: self.persistence.choice().cluster().is_some(),
+            scenario: self.pane.clone(),
         }
     }
 
@@ -198,18 +212,91 @@ impl Shared {
                     None => self.windows.remove(&node),
                 };
             }
-            Cmd::Restart(setup) => {
-                let persistence = std::mem::replace(&mut self.persistence, Persistence::new(DiskChoice::Memory));
-                *self = Shared::new(RunRecord { setup, actions: Vec::new() }, None, persistence);
-                self.persistence.rewrite(&mut self.runner);
-            }
+            Cmd::Restart(setup) => self.restart(RunRecord { setup, actions: Vec::new() }, None),
             Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
             Cmd::Share => self.share_url = Some(share_url(&self.runner.record)),
             // Asynchronous: the dispatcher starts them (`persist::open`).
             Cmd::ResetCluster | Cmd::TakeOver => {}
+            Cmd::ExportScenario => {
+                // The text will describe what is shown: the run waits while the engine writes it.
+                self.playing = false;
+                self.carry = 0.0;
+                self.owed = 0.0;
+            }
+            Cmd::PlayScenario(loaded) => match &*loaded {
+                Ok(loaded) => self.play_scenario(loaded),
+                Err(error) => Rc::make_mut(&mut self.pane).outcome = Some((false, error.clone())),
+            },
+            Cmd::OpenScenario(loaded) => match &*loaded {
+                Ok(loaded) => {
+                    self.play_scenario(loaded);
+                    Rc::make_mut(&mut self.pane).show(loaded.text.clone());
+                }
+                Err(error) => self.error = Some(error.clone()),
+            },
         }
     }
 
+    /// A new run of `record` in the same storage (the visitor's cluster is rewritten, as "New run" does); the
+    /// scenario editor keeps its text.
+    fn restart(&mut self, record: RunRecord, title: Option<String>) {
+        let persistence = std::mem::replace(&mut self.persistence, Persistence::new(DiskChoice::Memory));
+        let pane = std::mem::take(&mut self.pane);
+        *self = Shared::new(record, None, persistence);
+        self.pane = pane;
+        self.title = title;
+        self.persistence.rewrite(&mut self.runner);
+    }
+
+    fn play_scenario(&mut self, loaded: &Loaded) {
+        let scenario = &loaded.scenario;
+        self.restart(scenario.record.clone(), Some(scenario.title.clone()));
+        let actions = scenario.record.actions.len();
+        self.runner.say_line(format!(
+            "Playing the scenario \"{}\": {actions} scripted actions up to tick {}.",
+            scenario.title, scenario.end
+        ));
+        let news = if scenario.failures.is_empty() {
+            (true, format!("Playing \"{}\" (to tick {}): every claim holds.", scenario.title, scenario.end))
+        } else {
+            let failures = scenario.failures.join("; ");
+            (false, format!("Playing \"{}\", but claims do not hold: {failures}.", scenario.title))
+        };
+        Rc::make_mut(&mut self.pane).outcome = Some(news);
+    }
+
+    /// What the engine wrote for "Export as scenario", into the editor.
+    fn exported(&mut self, now: u64, text: Result<String, String>) {
+        let pane = Rc::make_mut(&mut self.pane);
+        match text {
+            Ok(text) => {
+                pane.show(Rc::from(text));
+                pane.outcome = Some((true, format!("Exported the run up to tick {now}.")));
+            }
+            Err(error) => pane.outcome = Some((false, format!("The run cannot be exported: {error}."))),
+        }
+        self.changed();
+    }
+}
+
+/// "Export as scenario": the engine writes the run so far, then the editor shows it.
+fn export_scenario(shared: &Rc<std::cell::RefCell<Shared>>) {
+    let (record, title, now) = {
+        let s = shared.borrow();
+        (s.runner.record.clone(), s.title.clone().unwrap_or_default(), s.runner.now())
+    };
+    let shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let text = match super::engine::export(&record, &title, now).await {
+            Ok(Ok(text)) => Ok(text),
+            Ok(Err(error)) => Err(error.message),
+            Err(why) => Err(why),
+        };
+        shared.borrow_mut().exported(now, text);
+    });
+}
+
+impl Shared {
     /// One animation frame: advance virtual time by the elapsed real time × speed.
     fn advance(&mut self, ts: f64) {
         if !self.playing {
@@ -279,17 +366,25 @@ fn share_url(record: &RunRecord) -> String {
 }
 
 /// The run to start with, an error to show, and where to keep it: the playground's own cluster in IndexedDB,
-/// or, for a shared run, memory only (opening a shared link never overwrites the visitor's cluster).
-fn initial_state() -> (RunRecord, Option<String>, Persistence) {
+/// or, for a shared run or a scenario the address names, memory only (opening a link never overwrites the
+/// visitor's cluster). A scenario in the address is loaded once the page is mounted (`Cmd::OpenScenario`).
+fn initial_state() -> (RunRecord, Option<String>, Persistence, Option<Source>) {
+    match source::source_from_address() {
+        None => {
+            let (record, error, persistence) = initial_run();
+            (record, error, persistence, None)
+        }
+        Some(source) => {
+            let record = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
+            (record, None, Persistence::new(DiskChoice::Memory).shared_run(), Some(source))
+        }
+    }
+}
+
+/// The run a page without a scenario in its address starts with (see [`initial_state`]).
+fn initial_run() -> (RunRecord, Option<String>, Persistence) {
     let default = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
     let own = || Persistence::new(DiskChoice::indexeddb(PLAYGROUND_CLUSTER));
-    // `?scenario=NAME`: a shipped scenario's run (see `embed.rs`), like a shared run kept in memory only.
-    if let Some(loaded) = super::embed::scenario_from_address() {
-        return match loaded {
-            Ok(loaded) => (loaded.record, None, Persistence::new(DiskChoice::Memory).shared_run()),
-            Err(error) => (default, Some(error), own()),
-        };
-    }
     match query_param(RUN_PARAM) {
         None => (default, None, own()),
         Some(text) => match decode_record(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {
@@ -333,10 +428,18 @@ fn now_ms() -> f64 {
 /// The root component: the playground.
 #[function_component(App)]
 pub fn app() -> Html {
-    let shared = use_mut_ref(|| {
-        let (record, error, persistence) = initial_state();
-        Shared::new(record, error, persistence)
-    });
+    let opening = use_mut_ref(|| None::<Source>);
+    let shared = {
+        let opening = opening.clone();
+        use_mut_ref(move || {
+            let (record, error, persistence, source) = initial_state();
+            let mut shared = Shared::new(record, error, persistence);
+            // Paused until the scenario is there.
+            shared.playing = source.is_none();
+            *opening.borrow_mut() = source;
+            shared
+        })
+    };
     let published = use_state(|| shared.borrow_mut().publish());
     // The node cards show the view one animation frame behind the rest of the page, so a tick's rendering (most
     // of it the five cards' text, logs and stores) is split over two frames instead of crowding one.
@@ -414,6 +517,7 @@ pub fn app() -> Html {
                 match cmd {
                     Cmd::ResetCluster => persist::open(&shared, Open::Reset),
                     Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
+                    Cmd::ExportScenario => export_scenario(&shared),
                     _ => {}
                 }
                 shared.borrow_mut().handle(cmd);
@@ -426,7 +530,8 @@ pub fn app() -> Html {
                 clock.set(time);
                 if copy {
                     if let Some(url) = &next.share_url {
-                        copy_to_clipboard(url);
+                        // Refusal is fine: the link is shown in the page too.
+                        super::copy_text(url, |_| {});
                     }
                 }
                 // What the visitor did shows everywhere at once (only ticks are split over two frames).
@@ -437,6 +542,16 @@ pub fn app() -> Html {
         })
     };
     let dispatch = (*dispatch).clone();
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            if let Some(source) = opening.borrow_mut().take() {
+                wasm_bindgen_futures::spawn_local(async move {
+                    dispatch.emit(Cmd::OpenScenario(Rc::new(source::load(source).await)));
+                });
+            }
+        });
+    }
 
     let f = &**published;
     let view = f.view.clone();
@@ -481,6 +596,7 @@ pub fn app() -> Html {
                     }) }
                 </section>
                 <SequenceDiagram view={view.clone()} clock={(*clock).clone()} />
+                <ScenarioPanel pane={f.scenario.clone()} dispatch={dispatch.clone()} />
                 <Help />
             </main>
             <footer class="site-footer">
@@ -489,15 +605,6 @@ pub fn app() -> Html {
             </footer>
         </div>
     }
-}
-
-fn copy_to_clipboard(text: &str) {
-    let clipboard = gloo::utils::window().navigator().clipboard();
-    let promise = clipboard.write_text(text);
-    // Refusal (no permission, no focus) is fine: the link is shown in the page too.
-    wasm_bindgen_futures::spawn_local(async move {
-        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-    });
 }
 
 fn panic_test_requested() -> bool {

@@ -1,13 +1,24 @@
-//! Embed mode (`index.html?scenario=NAME&embed=1`): a compact, autoplaying, captioned view of a shipped
-//! scenario for an `<iframe>` of 640×400: the ring, the caption of the moment, Play, Pause, Step, and a link
-//! that opens the same run in the full playground. A name that is unknown or malformed shows what is wrong and
-//! the known names instead, never a blank frame.
+//! Embed mode (`index.html?scenario=NAME&embed=1`, `?scenario-url=PATH&embed=1` or `?embed=1#scenario=PACKED`,
+//! see `source.rs`): a compact, autoplaying, captioned view of a scenario for an `<iframe>` of 640×400: the
+//! ring, the caption of the moment, Play, Pause, Step, and a link that opens the same run in the full
+//! playground. A scenario that cannot be shown (an unknown name, a file that is missing or unreachable, a
+//! malformed line) shows what is wrong in the frame, with the line or the HTTP status, never a blank frame; a
+//! claim that does not hold is shown under the caption, so an author sees it in their own page.
+//!
+//! # Framed by another site
+//!
+//! The page sends no `X-Frame-Options` and its meta-tag CSP has no `frame-ancestors` (browsers ignore that
+//! directive in a meta tag), so any site may frame an example; a host restricts that with an HTTP header
+//! (README). A third-party frame may get partitioned storage (its own IndexedDB, keyed by the top-level site)
+//! or none at all: opening the database or the driver lock then fails, and the example plays in memory and
+//! says why in its storage line, as below. Nothing is logged.
 //!
 //! # Storage: an isolated IndexedDB namespace, written afresh
 //!
 //! An embed keeps its nodes' disks in IndexedDB like the playground (`persist.rs`: every tick waits for the
-//! commit of what became durable in it), but in its own database, `synod-embed-<scenario>`
-//! ([`embed_cluster`]), never the visitor's `synod-playground`: an example cannot touch the visitor's cluster.
+//! commit of what became durable in it), but in its own database, `synod-embed-<scenario>` for a shipped one
+//! and `synod-embed-custom-<its title>` for an author's ([`Loaded::cluster`]), never the visitor's
+//! `synod-playground`: an example cannot touch the visitor's cluster.
 //!
 //! - **Fresh, not resumed.** An embed is a script that replays from tick 0 on every load, so it opens with
 //!   [`Open::Fresh`]: the database is deleted and written again from the start. A stored half-run would only
@@ -30,6 +41,7 @@
 //! "Open in the full playground" carries the run in its URL (`?run=…`), which the playground replays in
 //! memory only, so that link does not touch the visitor's cluster either.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use yew::prelude::*;
@@ -39,75 +51,15 @@ use super::components::{Logo, Ring};
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
 use super::runner::{encode_record, RunRecord, Runner};
+use super::source::{self, Loaded};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::check::{check_with, CheckOptions, CheckOutcome};
-use crate::scenario::{self, Compiled};
 
-/// The query parameter naming a shipped scenario.
-pub const SCENARIO_PARAM: &str = "scenario";
-/// With `embed=1` the scenario opens in the compact embed view instead of the full playground.
-pub const EMBED_PARAM: &str = "embed";
 /// Whole seconds an embedded run lasts at least (a short scenario plays slower, so captions can be read).
 const PLAY_SECONDS: f64 = 40.0;
 const SPEED_MIN: f64 = 2.0;
 /// Ticks owed at most while a commit is awaited (a slow disk slows the example down rather than bursting).
 const OWED_MAX: f64 = 4.0;
-
-/// The IndexedDB cluster of an embedded scenario (database `synod-embed-<name>`), apart from the playground's.
-pub fn embed_cluster(name: &str) -> String {
-    format!("embed-{name}")
-}
-
-/// The value of query parameter `name`, still URI-encoded.
-pub fn query_param(name: &str) -> Option<String> {
-    let search = gloo::utils::window().location().search().unwrap_or_default();
-    search.trim_start_matches('?').split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| value.to_string())
-    })
-}
-
-/// Whether the address asks for the embed view.
-pub fn embed_requested() -> bool {
-    query_param(SCENARIO_PARAM).is_some() && query_param(EMBED_PARAM).is_some_and(|v| v == "1" || v == "true")
-}
-
-/// A scenario the address names, ready to replay (compiled ahead of time: see `scenario::compiled`).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Loaded {
-    pub name: String,
-    pub scenario: Rc<Compiled>,
-    pub record: RunRecord,
-}
-
-/// Reads `?scenario=NAME`: `None` without the parameter, else the loaded scenario or a sentence saying what is
-/// wrong (which scenario, what, and the names that exist).
-pub fn scenario_from_address() -> Option<Result<Loaded, String>> {
-    let raw = query_param(SCENARIO_PARAM)?;
-    Some(load_named(&raw))
-}
-
-fn known() -> String {
-    scenario::names().join(", ")
-}
-
-fn load_named(raw: &str) -> Result<Loaded, String> {
-    let name = js_sys::decode_uri_component(raw)
-        .ok()
-        .map(String::from)
-        .filter(|name| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .ok_or_else(|| {
-            format!(
-                "The scenario name in the address, {raw:?}, is malformed: a name has only letters, digits and \
-                 dashes. Known scenarios: {}.",
-                known()
-            )
-        })?;
-    let compiled = scenario::compiled(&name)
-        .ok_or_else(|| format!("There is no scenario called {name:?}. Known scenarios: {}.", known()))?;
-    let record = RunRecord::of_scenario(&compiled);
-    Ok(Loaded { name, record, scenario: Rc::new(compiled) })
-}
 
 /// The full playground's address for a run: the page's own address with `?run=…`.
 pub fn playground_url(record: &RunRecord) -> String {
@@ -123,13 +75,30 @@ pub fn mount(root: web_sys::Element) {
     let _handle = yew::Renderer::<Embed>::with_root(root).render();
 }
 
-/// The embed view's root: the scenario named in the address, or the reason it cannot be shown.
+/// The embed view's root: the scenario the address names once it is loaded (a file is fetched first), or the
+/// reason it cannot be shown.
 #[function_component(Embed)]
 pub fn embed() -> Html {
-    let loaded = use_memo((), |_| scenario_from_address().unwrap_or_else(|| Err("No scenario named.".into())));
+    let source = use_memo((), |_| source::source_from_address());
+    let loaded = use_state(|| None::<Result<Loaded, String>>);
+    {
+        let loaded = loaded.clone();
+        use_effect_with((), move |_| match (*source).clone() {
+            None => loaded.set(Some(Err("No scenario named.".to_string()))),
+            Some(source) => {
+                wasm_bindgen_futures::spawn_local(async move { loaded.set(Some(source::load(source).await)) })
+            }
+        });
+    }
     match &*loaded {
-        Ok(loaded) => html! { <EmbeddedRun loaded={loaded.clone()} /> },
-        Err(error) => html! { <EmbedError message={error.clone()} /> },
+        Some(Ok(loaded)) => html! { <EmbeddedRun loaded={loaded.clone()} /> },
+        Some(Err(error)) => html! { <EmbedError message={error.clone()} /> },
+        None => html! {
+            <div class="embed embed-error">
+                <header class="embed-header"><Logo /><h1>{ "Synod" }</h1></header>
+                <p class="loading" aria-live="polite">{ "Loading the scenario…" }</p>
+            </div>
+        },
     }
 }
 
@@ -313,29 +282,58 @@ fn show(player: &Player) -> Shown {
     }
 }
 
+impl Player {
+    fn new(loaded: &Loaded) -> Player {
+        let runner =
+            Runner::new(loaded.scenario.record.clone()).expect("a scenario's setup is a valid playground setup");
+        let end = loaded.scenario.end;
+        Player {
+            runner,
+            persistence: Persistence::new(DiskChoice::indexeddb(&loaded.cluster)),
+            playing: true,
+            carry: 0.0,
+            owed: 0.0,
+            dirty: true,
+            last_ts: None,
+            end,
+            speed: (end as f64 / PLAY_SECONDS).max(SPEED_MIN),
+            alive: true,
+            history_ok: None,
+        }
+    }
+}
+
+/// Plays `player` on every animation frame until the embed goes away (the returned function, its effect's
+/// cleanup, stops the loop at its next frame).
+fn play_each_frame(player: Rc<RefCell<Player>>, shown: UseStateHandle<Shown>, clock: Rc<Clock>) -> impl FnOnce() {
+    let loop_player = player.clone();
+    each_animation_frame(move |ts: f64| {
+        let (next, time) = {
+            let mut p = loop_player.borrow_mut();
+            if !p.alive {
+                return false;
+            }
+            p.advance(ts);
+            drop(p);
+            persist::drive(&loop_player);
+            let mut p = loop_player.borrow_mut();
+            (std::mem::take(&mut p.dirty).then(|| show(&p)), p.time())
+        };
+        clock.set(time);
+        if let Some(next) = next {
+            shown.set(next);
+        }
+        true
+    });
+    move || player.borrow_mut().alive = false
+}
+
 /// The scenario playing: ring, caption, controls.
 #[function_component(EmbeddedRun)]
 pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
-    let loaded = &props.loaded;
     let player = {
-        let loaded = loaded.clone();
-        use_mut_ref(move || {
-            let runner = Runner::new(loaded.record.clone()).expect("a scenario's setup is a valid playground setup");
-            let end = loaded.scenario.end;
-            Player {
-                runner,
-                persistence: Persistence::new(DiskChoice::indexeddb(&embed_cluster(&loaded.name))),
-                playing: true,
-                carry: 0.0,
-                owed: 0.0,
-                dirty: true,
-                last_ts: None,
-                end,
-                speed: (end as f64 / PLAY_SECONDS).max(SPEED_MIN),
-                alive: true,
-                history_ok: None,
-            }
-        })
+        let loaded = props.loaded.clone();
+        use_mut_ref(move || Player::new(&loaded))
     };
     let shown = {
         let player = player.clone();
@@ -350,37 +348,11 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
         use_effect_with((), move |_| persist::open(&player, Open::Fresh));
     }
     {
-        let player = player.clone();
-        let shown = shown.clone();
-        let clock = clock.clone();
-        use_effect_with((), move |_| {
-            let loop_player = player.clone();
-            each_animation_frame(move |ts: f64| {
-                let (next, time) = {
-                    let mut p = loop_player.borrow_mut();
-                    if !p.alive {
-                        return false;
-                    }
-                    p.advance(ts);
-                    drop(p);
-                    persist::drive(&loop_player);
-                    let mut p = loop_player.borrow_mut();
-                    (std::mem::take(&mut p.dirty).then(|| show(&p)), p.time())
-                };
-                clock.set(time);
-                if let Some(next) = next {
-                    shown.set(next);
-                }
-                true
-            });
-            // The loop ends at its next frame.
-            move || player.borrow_mut().alive = false
-        });
+        let (player, shown, clock) = (player.clone(), shown.clone(), clock.clone());
+        use_effect_with((), move |_| play_each_frame(player, shown, clock));
     }
     let dispatch = {
-        let player = player.clone();
-        let shown = shown.clone();
-        let clock = clock.clone();
+        let (shown, clock) = (shown.clone(), clock.clone());
         Callback::from(move |cmd: Cmd| {
             player.borrow_mut().handle(&cmd);
             persist::drive(&player);
@@ -393,28 +365,36 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
             shown.set(next);
         })
     };
-    let emit = |cmd: Cmd| {
-        let dispatch = dispatch.clone();
-        Callback::from(move |_: MouseEvent| dispatch.emit(cmd.clone()))
-    };
+    embed_view(&props.loaded, &shown, &clock, &dispatch)
+}
+
+/// What an embed shows: the title and the checker, the ring, the caption of the moment, where the disks are,
+/// and the controls. (A function, not a component: a component of its own would add a kilobyte of Yew's code.)
+fn embed_view(loaded: &Loaded, shown: &Shown, clock: &Clock, dispatch: &Callback<Cmd>) -> Html {
     let scenario = &loaded.scenario;
+    let emit = |cmd: Cmd| dispatch.reform(move |_: MouseEvent| cmd.clone());
     let now = shown.view.now;
     let caption = scenario.captions.iter().rev().find(|(tick, _)| *tick <= now).map_or("", |(_, text)| text);
-    let open = playground_url(&loaded.record);
     html! {
         <div class="embed">
             <header class="embed-header">
                 <Logo />
-                <h1>{ scenario.title }</h1>
+                <h1>{ scenario.title.clone() }</h1>
                 <span class={classes!("embed-checker", if shown.ok { "ok" } else { "violated" })}
                     role="status" aria-label="Checker">
                     { if shown.ok { "✓ checker green" } else { "✗ checker red" } }
                 </span>
             </header>
             <div class="embed-body">
-                <Ring view={shown.view.clone()} clock={(*clock).clone()} selected={None::<u64>} dispatch={dispatch.clone()} />
+                <Ring view={shown.view.clone()} clock={clock.clone()} selected={None::<u64>}
+                    dispatch={dispatch.clone()} />
                 <div class="embed-side">
                     <p class="embed-caption" aria-live="polite" aria-label="Caption">{ caption }</p>
+                    if let Some(failure) = scenario.failures.first() {
+                        <p class="embed-failure" role="note">
+                            { format!("A claim of this scenario does not hold: {failure}.") }
+                        </p>
+                    }
                     <p class="embed-tick">{ format!("tick {now} of {}", scenario.end) }</p>
                     <div class="embed-storage" role="status" aria-label="Storage">
                         <p>{ shown.storage.summary.clone() }</p>
@@ -431,7 +411,9 @@ pub fn embedded_run(props: &EmbeddedRunProps) -> Html {
                 <button type="button" onclick={emit(Cmd::Play)} disabled={shown.playing}>{ "Play" }</button>
                 <button type="button" onclick={emit(Cmd::Pause)} disabled={!shown.playing}>{ "Pause" }</button>
                 <button type="button" onclick={emit(Cmd::Step)}>{ "Step" }</button>
-                <a class="embed-open" href={open} target="_blank" rel="noopener">{ "Open in the full playground" }</a>
+                <a class="embed-open" href={playground_url(&scenario.record)} target="_blank" rel="noopener">
+                    { "Open in the full playground" }
+                </a>
             </nav>
         </div>
     }

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use crate::paxos::{Event, NodeId};
-use crate::scenario::Compiled;
+use crate::scenario::Scenario;
 use crate::sim::checkpoints::Checkpoints;
 use crate::sim::link::TICKS_MAX;
 use crate::sim::{Sim, Timing, UserAction};
@@ -21,18 +21,19 @@ pub const CHECKPOINTS_MAX: usize = 64;
 pub const CHECKPOINTS_RECENT: usize = 16;
 /// Narration lines kept.
 pub const NARRATION_MAX: usize = 8;
+
 impl RunRecord {
-    /// A shipped scenario's run: its setup and the actions it compiled to.
-    pub fn of_scenario(compiled: &Compiled) -> RunRecord {
+    /// A scenario's run: its setup and the concrete actions its run applied (`scenario::run`).
+    pub fn of_scenario(scenario: &Scenario, actions: Vec<(u64, UserAction)>) -> RunRecord {
         let setup = RunSetup {
-            nodes: compiled.nodes,
-            seed: compiled.seed,
-            bug: compiled.bug,
-            clients: compiled.clients,
-            snapshot_interval: compiled.snapshot_interval,
+            nodes: scenario.nodes,
+            seed: scenario.seed,
+            bug: scenario.bug,
+            clients: scenario.clients,
+            snapshot_interval: scenario.snapshot_interval,
             timing: Timing::default(),
         };
-        RunRecord { setup, actions: compiled.actions.clone() }
+        RunRecord { setup, actions }
     }
 }
 

@@ -11,6 +11,7 @@ mod message_panel;
 mod narration;
 mod node_card;
 mod ring;
+mod scenario_panel;
 mod sequence;
 mod storage_status;
 
@@ -25,6 +26,7 @@ pub use message_panel::MessagePanel;
 pub use narration::Narration;
 pub use node_card::NodeCard;
 pub use ring::Ring;
+pub use scenario_panel::{ScenarioPane, ScenarioPanel};
 pub use sequence::SequenceDiagram;
 pub use storage_status::StorageStatusBar;
 

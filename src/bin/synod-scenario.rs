@@ -1,0 +1,60 @@
+//! The scenario engine: a second WebAssembly module of the web app, loaded the first time a page needs to read,
+//! run or write a scenario (see `synod::ui::engine`, which also holds the protocol). Trunk builds it next to
+//! `synod-web` (`index.html`); natively it only explains where to go instead.
+
+#[cfg(target_arch = "wasm32")]
+mod exports {
+    use synod::ui::engine::{serve, PROTOCOL};
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    /// The protocol this engine speaks; the page refuses another.
+    #[wasm_bindgen]
+    pub fn protocol() -> u32 {
+        PROTOCOL
+    }
+
+    #[wasm_bindgen]
+    pub fn prepare(text: &str) -> String {
+        serve::prepare(text)
+    }
+
+    #[wasm_bindgen]
+    pub fn check(text: &str) -> String {
+        serve::check(text)
+    }
+
+    #[wasm_bindgen(js_name = exportRun)]
+    pub fn export_run(run: &str, title: &str, now: f64) -> String {
+        serve::export(run, title, now as u64)
+    }
+
+    /// A promise of the answer.
+    #[wasm_bindgen]
+    pub async fn pack(text: String) -> String {
+        serve::pack(&text).await
+    }
+
+    /// A promise of the answer. (Not named `fetch`: the module's own glue calls the global `fetch` to load it.)
+    #[wasm_bindgen(js_name = fetchScenario)]
+    pub async fn fetch_scenario(url: String) -> String {
+        serve::fetch(&url).await
+    }
+
+    /// A promise of the answer.
+    #[wasm_bindgen]
+    pub async fn unpack(packed: String) -> String {
+        serve::unpack(&packed).await
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() {
+    eprintln!(
+        "synod-scenario is the browser app's scenario engine and only runs as WebAssembly, loaded by the page.\n\
+         To check a scenario natively, run `cargo run --bin synod -- scenario check FILE`."
+    );
+    std::process::exit(2);
+}
