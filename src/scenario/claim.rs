@@ -56,52 +56,8 @@ impl Claim {
             },
             Claim::Down(id) if sim.node(*id).is_none() => Ok(()),
             Claim::Down(id) => Err(format!("node {id} is {}", role(*id))),
-            Claim::Value { key, value, on } => {
-                let on = on.clone().unwrap_or(up);
-                let wrong: Vec<String> = on
-                    .iter()
-                    .filter_map(|id| {
-                        let node = sim.node(*id)?;
-                        let actual = node.machine().get(key);
-                        (actual != value.as_ref()).then(|| {
-                            format!("node {id} has {}", actual.map_or("it absent".into(), |v| format!("{key} = {v}")))
-                        })
-                    })
-                    .chain(on.iter().filter(|id| sim.node(**id).is_none()).map(|id| format!("node {id} is down")))
-                    .collect();
-                if wrong.is_empty() {
-                    Ok(())
-                } else {
-                    Err(wrong.join("; "))
-                }
-            }
-            Claim::Slot { slot, value } => {
-                let mut known = Vec::new();
-                for id in &up {
-                    if let Some(SlotState::Chosen(entry)) = sim.node(*id).map(|node| node.get(*slot)) {
-                        let text = match &entry.value {
-                            Value::Noop => "noop".to_string(),
-                            Value::Command(request) => request.command.to_string(),
-                            Value::Batch(requests) => {
-                                requests.iter().map(|r| r.command.to_string()).collect::<Vec<_>>().join(", ")
-                            }
-                        };
-                        known.push((*id, text));
-                    }
-                }
-                let others: Vec<String> = known
-                    .iter()
-                    .filter(|(_, text)| text != value)
-                    .map(|(id, text)| format!("node {id}: {text}"))
-                    .collect();
-                if known.is_empty() {
-                    Err(format!("no node that is up knows slot {slot} chosen"))
-                } else if !others.is_empty() {
-                    Err(format!("slot {slot} is chosen as {}", others.join("; ")))
-                } else {
-                    Ok(())
-                }
-            }
+            Claim::Value { key, value, on } => check_value(sim, key, value.as_ref(), on.as_ref().unwrap_or(&up)),
+            Claim::Slot { slot, value } => check_slot(sim, &up, *slot, value),
             Claim::SnapshotInstalled(id) if seen.snapshots_installed.contains(id) => Ok(()),
             Claim::SnapshotInstalled(id) => Err(format!("node {id} has installed no snapshot")),
             Claim::Violation(name) => {
@@ -114,6 +70,49 @@ impl Claim {
             Claim::Green if sim.violations().is_empty() => Ok(()),
             Claim::Green => Err(describe_violations(sim)),
         }
+    }
+}
+
+/// `KEY = VALUE on …` (`value` None: absent) on the nodes `on`.
+fn check_value(sim: &Sim, key: &str, value: Option<&String>, on: &[NodeId]) -> Result<(), String> {
+    let wrong: Vec<String> = on
+        .iter()
+        .filter_map(|id| {
+            let node = sim.node(*id)?;
+            let actual = node.machine().get(key);
+            (actual != value)
+                .then(|| format!("node {id} has {}", actual.map_or("it absent".into(), |v| format!("{key} = {v}"))))
+        })
+        .chain(on.iter().filter(|id| sim.node(**id).is_none()).map(|id| format!("node {id} is down")))
+        .collect();
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(wrong.join("; "))
+    }
+}
+
+/// `slot S = VALUE`, as far as the nodes that are up (`up`) know.
+fn check_slot(sim: &Sim, up: &[NodeId], slot: u64, value: &str) -> Result<(), String> {
+    let mut known = Vec::new();
+    for id in up {
+        if let Some(SlotState::Chosen(entry)) = sim.node(*id).map(|node| node.get(slot)) {
+            let text = match &entry.value {
+                Value::Noop => "noop".to_string(),
+                Value::Command(request) => request.command.to_string(),
+                Value::Batch(requests) => requests.iter().map(|r| r.command.to_string()).collect::<Vec<_>>().join(", "),
+            };
+            known.push((*id, text));
+        }
+    }
+    let others: Vec<String> =
+        known.iter().filter(|(_, text)| text != value).map(|(id, text)| format!("node {id}: {text}")).collect();
+    if known.is_empty() {
+        Err(format!("no node that is up knows slot {slot} chosen"))
+    } else if !others.is_empty() {
+        Err(format!("slot {slot} is chosen as {}", others.join("; ")))
+    } else {
+        Ok(())
     }
 }
 

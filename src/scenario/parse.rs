@@ -272,19 +272,31 @@ impl Reader {
     }
 
     fn finish(self) -> Result<Scenario, ScenarioError> {
-        let number = |field: &str, example: &str| -> Result<(usize, u64), ScenarioError> {
-            let (line, value) = self.required(field, example)?;
-            let n = value.parse::<u64>().map_err(|_| err(line, field, format!("{value:?} is not a whole number")))?;
-            Ok((line, n))
-        };
-        let optional = |field: &str| -> Result<u64, ScenarioError> {
-            match self.get(field) {
-                None => Ok(0),
-                Some((line, value)) => {
-                    value.parse::<u64>().map_err(|_| err(line, field, format!("{value:?} is not a whole number")))
-                }
+        let mut scenario = self.header()?;
+        self.timeline(&mut scenario)?;
+        Ok(scenario)
+    }
+
+    /// A required whole number, with its line.
+    fn number(&self, field: &str, example: &str) -> Result<(usize, u64), ScenarioError> {
+        let (line, value) = self.required(field, example)?;
+        let n = value.parse::<u64>().map_err(|_| err(line, field, format!("{value:?} is not a whole number")))?;
+        Ok((line, n))
+    }
+
+    /// An optional whole number (0 when absent).
+    fn optional(&self, field: &str) -> Result<u64, ScenarioError> {
+        match self.get(field) {
+            None => Ok(0),
+            Some((line, value)) => {
+                value.parse::<u64>().map_err(|_| err(line, field, format!("{value:?} is not a whole number")))
             }
-        };
+        }
+    }
+
+    /// The scenario the header lines describe, with nothing on its timeline yet.
+    fn header(&self) -> Result<Scenario, ScenarioError> {
+        let (number, optional) = (|field, example| self.number(field, example), |field| self.optional(field));
         let (title_line, title) = self.required("title", "Normal commit")?;
         if title.is_empty() {
             return Err(err(title_line, "title", "empty"));
@@ -326,7 +338,7 @@ impl Reader {
                 ));
             }
         }
-        let mut scenario = Scenario {
+        Ok(Scenario {
             title: title.to_string(),
             description: description.join(" "),
             nodes,
@@ -340,7 +352,12 @@ impl Reader {
             timeline: Vec::new(),
             captions: Vec::new(),
             expectations: Vec::new(),
-        };
+        })
+    }
+
+    /// The `at`, `say` and `expect` lines, into `scenario`.
+    fn timeline(&self, scenario: &mut Scenario) -> Result<(), ScenarioError> {
+        let (end, nodes) = (scenario.end, scenario.nodes);
         for (line, kind, tick, rest) in &self.timed {
             let field = format!("{kind} {tick}");
             if *tick > end {
@@ -359,7 +376,7 @@ impl Reader {
                 }
             }
         }
-        Ok(scenario)
+        Ok(())
     }
 }
 
@@ -480,35 +497,7 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
     let rest = text[verb.len()..].trim();
     let one_node = || node(rest, nodes).map_err(fail);
     let action = match verb {
-        "put" | "get" | "delete" | "append" | "cas" => {
-            let words = words(rest).map_err(fail)?;
-            let (args, target) = match &words[..] {
-                [args @ .., via, target] if via == "via" => (args, node(target, nodes).map_err(fail)?),
-                _ => return Err(fail(format!("expected `{verb} … via NODE` (the node the client sends to)"))),
-            };
-            let command = match (verb, args) {
-                ("put", [key, value]) => KvCommand::Put { key: key.clone(), value: value.clone() },
-                ("get", [key]) => KvCommand::Get { key: key.clone() },
-                ("delete", [key]) => KvCommand::Delete { key: key.clone() },
-                ("append", [key, value]) => KvCommand::Append { key: key.clone(), value: value.clone() },
-                ("cas", [key, expected, new]) => KvCommand::Cas {
-                    key: key.clone(),
-                    expected: (expected != "-").then(|| expected.clone()),
-                    new: new.clone(),
-                },
-                _ => {
-                    let usage = match verb {
-                        "put" => "put KEY VALUE via NODE",
-                        "append" => "append KEY VALUE via NODE",
-                        "cas" => "cas KEY EXPECTED NEW via NODE (EXPECTED `-`: the key is absent)",
-                        _ => "get KEY via NODE",
-                    };
-                    return Err(fail(format!("expected `{}`", usage.replace("get", verb))));
-                }
-            };
-            command.validate().map_err(fail)?;
-            Action::Do(UserAction::ClientOp { target, command })
-        }
+        "put" | "get" | "delete" | "append" | "cas" => Action::Do(client_op(verb, rest, nodes).map_err(fail)?),
         "kill" => Action::Do(UserAction::Crash { node: one_node()? }),
         "restart" => Action::Do(UserAction::Restart { node: one_node()? }),
         "pause" => Action::Do(UserAction::Pause { node: one_node()? }),
@@ -522,31 +511,7 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
             let (from, to) = (from.expect("no wildcard"), to.expect("no wildcard"));
             Action::Do(if verb == "cut" { UserAction::CutLink { from, to } } else { UserAction::HealLink { from, to } })
         }
-        "partition" => {
-            let mut groups = Vec::new();
-            let mut seen = Vec::new();
-            for group in rest.split('|') {
-                let mut ids = Vec::new();
-                for word in group.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
-                    let id = node(word, nodes).map_err(fail)?;
-                    if seen.contains(&id) {
-                        return Err(fail(format!("node {id} is in two groups")));
-                    }
-                    seen.push(id);
-                    ids.push(id);
-                }
-                if ids.is_empty() {
-                    return Err(fail(
-                        "expected groups of nodes separated by `|`, as in `partition 1 2 | 3 4 5`".into(),
-                    ));
-                }
-                groups.push(ids);
-            }
-            if groups.len() < 2 {
-                return Err(fail("a partition needs at least two groups, as in `partition 1 2 | 3 4 5`".into()));
-            }
-            Action::Do(UserAction::Partition { groups })
-        }
+        "partition" => Action::Do(partition(rest, nodes).map_err(fail)?),
         "drop" | "duplicate" | "deliver" => {
             let selector = selector(rest, nodes).map_err(fail)?;
             match verb {
@@ -560,6 +525,60 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
         other => return Err(fail(format!("unknown action {other:?}; actions: {ACTIONS}"))),
     };
     Ok(action)
+}
+
+/// `put KEY VALUE via NODE` and the other client operations (`verb` and the words after it).
+fn client_op(verb: &str, rest: &str, nodes: usize) -> Result<UserAction, String> {
+    let words = words(rest)?;
+    let (args, target) = match &words[..] {
+        [args @ .., via, target] if via == "via" => (args, node(target, nodes)?),
+        _ => return Err(format!("expected `{verb} … via NODE` (the node the client sends to)")),
+    };
+    let command = match (verb, args) {
+        ("put", [key, value]) => KvCommand::Put { key: key.clone(), value: value.clone() },
+        ("get", [key]) => KvCommand::Get { key: key.clone() },
+        ("delete", [key]) => KvCommand::Delete { key: key.clone() },
+        ("append", [key, value]) => KvCommand::Append { key: key.clone(), value: value.clone() },
+        ("cas", [key, expected, new]) => {
+            KvCommand::Cas { key: key.clone(), expected: (expected != "-").then(|| expected.clone()), new: new.clone() }
+        }
+        _ => {
+            let usage = match verb {
+                "put" => "put KEY VALUE via NODE",
+                "append" => "append KEY VALUE via NODE",
+                "cas" => "cas KEY EXPECTED NEW via NODE (EXPECTED `-`: the key is absent)",
+                _ => "get KEY via NODE",
+            };
+            return Err(format!("expected `{}`", usage.replace("get", verb)));
+        }
+    };
+    command.validate()?;
+    Ok(UserAction::ClientOp { target, command })
+}
+
+/// `partition 1 2 | 3 4 5` (what follows the verb).
+fn partition(rest: &str, nodes: usize) -> Result<UserAction, String> {
+    let mut groups = Vec::new();
+    let mut seen = Vec::new();
+    for group in rest.split('|') {
+        let mut ids = Vec::new();
+        for word in group.split(|c: char| c.is_whitespace() || c == ',').filter(|w| !w.is_empty()) {
+            let id = node(word, nodes)?;
+            if seen.contains(&id) {
+                return Err(format!("node {id} is in two groups"));
+            }
+            seen.push(id);
+            ids.push(id);
+        }
+        if ids.is_empty() {
+            return Err("expected groups of nodes separated by `|`, as in `partition 1 2 | 3 4 5`".into());
+        }
+        groups.push(ids);
+    }
+    if groups.len() < 2 {
+        return Err("a partition needs at least two groups, as in `partition 1 2 | 3 4 5`".into());
+    }
+    Ok(UserAction::Partition { groups })
 }
 
 /// `A->B`, with `*` for any node when `wildcards`.

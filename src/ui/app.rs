@@ -425,6 +425,18 @@ fn now_ms() -> f64 {
     gloo::utils::window().performance().map_or(0.0, |p| p.now())
 }
 
+/// What the app's effects and callbacks share: the run, what is shown, and the clock.
+#[derive(Clone)]
+struct Handles {
+    shared: Rc<std::cell::RefCell<Shared>>,
+    published: UseStateHandle<Rc<Frame>>,
+    /// The node cards show the view one animation frame behind the rest of the page, so a tick's rendering
+    /// (most of it the five cards' text, logs and stores) is split over two frames instead of crowding one.
+    cards: UseStateHandle<Rc<ClusterView>>,
+    cards_due: Rc<std::cell::RefCell<Option<Rc<ClusterView>>>>,
+    clock: Rc<Clock>,
+}
+
 /// The root component: the playground.
 #[function_component(App)]
 pub fn app() -> Html {
@@ -441,107 +453,28 @@ pub fn app() -> Html {
         })
     };
     let published = use_state(|| shared.borrow_mut().publish());
-    // The node cards show the view one animation frame behind the rest of the page, so a tick's rendering (most
-    // of it the five cards' text, logs and stores) is split over two frames instead of crowding one.
     let cards = use_state(|| published.view.clone());
     let cards_due = use_mut_ref(|| None::<Rc<ClusterView>>);
     let clock = {
         let shared = shared.clone();
         use_memo((), move |_| Clock::at(shared.borrow().time()))
     };
-
+    let handles = Handles { shared: shared.clone(), published: published.clone(), cards, cards_due, clock };
     use_effect_with((), |_| {
         if panic_test_requested() {
             panic!("deliberate panic requested with ?{PANIC_TEST_PARAM}");
         }
     });
-
+    use_effect_with((), move |_| persist::open(&shared, Open::Normal));
     {
-        let shared = shared.clone();
-        use_effect_with((), move |_| persist::open(&shared, Open::Normal));
+        let handles = handles.clone();
+        use_effect_with((), move |_| frame_loop(handles));
     }
-
-    {
-        let shared = shared.clone();
-        let published = published.clone();
-        let clock = clock.clone();
-        let (cards, cards_due) = (cards.clone(), cards_due.clone());
-        use_effect_with((), move |_| {
-            let loop_shared = shared.clone();
-            each_animation_frame(move |ts: f64| {
-                let start = now_ms();
-                if let Some(view) = cards_due.borrow_mut().take() {
-                    cards.set(view);
-                }
-                let (next, time) = {
-                    let mut s = loop_shared.borrow_mut();
-                    if !s.alive {
-                        return false;
-                    }
-                    s.advance(ts);
-                    drop(s);
-                    persist::drive(&loop_shared);
-                    let mut s = loop_shared.borrow_mut();
-                    (std::mem::take(&mut s.dirty).then(|| s.publish()), s.time())
-                };
-                // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
-                clock.set(time);
-                if let Some(next) = next {
-                    *cards_due.borrow_mut() = Some(next.view.clone());
-                    published.set(next);
-                }
-                if let Some(FrameSamples { frame, sim, render }) = FrameSamples::requested() {
-                    push_sample(&sim, now_ms() - start);
-                    // Yew renders in a microtask after this callback: one more microtask later, it is done.
-                    wasm_bindgen_futures::spawn_local(async move { push_sample(&render, now_ms() - start) });
-                    // The browser lays out and paints after that: a zero-delay timeout runs once all of it is done,
-                    // so it measures the frame's whole main-thread work.
-                    gloo::timers::callback::Timeout::new(0, move || push_sample(&frame, now_ms() - start)).forget();
-                }
-                true
-            });
-            // The loop ends at its next frame.
-            move || shared.borrow_mut().alive = false
-        });
-    }
-
     // One callback for the app's lifetime, so children's props stay equal between frames and they skip rendering.
     let dispatch = {
-        let shared = shared.clone();
-        let published = published.clone();
-        let clock = clock.clone();
-        let (cards, cards_due) = (cards.clone(), cards_due.clone());
-        use_memo((), move |_| {
-            Callback::from(move |cmd: Cmd| {
-                let copy = matches!(cmd, Cmd::Share);
-                match cmd {
-                    Cmd::ResetCluster => persist::open(&shared, Open::Reset),
-                    Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
-                    Cmd::ExportScenario => export_scenario(&shared),
-                    _ => {}
-                }
-                shared.borrow_mut().handle(cmd);
-                persist::drive(&shared);
-                let (next, time) = {
-                    let mut s = shared.borrow_mut();
-                    s.dirty = false;
-                    (s.publish(), s.time())
-                };
-                clock.set(time);
-                if copy {
-                    if let Some(url) = &next.share_url {
-                        // Refusal is fine: the link is shown in the page too.
-                        super::copy_text(url, |_| {});
-                    }
-                }
-                // What the visitor did shows everywhere at once (only ticks are split over two frames).
-                cards_due.borrow_mut().take();
-                cards.set(next.view.clone());
-                published.set(next);
-            })
-        })
+        let handles = handles.clone();
+        (*use_memo((), move |_| dispatcher(handles))).clone()
     };
-    let dispatch = (*dispatch).clone();
     {
         let dispatch = dispatch.clone();
         use_effect_with((), move |_| {
@@ -552,10 +485,84 @@ pub fn app() -> Html {
             }
         });
     }
+    page(&published, &handles.cards, &handles.clock, &dispatch)
+}
 
-    let f = &**published;
+/// Advances the run on every animation frame and publishes what changed; the returned function (the effect's
+/// cleanup) ends the loop at its next frame.
+fn frame_loop(handles: Handles) -> impl FnOnce() {
+    let Handles { shared, published, cards, cards_due, clock } = handles;
+    let loop_shared = shared.clone();
+    each_animation_frame(move |ts: f64| {
+        let start = now_ms();
+        if let Some(view) = cards_due.borrow_mut().take() {
+            cards.set(view);
+        }
+        let (next, time) = {
+            let mut s = loop_shared.borrow_mut();
+            if !s.alive {
+                return false;
+            }
+            s.advance(ts);
+            drop(s);
+            persist::drive(&loop_shared);
+            let mut s = loop_shared.borrow_mut();
+            (std::mem::take(&mut s.dirty).then(|| s.publish()), s.time())
+        };
+        // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
+        clock.set(time);
+        if let Some(next) = next {
+            *cards_due.borrow_mut() = Some(next.view.clone());
+            published.set(next);
+        }
+        if let Some(FrameSamples { frame, sim, render }) = FrameSamples::requested() {
+            push_sample(&sim, now_ms() - start);
+            // Yew renders in a microtask after this callback: one more microtask later, it is done.
+            wasm_bindgen_futures::spawn_local(async move { push_sample(&render, now_ms() - start) });
+            // The browser lays out and paints after that: a zero-delay timeout runs once all of it is done, so
+            // it measures the frame's whole main-thread work.
+            gloo::timers::callback::Timeout::new(0, move || push_sample(&frame, now_ms() - start)).forget();
+        }
+        true
+    });
+    move || shared.borrow_mut().alive = false
+}
+
+/// What the visitor's commands go through: the run handles them, and the page shows the result at once.
+fn dispatcher(handles: Handles) -> Callback<Cmd> {
+    let Handles { shared, published, cards, cards_due, clock } = handles;
+    Callback::from(move |cmd: Cmd| {
+        let copy = matches!(cmd, Cmd::Share);
+        match cmd {
+            Cmd::ResetCluster => persist::open(&shared, Open::Reset),
+            Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
+            Cmd::ExportScenario => export_scenario(&shared),
+            _ => {}
+        }
+        shared.borrow_mut().handle(cmd);
+        persist::drive(&shared);
+        let (next, time) = {
+            let mut s = shared.borrow_mut();
+            s.dirty = false;
+            (s.publish(), s.time())
+        };
+        clock.set(time);
+        if copy {
+            if let Some(url) = &next.share_url {
+                // Refusal is fine: the link is shown in the page too.
+                super::copy_text(url, |_| {});
+            }
+        }
+        // What the visitor did shows everywhere at once (only ticks are split over two frames).
+        cards_due.borrow_mut().take();
+        cards.set(next.view.clone());
+        published.set(next);
+    })
+}
+
+/// The playground's page for frame `f` (the node cards from `cards`, a frame behind).
+fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<Cmd>) -> Html {
     let view = f.view.clone();
-    let nodes = view.nodes.len();
     let unreachable: Vec<NodeId> = view
         .nodes
         .iter()
@@ -580,11 +587,11 @@ pub fn app() -> Html {
             <StorageStatusBar status={f.storage.clone()} persistent={f.persistent} dispatch={dispatch.clone()} />
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
-                    <Ring view={view.clone()} clock={(*clock).clone()} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Controls frame={(*published).clone()} dispatch={dispatch.clone()} />
+                    <Ring view={view.clone()} clock={clock.clone()} selected={f.selected} dispatch={dispatch.clone()} />
+                    <Controls frame={f.clone()} dispatch={dispatch.clone()} />
                 </section>
                 <aside class="side">
-                    <ClientPanel nodes={nodes} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
+                    <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
                         unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
@@ -595,7 +602,7 @@ pub fn app() -> Html {
                         <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
                     }) }
                 </section>
-                <SequenceDiagram view={view.clone()} clock={(*clock).clone()} />
+                <SequenceDiagram view={view.clone()} clock={clock.clone()} />
                 <ScenarioPanel pane={f.scenario.clone()} dispatch={dispatch.clone()} />
                 <Help />
             </main>

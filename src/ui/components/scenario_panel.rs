@@ -101,31 +101,17 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
             }
         });
     }
-    {
-        let (checked, asked) = (checked.clone(), asked.clone());
-        use_effect_with((*text).clone(), move |text| {
-            asked.set(asked.get() + 1);
-            if !text.is_empty() {
-                wasm_bindgen_futures::spawn_local(check(text.clone(), asked.get(), asked, checked));
-            }
-        });
-    }
-    let on_input = {
-        let text = text.clone();
-        Callback::from(move |event: InputEvent| {
-            let area: web_sys::HtmlTextAreaElement = event.target_unchecked_into();
-            text.set(area.value());
-        })
-    };
-    let valid = matches!(*checked, Some(Ok(_)));
-    let title = match &*checked {
-        Some(Ok(reads)) => reads.title.clone(),
-        _ => String::new(),
-    };
-    let line = match &*checked {
-        None => "Checking…".to_string(),
-        Some(Ok(reads)) => reads.summary.clone(),
-        Some(Err(line)) => line.clone(),
+    let (checked_now, asked_now) = (checked.clone(), asked.clone());
+    use_effect_with((*text).clone(), move |text| {
+        asked_now.set(asked_now.get() + 1);
+        if !text.is_empty() {
+            wasm_bindgen_futures::spawn_local(check(text.clone(), asked_now.get(), asked_now, checked_now));
+        }
+    });
+    let (valid, title, line) = match &*checked {
+        None => (false, String::new(), "Checking…".to_string()),
+        Some(Ok(reads)) => (true, reads.title.clone(), reads.summary.clone()),
+        Some(Err(line)) => (false, String::new(), line.clone()),
     };
     html! {
         <section class="panel scenario-panel" aria-labelledby="scenario-heading">
@@ -143,11 +129,9 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
             if props.pane.pushed.is_some() || !text.is_empty() {
                 <label for="scenario-text">{ "Scenario" }</label>
                 <textarea id="scenario-text" class="scenario-text" rows="18" spellcheck="false"
-                    aria-describedby="scenario-check" value={(*text).clone()} oninput={on_input} />
+                    aria-describedby="scenario-check" value={(*text).clone()} oninput={typed(&text)} />
                 <p id="scenario-check" class={classes!("scenario-check", (!valid).then_some("bad"))}
-                    role="status" aria-label="Scenario check">
-                    { line }
-                </p>
+                    role="status" aria-label="Scenario check">{ line }</p>
                 <div class="buttons">
                     <button type="button" onclick={play(&text, &props.dispatch)} disabled={!valid}>
                         { "Play scenario" }
@@ -165,6 +149,15 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
             }
         </section>
     }
+}
+
+/// The author typed: the text becomes the editor's.
+fn typed(text: &UseStateHandle<String>) -> Callback<InputEvent> {
+    let text = text.clone();
+    Callback::from(move |event: InputEvent| {
+        let area: web_sys::HtmlTextAreaElement = event.target_unchecked_into();
+        text.set(area.value());
+    })
 }
 
 /// "Play scenario": the engine reads and runs the text, then the playground plays it (or says why not).
