@@ -399,7 +399,10 @@ fn embed_view(loaded: &Loaded, shown: &Shown, clock: &Clock, dispatch: &Callback
                     <div class="embed-storage" role="status" aria-label="Storage">
                         <p>{ shown.storage.summary.clone() }</p>
                         if let Some(problem) = &shown.storage.problem {
-                            <p class="embed-storage-problem">{ problem.clone() }</p>
+                            // No storage here is how the browser treats this frame, not a failure.
+                            <p class={classes!((!shown.storage.unavailable).then_some("embed-storage-problem"))}>
+                                { problem.clone() }
+                            </p>
                         }
                         if let Some(read_back) = &shown.read_back {
                             <p>{ read_back.clone() }</p>

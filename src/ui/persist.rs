@@ -102,6 +102,9 @@ pub struct StorageStatus {
     pub offer_reset: bool,
     /// Offer "Take over" (another tab drives the cluster).
     pub offer_take_over: bool,
+    /// The browser gives this page no storage here (turned off, a private window, a frame on another site): the
+    /// run is in memory, which is worth knowing, but nothing failed.
+    pub unavailable: bool,
 }
 
 /// The run's position, stored with every commit: `{"run":…,"tick":…}`.
@@ -251,8 +254,7 @@ impl Persistence {
         let status = StorageStatus {
             summary: format!("In memory only from tick {}: IndexedDB is no longer written.", runner.now()),
             problem: self.status.problem.clone(),
-            offer_reset: false,
-            offer_take_over: false,
+            ..StorageStatus::default()
         };
         self.set_status(status);
     }
@@ -442,9 +444,9 @@ impl Persistence {
         let summary = "The cluster is stopped: nothing is lost that was acknowledged.".to_owned();
         self.set_status(StorageStatus {
             summary,
-            problem: Some(format!("{why}.")),
+            problem: Some(format!("{}.", why.trim_end_matches('.'))),
             offer_reset,
-            offer_take_over: false,
+            ..StorageStatus::default()
         });
     }
 
@@ -454,9 +456,8 @@ impl Persistence {
         self.lock = None;
         self.set_status(StorageStatus {
             summary: "This cluster is open in another tab: that tab drives it, this one waits.".into(),
-            problem: None,
-            offer_reset: false,
             offer_take_over: true,
+            ..StorageStatus::default()
         });
     }
 
@@ -477,9 +478,11 @@ impl Persistence {
         let summary = "In memory only: this run is not saved, a page reload starts afresh.".to_owned();
         self.set_status(StorageStatus {
             summary,
-            problem: Some(format!("{error}.")),
+            // The browser's own messages end with a full stop already.
+            problem: Some(format!("{}.", error.to_string().trim_end_matches('.'))),
             offer_reset,
             offer_take_over: false,
+            unavailable: matches!(error, StorageError::Unavailable(_)),
         });
     }
 }

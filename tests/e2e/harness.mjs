@@ -24,11 +24,12 @@ export const RENDER_TIMEOUT_MS = 20_000;
 /** How long the cluster may take to do something visible (elect, replicate), in real time at a high speed. */
 export const CLUSTER_TIMEOUT_MS = 20_000;
 
-export async function launch() {
+/** Chromium and a server of dist/ (at the root, or under `prefix`, e.g. '/synod'). */
+export async function launch({ prefix = '' } = {}) {
   await readFile(`${DIST}/index.html`).catch(() => {
     throw new Error('dist/index.html is missing: build first with `trunk build --release` (or scripts/test build)');
   });
-  const server = await startStaticServer(DIST);
+  const server = await startStaticServer(DIST, { prefix });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   await mkdir(SHOTS, { recursive: true });
   return { server, browser };
@@ -38,24 +39,34 @@ export async function launch() {
  * Opens `url` in a fresh context (or in `context`, to share its IndexedDB) and records console errors, uncaught
  * exceptions and failed requests of the page and its frames. Waits for the playground's heading unless
  * `waitForApp` is false (a docs page, an embed).
+ *
+ * `missing` lists URLs a test fetches knowing they answer 404 (an author's scenario file that is not there): for
+ * exactly those, the 404 response and the browser's own console line about it ("Failed to load resource: … 404")
+ * are expected, not problems. Anything else, for those URLs too, still is.
  */
 export async function openPage(
   browser,
   url,
-  { colorScheme = 'light', width = 1280, height = 900, waitForApp = true, context: shared } = {},
+  { colorScheme = 'light', width = 1280, height = 900, waitForApp = true, context: shared, missing = [] } = {},
 ) {
   const context = shared ?? (await browser.newContext({ colorScheme, viewport: { width, height } }));
   const page = await context.newPage();
   const problems = [];
+  const expected404 = (at, status) => status === 404 && missing.includes(at);
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`);
+    if (message.type() !== 'error') return;
+    const browsers404 = /^Failed to load resource: the server responded with a status of 404 \(Not Found\)$/;
+    if (browsers404.test(message.text()) && expected404(message.location().url, 404)) return;
+    problems.push(`console.error: ${message.text()} (at ${message.location().url})`);
   });
   page.on('pageerror', (error) => problems.push(`uncaught exception: ${error.message}`));
   page.on('requestfailed', (request) =>
     problems.push(`request failed: ${request.url()} (${request.failure()?.errorText})`),
   );
   page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+    if (response.status() >= 400 && !expected404(response.url(), response.status())) {
+      problems.push(`HTTP ${response.status()}: ${response.url()}`);
+    }
   });
   await page.goto(url);
   if (waitForApp) await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });

@@ -1,6 +1,8 @@
 // A tiny static file server for the end-to-end tests: serves a directory (the release build in dist/) on
 // 127.0.0.1 at a free port, with the right MIME types (`.wasm` must be `application/wasm` for streaming
-// compilation). Also runs alone: `node tests/e2e/static-server.mjs dist 8000`.
+// compilation), at the root or under a sub-path (`prefix: '/synod'`, as a project site is published), with any
+// extra headers (`headers: { 'Access-Control-Allow-Origin': '*' }` for an author's site). It sends no
+// X-Frame-Options, like most static hosts. Also runs alone: `node tests/e2e/static-server.mjs dist 8000`.
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,6 +11,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const MIME_TYPES = {
+  '.scenario': 'text/plain; charset=utf-8',
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
@@ -22,7 +25,7 @@ export const MIME_TYPES = {
 };
 
 /** Starts serving `root`; resolves to `{ url, close }` once listening. `port` 0 picks a free port. */
-export async function startStaticServer(root, { port = 0, host = '127.0.0.1' } = {}) {
+export async function startStaticServer(root, { port = 0, host = '127.0.0.1', prefix = '', headers = {} } = {}) {
   const base = resolve(root);
   const server = createServer(async (request, response) => {
     try {
@@ -30,7 +33,12 @@ export async function startStaticServer(root, { port = 0, host = '127.0.0.1' } =
         response.writeHead(405, { Allow: 'GET, HEAD' }).end();
         return;
       }
-      const pathname = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+      const full = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+      if (full !== prefix && !full.startsWith(`${prefix}/`)) {
+        response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(`not found: ${full}`);
+        return;
+      }
+      const pathname = full.slice(prefix.length) || '/';
       let file = normalize(join(base, pathname));
       if (file !== base && !file.startsWith(base + sep)) {
         response.writeHead(403).end('forbidden');
@@ -42,10 +50,11 @@ export async function startStaticServer(root, { port = 0, host = '127.0.0.1' } =
         info = await stat(file).catch(() => null);
       }
       if (!info?.isFile()) {
-        response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`not found: ${pathname}`);
+        response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', ...headers }).end(`not found: ${full}`);
         return;
       }
       response.writeHead(200, {
+        ...headers,
         'Content-Type': MIME_TYPES[extname(file)] ?? 'application/octet-stream',
         'Content-Length': info.size,
         'Cache-Control': 'no-store',
@@ -63,7 +72,8 @@ export async function startStaticServer(root, { port = 0, host = '127.0.0.1' } =
   });
   const { port: actual } = server.address();
   return {
-    url: `http://${host}:${actual}`,
+    url: `http://${host}:${actual}${prefix}`,
+    port: actual,
     close: () => new Promise((done) => server.close(done)),
   };
 }

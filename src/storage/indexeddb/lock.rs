@@ -142,11 +142,11 @@ async fn request_lock(manager: &LockManager, name: &str, options: &Object) -> Re
     };
     let request = manager
         .request(name, options, callback.unchecked_ref())
-        .map_err(|error| js::storage_error("cannot request the driver lock", &error))?;
+        .map_err(|error| lock_error("cannot request the driver lock", &error))?;
     // The request promise settles only after the callback ran, so it wins the race only when the request
     // failed before (then with that error).
     let first = JsFuture::from(Promise::race(&Array::of2(&granted, &request))).await;
-    let first = first.map_err(|error| js::storage_error("the driver lock request failed", &error))?;
+    let first = first.map_err(|error| lock_error("the driver lock request failed", &error))?;
     if first.as_bool() != Some(true) {
         return Ok(None);
     }
@@ -157,6 +157,18 @@ async fn request_lock(manager: &LockManager, name: &str, options: &Object) -> Re
         flag.set(false);
     });
     Ok(Some(DriverLock { name: name.to_owned(), release, held, request }))
+}
+
+/// A refused lock request as a `StorageError`. A `SecurityError` means the browser gives this page no storage
+/// here at all (Chromium refuses Web Locks to a frame on another site whose storage is blocked, as it refuses
+/// IndexedDB to an opaque origin): `Unavailable`, so the page plays in memory and says why, as without IndexedDB.
+fn lock_error(context: &str, error: &JsValue) -> StorageError {
+    match js::describe(error) {
+        (name, message) if name == "SecurityError" => StorageError::Unavailable(format!(
+            "the browser gives this page no storage here, as it may for a frame on another site ({name}: {message})"
+        )),
+        _ => js::storage_error(context, error),
+    }
 }
 
 fn options(pairs: &[(&str, bool)]) -> Object {
