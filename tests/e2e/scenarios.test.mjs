@@ -105,6 +105,9 @@ test('an embed fits 640×400, plays, pauses, steps and links to the same run in 
 test('a scenario without embed opens the full playground loaded with it', async () => {
   const { page, context, problems } = await open('/index.html?scenario=minority-partition');
   await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
+  // The scenario is fetched and run by the scenario engine first.
+  const outcome = page.getByRole('status', { name: 'Scenario outcome' });
+  await until(async () => /^Playing "Minority partition"/.test(await outcome.innerText()), 'the scenario');
   await page.getByRole('button', { name: 'Share' }).click();
   const link = page.getByLabel('Share link');
   await link.waitFor();

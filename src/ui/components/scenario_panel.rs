@@ -213,10 +213,11 @@ fn embed_codes(code: &str, copied: bool, title: &str) -> Html {
             </p>
             <label for="embed-code">{ "Embed code" }</label>
             <input id="embed-code" readonly=true value={code.to_string()} onfocus={select.clone()} />
-            <label for="hosted-code">
-                { "Or host the text as a file (another site must allow this page to fetch it, with CORS) and put \
-                   its address in place of the example's:" }
-            </label>
+            <p class="muted">
+                { "Or host the text as a .scenario file (a site other than this one must allow this page to fetch \
+                   it, with CORS) and put its address in place of the example's:" }
+            </p>
+            <label for="hosted-code">{ "Embed code for a hosted file" }</label>
             <input id="hosted-code" readonly=true value={hosted} onfocus={select} />
         </div>
     }
