@@ -13,7 +13,10 @@ export TRUNK_SKIP_VERSION_CHECK=true
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 # wasm-bindgen-test-runner would take the first WebDriver on PATH (geckodriver before chromedriver): name it.
+# The runner prefers $GECKODRIVER to $CHROMEDRIVER when both are set, so the test-firefox stage sets only that.
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+# Debian's Firefox ESR (its geckodriver is compiled from crates.io by scripts/setup, into ~/.cargo/bin).
+export FIREFOX="${FIREFOX:-/usr/bin/firefox-esr}"
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
   BOLD=$'\033[1m' BLUE=$'\033[1;34m' GREEN=$'\033[1;32m' RED=$'\033[1;31m' RESET=$'\033[0m'

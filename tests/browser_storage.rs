@@ -129,7 +129,8 @@ async fn every_record_type_reads_back_through_a_fresh_connection() {
 async fn writes_ask_for_strict_durability() {
     let db = fresh("test/durability").await;
     let mut storage: KvIdb = db.node_storage(1).await.unwrap();
-    // Chromium reports the durability a transaction got.
+    // Chromium (default: relaxed) and Firefox (default: strict-like) both take the hint and report it back;
+    // a browser that ignored it would report nothing, and this test says so (scripts/test test-firefox).
     let transaction = indexeddb::write_transaction(&database_of(&db).await, &stores::NODE, Durability::Strict).unwrap();
     assert_eq!(indexeddb::durability_of(&transaction).as_deref(), Some("strict"));
     storage.submit(promise_batch(1, 1));
@@ -467,6 +468,18 @@ async fn one_tab_drives_a_cluster_and_another_can_take_over() {
     drop(third);
     let fourth = wait_for_cluster(cluster).await.unwrap();
     assert!(fourth.is_held(), "dropping a lock releases it too");
+}
+
+/// Chromium and Firefox both free a released lock a task or more later; a page that lets go of its cluster and
+/// opens it again at once (or a frame that replaces another) must not take itself for another tab.
+#[wasm_bindgen_test]
+async fn a_lock_let_go_just_now_is_taken_by_the_next_request() {
+    for round in 0..5 {
+        let LockAttempt::Acquired(lock) = try_lock_cluster("test/relock").await.unwrap() else { panic!("free") };
+        drop(lock);
+        let again = try_lock_cluster("test/relock").await.unwrap();
+        assert!(matches!(again, LockAttempt::Acquired(_)), "round {round}: the lock is free again");
+    }
 }
 
 // ---- a cluster driven on IndexedDB ----------------------------------------------------------------------------
