@@ -54,3 +54,24 @@ fn check_takes_a_shipped_scenario_by_name() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("checker red: learned-values-agree"), "{out}");
 }
+
+#[test]
+fn embed_prints_a_frame_that_carries_the_text_and_refuses_a_malformed_file() {
+    let text = "synod-scenario 1\ntitle: A & B\nnodes: 5\nseed: 1\nend: 20\nchecker: green\nexpect 14: leader 5\n";
+    let (code, out, _) =
+        synod(&["scenario", "embed", &scenario_file("embed", text), "--page", "https://example.org/synod/"]);
+    assert_eq!(code, 0);
+    let prefix = "<iframe src=\"https://example.org/synod/?embed=1#scenario=";
+    let rest = out.trim_end().strip_prefix(prefix).unwrap_or_else(|| panic!("{out}"));
+    let (packed, rest) = rest.split_once('"').unwrap();
+    assert_eq!(synod::scenario::link::unpack(packed).unwrap(), text);
+    assert_eq!(rest, " title=\"Live example: A &amp; B\" width=\"640\" height=\"400\"></iframe>");
+    let failing = text.replace("leader 5", "leader 2");
+    let (code, out, err) = synod(&["scenario", "embed", &scenario_file("embed-failing", &failing)]);
+    assert_eq!(code, 1);
+    assert!(out.starts_with("<iframe src=\"../index.html?embed=1#scenario="), "{out}");
+    assert!(err.contains("a claim does not hold: line 7, tick 14: node 2 is follower"), "{err}");
+    let (code, out, err) = synod(&["scenario", "embed", &scenario_file("embed-bad", "synod-scenario 1\nnodes 3\n")]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(err.contains("line 2, nodes: expected `field: value`"), "{err}");
+}

@@ -169,6 +169,15 @@ mod cli {
             #[arg(long)]
             events: bool,
         },
+        /// Print the one-line <iframe> that embeds a scenario file, its text packed into the frame's address
+        /// (`#scenario=…`): exit 0, 1 when a claim fails (the line is printed all the same), 2 when malformed.
+        Embed {
+            /// A scenario file, or the name of a shipped scenario.
+            file: String,
+            /// Where the playground is published: the frame's address is this page's.
+            #[arg(long, default_value = "../index.html")]
+            page: String,
+        },
     }
 
     pub fn main() -> ExitCode {
@@ -209,6 +218,7 @@ mod cli {
                 ExitCode::SUCCESS
             }
             Command::Scenario { command: ScenarioCommand::Check { file, events } } => check_scenario(&file, events),
+            Command::Scenario { command: ScenarioCommand::Embed { file, page } } => embed_scenario(&file, &page),
             Command::BenchCore { nodes, per_round, commands, runs, json } => {
                 let start = Instant::now();
                 let clock = move || start.elapsed().as_secs_f64();
@@ -471,19 +481,48 @@ mod cli {
         ExitCode::from(1)
     }
 
-    fn check_scenario(file: &str, events: bool) -> ExitCode {
-        let text = match std::fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(error) => match scenario::shipped(file) {
-                Some(shipped) => shipped.text.to_string(),
-                None => {
-                    eprintln!(
-                        "synod scenario check: cannot read {file}: {error} (nor is it a shipped scenario's name)"
-                    );
-                    return ExitCode::from(2);
+    /// A scenario file's text, or a shipped scenario's; `None` (said on stderr) when there is neither.
+    fn scenario_text(command: &str, file: &str) -> Option<String> {
+        match std::fs::read_to_string(file) {
+            Ok(text) => Some(text),
+            Err(error) => {
+                match scenario::shipped(file) {
+                    Some(shipped) => Some(shipped.text.to_string()),
+                    None => {
+                        eprintln!("synod scenario {command}: cannot read {file}: {error} (nor is it a shipped scenario's name)");
+                        None
+                    }
                 }
-            },
+            }
+        }
+    }
+
+    fn embed_scenario(file: &str, page: &str) -> ExitCode {
+        let Some(text) = scenario_text("embed", file) else { return ExitCode::from(2) };
+        let (parsed, outcome) = match scenario::prepare(&text) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                eprintln!("synod scenario embed: {file}: {error}");
+                return ExitCode::from(2);
+            }
         };
+        let title =
+            format!("Live example: {}", parsed.title).replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+        let packed = scenario::link::pack(&text);
+        println!(
+            "<iframe src=\"{page}?embed=1#scenario={packed}\" title=\"{title}\" width=\"640\" height=\"400\"></iframe>"
+        );
+        if outcome.failures.is_empty() {
+            return ExitCode::SUCCESS;
+        }
+        for failure in &outcome.failures {
+            eprintln!("synod scenario embed: {file}: a claim does not hold: {failure}");
+        }
+        ExitCode::from(1)
+    }
+
+    fn check_scenario(file: &str, events: bool) -> ExitCode {
+        let Some(text) = scenario_text("check", file) else { return ExitCode::from(2) };
         let parsed = match scenario::parse(&text) {
             Ok(parsed) => parsed,
             Err(error) => {
