@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use synod::scenario::link::TEXT_MAX;
-use synod::ui::engine::{read_checked, read_prepared, read_text, serve};
+use synod::ui::engine::{read_checked, read_embed_codes, read_prepared, read_text, serve};
 use synod::ui::runner::RunRecord;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -92,4 +92,22 @@ fn an_exported_run_reads_back_as_the_same_run() {
     assert_eq!(again, prepared.record);
     let error = read_text(&serve::export("not a run", "t", 5)).unwrap_err();
     assert_eq!((error.field.as_str(), error.line), ("run", None));
+}
+
+#[wasm_bindgen_test]
+async fn embed_codes_carry_the_text_and_name_a_hosted_file() {
+    let text = TEXTS[0].replace("title: Normal commit", "title: Tom & \"Jerry\"");
+    let (inline, hosted) = read_embed_codes(&serve::embed_codes(&text, "https://example.org/synod/").await).unwrap();
+    let size = "\" title=\"Live example: Tom &amp; &quot;Jerry&quot;\" width=\"640\" height=\"400\"></iframe>";
+    let packed = inline
+        .strip_prefix("<iframe src=\"https://example.org/synod/?embed=1#scenario=")
+        .and_then(|rest| rest.strip_suffix(size))
+        .unwrap_or_else(|| panic!("{inline}"));
+    assert_eq!(read_text(&serve::unpack(packed).await).unwrap(), text);
+    assert_eq!(
+        hosted,
+        format!("<iframe src=\"https://example.org/synod/?scenario-url={}&amp;embed=1{size}", serve::HOSTED_EXAMPLE)
+    );
+    let error = read_embed_codes(&serve::embed_codes("synod-scenario 1\nnodes 3\n", "p").await).unwrap_err();
+    assert_eq!((error.line, error.field.as_str()), (Some(2), "nodes"));
 }

@@ -29,9 +29,9 @@ mod exports {
     }
 
     /// A promise of the answer.
-    #[wasm_bindgen]
-    pub async fn pack(text: String) -> String {
-        serve::pack(&text).await
+    #[wasm_bindgen(js_name = embedCodes)]
+    pub async fn embed_codes(text: String, page: String) -> String {
+        serve::embed_codes(&text, &page).await
     }
 
     /// A promise of the answer. (Not named `fetch`: the module's own glue calls the global `fetch` to load it.)

@@ -42,28 +42,6 @@ fn page_address() -> String {
     format!("{}{}", location.origin().unwrap_or_default(), location.pathname().unwrap_or_default())
 }
 
-/// `text` safe inside an HTML attribute.
-fn attribute(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
-}
-
-/// The `<iframe>` line for a scenario titled `title`, its text `packed` into the address.
-pub fn inline_embed_code(page: &str, packed: &str, title: &str) -> String {
-    let title = attribute(&format!("Live example: {title}"));
-    format!("<iframe src=\"{page}?embed=1#scenario={packed}\" title=\"{title}\" width=\"640\" height=\"400\"></iframe>")
-}
-
-/// The `<iframe>` line for a scenario file at `url` (relative to `page`, or on a site whose CORS allows it).
-pub fn hosted_embed_code(page: &str, url: &str, title: &str) -> String {
-    let title = attribute(&format!("Live example: {title}"));
-    let url = String::from(js_sys::encode_uri(url.trim())).replace('&', "%26").replace('#', "%23");
-    format!(
-        "<iframe src=\"{}?scenario-url={}&amp;embed=1\" title=\"{title}\" width=\"640\" height=\"400\"></iframe>",
-        page,
-        attribute(&url)
-    )
-}
-
 /// What the editor's text reads as (its title and summary), or the line saying where it is wrong. Until the
 /// engine answers: `None`.
 type Check = Option<Result<Checked, String>>;
@@ -90,8 +68,8 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
     let text = use_state(String::new);
     let checked = use_state(|| None::<Result<Checked, String>>);
     let asked = use_memo((), |_| std::cell::Cell::new(0u64));
-    // The embed code made last, and whether it reached the clipboard; or why it could not be made.
-    let copied = use_state(|| None::<Result<(String, bool), String>>);
+    // The embed codes made last, and whether the first reached the clipboard; or why they could not be made.
+    let copied = use_state(|| None::<Result<Copied, String>>);
     {
         let (text, copied, pushed) = (text.clone(), copied.clone(), props.pane.pushed.clone());
         use_effect_with(pushed.as_ref().map(|(number, _)| *number), move |_| {
@@ -108,10 +86,10 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
             wasm_bindgen_futures::spawn_local(check(text.clone(), asked_now.get(), asked_now, checked_now));
         }
     });
-    let (valid, title, line) = match &*checked {
-        None => (false, String::new(), "Checking…".to_string()),
-        Some(Ok(reads)) => (true, reads.title.clone(), reads.summary.clone()),
-        Some(Err(line)) => (false, String::new(), line.clone()),
+    let (valid, line) = match &*checked {
+        None => (false, "Checking…".to_string()),
+        Some(Ok(reads)) => (true, reads.summary.clone()),
+        Some(Err(line)) => (false, line.clone()),
     };
     html! {
         <section class="panel scenario-panel" aria-labelledby="scenario-heading">
@@ -136,12 +114,12 @@ pub fn scenario_panel(props: &ScenarioPanelProps) -> Html {
                     <button type="button" onclick={play(&text, &props.dispatch)} disabled={!valid}>
                         { "Play scenario" }
                     </button>
-                    <button type="button" onclick={copy(&text, &title, &copied)} disabled={!valid}>
+                    <button type="button" onclick={copy(&text, &copied)} disabled={!valid}>
                         { "Copy embed code" }
                     </button>
                 </div>
-                if let Some(Ok((code, ok))) = &*copied {
-                    { embed_codes(code, *ok, &title) }
+                if let Some(Ok(codes)) = &*copied {
+                    { embed_codes(codes) }
                 }
                 if let Some(Err(why)) = &*copied {
                     <p class="scenario-outcome bad" role="status">{ why.clone() }</p>
@@ -172,53 +150,55 @@ fn play(text: &UseStateHandle<String>, dispatch: &Callback<Cmd>) -> Callback<Mou
     })
 }
 
+/// The embed codes of the editor's text: (inline, hosted), and whether the first reached the clipboard.
+type Copied = (String, String, bool);
+
 /// "Copy embed code".
 fn copy(
     text: &UseStateHandle<String>,
-    title: &str,
-    copied: &UseStateHandle<Option<Result<(String, bool), String>>>,
+    copied: &UseStateHandle<Option<Result<Copied, String>>>,
 ) -> Callback<MouseEvent> {
-    let (text, title, copied) = (text.clone(), title.to_string(), copied.clone());
+    let (text, copied) = (text.clone(), copied.clone());
     Callback::from(move |_| {
-        let (text, title, copied) = ((*text).clone(), title.clone(), copied.clone());
-        wasm_bindgen_futures::spawn_local(copy_embed_code(text, title, copied));
+        let (text, copied) = ((*text).clone(), copied.clone());
+        wasm_bindgen_futures::spawn_local(copy_embed_code(text, copied));
     })
 }
 
-/// Packs `text` into an embed code, shows it, and copies it to the clipboard.
-async fn copy_embed_code(text: String, title: String, copied: UseStateHandle<Option<Result<(String, bool), String>>>) {
-    let code = match engine::pack(&text).await {
-        Ok(Ok(packed)) => inline_embed_code(&page_address(), &packed, &title),
+/// Has the engine make the embed codes of `text` (the text packed into the frame's address), shows them, and
+/// copies the first to the clipboard.
+async fn copy_embed_code(text: String, copied: UseStateHandle<Option<Result<Copied, String>>>) {
+    let (inline, hosted) = match engine::embed_codes(&text, &page_address()).await {
+        Ok(Ok(codes)) => codes,
         Ok(Err(error)) => return copied.set(Some(Err(format!("No embed code: {}.", error.message)))),
         Err(why) => return copied.set(Some(Err(format!("No embed code: {why}.")))),
     };
-    copied.set(Some(Ok((code.clone(), false))));
-    let shown = code.clone();
-    crate::ui::copy_text(&code, move |ok| copied.set(Some(Ok((shown, ok)))));
+    copied.set(Some(Ok((inline.clone(), hosted.clone(), false))));
+    let shown = inline.clone();
+    crate::ui::copy_text(&inline, move |ok| copied.set(Some(Ok((shown, hosted, ok)))));
 }
 
 /// The embed code just copied, and the form for a file the author hosts. (A function, not a component: a
 /// component of its own would add a kilobyte of Yew's code.)
-fn embed_codes(code: &str, copied: bool, title: &str) -> Html {
+fn embed_codes((inline, hosted, copied): &Copied) -> Html {
     let select = Callback::from(|event: FocusEvent| {
         let input: web_sys::HtmlInputElement = event.target_unchecked_into();
         input.select();
     });
-    let hosted = hosted_embed_code(&page_address(), "https://example.org/my-example.scenario", title);
     html! {
         <div class="embed-codes">
             <p class="muted" role="status" aria-label="Copy">
-                { if copied { "Copied to the clipboard: paste it into any page." } else {
+                { if *copied { "Copied to the clipboard: paste it into any page." } else {
                     "Select the code below and copy it (this browser did not let the page copy it)." } }
             </p>
             <label for="embed-code">{ "Embed code" }</label>
-            <input id="embed-code" readonly=true value={code.to_string()} onfocus={select.clone()} />
+            <input id="embed-code" readonly=true value={inline.clone()} onfocus={select.clone()} />
             <p class="muted">
                 { "Or host the text as a .scenario file (a site other than this one must allow this page to fetch \
                    it, with CORS) and put its address in place of the example's:" }
             </p>
             <label for="hosted-code">{ "Embed code for a hosted file" }</label>
-            <input id="hosted-code" readonly=true value={hosted} onfocus={select} />
+            <input id="hosted-code" readonly=true value={hosted.clone()} onfocus={select} />
         </div>
     }
 }

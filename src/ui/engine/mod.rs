@@ -107,6 +107,13 @@ pub fn read_checked(text: &str) -> Result<Checked, ScenarioError> {
     Ok(Checked { title, summary: json.read_field("summary", Json::string).map_err(broken)? })
 }
 
+/// Reads [`serve::embed_codes`]'s answer: (inline, hosted).
+pub fn read_embed_codes(text: &str) -> Result<(String, String), ScenarioError> {
+    let json = answer(text)?;
+    let code = |name| json.read_field(name, Json::string).map_err(broken);
+    Ok((code("inline")?, code("hosted")?))
+}
+
 /// Reads the answer of [`serve::export`], [`serve::pack`] or [`serve::unpack`]: the text.
 pub fn read_text(text: &str) -> Result<String, ScenarioError> {
     answer(text)?.read_field("text", Json::string).map_err(broken)
@@ -138,8 +145,8 @@ extern "C" {
     fn check(this: &Engine, text: &str) -> Result<String, JsValue>;
     #[wasm_bindgen(method, catch, js_name = exportRun)]
     fn export_run(this: &Engine, run: &str, title: &str, now: f64) -> Result<String, JsValue>;
-    #[wasm_bindgen(method, catch)]
-    fn pack(this: &Engine, text: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = embedCodes)]
+    fn embed_codes(this: &Engine, text: &str, page: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(method, catch)]
     fn unpack(this: &Engine, packed: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = fetchScenario)]
@@ -151,13 +158,12 @@ thread_local! {
     static LOADING: RefCell<Option<js_sys::Promise>> = const { RefCell::new(None) };
 }
 
-/// This build's name for itself: the hashed file name of the page's module, from the boot block
-/// (`Trunk.toml`'s `pattern_script`), or "dev" where there is none.
+/// This build's name for itself: the hash in the file name of the page's module (`synod-web-<hash>.js`), from
+/// the boot block (`Trunk.toml`'s `pattern_script`), or "dev" where there is none.
 fn version() -> String {
     let boot = gloo::utils::document().get_element_by_id("synod-boot").and_then(|boot| boot.text_content());
-    let js = boot.and_then(|text| Json::parse(&text).ok()?.read_field("js", Json::string).ok());
-    let stem = js.as_deref().and_then(|js| js.rsplit('/').next()).and_then(|file| file.strip_suffix(".js"));
-    stem.map_or("dev".into(), |stem| stem.chars().filter(char::is_ascii_alphanumeric).collect())
+    let hash = boot.as_deref().and_then(|boot| boot.split("synod-web-").nth(1)?.split('.').next().map(str::to_owned));
+    hash.filter(|hash| hash.chars().all(|c| c.is_ascii_alphanumeric())).unwrap_or_else(|| "dev".into())
 }
 
 fn js_message(error: &JsValue) -> String {
@@ -215,9 +221,10 @@ async fn ask_later(call: impl FnOnce(&Engine) -> Result<js_sys::Promise, JsValue
     answer.as_string().ok_or_else(|| "the scenario engine answered no text".into())
 }
 
-/// Packs `text` for a `#scenario=` link, in the engine (which holds the browser's DEFLATE bindings, `link.rs`).
-pub async fn pack(text: &str) -> Asked<String> {
-    Ok(read_text(&ask_later(|engine| engine.pack(text)).await?))
+/// The two embed codes of the scenario `text` for the playground at `page`: (inline, hosted), made in the
+/// engine (which holds the reader and the browser's DEFLATE bindings, `link.rs`).
+pub async fn embed_codes(text: &str, page: &str) -> Asked<(String, String)> {
+    Ok(read_embed_codes(&ask_later(|engine| engine.embed_codes(text, page)).await?))
 }
 
 /// Fetches a scenario file, in the engine.

@@ -109,6 +109,38 @@ pub async fn pack(text: &str) -> String {
     }
 }
 
+/// `text` safe inside an HTML attribute.
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Where the hosted form of the embed code says the file is: the author puts their own file's address there
+/// (a URL needs no escaping in the query unless it holds `&` or `#`).
+pub const HOSTED_EXAMPLE: &str = "https://example.org/my-example.scenario";
+
+/// The one-line `<iframe>`s that embed the scenario `text` in any page, the frame showing the playground at
+/// `page`: `{"inline":…,"hosted":…}`, the first with the text packed into the frame's address, the second naming
+/// a file the author hosts ([`HOSTED_EXAMPLE`], to replace); or an error (the text does not read).
+pub async fn embed_codes(text: &str, page: &str) -> String {
+    let title = match scenario::parse(text) {
+        Ok(scenario) => attribute(&format!("Live example: {}", scenario.title)),
+        Err(problem) => return error(&problem),
+    };
+    let packed = match super::link::pack(text).await {
+        Ok(packed) => packed,
+        Err(message) => return error(&ScenarioError { line: None, field: "#scenario".into(), message }),
+    };
+    let size = "width=\"640\" height=\"400\"></iframe>";
+    let mut out = Writer::default();
+    out.open('{');
+    out.key("inline");
+    out.str(&format!("<iframe src=\"{page}?embed=1#scenario={packed}\" title=\"{title}\" {size}"));
+    out.key("hosted");
+    out.str(&format!("<iframe src=\"{page}?scenario-url={HOSTED_EXAMPLE}&amp;embed=1\" title=\"{title}\" {size}"));
+    out.close('}');
+    out.finish()
+}
+
 /// Unpacks a `#scenario=` link: `{"text":…}`, or an error saying what is wrong with the link.
 pub async fn unpack(packed: &str) -> String {
     match super::link::unpack(packed).await {
