@@ -14,7 +14,7 @@
 //! Natively, [`pack`] and [`unpack`] use `miniz_oxide` and `base64`. The browser uses its own DEFLATE
 //! (`CompressionStream("deflate-raw")`, `ui/link.rs`): the two crates cost the page's bundle 13.8 kB brotli,
 //! the browser's streams about 1 kB of bindings (BENCHMARKS.md). Both read and write the same format, checked
-//! against one test vector made by Python's zlib (`tests/scenario_link.rs`, `tests/browser_link.rs`), and both
+//! against one test vector made by Python's zlib (`tests/scenario_link.rs`, `tests/browser_engine.rs`), and both
 //! check a link with [`clean`] first, so a damaged link gets the same sentence everywhere.
 
 /// The longest text a link may unpack to: far more than any scenario needs, and a bound on what a hostile link

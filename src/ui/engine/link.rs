@@ -1,7 +1,7 @@
 //! `#scenario=` links in the browser: the format of `scenario::link` (raw DEFLATE, base64url), packed and
 //! unpacked with the browser's own `CompressionStream`/`DecompressionStream("deflate-raw")` and `btoa`/`atob`.
 //! They cost the bundle about 1 kB of bindings where `miniz_oxide` and `base64` cost 13.8 kB brotli
-//! (BENCHMARKS.md); `tests/browser_link.rs` checks them against the native crates' test vector. web-sys has the
+//! (BENCHMARKS.md); `tests/browser_engine.rs` checks them against the native crates' test vector. web-sys has the
 //! two stream classes only behind `--cfg=web_sys_unstable_apis` (a rustflag every build would need), so their
 //! constructors are bound here, as `storage::indexeddb::lock` binds Web Locks.
 
