@@ -187,6 +187,38 @@ fn a_planted_bug_exports_its_violation_as_the_verdict() {
     assert!(outcome.violations.contains(&"persist-before-send".to_string()));
 }
 
+/// A run where every fault moved (the playground's sliders set six of them, a share link may carry all
+/// eighteen) is written with a word for each and replays the same.
+#[test]
+fn a_run_with_every_fault_changed_replays_the_same_trace() {
+    let faults = FaultConfig {
+        drop_ppm: 10_000,
+        duplicate_ppm: 5_000,
+        delay_min: 2,
+        delay_max: 4,
+        partition_ppm: 2_000,
+        partition_ticks: 30,
+        crash_ppm: 1_000,
+        down_ticks: 25,
+        storage_delay_max: 2,
+        leader_partition_ppm: 500_000,
+        asymmetric_partition_ppm: 250_000,
+        one_way_partition_ppm: 125_000,
+        one_way_link_ppm: 20_000,
+        flapping_link_ppm: 10_000,
+        link_ticks: 40,
+        late_ppm: 30_000,
+        late_ticks_max: 300,
+        mid_write_crash_ppm: 5_000,
+    };
+    let actions = [(10, UserAction::SetFaults { faults })];
+    let probe = recorded(&actions, 400);
+    let (text, outcome) = round_trip(&probe);
+    assert_eq!(outcome.trace_hash, replay_hash(&probe), "{text}");
+    assert_eq!(outcome.actions, actions, "{text}");
+    assert!(text.contains(" late=3% late-ticks=300 ") && text.contains(" mid-write-crash=0.5% delay=2..4\n"), "{text}");
+}
+
 /// A model checker's path (stepping mode) and a run at other timing have no scenario text: the export says
 /// why rather than write a scenario that would replay something else.
 #[test]
@@ -212,7 +244,7 @@ fn percentages_and_quoted_values_read_back_exactly() {
             "synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nfaults: drop={}\n",
             percent(ppm)
         );
-        assert_eq!(parse(&text).unwrap().faults.unwrap().drop_ppm, Some(ppm), "{}", percent(ppm));
+        assert_eq!(parse(&text).unwrap().faults.unwrap().get("drop_ppm"), Some(ppm.into()), "{}", percent(ppm));
     }
     for value in ["plain", "", "two words", "\"", "\\", "a\"b\\c", "-", "ünïcode"] {
         let text = format!(

@@ -178,6 +178,7 @@ const MALFORMED: &[(&str, &str)] = &[
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop #x1\n", "line 7, at 2: drop: expected a message id such as #17, not #x1"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: reload 1\n", "line 7, at 2: reload: `reload` takes nothing more: every running node restarts from its disk"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: faults drop=150%\n", "line 7, at 2: faults: drop: at most 100%, not 150%"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: faults storm=5%\n", "line 7, at 2: faults: unknown fault \"storm\"; faults: delay, drop, duplicate, storage-delay, partition, partition-ticks, leader-partition, asymmetric-partition, one-way-partition, one-way-link, flapping-link, link-ticks, late, late-ticks, crash, down-ticks, mid-write-crash"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: partition 1 2 3\n", "line 7, at 2: partition: a partition needs at least two groups, as in `partition 1 2 | 3 4 5`"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nexpect 2: leader\n", "line 7, expect 2: expected `leader N`, `down N`, `KEY = VALUE [on N …]`, `KEY absent [on N …]`, `slot S = VALUE`, `snapshot-installed N`, `violation INVARIANT` or `green`"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nexpect 2: violation everything-fine\n", "line 7, expect 2: unknown invariant \"everything-fine\"; the checker knows one-value-chosen-per-slot, learned-values-agree, chosen-value-was-proposed, applied-sequence-agrees, snapshot-covers-applied-prefix, snapshot-state-matches-reference, durable-promise-never-decreases, durable-chosen-point-never-decreases, accept-respects-durable-promise, persist-before-send, one-value-per-slot-and-ballot, node-ballots-strictly-increase, commit-point-is-sound, durable-chosen-entries-hold-chosen-value, replies-match-reference, pending-operations-complete-after-heal, replicas-converge-after-heal, history-is-linearizable, core-does-not-panic and core:NAME"),
@@ -210,7 +211,8 @@ fn quoted_values_faults_and_wildcards_read_as_written() {
     );
     let parsed = parse(&text.replace("\"a key\"", "k")).unwrap();
     let faults = parsed.faults.unwrap();
-    assert_eq!((faults.drop_ppm, faults.delay), (Some(5_000), Some((2, 4))));
+    let delay = (faults.get("delay_min"), faults.get("delay_max"));
+    assert_eq!((faults.get("drop_ppm"), delay), (Some(5_000), (Some(2), Some(4))));
     use synod::kv::KvCommand;
     use synod::scenario::Action;
     use synod::sim::UserAction;
@@ -228,6 +230,39 @@ fn quoted_values_faults_and_wildcards_read_as_written() {
         &parsed.timeline[2].item,
         Action::Do(UserAction::ClientOp { command: KvCommand::Cas { expected: None, .. }, .. })
     ));
+}
+
+/// Every fault the simulator has is set by exactly one word of a `faults` line (`delay` sets two), so an
+/// exported run whose visitor moved any fault slider reads back the same; each word sets what it names.
+#[test]
+fn every_fault_field_has_one_word() {
+    use synod::scenario::{fault_field, FaultUnit, FAULT_WORDS};
+    use synod::sim::{FaultConfig, FAULT_FIELDS};
+    let mut set: Vec<&str> = FAULT_WORDS.iter().map(|(_, field, _)| *field).chain(["delay_min", "delay_max"]).collect();
+    set.sort();
+    let mut fields = FAULT_FIELDS.to_vec();
+    fields.sort();
+    assert_eq!(set, fields);
+    // Word number `at` set to `at` (percent or ticks), so a word that set another's field shows.
+    let words: Vec<String> = FAULT_WORDS
+        .iter()
+        .enumerate()
+        .map(|(at, (word, _, unit))| match unit {
+            FaultUnit::Percent => format!("{word}={at}%"),
+            FaultUnit::Ticks => format!("{word}={at}"),
+        })
+        .collect();
+    let text = format!(
+        "synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nfaults: delay=2..9 {}\n",
+        words.join(" ")
+    );
+    let faults = parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}")).faults.unwrap();
+    let applied = faults.apply(&FaultConfig::none()).numbers();
+    for (at, (word, field, unit)) in FAULT_WORDS.iter().enumerate() {
+        let scale = if *unit == FaultUnit::Percent { 10_000 } else { 1 };
+        assert_eq!(applied[fault_field(field)], at as u64 * scale, "{word}");
+    }
+    assert_eq!((applied[fault_field("delay_min")], applied[fault_field("delay_max")]), (2, 9));
 }
 
 /// The list of shipped scenarios (`src/scenario/shipped.rs`) is the directory `www/scenarios/`: a file added

@@ -15,6 +15,7 @@ use crate::paxos::{Bug, BugSet, NodeId, RoleKind};
 use crate::sim::{FaultConfig, InFlight, Sim, SimConfig, Timing, UserAction};
 
 use super::claim::LINEARIZABLE;
+use super::parse::{fault_field, FaultUnit, FAULT_WORDS};
 use super::VERSION;
 
 /// Keys of the applied store written as claims at most (a long run's store would drown the text).
@@ -55,7 +56,9 @@ pub fn export(run: &Recorded) -> Result<String, String> {
     if run.timing != Timing::default() {
         let Timing { heartbeat_ticks, election_timeout_ticks, retry_ticks } = run.timing;
         return Err(format!(
-            "this run's nodes keep their own timing (heartbeat {heartbeat_ticks}, election timeout              {election_timeout_ticks}, retry {retry_ticks} ticks) and a scenario runs at the playground's, so it              cannot be exported"
+            "this run's nodes keep their own timing (heartbeat {heartbeat_ticks}, election timeout \
+             {election_timeout_ticks}, retry {retry_ticks} ticks) and a scenario runs at the playground's, so it \
+             cannot be exported"
         ));
     }
     let mut sim = Sim::new(run.config(), run.seed, Vec::new(), false)?;
@@ -176,27 +179,21 @@ fn message(sim: &Sim, id: u64) -> String {
 /// The fault rates that differ from `current`, as a `faults` line's words; a line that changes nothing names
 /// the drop rate, so it still reads.
 fn fault_changes(current: &FaultConfig, next: &FaultConfig) -> String {
+    let (was, now) = (current.numbers(), next.numbers());
     let mut words = Vec::new();
-    let mut rate = |name: &str, was: u32, now: u32| {
-        if was != now {
-            words.push(format!("{name}={}", percent(now)));
+    for (word, field, unit) in FAULT_WORDS {
+        let at = fault_field(field);
+        if was[at] != now[at] {
+            words.push(match unit {
+                // Rates are u32 fields of FaultConfig, so the number fits.
+                FaultUnit::Percent => format!("{word}={}", percent(now[at] as u32)),
+                FaultUnit::Ticks => format!("{word}={}", now[at]),
+            });
         }
-    };
-    rate("drop", current.drop_ppm, next.drop_ppm);
-    rate("duplicate", current.duplicate_ppm, next.duplicate_ppm);
-    rate("partition", current.partition_ppm, next.partition_ppm);
-    rate("crash", current.crash_ppm, next.crash_ppm);
-    if (current.delay_min, current.delay_max) != (next.delay_min, next.delay_max) {
-        words.push(format!("delay={}..{}", next.delay_min, next.delay_max));
     }
-    for (name, was, now) in [
-        ("storage-delay", current.storage_delay_max, next.storage_delay_max),
-        ("partition-ticks", current.partition_ticks, next.partition_ticks),
-        ("down-ticks", current.down_ticks, next.down_ticks),
-    ] {
-        if was != now {
-            words.push(format!("{name}={now}"));
-        }
+    let (min, max) = (fault_field("delay_min"), fault_field("delay_max"));
+    if (was[min], was[max]) != (now[min], now[max]) {
+        words.push(format!("delay={}..{}", now[min], now[max]));
     }
     if words.is_empty() {
         words.push(format!("drop={}", percent(next.drop_ppm)));

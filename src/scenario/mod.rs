@@ -28,7 +28,10 @@ mod shipped;
 
 pub use claim::Claim;
 pub use export::{export, percent, quote, Recorded};
-pub use parse::{parse, Action, Faults, LinkEnd, MessageSelector, Scenario, ScenarioError, Timed, Verdict};
+pub use parse::{
+    fault_field, parse, Action, FaultUnit, Faults, LinkEnd, MessageSelector, Scenario, ScenarioError, Timed, Verdict,
+    FAULT_WORDS,
+};
 pub use run::{run, run_observed, Failure, Outcome};
 #[cfg(not(target_arch = "wasm32"))]
 pub use shipped::{shipped, SHIPPED};

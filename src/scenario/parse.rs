@@ -21,7 +21,7 @@ use std::fmt;
 use crate::check::invariants::names;
 use crate::kv::KvCommand;
 use crate::paxos::{Bug, BugSet, MessageKind, NodeId};
-use crate::sim::{FaultConfig, SimConfig, UserAction};
+use crate::sim::{FaultConfig, SimConfig, UserAction, FAULT_FIELDS};
 
 use super::claim::Claim;
 use super::VERSION;
@@ -99,35 +99,61 @@ pub struct MessageSelector {
 /// One end of a link: a node or `*`.
 pub type LinkEnd = Option<NodeId>;
 
-/// Fault rates to change; `None` keeps the current value.
+/// Fault rates to change, each at its place in [`FAULT_FIELDS`]; `None` keeps the current value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Faults {
-    pub drop_ppm: Option<u32>,
-    pub duplicate_ppm: Option<u32>,
-    pub delay: Option<(u64, u64)>,
-    pub storage_delay_max: Option<u64>,
-    pub partition_ppm: Option<u32>,
-    pub partition_ticks: Option<u64>,
-    pub crash_ppm: Option<u32>,
-    pub down_ticks: Option<u64>,
+    pub numbers: [Option<u64>; FAULT_FIELDS.len()],
 }
 
 impl Faults {
-    pub fn apply(&self, base: &FaultConfig) -> FaultConfig {
-        let (delay_min, delay_max) = self.delay.unwrap_or((base.delay_min, base.delay_max));
-        FaultConfig {
-            drop_ppm: self.drop_ppm.unwrap_or(base.drop_ppm),
-            duplicate_ppm: self.duplicate_ppm.unwrap_or(base.duplicate_ppm),
-            delay_min,
-            delay_max,
-            partition_ppm: self.partition_ppm.unwrap_or(base.partition_ppm),
-            partition_ticks: self.partition_ticks.unwrap_or(base.partition_ticks),
-            crash_ppm: self.crash_ppm.unwrap_or(base.crash_ppm),
-            down_ticks: self.down_ticks.unwrap_or(base.down_ticks),
-            storage_delay_max: self.storage_delay_max.unwrap_or(base.storage_delay_max),
-            ..base.clone()
-        }
+    /// The new value of `field` (as [`FAULT_FIELDS`] names it), if the line changes it.
+    pub fn get(&self, field: &str) -> Option<u64> {
+        self.numbers[fault_field(field)]
     }
+
+    pub fn apply(&self, base: &FaultConfig) -> FaultConfig {
+        let mut numbers = base.numbers();
+        for (number, change) in numbers.iter_mut().zip(self.numbers) {
+            *number = change.unwrap_or(*number);
+        }
+        // The reader keeps every rate within 100%, so each fits its field and this never falls back.
+        FaultConfig::from_numbers(&numbers).unwrap_or_else(|| base.clone())
+    }
+}
+
+/// How a `faults` word's value is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultUnit {
+    /// A chance as a percentage (`5%`, `0.25%`), kept in parts per million.
+    Percent,
+    Ticks,
+}
+
+/// The words of a `faults` line and the field of [`FaultConfig`] each sets (as [`FAULT_FIELDS`] names it), in
+/// the order an exported line writes them; `delay=MIN..MAX` sets `delay_min` and `delay_max` together. Every
+/// fault the playground or a share link can set has a word, so an exported run replays the same.
+pub const FAULT_WORDS: [(&str, &str, FaultUnit); 16] = [
+    ("drop", "drop_ppm", FaultUnit::Percent),
+    ("duplicate", "duplicate_ppm", FaultUnit::Percent),
+    ("storage-delay", "storage_delay_max", FaultUnit::Ticks),
+    ("partition", "partition_ppm", FaultUnit::Percent),
+    ("partition-ticks", "partition_ticks", FaultUnit::Ticks),
+    ("leader-partition", "leader_partition_ppm", FaultUnit::Percent),
+    ("asymmetric-partition", "asymmetric_partition_ppm", FaultUnit::Percent),
+    ("one-way-partition", "one_way_partition_ppm", FaultUnit::Percent),
+    ("one-way-link", "one_way_link_ppm", FaultUnit::Percent),
+    ("flapping-link", "flapping_link_ppm", FaultUnit::Percent),
+    ("link-ticks", "link_ticks", FaultUnit::Ticks),
+    ("late", "late_ppm", FaultUnit::Percent),
+    ("late-ticks", "late_ticks_max", FaultUnit::Ticks),
+    ("crash", "crash_ppm", FaultUnit::Percent),
+    ("down-ticks", "down_ticks", FaultUnit::Ticks),
+    ("mid-write-crash", "mid_write_crash_ppm", FaultUnit::Percent),
+];
+
+/// The place of `field` in [`FAULT_FIELDS`] (a test checks that every field of [`FAULT_WORDS`] has one).
+pub fn fault_field(field: &str) -> usize {
+    FAULT_FIELDS.iter().position(|known| *known == field).unwrap_or_else(|| panic!("no fault field {field:?}"))
 }
 
 impl Scenario {
@@ -640,7 +666,7 @@ fn selector(text: &str, nodes: usize) -> Result<MessageSelector, String> {
     Ok(MessageSelector { all, id, kind, from, to })
 }
 
-/// `drop=5% duplicate=1% delay=1..3 storage-delay=2 partition=1% partition-ticks=40 crash=0.5% down-ticks=30`.
+/// `drop=5% duplicate=1% delay=1..3 late=1% late-ticks=300 …`: `delay` and any of [`FAULT_WORDS`].
 fn parse_faults(line: usize, field: &str, text: &str) -> Result<Faults, ScenarioError> {
     let mut faults = Faults::default();
     let fail = |message: String| err(line, field, message);
@@ -650,36 +676,34 @@ fn parse_faults(line: usize, field: &str, text: &str) -> Result<Faults, Scenario
     for word in text.split_whitespace() {
         let (name, value) =
             word.split_once('=').ok_or_else(|| fail(format!("expected NAME=VALUE, as in `drop=5%`, not {word:?}")))?;
-        let ticks = || value.parse::<u64>().map_err(|_| fail(format!("{name}: {value:?} is not a number of ticks")));
-        let percent = || percent_ppm(value).map_err(|m| fail(format!("{name}: {m}")));
-        match name {
-            "drop" => faults.drop_ppm = Some(percent()?),
-            "duplicate" => faults.duplicate_ppm = Some(percent()?),
-            "partition" => faults.partition_ppm = Some(percent()?),
-            "crash" => faults.crash_ppm = Some(percent()?),
-            "partition-ticks" => faults.partition_ticks = Some(ticks()?),
-            "down-ticks" => faults.down_ticks = Some(ticks()?),
-            "storage-delay" => faults.storage_delay_max = Some(ticks()?),
-            "delay" => {
-                let range = value.split_once("..").and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
-                match range {
-                    Some((min, max)) if (1..=max).contains(&min) && max <= 100 => faults.delay = Some((min, max)),
-                    _ => {
-                        return Err(fail(format!(
-                            "delay: expected MIN..MAX ticks with 1 <= MIN <= MAX <= 100, not {value:?}"
-                        )))
-                    }
-                }
-            }
-            _ => {
-                return Err(fail(format!(
-                "unknown fault {name:?}; faults: drop, duplicate, delay, storage-delay, partition, partition-ticks, \
-                     crash, down-ticks"
-            )))
-            }
+        if name == "delay" {
+            let (min, max) = delay_range(value).map_err(fail)?;
+            faults.numbers[fault_field("delay_min")] = Some(min);
+            faults.numbers[fault_field("delay_max")] = Some(max);
+            continue;
         }
+        let Some(&(_, target, unit)) = FAULT_WORDS.iter().find(|(word, _, _)| *word == name) else {
+            let words: Vec<&str> = FAULT_WORDS.iter().map(|(word, _, _)| *word).collect();
+            return Err(fail(format!("unknown fault {name:?}; faults: delay, {}", words.join(", "))));
+        };
+        let number = match unit {
+            FaultUnit::Percent => percent_ppm(value).map(u64::from).map_err(|m| fail(format!("{name}: {m}")))?,
+            FaultUnit::Ticks => {
+                value.parse::<u64>().map_err(|_| fail(format!("{name}: {value:?} is not a number of ticks")))?
+            }
+        };
+        faults.numbers[fault_field(target)] = Some(number);
     }
     Ok(faults)
+}
+
+/// `MIN..MAX` network delay in ticks.
+fn delay_range(value: &str) -> Result<(u64, u64), String> {
+    let range = value.split_once("..").and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    match range {
+        Some((min, max)) if (1..=max).contains(&min) && max <= 100 => Ok((min, max)),
+        _ => Err(format!("delay: expected MIN..MAX ticks with 1 <= MIN <= MAX <= 100, not {value:?}")),
+    }
 }
 
 /// "5%", "0.25%" → parts per million, without floats.

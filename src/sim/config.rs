@@ -117,7 +117,7 @@ impl FaultConfig {
 }
 
 /// Every field of a [`FaultConfig`], by name, in the order [`FaultConfig::numbers`] gives them: the order a share
-/// URL writes them in and the generated scenario code (`tests/scenarios.rs`) spells them in.
+/// URL writes them in; a scenario's `faults` words name them too (`scenario::FAULT_WORDS`).
 pub const FAULT_FIELDS: [&str; 18] = [
     "drop_ppm",
     "duplicate_ppm",
