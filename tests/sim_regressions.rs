@@ -3,22 +3,27 @@
 
 use synod::sim::{fuzz::run_seed, FaultConfig, SimConfig, WorkloadConfig};
 
+/// The fault mix both pinned configurations ran with (today's `FaultConfig::fuzz_classic`, written out).
+fn classic_faults() -> FaultConfig {
+    FaultConfig {
+        drop_ppm: 100_000,
+        duplicate_ppm: 30_000,
+        delay_min: 1,
+        delay_max: 6,
+        partition_ppm: 15_000,
+        partition_ticks: 40,
+        crash_ppm: 6_000,
+        down_ticks: 30,
+        storage_delay_max: 3,
+        ..FaultConfig::none()
+    }
+}
+
 fn fuzz_config_of_2026_11_25() -> SimConfig {
     SimConfig {
         nodes: 5,
         snapshot_interval: 16,
-        faults: FaultConfig {
-            drop_ppm: 100_000,
-            duplicate_ppm: 30_000,
-            delay_min: 1,
-            delay_max: 6,
-            partition_ppm: 15_000,
-            partition_ticks: 40,
-            crash_ppm: 6_000,
-            down_ticks: 30,
-            storage_delay_max: 3,
-            ..FaultConfig::none()
-        },
+        faults: classic_faults(),
         workload: WorkloadConfig {
             clients: 4,
             ops: 200,
@@ -51,18 +56,7 @@ fn fuzz_config_of_2026_12_01() -> SimConfig {
     SimConfig {
         nodes: 5,
         snapshot_interval: 16,
-        faults: FaultConfig {
-            drop_ppm: 100_000,
-            duplicate_ppm: 30_000,
-            delay_min: 1,
-            delay_max: 6,
-            partition_ppm: 15_000,
-            partition_ticks: 40,
-            crash_ppm: 6_000,
-            down_ticks: 30,
-            storage_delay_max: 3,
-            ..FaultConfig::none()
-        },
+        faults: classic_faults(),
         workload: WorkloadConfig { clients: 8, keys: 5, ..WorkloadConfig::default() },
         fault_ticks: 1_200,
         heal_ticks: 400,
