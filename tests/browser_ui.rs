@@ -125,6 +125,50 @@ fn a_shared_run_survives_its_url_encoding() {
 }
 
 #[wasm_bindgen_test]
+fn a_link_carries_the_moment_and_links_of_the_first_version_open_at_their_last_action() {
+    use synod::sim::UserAction;
+    use ui::runner::{decode_link, encode_link, encode_record, Moment, RunRecord, RunSetup};
+
+    let escape = |text: &str| String::from(js_sys::encode_uri_component(text));
+    let unescape = |text: &str| js_sys::decode_uri_component(text).ok().map(String::from);
+    let record = RunRecord {
+        setup: RunSetup { nodes: 5, seed: 1, bug: None, clients: 2, snapshot_interval: 0, ..RunSetup::default() },
+        actions: vec![(24, UserAction::Crash { node: 2 })],
+    };
+    let paused = Moment { tick: 49, playing: false, speed: 400, selected: Some(317) };
+    let text = encode_link(&record, &paused, &escape);
+    assert_eq!(text, "2.5.1.-.2~24:k2~@49.paused.400.m317");
+    assert_eq!(decode_link(&text, &unescape), Ok((record.clone(), paused)));
+    let playing = Moment { tick: 0, playing: true, speed: 2_000, selected: None };
+    let text = encode_link(&record, &playing, &escape);
+    assert_eq!(text, "2.5.1.-.2~24:k2~@0.playing.2000");
+    assert_eq!(decode_link(&text, &unescape), Ok((record.clone(), playing)));
+
+    // A link made before links carried a moment opens paused at its last action; one without actions plays.
+    let old = encode_record(&record, &escape);
+    assert_eq!(old, "1.5.1.-.2~24:k2");
+    let at_last_action = Moment { tick: 24, playing: false, speed: 8, selected: None };
+    assert_eq!(decode_link(&old, &unescape), Ok((record, at_last_action)));
+    let (bare, moment) = decode_link("1.5.7.-.0", &unescape).unwrap();
+    assert!(bare.actions.is_empty());
+    assert_eq!(moment, Moment { tick: 0, playing: true, speed: 8, selected: None });
+
+    for (bad, why) in [
+        ("2.5.1.-.2~24:k2", "a second-version link without its moment"),
+        ("2.5.1.-.2~@49.stopped.8", "neither playing nor paused"),
+        ("2.5.1.-.2~@49.paused.0", "speed 0"),
+        ("2.5.1.-.2~@49.paused.2001", "faster than the menu"),
+        ("2.5.1.-.2~@x.paused.8", "no tick"),
+        ("2.5.1.-.2~@49.paused.8.17", "a message without its m"),
+        ("2.5.1.-.2~@49.paused.8.m17.extra", "a field too many"),
+        ("2.5.1.-.2~@2000000000.paused.8", "past the playground's last tick"),
+        ("3.5.1.-.2~@49.paused.8", "an unknown version"),
+    ] {
+        assert!(decode_link(bad, &unescape).is_err(), "{why}: {bad}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn seeking_is_exact_with_bounded_checkpoints() {
     use synod::sim::UserAction;
     use ui::runner::{RunRecord, RunSetup, Runner, CHECKPOINTS_MAX, CHECKPOINT_TICKS};

@@ -1,6 +1,7 @@
 //! A run as text: what a shared link's `run` parameter, IndexedDB's stored run and `synod replay --run` carry.
 //! A run is (setup, actions at their ticks); replaying it gives the same trace. The text is compact, and read
-//! without serde_json's deserializer, which would add kilobytes to the browser bundle.
+//! without serde_json's deserializer, which would add kilobytes to the browser bundle. A shared link (version 2)
+//! also carries the [`Moment`] it was shared at, so it opens where the sender was.
 
 use crate::kv::KvCommand;
 use crate::paxos::{Bug, BugSet, NodeId};
@@ -48,10 +49,85 @@ pub struct RunRecord {
     pub actions: Vec<(u64, UserAction)>,
 }
 
-/// A run as the text of a shared URL's `run` parameter: compact, and without serde_json's deserializer, which
-/// would add kilobytes to the bundle. `1.<nodes>.<seed>.<bug or ->.<clients>[.<snapshot interval>[.<timing>]]`
-/// (the interval only when not 0, and the timing, `h<heartbeat>e<election timeout>r<retry>`, only when not the
-/// playground's, so older links still read) then `~<tick>:<action>` per action.
+/// Where a shared link opens: what the sender saw when they pressed Share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moment {
+    /// The tick shown (the recipient can still travel back to tick 0 and forward to the end of the record).
+    pub tick: u64,
+    /// Whether the run plays on from there, or waits paused.
+    pub playing: bool,
+    /// Ticks per second (one of the speed menu's, 1 to 2,000).
+    pub speed: u32,
+    /// The message picked on the ring or in the list, if any.
+    pub selected: Option<u64>,
+}
+
+/// The speeds a link may carry (the speed menu's range).
+pub const LINK_SPEEDS: std::ops::RangeInclusive<u32> = 1..=2_000;
+/// The speed a run plays at unless told otherwise.
+pub const DEFAULT_SPEED: u32 = 8;
+
+impl Moment {
+    /// Where a link of the first version (no moment in it) opens: at its last action, paused, so the recipient
+    /// sees what that action did; a link with no action at all plays its setup from tick 0, as it always did.
+    pub fn of_first_version(record: &RunRecord) -> Moment {
+        let last = record.actions.last().map(|(tick, _)| *tick);
+        Moment { tick: last.unwrap_or(0), playing: last.is_none(), speed: DEFAULT_SPEED, selected: None }
+    }
+}
+
+/// A shared link's `run` parameter: the run and the moment it opens at (version 2):
+/// `2.<nodes>.<seed>.<bug>.<clients>[.<interval>[.<timing>]]~<tick>:<action>…` then
+/// `~@<tick>.<playing|paused>.<speed>[.m<message>]`: the run as `encode_record` writes it but for the version,
+/// then the moment as the last `~` part.
+pub fn encode_link(record: &RunRecord, moment: &Moment, escape: &dyn Fn(&str) -> String) -> String {
+    let run = encode_record(record, escape);
+    let body = run.strip_prefix("1.").expect("encode_record writes version 1");
+    let state = if moment.playing { "playing" } else { "paused" };
+    let mut out = format!("2.{body}~@{}.{state}.{}", moment.tick, moment.speed);
+    if let Some(id) = moment.selected {
+        out.push_str(&format!(".m{id}"));
+    }
+    out
+}
+
+/// Reads a link of either version: what `encode_link` wrote, or a run of the first version (`encode_record`,
+/// the only kind before links carried a moment), which opens as [`Moment::of_first_version`] says.
+pub fn decode_link(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Result<(RunRecord, Moment), String> {
+    let Some(body) = text.strip_prefix("2.") else {
+        let record = decode_record(text, unescape)?;
+        let moment = Moment::of_first_version(&record);
+        return Ok((record, moment));
+    };
+    let (run, moment) = body.rsplit_once("~@").ok_or("a link of version 2 names the moment it opens at (~@…)")?;
+    let record = decode_record(&format!("1.{run}"), unescape)?;
+    let bad = |what: &str| format!("cannot read the moment's {what}");
+    let fields: Vec<&str> = moment.split('.').collect();
+    let (tick, state, speed, selected) = match fields[..] {
+        [tick, state, speed] => (tick, state, speed, None),
+        [tick, state, speed, selected] => (tick, state, speed, Some(selected)),
+        _ => return Err(bad("fields")),
+    };
+    let tick = tick.parse::<u64>().ok().filter(|tick| *tick <= TICKS_MAX).ok_or_else(|| bad("tick"))?;
+    let playing = match state {
+        "playing" => true,
+        "paused" => false,
+        _ => return Err(bad("state (playing or paused)")),
+    };
+    let speed = speed.parse::<u32>().ok().filter(|speed| LINK_SPEEDS.contains(speed)).ok_or_else(|| bad("speed"))?;
+    let selected = match selected.map(|id| id.strip_prefix('m').and_then(|id| id.parse::<u64>().ok())) {
+        None => None,
+        Some(Some(id)) => Some(id),
+        Some(None) => return Err(bad("message")),
+    };
+    Ok((record, Moment { tick, playing, speed, selected }))
+}
+
+/// A run as the text of the `run` document IndexedDB keeps, and the run part of a shared link (`encode_link`):
+/// compact, and without serde_json's deserializer, which would add kilobytes to the bundle.
+/// `1.<nodes>.<seed>.<bug or ->.<clients>[.<snapshot interval>[.<timing>]]` (the interval only when not 0, and
+/// the timing, `h<heartbeat>e<election timeout>r<retry>`, only when not the playground's, so older links still
+/// read) then `~<tick>:<action>` per action.
 /// Free text (keys, values) is escaped with `escape` (the caller's URI-component encoder), so `:`, `;`, `~` and
 /// `.` inside it cannot be confused with separators.
 pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> String {
@@ -284,4 +360,46 @@ fn decode_command(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Resu
     };
     command.validate()?;
     Ok((target.to_string(), command))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unescape(text: &str) -> Option<String> {
+        Some(text.to_string())
+    }
+
+    fn timed() -> RunRecord {
+        let timing = Timing { heartbeat_ticks: 2, election_timeout_ticks: 6, retry_ticks: 4 };
+        let setup = RunSetup { nodes: 3, clients: 0, timing, ..RunSetup::default() };
+        RunRecord {
+            setup,
+            actions: vec![(0, UserAction::Stepping { on: true }), (3, UserAction::TickNode { node: 1 })],
+        }
+    }
+
+    #[test]
+    fn links_of_the_first_version_open_paused_at_their_last_action_with_or_without_timing() {
+        let (record, moment) = decode_link("1.5.1.-.2~24:k2", &unescape).unwrap();
+        assert_eq!(record.setup, RunSetup::default());
+        assert_eq!(moment, Moment { tick: 24, playing: false, speed: DEFAULT_SPEED, selected: None });
+
+        let text = encode_record(&timed(), &|text| text.to_string());
+        assert_eq!(text, "1.3.1.-.0.0.h2e6r4~0:s1~3:t1");
+        let (record, moment) = decode_link(&text, &unescape).unwrap();
+        assert_eq!(record, timed());
+        assert_eq!(moment, Moment { tick: 3, playing: false, speed: DEFAULT_SPEED, selected: None });
+    }
+
+    #[test]
+    fn a_link_of_the_second_version_carries_the_timing_and_the_moment() {
+        let moment = Moment { tick: 40, playing: true, speed: 2_000, selected: Some(9) };
+        let text = encode_link(&timed(), &moment, &|text| text.to_string());
+        assert_eq!(text, "2.3.1.-.0.0.h2e6r4~0:s1~3:t1~@40.playing.2000.m9");
+        assert_eq!(decode_link(&text, &unescape), Ok((timed(), moment)));
+        for bad in ["2.3.1.-.0.0.h2e6r4~0:s1", "2.3.1.-.0.0.h0e6r4~@4.paused.8", "2.3.1.-.0~@4.paused.3000"] {
+            assert!(decode_link(bad, &unescape).is_err(), "{bad}");
+        }
+    }
 }

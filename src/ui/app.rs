@@ -10,7 +10,7 @@ use super::components::{
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
-use super::runner::{decode_record, encode_record, RunRecord, RunSetup, Runner};
+use super::runner::{decode_link, encode_link, Moment, RunRecord, RunSetup, Runner, DEFAULT_SPEED, LINK_SPEEDS};
 use super::source::{self, query_param, Loaded, Source};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
@@ -107,7 +107,7 @@ impl Shared {
             faults: runner.sim().config().faults.clone(),
             runner,
             playing: true,
-            speed: 8.0,
+            speed: f64::from(DEFAULT_SPEED),
             carry: 0.0,
             owed: 0.0,
             persistence,
@@ -121,6 +121,30 @@ impl Shared {
             alive: true,
             pane: Rc::default(),
             title: None,
+        }
+    }
+
+    /// Opens a shared link at its moment: the run replayed to the tick shared (checkpoints on the way, so the
+    /// timeline still reaches back to tick 0), paused or playing, at the speed and with the message picked.
+    fn open_at(&mut self, moment: &Moment) {
+        self.runner.replay_to(moment.tick);
+        self.faults = self.runner.sim().config().faults.clone();
+        self.playing = moment.playing;
+        self.speed = f64::from(moment.speed);
+        self.selected = moment.selected;
+        let state = if moment.playing { "playing on" } else { "paused" };
+        self.runner.say_line(format!("Opened a shared run at tick {}, {state}.", self.runner.now()));
+        self.changed();
+    }
+
+    /// The moment a share link opens at: this one.
+    fn moment(&self) -> Moment {
+        let sim = self.runner.sim();
+        Moment {
+            tick: self.runner.now(),
+            playing: self.playing,
+            speed: (self.speed.round() as u32).clamp(*LINK_SPEEDS.start(), *LINK_SPEEDS.end()),
+            selected: self.selected.filter(|id| sim.network().get(*id).is_some()),
         }
     }
 
@@ -214,7 +238,7 @@ impl Shared {
             }
             Cmd::Restart(setup) => self.restart(RunRecord { setup, actions: Vec::new() }, None),
             Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
-            Cmd::Share => self.share_url = Some(share_url(&self.runner.record)),
+            Cmd::Share => self.share_url = Some(share_url(&self.runner.record, &self.moment())),
             // Asynchronous: the dispatcher starts them (`persist::open`).
             Cmd::ResetCluster | Cmd::TakeOver => {}
             Cmd::ExportScenario => {
@@ -357,42 +381,43 @@ impl Host for Shared {
     }
 }
 
-fn share_url(record: &RunRecord) -> String {
+fn share_url(record: &RunRecord, moment: &Moment) -> String {
     let location = gloo::utils::window().location();
     let base =
         format!("{}{}", location.origin().unwrap_or_default(), location.pathname().unwrap_or_else(|_| "/".into()));
-    let run = encode_record(record, &|text| String::from(js_sys::encode_uri_component(text)));
+    let run = encode_link(record, moment, &|text| String::from(js_sys::encode_uri_component(text)));
     format!("{base}?{RUN_PARAM}={run}")
 }
 
-/// The run to start with, an error to show, and where to keep it: the playground's own cluster in IndexedDB,
-/// or, for a shared run or a scenario the address names, memory only (opening a link never overwrites the
-/// visitor's cluster). A scenario in the address is loaded once the page is mounted (`Cmd::OpenScenario`).
-fn initial_state() -> (RunRecord, Option<String>, Persistence, Option<Source>) {
+/// The page's state to start with: the playground's own cluster in IndexedDB, or, for a shared run or a scenario
+/// the address names, memory only (opening a link never overwrites the visitor's cluster). A scenario in the
+/// address is loaded once the page is mounted (`Cmd::OpenScenario`), and the page waits for it paused.
+fn initial_state() -> (Shared, Option<Source>) {
     match source::source_from_address() {
-        None => {
-            let (record, error, persistence) = initial_run();
-            (record, error, persistence, None)
-        }
+        None => (initial_run(), None),
         Some(source) => {
             let record = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
-            (record, None, Persistence::new(DiskChoice::Memory).shared_run(), Some(source))
+            let mut shared = Shared::new(record, None, Persistence::new(DiskChoice::Memory).shared_run());
+            shared.playing = false;
+            (shared, Some(source))
         }
     }
 }
 
-/// The run a page without a scenario in its address starts with (see [`initial_state`]).
-fn initial_run() -> (RunRecord, Option<String>, Persistence) {
+/// The page without a scenario in its address (see [`initial_state`]): a shared run opens at the moment shared.
+fn initial_run() -> Shared {
     let default = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
     let own = || Persistence::new(DiskChoice::indexeddb(PLAYGROUND_CLUSTER));
-    match query_param(RUN_PARAM) {
-        None => (default, None, own()),
-        Some(text) => match decode_record(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {
-            Ok(record) => (record, None, Persistence::new(DiskChoice::Memory).shared_run()),
-            Err(error) => {
-                (default, Some(format!("The shared run could not be read ({error}); starting afresh.")), own())
-            }
-        },
+    let Some(text) = query_param(RUN_PARAM) else { return Shared::new(default, None, own()) };
+    match decode_link(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {
+        Ok((record, moment)) => {
+            let mut shared = Shared::new(record, None, Persistence::new(DiskChoice::Memory).shared_run());
+            shared.open_at(&moment);
+            shared
+        }
+        Err(error) => {
+            Shared::new(default, Some(format!("The shared run could not be read ({error}); starting afresh.")), own())
+        }
     }
 }
 
@@ -444,10 +469,7 @@ pub fn app() -> Html {
     let shared = {
         let opening = opening.clone();
         use_mut_ref(move || {
-            let (record, error, persistence, source) = initial_state();
-            let mut shared = Shared::new(record, error, persistence);
-            // Paused until the scenario is there.
-            shared.playing = source.is_none();
+            let (shared, source) = initial_state();
             *opening.borrow_mut() = source;
             shared
         })

@@ -38,8 +38,8 @@
 //!   (BENCHMARKS.md), so waiting for it never shows; the caption is chosen from the tick the simulator is at,
 //!   so it cannot run ahead of (or behind) the cluster it describes, however long a commit takes.
 //!
-//! "Open in the full playground" carries the run in its URL (`?run=…`), which the playground replays in
-//! memory only, so that link does not touch the visitor's cluster either.
+//! "Open in the full playground" carries the run and the tick shown in its URL (`?run=…`), which the playground
+//! replays in memory only, so that link opens at the same moment and does not touch the visitor's cluster either.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -50,7 +50,7 @@ use super::app::{Cmd, RUN_PARAM};
 use super::components::{Logo, Ring};
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
-use super::runner::{encode_record, RunRecord, Runner};
+use super::runner::{encode_link, Moment, RunRecord, Runner, DEFAULT_SPEED};
 use super::source::{self, Loaded};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::check::{check_with, CheckOptions, CheckOutcome};
@@ -61,11 +61,11 @@ const SPEED_MIN: f64 = 2.0;
 /// Ticks owed at most while a commit is awaited (a slow disk slows the example down rather than bursting).
 const OWED_MAX: f64 = 4.0;
 
-/// The full playground's address for a run: the page's own address with `?run=…`.
-pub fn playground_url(record: &RunRecord) -> String {
+/// The full playground's address for a run at a moment: the page's own address with `?run=…`.
+pub fn playground_url(record: &RunRecord, moment: &Moment) -> String {
     let location = gloo::utils::window().location();
     let path = location.pathname().unwrap_or_else(|_| "/".into());
-    let run = encode_record(record, &|text| String::from(js_sys::encode_uri_component(text)));
+    let run = encode_link(record, moment, &|text| String::from(js_sys::encode_uri_component(text)));
     format!("{path}?{RUN_PARAM}={run}")
 }
 
@@ -375,6 +375,9 @@ fn embed_view(loaded: &Loaded, shown: &Shown, clock: &Clock, dispatch: &Callback
     let emit = |cmd: Cmd| dispatch.reform(move |_: MouseEvent| cmd.clone());
     let now = shown.view.now;
     let caption = scenario.captions.iter().rev().find(|(tick, _)| *tick <= now).map_or("", |(_, text)| text);
+    // The full playground opens where the example is, paused or playing as it is (at the playground's speed).
+    let moment = Moment { tick: now, playing: shown.playing, speed: DEFAULT_SPEED, selected: None };
+    let open = playground_url(&scenario.record, &moment);
     html! {
         <div class="embed">
             <header class="embed-header">
@@ -414,7 +417,7 @@ fn embed_view(loaded: &Loaded, shown: &Shown, clock: &Clock, dispatch: &Callback
                 <button type="button" onclick={emit(Cmd::Play)} disabled={shown.playing}>{ "Play" }</button>
                 <button type="button" onclick={emit(Cmd::Pause)} disabled={!shown.playing}>{ "Pause" }</button>
                 <button type="button" onclick={emit(Cmd::Step)}>{ "Step" }</button>
-                <a class="embed-open" href={playground_url(&scenario.record)} target="_blank" rel="noopener">
+                <a class="embed-open" href={open} target="_blank" rel="noopener">
                     { "Open in the full playground" }
                 </a>
             </nav>

@@ -1,6 +1,7 @@
 //! Runs the simulated cluster outside Yew: advancing time, applying a visitor's actions, time travel and
 //! shareable runs. A run is (config, seed, actions at their ticks): replaying them gives the same trace, so a
-//! URL carrying the three reproduces it, and seeking back restores a checkpoint and replays forward.
+//! URL carrying the three reproduces it, and seeking back restores a checkpoint and replays forward. A shared
+//! link also carries the [`Moment`] it was shared at, so it opens where the sender was.
 
 use std::collections::VecDeque;
 
@@ -10,7 +11,9 @@ use crate::sim::checkpoints::Checkpoints;
 use crate::sim::link::TICKS_MAX;
 use crate::sim::{Sim, Timing, UserAction};
 
-pub use crate::sim::link::{decode_record, encode_record, RunRecord, RunSetup};
+pub use crate::sim::link::{
+    decode_link, decode_record, encode_link, encode_record, Moment, RunRecord, RunSetup, DEFAULT_SPEED, LINK_SPEEDS,
+};
 
 /// A checkpoint (a clone of the simulator) every this many ticks, so seeking near the present replays at most
 /// this many.

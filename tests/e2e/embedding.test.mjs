@@ -91,7 +91,12 @@ test("an author's page on another site frames examples by scenario-url and by in
     await until(async () => /IndexedDB "|In memory only/.test(await storage.innerText()), `${title}: where its disks are`);
     assert.equal(await storage.locator('.embed-storage-problem').count(), 0, `${title}: ${await storage.innerText()}`);
     const open = await frame.getByRole('link', { name: 'Open in the full playground' }).getAttribute('href');
-    assert.match(open, /^\/synod\/index\.html\?run=1\.3\.4\.-\.0~25:o1:put:colour:blue:-$/, `${title}: ${open}`);
+    // The run, and the moment the example is at (a version-2 link: tick, playing or paused, speed).
+    assert.match(
+      open,
+      /^\/synod\/index\.html\?run=2\.3\.4\.-\.0~25:o1:put:colour:blue:-~@\d+\.(playing|paused)\.8$/,
+      `${title}: ${open}`,
+    );
   }
   const malformed = page.frameLocator('iframe[title="Malformed"]').getByRole('alert');
   await malformed.waitFor({ timeout: RENDER_TIMEOUT_MS });

@@ -150,6 +150,20 @@ test('with a minority partitioned away the majority keeps going', async () => {
   });
 });
 
+/** Travels to `at` with the timeline, as dragging it does. */
+async function seek(page, at) {
+  await page.getByLabel('Timeline').evaluate((input, value) => {
+    input.value = String(value);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, at);
+  await until(async () => (await tick(page)) === at, `tick ${at}`);
+}
+
+/** Each node's role, as its card says it. */
+async function roles(page) {
+  return page.locator('article.node-card .role-pill').allInnerTexts();
+}
+
 test('a shared URL replays exactly the same run', async () => {
   let shared;
   let at;
@@ -168,18 +182,91 @@ test('a shared URL replays exactly the same run', async () => {
     await page.getByRole('button', { name: 'Share' }).click();
     shared = await page.getByLabel('Share link').inputValue();
   });
-  assert.match(shared, /\?run=1\.5\.11\.-\.2~/, shared);
+  assert.match(shared, /\?run=2\.5\.11\.-\.2~/, shared);
   await withPage(shared, async (page) => {
-    await setSpeed(page, 400);
-    await until(async () => (await tick(page)) > at, `tick ${at}`);
-    await page.getByRole('button', { name: 'Pause', exact: true }).click();
-    await page.getByLabel('Timeline').evaluate((input, value) => {
-      input.value = String(value);
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-    }, at);
-    await until(async () => (await tick(page)) === at, `back at tick ${at}`);
+    assert.equal(await tick(page), at, 'the link opens at the tick shared');
     assert.equal(await page.getByLabel('Run fingerprint').innerText(), fingerprint, 'the same trace');
     assert.equal(await kvText(page, 3), store, 'the same store');
+    // Played on and travelled back, the run is still the same.
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
+    await setSpeed(page, 400);
+    await until(async () => (await tick(page)) > at + 20, `past tick ${at}`);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await seek(page, at);
+    assert.equal(await page.getByLabel('Run fingerprint').innerText(), fingerprint, 'the same trace');
+    assert.equal(await kvText(page, 3), store, 'the same store');
+  });
+});
+
+test('a shared link opens at the moment shared: the tick, the roles, the message picked, paused', async () => {
+  let shared;
+  let at;
+  let fingerprint;
+  let seen;
+  let picked;
+  await withPage(runUrl({ clients: 2, seed: 5 }), async (page) => {
+    await setSpeed(page, 100);
+    await until(async () => (await tick(page)) > 30, 'tick 30');
+    await page.getByRole('button', { name: 'Kill node 4' }).click();
+    await until(async () => (await tick(page)) > 90, 'tick 90, well after the last action');
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    const messages = page.getByRole('list', { name: 'Pick a message' }).getByRole('button');
+    while ((await messages.count()) < 2) await page.getByRole('button', { name: 'Step' }).click();
+    // The second message: the first is what the panel targets when nothing is picked.
+    await messages.nth(1).click();
+    picked = await page.locator('.picked').innerText();
+    at = await tick(page);
+    fingerprint = await page.getByLabel('Run fingerprint').innerText();
+    seen = await roles(page);
+    await page.getByRole('button', { name: 'Share' }).click();
+    shared = await page.getByLabel('Share link').inputValue();
+  });
+  assert.match(shared, new RegExp(`\\?run=2\\.5\\.5\\.-\\.2~\\d+:k4~@${at}\\.paused\\.100\\.m\\d+$`), shared);
+  assert.match(picked, /^Selected: #\d+/);
+  await withPage(shared, async (page) => {
+    assert.equal(await tick(page), at, 'the same tick');
+    assert.equal(await page.getByLabel('Run fingerprint').innerText(), fingerprint, 'the same run hash');
+    assert.deepEqual(await roles(page), seen, 'the same roles');
+    assert.equal(await page.locator('.picked').innerText(), picked, 'the same message picked');
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+    assert.equal(await page.getByLabel('Speed').inputValue(), '100', 'the same speed');
+    await page.waitForTimeout(300);
+    assert.equal(await tick(page), at, 'paused, as it was shared');
+    // The whole run is there: back to tick 0, and forward to the moment shared again.
+    await seek(page, 0);
+    await seek(page, at);
+    assert.equal(await page.getByLabel('Run fingerprint').innerText(), fingerprint, 'the same run hash again');
+    await page.screenshot({ path: `${SHOTS}/shared-moment.png`, fullPage: true });
+  });
+});
+
+test('a link shared while playing plays on from the tick shared', async () => {
+  let shared;
+  await withPage(runUrl({ clients: 2, seed: 5 }), async (page) => {
+    await setSpeed(page, 100);
+    await until(async () => (await tick(page)) > 20, 'tick 20');
+    // Slow, so the narration line about opening the link stays in view on the other side.
+    await setSpeed(page, 3);
+    await page.getByRole('button', { name: 'Share' }).click();
+    shared = await page.getByLabel('Share link').inputValue();
+  });
+  const at = Number(shared.match(/~@(\d+)\.playing\.3$/)[1]);
+  assert.ok(at > 20, shared);
+  await withPage(shared, async (page) => {
+    assert.match(await narration(page).innerText(), new RegExp(`Opened a shared run at tick ${at}, playing on\\.`));
+    const opened = await tick(page);
+    assert.ok(opened >= at, `at tick ${opened}, shared at ${at}`);
+    await page.getByRole('button', { name: 'Pause', exact: true }).waitFor();
+    await until(async () => (await tick(page)) > opened, 'the run to play on');
+  });
+});
+
+test('a link made before links carried a moment opens paused at its last action', async () => {
+  await withPage(`${server.url}/?run=1.5.11.-.2~24:k2`, async (page) => {
+    assert.equal(await tick(page), 24);
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+    assert.match(await page.getByRole('region', { name: 'Node 2 memory' }).innerText(), /empty/, 'node 2 was killed');
+    await seek(page, 0);
   });
 });
 

@@ -92,12 +92,16 @@ test('an embed fits 640×400, plays, pauses, steps and links to the same run in 
     async () => /becomes leader|client|chosen|applies/.test(await page.getByLabel('Caption').innerText()),
     'a caption about the run',
   );
+  // The link opens the same run where the example is: paused here, so at exactly this tick.
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const at = await embedTick(page);
   const href = await page.getByRole('link', { name: 'Open in the full playground' }).getAttribute('href');
-  assert.match(href, /^\/index\.html\?run=1\.5\.1\.-\.0~30:o2:put:x:1:-$/);
+  assert.equal(href, `/index.html?run=2.5.1.-.0~30:o2:put:x:1:-~@${at}.paused.8`);
   const full = await context.newPage();
   await full.goto(`${server.url}${href}`);
   await full.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
   await full.getByRole('status', { name: 'Checker' }).waitFor();
+  assert.equal(Number((await full.locator('.tick').innerText()).replace('tick ', '')), at);
   assert.deepEqual(problems, []);
   await context.close();
 });
@@ -111,7 +115,7 @@ test('a scenario without embed opens the full playground loaded with it', async 
   await page.getByRole('button', { name: 'Share' }).click();
   const link = page.getByLabel('Share link');
   await link.waitFor();
-  assert.match(await link.inputValue(), /\?run=1\.5\.1\.-\.0~20:P1,2\|3,4,5~30:o3:put:x:1:-/);
+  assert.match(await link.inputValue(), /\?run=2\.5\.1\.-\.0~20:P1,2\|3,4,5~30:o3:put:x:1:-~.*~@\d+\.playing\.8$/);
   assert.deepEqual(problems, []);
   await context.close();
 });

@@ -17,7 +17,8 @@ pub fn help() -> Html {
             <p>{ "Break things: drop or duplicate messages, cut links, partition the network, raise fault rates. \
                   The checker watches every step: it stays green while no two nodes disagree on a slot and every \
                   answer is linearizable. Plant a bug to see it turn red. Share copies a link that replays exactly \
-                  this run." }</p>
+                  this run and opens at the moment you shared: the same tick, paused or playing, the same message \
+                  picked." }</p>
             <p>{ "Keyboard: every control is a button, a field or a slider. The message dots on the ring are one \
                   tab stop: arrow keys move between them, Enter picks one for Drop, Duplicate or Deliver now \
                   (pause first). A focused log scrolls with the arrow and Page keys." }</p>
