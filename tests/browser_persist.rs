@@ -14,8 +14,9 @@ use synod::paxos::DurableState;
 use synod::sim::UserAction;
 use synod::storage::codec;
 use synod::storage::indexeddb::{clear_cluster, ClusterDb};
+use synod::storage::json::Json;
 use synod::storage::Storage;
-use synod::ui::persist::{self, DiskChoice, Host, Open, Pending, Persistence};
+use synod::ui::persist::{self, DiskChoice, Host, Open, Pending, Persistence, GROUP_TICKS_MAX, RUN_DOCUMENT};
 use synod::ui::runner::{RunRecord, RunSetup, Runner};
 use wasm_bindgen_test::*;
 
@@ -41,20 +42,11 @@ impl Host for Page {
         self.runner = runner;
     }
 
+    /// As the pages do: the owed ticks in groups, through `persist::pump_ticks`.
     fn pump(&mut self) -> Option<Pending> {
-        loop {
-            if let Some(pending) = self.persistence.sync(&mut self.runner) {
-                return Some(pending);
-            }
-            if self.owed == 0 || !self.persistence.may_advance() {
-                return None;
-            }
-            if !self.persistence.ready_for_recorded_restarts(&self.runner) {
-                continue;
-            }
-            self.runner.step();
-            self.owed -= 1;
-        }
+        let (pending, taken) = persist::pump_ticks(&mut self.persistence, &mut self.runner, self.owed, |_| true);
+        self.owed -= taken;
+        pending
     }
 
     fn changed(&mut self) {}
@@ -93,14 +85,14 @@ async fn open(page: &Rc<RefCell<Page>>, how: Open) {
     until("the cluster to open", || page.borrow().persistence.is_driving()).await;
 }
 
-/// Lets `page` take `ticks` ticks, each committed before the next, and waits until the last committed.
+/// Lets `page` take `ticks` ticks, in groups each committed before the next, and waits until the last committed.
 async fn run(page: &Rc<RefCell<Page>>, ticks: u64) {
     let target = page.borrow().runner.now() + ticks;
     page.borrow_mut().owed = ticks;
     persist::drive(page);
     until("the ticks to commit", || {
         let p = page.borrow();
-        p.runner.now() == target && p.persistence.may_advance()
+        p.runner.now() == target && p.persistence.is_idle()
     })
     .await;
 }
@@ -143,6 +135,110 @@ async fn a_dropped_run_comes_back_from_indexeddb_at_the_same_tick() {
     }
 }
 
+fn durable_states(page: &Rc<RefCell<Page>>) -> Vec<DurableState<KvCommand, KvStore>> {
+    page.borrow().runner.sim().machines().iter().map(|machine| machine.storage.durable().clone()).collect()
+}
+
+fn saved_tick(page: &Rc<RefCell<Page>>) -> Option<u64> {
+    page.borrow().persistence.saved().map(|saved| saved.tick)
+}
+
+#[wasm_bindgen_test]
+async fn fast_forward_saves_ticks_in_groups_and_a_reload_comes_back_to_the_last_committed_group() {
+    const CLUSTER: &str = "test-persist-groups";
+    clear_cluster(CLUSTER).await.unwrap();
+    let first = page(CLUSTER);
+    open(&first, Open::Normal).await;
+    run(&first, 10).await;
+    assert_eq!(saved_tick(&first), Some(10));
+    // Fast-forward: more than two groups owed at once. A group is taken and handed to IndexedDB as one
+    // transaction; while that is under way, the next frame takes one group more, then nothing until it commits.
+    let end = 10 + 2 * GROUP_TICKS_MAX + 20;
+    first.borrow_mut().owed = end - 10;
+    persist::drive(&first);
+    assert_eq!(first.borrow().runner.now(), 10 + GROUP_TICKS_MAX, "a group is taken at once");
+    persist::drive(&first);
+    assert_eq!(first.borrow().runner.now(), 10 + 2 * GROUP_TICKS_MAX, "one more while its transaction is under way");
+    persist::drive(&first);
+    assert_eq!(first.borrow().runner.now(), 10 + 2 * GROUP_TICKS_MAX, "and no more before it commits");
+    assert_eq!(saved_tick(&first), Some(10), "nothing of them is committed yet");
+    // Every commit saves a whole group: the saved tick only ever lands on the end of one.
+    let ends = [10, 10 + GROUP_TICKS_MAX, 10 + 2 * GROUP_TICKS_MAX, end];
+    let mut seen = Vec::new();
+    until("the groups to commit", || {
+        let tick = saved_tick(&first).unwrap();
+        if seen.last() != Some(&tick) {
+            seen.push(tick);
+        }
+        tick == end && first.borrow().persistence.is_idle()
+    })
+    .await;
+    assert!(seen.iter().all(|tick| ends.contains(tick)), "saved ticks {seen:?}, group ends {ends:?}");
+    let committed = durable_states(&first);
+    // Ticks whose transaction never committed (the tab died first) do not come back: a reload restores the
+    // last committed tick, and every node as it was then.
+    for _ in 0..20 {
+        first.borrow_mut().runner.step();
+    }
+    assert_ne!(durable_states(&first), committed, "the uncommitted ticks changed some node's disk");
+    drop(first);
+    let second = page(CLUSTER);
+    open(&second, Open::Normal).await;
+    assert_eq!(second.borrow().runner.now(), end, "back at the last committed tick");
+    assert_eq!(durable_states(&second), committed, "every node as IndexedDB committed it");
+}
+
+#[wasm_bindgen_test]
+async fn a_visitors_action_is_committed_before_any_later_tick() {
+    const CLUSTER: &str = "test-persist-action-first";
+    clear_cluster(CLUSTER).await.unwrap();
+    let host = page(CLUSTER);
+    open(&host, Open::Normal).await;
+    run(&host, 10).await;
+    // Fast-forward: a group's transaction is under way, and the next frame took ticks meanwhile.
+    host.borrow_mut().owed = 3 * GROUP_TICKS_MAX;
+    persist::drive(&host);
+    persist::drive(&host);
+    let acted_at = host.borrow().runner.now();
+    assert_eq!(acted_at, 10 + 2 * GROUP_TICKS_MAX);
+    // The visitor kills node 2 meanwhile, as the playground's dispatch does it: act, then drive.
+    host.borrow_mut().runner.act(UserAction::Crash { node: 2 });
+    persist::drive(&host);
+    assert_eq!(host.borrow().runner.now(), acted_at, "no tick before the action is committed");
+    // Frames keep coming (each drives the page); the first tick after the action comes once it is committed.
+    until("the run to go on", || {
+        persist::drive(&host);
+        let p = host.borrow();
+        if p.runner.now() == acted_at {
+            return false;
+        }
+        let saved = p.persistence.saved().unwrap();
+        assert!(
+            saved.tick >= acted_at && saved.acts == p.runner.acts(),
+            "tick {} before the action committed",
+            p.runner.now()
+        );
+        true
+    })
+    .await;
+    // By the time a later tick is taken, IndexedDB holds the action at its tick.
+    let db = ClusterDb::open(CLUSTER).await.unwrap();
+    let stored = db.get_trace::<Json>(RUN_DOCUMENT).await.unwrap().expect("the run document");
+    let run = stored.read_field("run", Json::string).unwrap();
+    assert!(run.ends_with(&format!("~{acted_at}:k2")), "the stored run {run:?} holds the kill at tick {acted_at}");
+    assert!(stored.read_field("tick", Json::u64).unwrap() >= acted_at);
+    run_on(&host).await;
+}
+
+/// Waits until the ticks owed are taken and committed.
+async fn run_on(page: &Rc<RefCell<Page>>) {
+    until("the ticks to commit", || {
+        let p = page.borrow();
+        p.owed == 0 && p.persistence.is_idle()
+    })
+    .await;
+}
+
 #[wasm_bindgen_test]
 async fn a_restart_waits_for_its_node_to_be_read_back() {
     const CLUSTER: &str = "test-persist-restart";
@@ -159,7 +255,7 @@ async fn a_restart_waits_for_its_node_to_be_read_back() {
         persistence.intercept(runner, &restart)
     };
     assert!(taken, "a restart of a down node waits for the read-back");
-    assert!(!host.borrow().persistence.may_advance(), "nothing advances meanwhile");
+    assert!(!host.borrow().persistence.is_idle(), "nothing advances meanwhile");
     persist::drive(&host);
     until("the node to restart", || host.borrow().runner.sim().node(2).is_some()).await;
     let narration: Vec<String> = host.borrow().runner.narration.iter().cloned().collect();
@@ -176,7 +272,7 @@ async fn a_second_host_waits_and_a_reset_starts_afresh() {
     let second = page(CLUSTER);
     persist::open(&second, Open::Normal);
     until("the second host to see the first", || second.borrow().persistence.status().offer_take_over).await;
-    assert!(!second.borrow().persistence.may_advance());
+    assert!(!second.borrow().persistence.is_idle());
     open(&second, Open::TakeOver).await;
     assert_eq!(second.borrow().runner.now(), 20, "taking over restores the stored run");
     until("the first host to stop", || first.borrow().persistence.status().offer_take_over).await;

@@ -68,6 +68,8 @@ pub struct Frame {
     pub share_url: Option<String>,
     pub error: Option<String>,
     pub storage: StorageStatus,
+    /// The last tick IndexedDB committed, while the page writes it.
+    pub saved_tick: Option<u64>,
     /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
     pub persistent: bool,
     pub scenario: Rc<ScenarioPane>,
@@ -185,6 +187,7 @@ impl Shared {
             share_url: self.share_url.clone(),
             error: self.error.clone(),
             storage: self.persistence.status().clone(),
+            saved_tick: self.persistence.saved().map(|saved| saved.tick),
             persistent: self.persistence.choice().cluster().is_some(),
             scenario: self.pane.clone(),
         }
@@ -353,26 +356,24 @@ impl Host for Shared {
         self.changed();
     }
 
-    /// Takes the owed ticks, each followed by a sync with IndexedDB; stops at the first commit to wait for.
+    /// Takes the owed ticks in groups, each saved by one transaction (`persist::pump_ticks`); stops at the
+    /// first commit to wait for.
     fn pump(&mut self) -> Option<Pending> {
-        loop {
-            if let Some(pending) = self.persistence.sync(&mut self.runner) {
-                self.changed();
-                return Some(pending);
-            }
-            if self.owed < 1.0 || !self.persistence.may_advance() {
-                return None;
-            }
-            self.runner.step();
-            self.owed -= 1.0;
-            self.changed();
-            if !self.runner.sim().violations().is_empty() {
-                // The checker caught something: stop so the visitor can look.
-                self.playing = false;
-                self.carry = 0.0;
-                self.owed = 0.0;
-            }
+        let owed = self.owed.floor() as u64;
+        let (pending, taken) = persist::pump_ticks(&mut self.persistence, &mut self.runner, owed, |runner| {
+            runner.sim().violations().is_empty()
+        });
+        self.owed -= taken as f64;
+        if !self.runner.sim().violations().is_empty() {
+            // The checker caught something: stop so the visitor can look.
+            self.playing = false;
+            self.carry = 0.0;
+            self.owed = 0.0;
         }
+        if taken > 0 || pending.is_some() {
+            self.changed();
+        }
+        pending
     }
 
     fn changed(&mut self) {
@@ -606,7 +607,8 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
             if let Some(error) = &f.error {
                 <p class="notice">{ error.clone() }</p>
             }
-            <StorageStatusBar status={f.storage.clone()} persistent={f.persistent} dispatch={dispatch.clone()} />
+            <StorageStatusBar status={f.storage.clone()} persistent={f.persistent} saved_tick={f.saved_tick}
+                dispatch={dispatch.clone()} />
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
                     <Ring view={view.clone()} clock={clock.clone()} selected={f.selected} dispatch={dispatch.clone()} />

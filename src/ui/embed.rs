@@ -15,9 +15,9 @@
 //!
 //! # Storage: an isolated IndexedDB namespace, written afresh
 //!
-//! An embed keeps its nodes' disks in IndexedDB like the playground (`persist.rs`: every tick waits for the
-//! commit of what became durable in it), but in its own database, `synod-embed-<scenario>` for a shipped one
-//! and `synod-embed-custom-<its title>` for an author's ([`Loaded::cluster`]), never the visitor's
+//! An embed keeps its nodes' disks in IndexedDB like the playground (`persist.rs`: ticks are saved in groups,
+//! and a group waits for the commit of the one before), but in its own database, `synod-embed-<scenario>` for a
+//! shipped one and `synod-embed-custom-<its title>` for an author's ([`Loaded::cluster`]), never the visitor's
 //! `synod-playground`: an example cannot touch the visitor's cluster.
 //!
 //! - **Fresh, not resumed.** An embed is a script that replays from tick 0 on every load, so it opens with
@@ -226,31 +226,21 @@ impl Host for Player {
         self.dirty = true;
     }
 
-    /// Takes the owed ticks, each after the script's restarts due in it were read back, and each followed by a
-    /// commit to wait for; stops at the first thing to wait for.
+    /// Takes the owed ticks in groups, each saved by one transaction and each tick after the script's restarts
+    /// due in it were read back (`persist::pump_ticks`); stops at the first thing to wait for.
     fn pump(&mut self) -> Option<Pending> {
-        loop {
-            if let Some(pending) = self.persistence.sync(&mut self.runner) {
-                self.dirty = true;
-                return Some(pending);
-            }
-            if self.persistence.is_stopped() {
-                // Not the visitor's cluster, and the script replays: go on in memory, saying why.
-                self.persistence.go_on_in_memory(&mut self.runner);
-                self.dirty = true;
-            }
-            if self.owed < 1.0 || self.runner.now() >= self.end || !self.persistence.may_advance() {
-                self.at_end();
-                return None;
-            }
-            if !self.persistence.ready_for_recorded_restarts(&self.runner) {
-                // A read-back is queued: the next `sync` starts it.
-                continue;
-            }
-            self.runner.step();
-            self.owed -= 1.0;
+        let owed = (self.owed.floor() as u64).min(self.end.saturating_sub(self.runner.now()));
+        let (pending, taken) = persist::pump_ticks(&mut self.persistence, &mut self.runner, owed, |_| true);
+        self.owed -= taken as f64;
+        self.dirty |= taken > 0 || pending.is_some();
+        if pending.is_none() && self.persistence.is_stopped() {
+            // Not the visitor's cluster, and the script replays: go on in memory (never stopped again), saying why.
+            self.persistence.go_on_in_memory(&mut self.runner);
             self.dirty = true;
+            return self.pump();
         }
+        self.at_end();
+        pending
     }
 
     fn changed(&mut self) {

@@ -1,17 +1,52 @@
 //! The playground's cluster in IndexedDB: every node's disk survives a kill, a restart and a page reload.
 //!
-//! # Design: the simulator decides, IndexedDB follows, and the next tick waits for it
+//! # Design: the simulator decides, IndexedDB follows a group of ticks behind
 //!
-//! The simulator stays the authority on durability *in virtual time* (`MemoryStorage`): that keeps a run
-//! deterministic, so a seed and a list of actions (a shared URL) replay the same trace whatever the browser's
-//! disk does. The page keeps IndexedDB equal to it: after every tick, and after every visitor action, the
-//! batches that became durable in that tick (`Sim::take_durable_batches`) go to IndexedDB in **one strict
-//! transaction** together with the run's record and current tick (the `trace` document [`RUN_DOCUMENT`]),
-//! and the next tick does not start until that transaction committed. A message is delivered one tick after
-//! it is sent at the earliest, so every message a node *receives* was sent on the strength of state that is
-//! already on the browser's disk: persist-before-send, for real and observably (a write that fails stops the
-//! cluster before anything depending on it is delivered). The node state and the tick land together, so after
-//! any reload the stored tick replays to exactly the stored state, and the page checks that it does.
+//! The simulator stays the authority on durability *in virtual time* (`MemoryStorage`): a node's write batch is
+//! acknowledged by its simulated disk at a tick the seeded RNG chose, and that acknowledgement, with every
+//! message it releases, is part of the deterministic trace. IndexedDB's timing never enters it, so a seed and a
+//! list of actions (a shared URL) replay the same trace whatever the browser's disk does. The page keeps
+//! IndexedDB a copy of the run as of some tick: the batches that became durable (`Sim::take_durable_batches`) go
+//! to IndexedDB in **one strict transaction** together with the run's record and the tick reached (the `trace`
+//! document [`RUN_DOCUMENT`]). One transaction is under way at a time, so they commit in order.
+//!
+//! ## Ticks in groups
+//!
+//! A transaction carries a group of ticks, not one: a host takes ticks while [`Persistence::group_ticks`]
+//! allows and calls [`Persistence::sync`] before its first tick and after its last ([`pump_ticks`] is that
+//! loop). While a transaction of ticks is under way the host goes on, up to [`GROUP_TICKS_MAX`] ticks beyond the
+//! last tick handed to IndexedDB, and the next transaction carries them as soon as this one committed. So the
+//! disk works while the page simulates and draws: at 2,000 ticks/s a frame takes 33 to 40 ticks and a
+//! transaction carries what the frames took while the one before it committed; at 8 ticks/s every tick is still
+//! its own transaction, committed long before the next frame. One transaction per tick held fast-forward to a few hundred ticks/s, since each costs
+//! 1–6 ms of the disk's time whatever it holds (BENCHMARKS.md).
+//!
+//! A transaction is a **barrier** when it carries something the visitor did (an action, time travel, a new
+//! run) or is the first one: no tick is taken until it committed. An action that comes while a transaction is
+//! under way waits for it, is handed over right after it (with the ticks taken before the action), and only
+//! once that committed is the next tick taken, let alone shown. A restart that reads its node back (a
+//! visitor's, or a script's `restart N`) waits the same way, and the read-back after it.
+//!
+//! ## Why grouping is safe
+//!
+//! - **Only committed moments come back.** A transaction is atomic: every node's records and the tick land
+//!   together or not at all, and transactions commit in order, so IndexedDB only ever holds the run as of the
+//!   end of a committed group, a tick the simulator really passed through, with every node's durable state of
+//!   that tick complete. A reload replays the stored run to the stored tick and checks every node against
+//!   IndexedDB; ticks whose transaction had not committed are simply not there, and the reload comes back to
+//!   the last tick that was.
+//! - **Persist-before-send, for every state that can come back.** Inside a group a node may receive a message
+//!   resting on a write that is not in IndexedDB yet (delivery is one tick after sending at the earliest, and
+//!   the write's group has not committed). Nothing outside the page sees that message, and the write is
+//!   committed no later than the delivery: a reload comes back to a tick where either both happened or the
+//!   delivery did not, and drops every message in flight. The core itself releases no message before its
+//!   simulated disk acknowledged the write behind it (`DurableState::backs`).
+//! - **The visitor is told.** What the page shows runs ahead of IndexedDB by at most two groups, the one being
+//!   written and the one being taken (a few frames at full speed); the page says how far it has saved
+//!   ([`Persistence::saved`]: "Saved up to tick N"), and a reload in between comes back there, or to the group
+//!   under way if its commit landed first. The visitor's own actions are committed before any later tick.
+//! - **A failed write stops the cluster** before the next transaction, so nothing after it is shown as saved;
+//!   the node states planned for IndexedDB may then be ahead of the disk, so the next write rewrites every node.
 //!
 //! A restart ("Restart node N") first reads the node back from IndexedDB and compares it with the state the
 //! simulator recovers from; a page reload replays the stored run to the stored tick, compares every node the
@@ -27,7 +62,7 @@
 //!
 //! A page picks a [`DiskChoice`] (memory, or IndexedDB under a cluster name such as `"embed-<scenario>"`),
 //! makes a [`Persistence`] from it, implements [`Host`] for its state, calls [`open`] once, and then in its
-//! loop advances only when [`Persistence::may_advance`] and drives commits with [`drive`]. Kept stable.
+//! loop takes its ticks through [`pump_ticks`] and drives commits with [`drive`]. Kept stable.
 //!
 //! A page whose run is a script replayed from tick 0 on every load (an embedded scenario, `embed.rs`) opens
 //! with [`Open::Fresh`]: the database is deleted and written again from the start, never resumed, and when
@@ -64,6 +99,10 @@ pub const PLAYGROUND_CLUSTER: &str = "playground";
 pub const RUN_DOCUMENT: &str = "run";
 /// A playground cluster has at most this many nodes: a new run rewrites the records of all of them.
 const NODES_MAX: usize = 7;
+/// Ticks a page may take beyond the last tick handed to IndexedDB, so the most one transaction carries (see the
+/// module docs, "Ticks in groups"): an eighth of a second of the run at 2,000 ticks/s. A disk slower than that
+/// slows fast-forward down instead of letting what is shown run further ahead of what is saved.
+pub const GROUP_TICKS_MAX: u64 = 256;
 /// [`Open::Fresh`] tries the cluster and its spares `<cluster>-2` … `<cluster>-4`: so many frames or tabs can
 /// play the same script from IndexedDB at once (a bounded number of databases per script; beyond that, memory).
 pub const FRESH_CLUSTERS: u32 = 4;
@@ -105,6 +144,15 @@ pub struct StorageStatus {
     /// The browser gives this page no storage here (turned off, a private window, a frame on another site): the
     /// run is in memory, which is worth knowing, but nothing failed.
     pub unavailable: bool,
+}
+
+/// A position of the run as a transaction stores it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Saved {
+    /// The tick a reload comes back to.
+    pub tick: u64,
+    /// The visitor's actions taken up to it, counted by [`Runner::acts`].
+    pub acts: u64,
 }
 
 /// The run's position, stored with every commit: `{"run":…,"tick":…}`.
@@ -162,8 +210,8 @@ pub trait Host: 'static {
     fn persistence(&mut self) -> &mut Persistence;
     /// Puts a restored or fresh run in place of the current one.
     fn replace_runner(&mut self, runner: Runner);
-    /// Advances what is owed (ticks, actions) as far as storage allows; returns the work to wait for before
-    /// advancing further, if any. Must call [`Persistence::sync`] after every tick.
+    /// Advances what is owed (ticks, actions) as far as storage allows, through [`pump_ticks`]; returns the work
+    /// to wait for before advancing further, if any.
     fn pump(&mut self) -> Option<Pending>;
     /// Something changed outside a frame: render again.
     fn changed(&mut self);
@@ -259,14 +307,34 @@ impl Persistence {
         self.set_status(status);
     }
 
-    /// Whether the simulation may take its next tick now: not while opening, not while another tab drives,
-    /// not while a commit or a read-back is under way or a write failed.
-    pub fn may_advance(&self) -> bool {
+    /// Whether nothing is under way or waiting: no transaction, no read-back, no restart, no failure (in memory,
+    /// always). Not while opening or stopped.
+    pub fn is_idle(&self) -> bool {
         match &self.state {
             State::Memory => true,
             State::Driving(disk) => !disk.busy() && self.restarts.is_empty(),
             State::Opening | State::Stopped => false,
         }
+    }
+
+    /// How many more ticks the host may take now ("Ticks in groups" above): any number in memory; while driving,
+    /// up to a group ([`GROUP_TICKS_MAX`]) beyond the last tick handed to IndexedDB, and none while an action or
+    /// a rewrite waits to be committed, a restart waits to read its node back, or a write failed; none while
+    /// opening or stopped.
+    pub fn group_ticks(&self, runner: &Runner) -> u64 {
+        match &self.state {
+            State::Memory => u64::MAX,
+            State::Driving(disk) if self.restarts.is_empty() => disk.ticks_allowed(runner),
+            _ => 0,
+        }
+    }
+
+    /// How far the last transaction that committed saved the run, while this page writes IndexedDB: a reload
+    /// comes back there.
+    pub fn saved(&self) -> Option<Saved> {
+        let State::Driving(disk) = &self.state else { return None };
+        let saved = disk.shared.borrow().saved;
+        saved
     }
 
     fn set_status(&mut self, status: StorageStatus) {
@@ -424,7 +492,7 @@ impl Persistence {
                     entries: state.entries.len(),
                     chosen_upto: state.chosen_upto,
                     snapshot_upto: state.snapshot.as_ref().map(|snapshot| snapshot.upto),
-                    unsynced_batches: usize::from(shared.in_flight),
+                    unsynced_batches: usize::from(shared.in_flight.is_some()),
                     source: "IndexedDB",
                     last_entry: state
                         .entries
@@ -566,8 +634,9 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
     let fresh = restored.is_none();
     match restored {
         Some((runner, states)) => {
+            let saved = Saved { tick: runner.now(), acts: runner.acts() };
             h.replace_runner(runner);
-            h.persistence().state = State::Driving(Disk::new(db, states));
+            h.persistence().state = State::Driving(Disk::new(db, states, Some(saved)));
         }
         None => {
             if how == Open::Reset {
@@ -575,7 +644,7 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
                 let runner = Runner::new(RunRecord { setup, actions: Vec::new() }).map_err(StorageError::Other)?;
                 h.replace_runner(runner);
             }
-            h.persistence().state = State::Driving(Disk::new(db, vec![KvDurable::default(); NODES_MAX]));
+            h.persistence().state = State::Driving(Disk::new(db, vec![KvDurable::default(); NODES_MAX], None));
         }
     }
     let summary = h.persistence().driving_summary(&cluster, how);
@@ -663,6 +732,45 @@ fn watch_lock<H: Host>(host: &Rc<RefCell<H>>, lock: &DriverLock) {
     });
 }
 
+/// The loop of every host's [`Host::pump`] ("Ticks in groups" above): a sync first, so whatever waits to be
+/// saved (a visitor's action) is handed over before any tick; then ticks while [`Persistence::group_ticks`]
+/// allows, each once the run's recorded restarts due in it were read back, and a sync after them; again, until
+/// there is work to wait for, storage allows no more ticks, or `owed` ticks were taken. `go_on` is asked after
+/// every tick whether to take more (a violation stops the playground). Returns the work to wait for, if any,
+/// and the ticks taken.
+pub fn pump_ticks(
+    persistence: &mut Persistence,
+    runner: &mut Runner,
+    mut owed: u64,
+    mut go_on: impl FnMut(&Runner) -> bool,
+) -> (Option<Pending>, u64) {
+    let mut taken = 0;
+    loop {
+        if let Some(pending) = persistence.sync(runner) {
+            return (Some(pending), taken);
+        }
+        let (mut group, mut read_back_due) = (0, false);
+        while taken < owed && persistence.group_ticks(runner) > 0 {
+            if !persistence.ready_for_recorded_restarts(runner) {
+                read_back_due = true;
+                break;
+            }
+            debug_assert!(
+                persistence.saved().is_none_or(|saved| saved.acts == runner.acts()),
+                "a tick is taken before every action was committed"
+            );
+            runner.step();
+            (group, taken) = (group + 1, taken + 1);
+            if !go_on(runner) {
+                owed = taken;
+            }
+        }
+        if group == 0 && !read_back_due {
+            return (None, taken);
+        }
+    }
+}
+
 /// Lets the host advance, and whenever that leaves work to wait for (a commit), waits and goes on. One chain
 /// at a time: while work is under way, `pump` returns nothing new.
 pub fn drive<H: Host>(host: &Rc<RefCell<H>>) {
@@ -687,13 +795,27 @@ struct Disk {
     rewrite: bool,
     /// The run and tick last handed over.
     written: Option<(String, u64)>,
+    /// The position the last transaction carries (committed or under way).
+    handed: Option<Saved>,
+}
+
+/// What the work under way is, which decides whether ticks may be taken meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flight {
+    /// A transaction of ticks only: the host may take up to a group more meanwhile.
+    Ticks,
+    /// A transaction with something the visitor did (an action, time travel, a new run) or a first write, or a
+    /// node read back: no tick is taken before it completes.
+    Barrier,
 }
 
 /// What the task waiting for a transaction updates.
 struct DiskShared {
     /// Per node: what IndexedDB acknowledged.
     committed: Vec<KvDurable>,
-    in_flight: bool,
+    /// The position stored by the last transaction that committed (what a reload restores).
+    saved: Option<Saved>,
+    in_flight: Option<Flight>,
     failure: Option<StorageError>,
     read_back: Option<(NodeId, RestartBy, Result<KvDurable, StorageError>)>,
 }
@@ -704,14 +826,31 @@ enum Change {
 }
 
 impl Disk {
-    fn new(db: ClusterDb, states: Vec<KvDurable>) -> Disk {
-        let shared = DiskShared { committed: states.clone(), in_flight: false, failure: None, read_back: None };
-        Disk { db, planned: states, shared: Rc::new(RefCell::new(shared)), rewrite: false, written: None }
+    fn new(db: ClusterDb, states: Vec<KvDurable>, saved: Option<Saved>) -> Disk {
+        let shared = DiskShared { committed: states.clone(), saved, in_flight: None, failure: None, read_back: None };
+        let shared = Rc::new(RefCell::new(shared));
+        Disk { db, planned: states, shared, rewrite: false, written: None, handed: saved }
     }
 
     fn busy(&self) -> bool {
         let shared = self.shared.borrow();
-        shared.in_flight || shared.failure.is_some()
+        shared.in_flight.is_some() || shared.failure.is_some()
+    }
+
+    /// See [`Persistence::group_ticks`]. An action is committed before any later tick: it is handed over only
+    /// once the transaction under way completed, and then as a barrier.
+    fn ticks_allowed(&self, runner: &Runner) -> u64 {
+        let shared = self.shared.borrow();
+        if self.rewrite || shared.failure.is_some() || shared.in_flight == Some(Flight::Barrier) {
+            return 0;
+        }
+        match self.handed {
+            Some(handed) if handed.acts == runner.acts() => {
+                GROUP_TICKS_MAX.saturating_sub(runner.now().saturating_sub(handed.tick))
+            }
+            // An action, or the first write, waits to be handed over.
+            _ => 0,
+        }
     }
 
     fn failure(&self) -> Option<StorageError> {
@@ -747,6 +886,11 @@ impl Disk {
             }
             (writes.into_iter().collect(), Change::Batches(batches))
         };
+        let position_now = Saved { tick: position.1, acts: runner.acts() };
+        let flight = match self.handed {
+            Some(handed) if !self.rewrite && handed.acts == position_now.acts => Flight::Ticks,
+            _ => Flight::Barrier,
+        };
         // Whatever happens next, a failure means the planned states may be ahead of the disk: rewrite then.
         self.rewrite = true;
         let document = codec::encode_document(&StoredRun { run: position.0.clone(), tick: position.1 });
@@ -756,12 +900,16 @@ impl Disk {
         }
         self.rewrite = false;
         self.written = Some(position);
-        self.shared.borrow_mut().in_flight = true;
+        self.handed = Some(position_now);
+        self.shared.borrow_mut().in_flight = Some(flight);
         let shared = self.shared.clone();
         Ok(Some(Box::pin(async move {
             let outcome = commit.await;
             let mut shared = shared.borrow_mut();
-            shared.in_flight = false;
+            shared.in_flight = None;
+            if outcome.is_ok() {
+                shared.saved = Some(position_now);
+            }
             match (outcome, change) {
                 (Ok(()), Change::Batches(batches)) => {
                     for (node, batch) in &batches {
@@ -776,12 +924,12 @@ impl Disk {
 
     /// Reads `node` back (after every earlier write committed); the next sync applies or refuses its restart.
     fn read_back(&mut self, node: NodeId, by: RestartBy) -> Pending {
-        self.shared.borrow_mut().in_flight = true;
+        self.shared.borrow_mut().in_flight = Some(Flight::Barrier);
         let (db, shared) = (self.db.clone(), self.shared.clone());
         Box::pin(async move {
             let loaded = db.load(&[node]).await.map(|mut states| states.pop().expect("one state per node"));
             let mut shared = shared.borrow_mut();
-            shared.in_flight = false;
+            shared.in_flight = None;
             shared.read_back = Some((node, by, loaded));
         })
     }

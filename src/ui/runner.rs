@@ -56,6 +56,8 @@ pub struct Runner {
     chosen_narrated: u64,
     /// What narration calls the nodes' disks ("disk", or "IndexedDB" when the page keeps them there).
     pub disk_name: &'static str,
+    /// How many actions `act` took, ever (the record may forget some when the visitor acts in the past).
+    acts: u64,
 }
 
 impl Runner {
@@ -72,6 +74,7 @@ impl Runner {
             narrated_at: (0, 0),
             chosen_narrated: 0,
             disk_name: "disk",
+            acts: 0,
         };
         runner.apply_recorded();
         let first = runner.checkpoint();
@@ -120,6 +123,12 @@ impl Runner {
         checkpoint
     }
 
+    /// How many actions [`act`](Runner::act) took since this runner was made: storage compares it with what it
+    /// saved to tell whether an action still waits to be saved.
+    pub fn acts(&self) -> u64 {
+        self.acts
+    }
+
     /// How many time-travel checkpoints are held.
     pub fn checkpoint_count(&self) -> usize {
         self.checkpoints.len()
@@ -164,6 +173,7 @@ impl Runner {
     /// A visitor's action, now. Acting in the past forgets the recorded future (a new branch).
     pub fn act(&mut self, action: UserAction) {
         let now = self.sim.now();
+        self.acts += 1;
         self.say(describe_action(&action));
         if let UserAction::ClientOp { target, .. } = &action {
             self.say(match self.sim.node(*target) {

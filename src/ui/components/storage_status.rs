@@ -1,5 +1,5 @@
-//! Where the cluster is stored, and any storage problem, with the actions that fix it ("Reset cluster",
-//! "Take over"). A status region labelled "Storage"; a problem is also announced as an alert.
+//! Where the cluster is stored, how far it is saved, and any storage problem, with the actions that fix it ("Reset
+//! cluster", "Take over"). A status region labelled "Storage"; a problem is also announced as an alert.
 
 use yew::prelude::*;
 
@@ -11,6 +11,8 @@ pub struct StorageStatusProps {
     pub status: StorageStatus,
     /// Whether the cluster is kept in IndexedDB at all (a reset means something).
     pub persistent: bool,
+    /// The last tick IndexedDB committed (what a reload comes back to), while the page writes it.
+    pub saved_tick: Option<u64>,
     pub dispatch: Callback<Cmd>,
 }
 
@@ -27,6 +29,10 @@ pub fn storage_status(props: &StorageStatusProps) -> Html {
             <p class="storage-summary">{ status.summary.clone() }</p>
             if let Some(problem) = &status.problem {
                 <p class="storage-problem" role="alert">{ problem.clone() }</p>
+            }
+            if let Some(tick) = props.saved_tick {
+                // It changes with every commit: shown, not announced.
+                <p class="storage-saved" aria-live="off">{ format!("Saved up to tick {tick}.") }</p>
             }
             <div class="storage-actions">
                 if status.offer_take_over {
