@@ -109,6 +109,77 @@ test('a node killed before a reload restarts from IndexedDB after it', async () 
   });
 });
 
+/** The tick the storage bar says IndexedDB holds ("Saved up to tick N."). */
+async function savedTick(page) {
+  const text = await page.locator('.storage-saved').innerText();
+  return Number(text.match(/Saved up to tick (\d+)/)[1]);
+}
+
+test('a reload mid-fast-forward comes back to a committed tick, never behind what the page said was saved', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await setSpeed(page, 2000);
+    await until(async () => (await tick(page)) > 600, 'fast-forward past tick 600');
+    const saved = await savedTick(page);
+    const shown = await tick(page);
+    assert.ok(saved <= shown, `saved ${saved} is not ahead of the tick shown, ${shown}`);
+    await reload(page);
+    const narration = page.getByRole('region', { name: 'What just happened' });
+    const said = await narration.innerText();
+    // The reload replayed the stored run to the stored tick and found every node equal to what IndexedDB held.
+    const back = Number(said.match(/Page reloaded at tick (\d+): the cluster was rebuilt from IndexedDB and checked equal/)[1]);
+    assert.ok(back >= saved, `back at tick ${back}, not behind tick ${saved}, which the page said was saved`);
+    assert.doesNotMatch(await storage(page).innerText(), /stopped|differs|unreadable/);
+    await setSpeed(page, 100);
+    await until(async () => (await tick(page)) > back + 10, 'the run to go on from there');
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await until(async () => (await savedTick(page)) === (await tick(page)), 'everything shown to be saved once paused');
+  });
+});
+
+test('at full speed an action is committed before any later tick is shown', async () => {
+  await withContext(async (context, problems) => {
+    // Watch IndexedDB from inside the page: each committed run document, and each tick as the page shows it,
+    // with the run document committed by then (a transaction's `complete` is a task; the observer runs in the
+    // microtask right after the page changed the tick).
+    await context.addInitScript(() => {
+      window.__committedRun = '';
+      const put = IDBObjectStore.prototype.put;
+      IDBObjectStore.prototype.put = function (value, key) {
+        if (this.name === 'trace' && key === 'run') {
+          this.transaction.addEventListener('complete', () => {
+            window.__committedRun = String(value);
+          });
+        }
+        return put.apply(this, arguments);
+      };
+    });
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await setSpeed(page, 2000);
+    await until(async () => (await tick(page)) > 300, 'fast-forward past tick 300');
+    await page.locator('.tick').evaluate((element) => {
+      window.__shown = [];
+      new MutationObserver(() => {
+        window.__shown.push({ tick: Number(element.textContent.replace('tick ', '')), committed: window.__committedRun });
+      }).observe(element, { characterData: true, childList: true, subtree: true });
+    });
+    const boss = await until(() => leader(page), 'a leader');
+    const victim = boss === 1 ? 2 : 1;
+    await page.getByRole('button', { name: `Kill node ${victim}` }).click();
+    const kill = new RegExp(`~(\\d+):k${victim}`);
+    await until(async () => kill.test(await page.evaluate(() => window.__committedRun)), 'the kill to be committed');
+    const killedAt = Number((await page.evaluate(() => window.__committedRun)).match(kill)[1]);
+    await until(async () => (await tick(page)) > killedAt + 100, 'the run to go on');
+    const shown = await page.evaluate(() => window.__shown);
+    const after = shown.filter((sample) => sample.tick > killedAt);
+    assert.ok(after.length > 3, `ticks after the kill were shown: ${JSON.stringify(shown.slice(-5))}`);
+    const early = after.filter((sample) => !kill.test(sample.committed));
+    assert.deepEqual(early.map((sample) => sample.tick), [], `ticks shown after the kill at ${killedAt} before it was committed`);
+  });
+});
+
 test('two tabs on one cluster: the second waits and can take over', async () => {
   await withContext(async (context, problems) => {
     const first = await open(context, problems);
