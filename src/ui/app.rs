@@ -10,7 +10,9 @@ use super::components::{
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
-use super::runner::{decode_link, encode_link, Moment, RunRecord, RunSetup, Runner, DEFAULT_SPEED, LINK_SPEEDS};
+use super::runner::{
+    decode_link, encode_link, Moment, RunRecord, RunSetup, Runner, DEFAULT_SPEED, LINK_OPEN_TICKS_MAX, LINK_SPEEDS,
+};
 use super::source::{self, query_param, Loaded, Source};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
@@ -127,14 +129,24 @@ impl Shared {
     }
 
     /// Opens a shared link at its moment: the run replayed to the tick shared (checkpoints on the way, so the
-    /// timeline still reaches back to tick 0), paused or playing, at the speed and with the message picked.
+    /// timeline still reaches back to tick 0), paused or playing, at the speed and with the message picked. A
+    /// tick past [`LINK_OPEN_TICKS_MAX`] is not replayed while the page opens: the link opens there, paused, and
+    /// says so.
     fn open_at(&mut self, moment: &Moment) {
-        self.runner.replay_to(moment.tick);
+        let tick = moment.tick.min(LINK_OPEN_TICKS_MAX);
+        self.runner.replay_to(tick);
         self.faults = self.runner.sim().config().faults.clone();
-        self.playing = moment.playing;
+        self.playing = moment.playing && tick == moment.tick;
         self.speed = f64::from(moment.speed);
         self.selected = moment.selected;
-        let state = if moment.playing { "playing on" } else { "paused" };
+        if tick < moment.tick {
+            self.error = Some(format!(
+                "This link was shared at tick {}; it opens at tick {tick}, the furthest a link replays while the page \
+                 opens. Press Play to go on: it is the same run.",
+                moment.tick
+            ));
+        }
+        let state = if self.playing { "playing on" } else { "paused" };
         self.runner.say_line(format!("Opened a shared run at tick {}, {state}.", self.runner.now()));
         self.changed();
     }

@@ -24,6 +24,9 @@ pub const CHECKPOINTS_MAX: usize = 64;
 pub const CHECKPOINTS_RECENT: usize = 16;
 /// Narration lines kept.
 pub const NARRATION_MAX: usize = 8;
+/// The furthest tick a link replays to while the page opens (a few seconds of the page's time: about 8 s at
+/// 100,000 on a busy 2-core machine, and each tick more costs the same). A link shared later opens here, paused.
+pub const LINK_OPEN_TICKS_MAX: u64 = 100_000;
 
 impl RunRecord {
     /// A scenario's run: its setup and the concrete actions its run applied (`scenario::run`).

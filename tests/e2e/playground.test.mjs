@@ -261,6 +261,17 @@ test('a link shared while playing plays on from the tick shared', async () => {
   });
 });
 
+test('a link shared further than a page replays on opening opens at that limit, paused, and says so', async () => {
+  await withPage(`${server.url}/?run=2.5.1.-.2~@150000.playing.8`, async (page) => {
+    assert.equal(await tick(page), 100000);
+    await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
+    assert.match(
+      await page.locator('.notice').innerText(),
+      /shared at tick 150000; it opens at tick 100000, the furthest a link replays while the page opens/,
+    );
+  });
+});
+
 test('a link made before links carried a moment opens paused at its last action', async () => {
   await withPage(`${server.url}/?run=1.5.11.-.2~24:k2`, async (page) => {
     assert.equal(await tick(page), 24);
