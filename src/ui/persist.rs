@@ -1,6 +1,6 @@
 //! The playground's cluster in IndexedDB: every node's disk survives a kill, a restart and a page reload.
 //!
-//! # Design: the simulator decides, IndexedDB follows a group of ticks behind
+//! # Design: the simulator decides, IndexedDB follows a group of ticks at a time
 //!
 //! The simulator stays the authority on durability *in virtual time* (`MemoryStorage`): a node's write batch is
 //! acknowledged by its simulated disk at a tick the seeded RNG chose, and that acknowledgement, with every
@@ -8,44 +8,47 @@
 //! list of actions (a shared URL) replay the same trace whatever the browser's disk does. The page keeps
 //! IndexedDB a copy of the run as of some tick: the batches that became durable (`Sim::take_durable_batches`) go
 //! to IndexedDB in **one strict transaction** together with the run's record and the tick reached (the `trace`
-//! document [`RUN_DOCUMENT`]). One transaction is under way at a time, so they commit in order.
+//! document [`RUN_DOCUMENT`]), and no tick is taken while a transaction is under way.
 //!
 //! ## Ticks in groups
 //!
-//! A transaction carries a group of ticks, not one: a host takes ticks while [`Persistence::group_ticks`]
-//! allows and calls [`Persistence::sync`] before its first tick and after its last ([`pump_ticks`] is that
-//! loop). While a transaction of ticks is under way the host goes on, up to [`GROUP_TICKS_MAX`] ticks beyond the
-//! last tick handed to IndexedDB, and the next transaction carries them as soon as this one committed. So the
-//! disk works while the page simulates and draws: at 2,000 ticks/s a frame takes 33 to 40 ticks and a
-//! transaction carries what the frames took while the one before it committed; at 8 ticks/s every tick is still
-//! its own transaction, committed long before the next frame. One transaction per tick held fast-forward to a few hundred ticks/s, since each costs
-//! 1–6 ms of the disk's time whatever it holds (BENCHMARKS.md).
+//! A transaction carries a group of ticks, not one: a host takes the ticks it owes, at most
+//! [`Persistence::group_ticks`] ([`GROUP_TICKS_MAX`]), and hands them over at once: [`pump_ticks`] calls
+//! [`Persistence::sync`] before the first tick and after the last. At 8 ticks/s an animation frame owes one
+//! tick, so every tick is its own transaction, as before; at 2,000 ticks/s a frame owes about 33 and they share
+//! one. A transaction costs 1–6 ms of the disk's time whatever it holds (more on a busy machine), so one per
+//! tick held fast-forward to a few hundred ticks/s (BENCHMARKS.md). A frame that finds the previous transaction
+//! still under way takes nothing; the playground then takes that frame's ticks with the next frame's
+//! (`TICKS_PER_FRAME_MAX` in `app.rs`), so a commit that takes up to two frames does not slow the run. Groups
+//! break:
 //!
-//! A transaction is a **barrier** when it carries something the visitor did (an action, time travel, a new
-//! run) or is the first one: no tick is taken until it committed. An action that comes while a transaction is
-//! under way waits for it, is handed over right after it (with the ticks taken before the action), and only
-//! once that committed is the next tick taken, let alone shown. A restart that reads its node back (a
-//! visitor's, or a script's `restart N`) waits the same way, and the read-back after it.
+//! - **at a visitor's action**: a host calls `sync` before it takes any tick, so an action waits for the
+//!   transaction under way, if any, and is then committed on its own; only then is the next tick taken, let
+//!   alone shown;
+//! - **before a restart that reads its node back** (a visitor's, or a script's `restart N`): the read-back
+//!   waits for everything before it to commit;
+//! - **where the host stops taking ticks** (nothing more owed this frame, paused, a violation, the end of a
+//!   script): the group taken so far is handed over at once, never held back for the next frame.
 //!
 //! ## Why grouping is safe
 //!
 //! - **Only committed moments come back.** A transaction is atomic: every node's records and the tick land
-//!   together or not at all, and transactions commit in order, so IndexedDB only ever holds the run as of the
-//!   end of a committed group, a tick the simulator really passed through, with every node's durable state of
-//!   that tick complete. A reload replays the stored run to the stored tick and checks every node against
-//!   IndexedDB; ticks whose transaction had not committed are simply not there, and the reload comes back to
-//!   the last tick that was.
+//!   together or not at all, so IndexedDB only ever holds the run as of the end of a committed group, a tick the
+//!   simulator really passed through, with every node's durable state of that tick complete. A reload replays
+//!   the stored run to the stored tick and checks every node against IndexedDB; a group whose transaction had
+//!   not committed is simply not there, and the reload comes back to the group before it.
 //! - **Persist-before-send, for every state that can come back.** Inside a group a node may receive a message
 //!   resting on a write that is not in IndexedDB yet (delivery is one tick after sending at the earliest, and
-//!   the write's group has not committed). Nothing outside the page sees that message, and the write is
-//!   committed no later than the delivery: a reload comes back to a tick where either both happened or the
-//!   delivery did not, and drops every message in flight. The core itself releases no message before its
-//!   simulated disk acknowledged the write behind it (`DurableState::backs`).
-//! - **The visitor is told.** What the page shows runs ahead of IndexedDB by at most two groups, the one being
-//!   written and the one being taken (a few frames at full speed); the page says how far it has saved
-//!   ([`Persistence::saved`]: "Saved up to tick N"), and a reload in between comes back there, or to the group
-//!   under way if its commit landed first. The visitor's own actions are committed before any later tick.
-//! - **A failed write stops the cluster** before the next transaction, so nothing after it is shown as saved;
+//!   the write's group has not committed). Nothing outside the page sees that message, and the write and the
+//!   delivery are committed by the same transaction or lost together: a reload comes back to the tick before
+//!   the group, where neither happened, and drops every message in flight. The core itself releases no message
+//!   before its simulated disk acknowledged the write behind it (`DurableState::backs`).
+//! - **Nothing shown waits to be written.** A group is handed to IndexedDB in the frame that takes it, before
+//!   that frame is drawn, so what the page shows is at most one transaction ahead of what is committed: a reply
+//!   the visitor sees is committed a commit's time later, as when every tick had its own transaction. The page
+//!   says how far it has saved ([`Persistence::saved`]: "Saved up to tick N"), and the visitor's own actions are
+//!   committed before any later tick.
+//! - **A failed write stops the cluster** before the next group, so nothing taken after it is shown as saved;
 //!   the node states planned for IndexedDB may then be ahead of the disk, so the next write rewrites every node.
 //!
 //! A restart ("Restart node N") first reads the node back from IndexedDB and compares it with the state the
@@ -62,7 +65,8 @@
 //!
 //! A page picks a [`DiskChoice`] (memory, or IndexedDB under a cluster name such as `"embed-<scenario>"`),
 //! makes a [`Persistence`] from it, implements [`Host`] for its state, calls [`open`] once, and then in its
-//! loop takes its ticks through [`pump_ticks`] and drives commits with [`drive`]. Kept stable.
+//! loop takes its ticks through [`pump_ticks`] (which advances only when [`Persistence::may_advance`]) and
+//! drives commits with [`drive`]. Kept stable.
 //!
 //! A page whose run is a script replayed from tick 0 on every load (an embedded scenario, `embed.rs`) opens
 //! with [`Open::Fresh`]: the database is deleted and written again from the start, never resumed, and when
@@ -99,9 +103,9 @@ pub const PLAYGROUND_CLUSTER: &str = "playground";
 pub const RUN_DOCUMENT: &str = "run";
 /// A playground cluster has at most this many nodes: a new run rewrites the records of all of them.
 const NODES_MAX: usize = 7;
-/// Ticks a page may take beyond the last tick handed to IndexedDB, so the most one transaction carries (see the
-/// module docs, "Ticks in groups"): an eighth of a second of the run at 2,000 ticks/s. A disk slower than that
-/// slows fast-forward down instead of letting what is shown run further ahead of what is saved.
+/// Ticks one transaction carries at most (see the module docs, "Ticks in groups"): the playground takes at most
+/// 80 in a frame, so this bounds only hosts that owe more at once, and what a crash can take back: an eighth of
+/// a second of the run at 2,000 ticks/s.
 pub const GROUP_TICKS_MAX: u64 = 256;
 /// [`Open::Fresh`] tries the cluster and its spares `<cluster>-2` … `<cluster>-4`: so many frames or tabs can
 /// play the same script from IndexedDB at once (a bounded number of databases per script; beyond that, memory).
@@ -307,9 +311,9 @@ impl Persistence {
         self.set_status(status);
     }
 
-    /// Whether nothing is under way or waiting: no transaction, no read-back, no restart, no failure (in memory,
-    /// always). Not while opening or stopped.
-    pub fn is_idle(&self) -> bool {
+    /// Whether the simulation may take its next tick now: not while opening, not while another tab drives,
+    /// not while a commit or a read-back is under way or a write failed.
+    pub fn may_advance(&self) -> bool {
         match &self.state {
             State::Memory => true,
             State::Driving(disk) => !disk.busy() && self.restarts.is_empty(),
@@ -317,15 +321,13 @@ impl Persistence {
         }
     }
 
-    /// How many more ticks the host may take now ("Ticks in groups" above): any number in memory; while driving,
-    /// up to a group ([`GROUP_TICKS_MAX`]) beyond the last tick handed to IndexedDB, and none while an action or
-    /// a rewrite waits to be committed, a restart waits to read its node back, or a write failed; none while
-    /// opening or stopped.
-    pub fn group_ticks(&self, runner: &Runner) -> u64 {
+    /// How many ticks the host may take before it calls [`sync`](Persistence::sync) again: none while it may not
+    /// advance, [`GROUP_TICKS_MAX`] while a transaction carries them, any number in memory.
+    pub fn group_ticks(&self) -> u64 {
         match &self.state {
-            State::Memory => u64::MAX,
-            State::Driving(disk) if self.restarts.is_empty() => disk.ticks_allowed(runner),
-            _ => 0,
+            _ if !self.may_advance() => 0,
+            State::Driving(_) => GROUP_TICKS_MAX,
+            _ => u64::MAX,
         }
     }
 
@@ -492,7 +494,7 @@ impl Persistence {
                     entries: state.entries.len(),
                     chosen_upto: state.chosen_upto,
                     snapshot_upto: state.snapshot.as_ref().map(|snapshot| snapshot.upto),
-                    unsynced_batches: usize::from(shared.in_flight.is_some()),
+                    unsynced_batches: usize::from(shared.in_flight),
                     source: "IndexedDB",
                     last_entry: state
                         .entries
@@ -733,9 +735,9 @@ fn watch_lock<H: Host>(host: &Rc<RefCell<H>>, lock: &DriverLock) {
 }
 
 /// The loop of every host's [`Host::pump`] ("Ticks in groups" above): a sync first, so whatever waits to be
-/// saved (a visitor's action) is handed over before any tick; then ticks while [`Persistence::group_ticks`]
-/// allows, each once the run's recorded restarts due in it were read back, and a sync after them; again, until
-/// there is work to wait for, storage allows no more ticks, or `owed` ticks were taken. `go_on` is asked after
+/// saved (a visitor's action) is committed before any tick; then up to [`Persistence::group_ticks`] ticks, each
+/// once the run's recorded restarts due in it were read back, and a sync after them; again, until there is
+/// work to wait for, storage allows no more ticks, or `owed` ticks were taken. `go_on` is asked after
 /// every tick whether to take more (a violation stops the playground). Returns the work to wait for, if any,
 /// and the ticks taken.
 pub fn pump_ticks(
@@ -750,7 +752,7 @@ pub fn pump_ticks(
             return (Some(pending), taken);
         }
         let (mut group, mut read_back_due) = (0, false);
-        while taken < owed && persistence.group_ticks(runner) > 0 {
+        while taken < owed && group < persistence.group_ticks() {
             if !persistence.ready_for_recorded_restarts(runner) {
                 read_back_due = true;
                 break;
@@ -795,18 +797,6 @@ struct Disk {
     rewrite: bool,
     /// The run and tick last handed over.
     written: Option<(String, u64)>,
-    /// The position the last transaction carries (committed or under way).
-    handed: Option<Saved>,
-}
-
-/// What the work under way is, which decides whether ticks may be taken meanwhile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Flight {
-    /// A transaction of ticks only: the host may take up to a group more meanwhile.
-    Ticks,
-    /// A transaction with something the visitor did (an action, time travel, a new run) or a first write, or a
-    /// node read back: no tick is taken before it completes.
-    Barrier,
 }
 
 /// What the task waiting for a transaction updates.
@@ -815,7 +805,7 @@ struct DiskShared {
     committed: Vec<KvDurable>,
     /// The position stored by the last transaction that committed (what a reload restores).
     saved: Option<Saved>,
-    in_flight: Option<Flight>,
+    in_flight: bool,
     failure: Option<StorageError>,
     read_back: Option<(NodeId, RestartBy, Result<KvDurable, StorageError>)>,
 }
@@ -827,30 +817,13 @@ enum Change {
 
 impl Disk {
     fn new(db: ClusterDb, states: Vec<KvDurable>, saved: Option<Saved>) -> Disk {
-        let shared = DiskShared { committed: states.clone(), saved, in_flight: None, failure: None, read_back: None };
-        let shared = Rc::new(RefCell::new(shared));
-        Disk { db, planned: states, shared, rewrite: false, written: None, handed: saved }
+        let shared = DiskShared { committed: states.clone(), saved, in_flight: false, failure: None, read_back: None };
+        Disk { db, planned: states, shared: Rc::new(RefCell::new(shared)), rewrite: false, written: None }
     }
 
     fn busy(&self) -> bool {
         let shared = self.shared.borrow();
-        shared.in_flight.is_some() || shared.failure.is_some()
-    }
-
-    /// See [`Persistence::group_ticks`]. An action is committed before any later tick: it is handed over only
-    /// once the transaction under way completed, and then as a barrier.
-    fn ticks_allowed(&self, runner: &Runner) -> u64 {
-        let shared = self.shared.borrow();
-        if self.rewrite || shared.failure.is_some() || shared.in_flight == Some(Flight::Barrier) {
-            return 0;
-        }
-        match self.handed {
-            Some(handed) if handed.acts == runner.acts() => {
-                GROUP_TICKS_MAX.saturating_sub(runner.now().saturating_sub(handed.tick))
-            }
-            // An action, or the first write, waits to be handed over.
-            _ => 0,
-        }
+        shared.in_flight || shared.failure.is_some()
     }
 
     fn failure(&self) -> Option<StorageError> {
@@ -887,10 +860,6 @@ impl Disk {
             (writes.into_iter().collect(), Change::Batches(batches))
         };
         let position_now = Saved { tick: position.1, acts: runner.acts() };
-        let flight = match self.handed {
-            Some(handed) if !self.rewrite && handed.acts == position_now.acts => Flight::Ticks,
-            _ => Flight::Barrier,
-        };
         // Whatever happens next, a failure means the planned states may be ahead of the disk: rewrite then.
         self.rewrite = true;
         let document = codec::encode_document(&StoredRun { run: position.0.clone(), tick: position.1 });
@@ -900,13 +869,12 @@ impl Disk {
         }
         self.rewrite = false;
         self.written = Some(position);
-        self.handed = Some(position_now);
-        self.shared.borrow_mut().in_flight = Some(flight);
+        self.shared.borrow_mut().in_flight = true;
         let shared = self.shared.clone();
         Ok(Some(Box::pin(async move {
             let outcome = commit.await;
             let mut shared = shared.borrow_mut();
-            shared.in_flight = None;
+            shared.in_flight = false;
             if outcome.is_ok() {
                 shared.saved = Some(position_now);
             }
@@ -924,12 +892,12 @@ impl Disk {
 
     /// Reads `node` back (after every earlier write committed); the next sync applies or refuses its restart.
     fn read_back(&mut self, node: NodeId, by: RestartBy) -> Pending {
-        self.shared.borrow_mut().in_flight = Some(Flight::Barrier);
+        self.shared.borrow_mut().in_flight = true;
         let (db, shared) = (self.db.clone(), self.shared.clone());
         Box::pin(async move {
             let loaded = db.load(&[node]).await.map(|mut states| states.pop().expect("one state per node"));
             let mut shared = shared.borrow_mut();
-            shared.in_flight = None;
+            shared.in_flight = false;
             shared.read_back = Some((node, by, loaded));
         })
     }
