@@ -158,6 +158,7 @@ fn a_link_carries_the_moment_and_links_of_the_first_version_open_at_their_last_a
         ("2.5.1.-.2~@49.stopped.8", "neither playing nor paused"),
         ("2.5.1.-.2~@49.paused.0", "speed 0"),
         ("2.5.1.-.2~@49.paused.2001", "faster than the menu"),
+        ("2.5.1.-.2~@49.paused.50", "a speed the menu does not offer"),
         ("2.5.1.-.2~@x.paused.8", "no tick"),
         ("2.5.1.-.2~@49.paused.8.17", "a message without its m"),
         ("2.5.1.-.2~@49.paused.8.m17.extra", "a field too many"),

@@ -56,14 +56,14 @@ pub struct Moment {
     pub tick: u64,
     /// Whether the run plays on from there, or waits paused.
     pub playing: bool,
-    /// Ticks per second (one of the speed menu's, 1 to 2,000).
+    /// Ticks per second, one of [`SPEEDS`].
     pub speed: u32,
     /// The message picked on the ring or in the list, if any.
     pub selected: Option<u64>,
 }
 
-/// The speeds a link may carry (the speed menu's range).
-pub const LINK_SPEEDS: std::ops::RangeInclusive<u32> = 1..=2_000;
+/// The speeds, in ticks per second, the playground offers (its speed menu) and a link may carry.
+pub const SPEEDS: [u32; 7] = [1, 3, 8, 25, 100, 400, 2_000];
 /// The speed a run plays at unless told otherwise.
 pub const DEFAULT_SPEED: u32 = 8;
 
@@ -114,7 +114,7 @@ pub fn decode_link(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Res
         "paused" => false,
         _ => return Err(bad("state (playing or paused)")),
     };
-    let speed = speed.parse::<u32>().ok().filter(|speed| LINK_SPEEDS.contains(speed)).ok_or_else(|| bad("speed"))?;
+    let speed = speed.parse::<u32>().ok().filter(|speed| SPEEDS.contains(speed)).ok_or_else(|| bad("speed"))?;
     let selected = match selected.map(|id| id.strip_prefix('m').and_then(|id| id.parse::<u64>().ok())) {
         None => None,
         Some(Some(id)) => Some(id),
@@ -398,7 +398,12 @@ mod tests {
         let text = encode_link(&timed(), &moment, &|text| text.to_string());
         assert_eq!(text, "2.3.1.-.0.0.h2e6r4~0:s1~3:t1~@40.playing.2000.m9");
         assert_eq!(decode_link(&text, &unescape), Ok((timed(), moment)));
-        for bad in ["2.3.1.-.0.0.h2e6r4~0:s1", "2.3.1.-.0.0.h0e6r4~@4.paused.8", "2.3.1.-.0~@4.paused.3000"] {
+        for bad in [
+            "2.3.1.-.0.0.h2e6r4~0:s1",
+            "2.3.1.-.0.0.h0e6r4~@4.paused.8",
+            "2.3.1.-.0~@4.paused.3000",
+            "2.3.1.-.0~@4.paused.7",
+        ] {
             assert!(decode_link(bad, &unescape).is_err(), "{bad}");
         }
     }

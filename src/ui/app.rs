@@ -11,7 +11,7 @@ use super::components::{
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
 use super::runner::{
-    decode_link, encode_link, Moment, RunRecord, RunSetup, Runner, DEFAULT_SPEED, LINK_OPEN_TICKS_MAX, LINK_SPEEDS,
+    decode_link, encode_link, Moment, RunRecord, RunSetup, Runner, DEFAULT_SPEED, LINK_OPEN_TICKS_MAX, SPEEDS,
 };
 use super::source::{self, query_param, Loaded, Source};
 use super::view::{from_sim, ClusterView, LogWindows};
@@ -161,7 +161,11 @@ impl Shared {
         Moment {
             tick: self.runner.now(),
             playing: self.playing,
-            speed: (self.speed.round() as u32).clamp(*LINK_SPEEDS.start(), *LINK_SPEEDS.end()),
+            // The menu's speed nearest to this one (the page only ever sets the menu's).
+            speed: SPEEDS
+                .into_iter()
+                .min_by_key(|speed| (f64::from(*speed) - self.speed).abs() as u64)
+                .unwrap_or(DEFAULT_SPEED),
             selected: self.selected.filter(|id| sim.network().get(*id).is_some()),
         }
     }

@@ -12,7 +12,7 @@ use crate::sim::link::TICKS_MAX;
 use crate::sim::{Sim, Timing, UserAction};
 
 pub use crate::sim::link::{
-    decode_link, decode_record, encode_link, encode_record, Moment, RunRecord, RunSetup, DEFAULT_SPEED, LINK_SPEEDS,
+    decode_link, decode_record, encode_link, encode_record, Moment, RunRecord, RunSetup, DEFAULT_SPEED, SPEEDS,
 };
 
 /// A checkpoint (a clone of the simulator) every this many ticks, so seeking near the present replays at most

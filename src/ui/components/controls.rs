@@ -5,7 +5,7 @@ use yew::prelude::*;
 
 use crate::paxos::Bug;
 use crate::ui::app::{Cmd, Frame};
-use crate::ui::runner::RunSetup;
+use crate::ui::runner::{RunSetup, SPEEDS};
 
 use super::FaultControls;
 
@@ -14,16 +14,6 @@ pub struct ControlsProps {
     pub frame: Rc<Frame>,
     pub dispatch: Callback<Cmd>,
 }
-
-const SPEEDS: &[(u32, &str)] = &[
-    (1, "1 tick/s"),
-    (3, "3 ticks/s"),
-    (8, "8 ticks/s"),
-    (25, "25 ticks/s"),
-    (100, "100 ticks/s"),
-    (400, "400 ticks/s"),
-    (2000, "2000 ticks/s"),
-];
 
 pub(super) fn input_value(event: &Event) -> String {
     event.target_unchecked_into::<HtmlInputElement>().value()
@@ -103,8 +93,10 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <label class="inline">
                         <span>{ "Speed" }</span>
                         <select onchange={on_speed}>
-                            { for SPEEDS.iter().map(|(speed, label)| html! {
-                                <option value={speed.to_string()} selected={f64::from(*speed) == f.speed}>{ *label }</option>
+                            { for SPEEDS.iter().map(|speed| html! {
+                                <option value={speed.to_string()} selected={f64::from(*speed) == f.speed}>
+                                    { if *speed == 1 { "1 tick/s".to_owned() } else { format!("{speed} ticks/s") } }
+                                </option>
                             }) }
                         </select>
                     </label>
