@@ -16,11 +16,11 @@
 //! [`Persistence::group_ticks`] ([`GROUP_TICKS_MAX`]), and hands them over at once: [`pump_ticks`] calls
 //! [`Persistence::sync`] before the first tick and after the last. At 8 ticks/s an animation frame owes one
 //! tick, so every tick is its own transaction, as before; at 2,000 ticks/s a frame owes about 33 and they share
-//! one. A transaction costs 1–6 ms of the disk's time whatever it holds (more on a busy machine), so one per
-//! tick held fast-forward to a few hundred ticks/s (BENCHMARKS.md). A frame that finds the previous transaction
-//! still under way takes nothing; the playground then takes that frame's ticks with the next frame's
-//! (`TICKS_PER_FRAME_MAX` in `app.rs`), so a commit that takes up to two frames does not slow the run. Groups
-//! break:
+//! one (up to 80 when frames are slow). A transaction costs 1–6 ms of the disk's time whatever it holds (more on
+//! a busy machine), so one per tick held fast-forward to a few hundred ticks/s (BENCHMARKS.md). A frame that
+//! finds the previous transaction still under way takes nothing; the playground then takes that frame's ticks
+//! with the next frame's (`OWED_MAX` in `app.rs`), so a commit that takes up to two frames does not slow the
+//! run. Groups break:
 //!
 //! - **at a visitor's action**: a host calls `sync` before it takes any tick, so an action waits for the
 //!   transaction under way, if any, and is then committed on its own; only then is the next tick taken, let
@@ -103,9 +103,9 @@ pub const PLAYGROUND_CLUSTER: &str = "playground";
 pub const RUN_DOCUMENT: &str = "run";
 /// A playground cluster has at most this many nodes: a new run rewrites the records of all of them.
 const NODES_MAX: usize = 7;
-/// Ticks one transaction carries at most (see the module docs, "Ticks in groups"): the playground takes at most
-/// 80 in a frame, so this bounds only hosts that owe more at once, and what a crash can take back: an eighth of
-/// a second of the run at 2,000 ticks/s.
+/// Ticks one transaction carries at most (see the module docs, "Ticks in groups"): the playground owes at most
+/// 160 at once, so this bounds only hosts that owe more, and what a crash can take back: an eighth of a second of
+/// the run at 2,000 ticks/s.
 pub const GROUP_TICKS_MAX: u64 = 256;
 /// [`Open::Fresh`] tries the cluster and its spares `<cluster>-2` … `<cluster>-4`: so many frames or tabs can
 /// play the same script from IndexedDB at once (a bounded number of databases per script; beyond that, memory).
