@@ -1,3 +1,4 @@
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -83,6 +84,9 @@ pub struct Frame {
     pub scenario: Rc<ScenarioPane>,
 }
 
+/// A frame to draw, and whether ticks made it (see [`Shared::draw`]).
+type Drawn = (Rc<Frame>, bool);
+
 struct Shared {
     runner: Runner,
     playing: bool,
@@ -102,6 +106,12 @@ struct Shared {
     dirty: bool,
     /// The last frame built, reused while nothing changed, so components get equal props and skip rendering.
     frame: Option<Rc<Frame>>,
+    /// The tick of the last frame built: what is on screen.
+    shown_now: u64,
+    /// Ticks were taken since the last frame was drawn.
+    ticked: bool,
+    /// An animation frame is taking ticks: with IndexedDB only a frame takes them (see [`Shared::draw`]).
+    in_frame: bool,
     alive: bool,
     /// The scenario editor's text and news.
     pane: Rc<ScenarioPane>,
@@ -128,6 +138,9 @@ impl Shared {
             error,
             dirty: true,
             frame: None,
+            shown_now: 0,
+            ticked: false,
+            in_frame: false,
             alive: true,
             pane: Rc::default(),
             title: None,
@@ -176,13 +189,29 @@ impl Shared {
     fn publish(&mut self) -> Rc<Frame> {
         if self.frame.is_none() {
             self.frame = Some(Rc::new(self.build_frame()));
+            self.shown_now = self.runner.now();
         }
         self.frame.clone().expect("built above")
     }
 
-    /// Virtual time including the fraction of the next tick already elapsed, for what moves between ticks.
+    /// What an animation frame draws, if anything changed, and whether ticks changed it (the node cards then follow
+    /// a frame later). With IndexedDB, only once everything taken is committed, so the page never draws a tick
+    /// IndexedDB does not hold yet: a reply the visitor saw survives a reload right after it. A frame therefore
+    /// draws first and then takes the next ticks, and only frames take ticks, so a commit landing in between
+    /// cannot start the next transaction before its ticks were drawn.
+    fn draw(&mut self) -> Option<Drawn> {
+        let committing = self.persistence.is_driving() && !self.persistence.may_advance();
+        if !self.dirty || committing {
+            return None;
+        }
+        self.dirty = false;
+        Some((self.publish(), std::mem::take(&mut self.ticked)))
+    }
+
+    /// Virtual time of what is on screen, including the fraction of the next tick already elapsed, for what moves
+    /// between ticks.
     fn time(&self) -> f64 {
-        self.runner.now() as f64 + if self.playing { self.carry } else { 0.0 }
+        self.shown_now as f64 + if self.playing { self.carry } else { 0.0 }
     }
 
     fn build_frame(&self) -> Frame {
@@ -380,7 +409,8 @@ impl Host for Shared {
     /// Takes the owed ticks in groups, each saved by one transaction (`persist::pump_ticks`); stops at the
     /// first commit to wait for.
     fn pump(&mut self) -> Option<Pending> {
-        let owed = self.owed.floor() as u64;
+        let may_take = self.in_frame || !self.persistence.is_driving();
+        let owed = if may_take { self.owed.floor() as u64 } else { 0 };
         let (pending, taken) = persist::pump_ticks(&mut self.persistence, &mut self.runner, owed, |runner| {
             runner.sim().violations().is_empty()
         });
@@ -392,6 +422,7 @@ impl Host for Shared {
             self.owed = 0.0;
         }
         if taken > 0 || pending.is_some() {
+            self.ticked |= taken > 0;
             self.changed();
         }
         pending
@@ -401,6 +432,25 @@ impl Host for Shared {
         self.frame = None;
         self.dirty = true;
     }
+}
+
+/// One animation frame of the playground: advances virtual time, takes the ticks owed (drawing first, with
+/// IndexedDB: see [`Shared::draw`]), and returns what to draw, if anything, and the clock's time; `None` once the
+/// app is gone.
+fn animation_frame(shared: &Rc<RefCell<Shared>>, ts: f64) -> Option<(Option<Drawn>, f64)> {
+    let mut s = shared.borrow_mut();
+    if !s.alive {
+        return None;
+    }
+    s.advance(ts);
+    let drawn_first = if s.persistence.is_driving() { s.draw() } else { None };
+    s.in_frame = true;
+    drop(s);
+    persist::drive(shared);
+    let mut s = shared.borrow_mut();
+    s.in_frame = false;
+    let drawn = drawn_first.or_else(|| s.draw());
+    Some((drawn, s.time()))
 }
 
 fn share_url(record: &RunRecord, moment: &Moment) -> String {
@@ -542,21 +592,16 @@ fn frame_loop(handles: Handles) -> impl FnOnce() {
         if let Some(view) = cards_due.borrow_mut().take() {
             cards.set(view);
         }
-        let (next, time) = {
-            let mut s = loop_shared.borrow_mut();
-            if !s.alive {
-                return false;
-            }
-            s.advance(ts);
-            drop(s);
-            persist::drive(&loop_shared);
-            let mut s = loop_shared.borrow_mut();
-            (std::mem::take(&mut s.dirty).then(|| s.publish()), s.time())
-        };
+        let Some((next, time)) = animation_frame(&loop_shared, ts) else { return false };
         // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
         clock.set(time);
-        if let Some(next) = next {
-            *cards_due.borrow_mut() = Some(next.view.clone());
+        if let Some((next, ticked)) = next {
+            if ticked {
+                *cards_due.borrow_mut() = Some(next.view.clone());
+            } else {
+                cards_due.borrow_mut().take();
+                cards.set(next.view.clone());
+            }
             published.set(next);
         }
         if let Some(FrameSamples { frame, sim, render }) = FrameSamples::requested() {
@@ -588,6 +633,7 @@ fn dispatcher(handles: Handles) -> Callback<Cmd> {
         let (next, time) = {
             let mut s = shared.borrow_mut();
             s.dirty = false;
+            s.ticked = false;
             (s.publish(), s.time())
         };
         clock.set(time);

@@ -43,11 +43,12 @@
 //!   delivery are committed by the same transaction or lost together: a reload comes back to the tick before
 //!   the group, where neither happened, and drops every message in flight. The core itself releases no message
 //!   before its simulated disk acknowledged the write behind it (`DurableState::backs`).
-//! - **Nothing shown waits to be written.** A group is handed to IndexedDB in the frame that takes it, before
-//!   that frame is drawn, so what the page shows is at most one transaction ahead of what is committed: a reply
-//!   the visitor sees is committed a commit's time later, as when every tick had its own transaction. The page
-//!   says how far it has saved ([`Persistence::saved`]: "Saved up to tick N"), and the visitor's own actions are
-//!   committed before any later tick.
+//! - **Nothing is drawn before it is committed.** The playground draws a tick only once the transaction holding
+//!   it committed: an animation frame first draws what IndexedDB holds, then takes the next ticks, and only
+//!   frames take them (`Shared::draw` in `app.rs`). So a reply the visitor saw survives a reload right after it.
+//!   The screen trails the simulator by the group being written (a frame, while commits keep up); the page says
+//!   how far it has saved ([`Persistence::saved`]: "Saved up to tick N"). Only the visitor's own action shows at
+//!   once (with the group being written, if a commit is under way), and it is committed before any later tick.
 //! - **A failed write stops the cluster** before the next group, so nothing taken after it is shown as saved;
 //!   the node states planned for IndexedDB may then be ahead of the disk, so the next write rewrites every node.
 //!
