@@ -93,7 +93,8 @@ mod cli {
             #[arg(long, required_unless_present = "run_text")]
             seed: Option<u64>,
             /// A whole run as a playground link's `run` text (what `synod explore` prints for a counterexample),
-            /// replayed to its last action, instead of a fuzz seed.
+            /// replayed to the tick the link opens at, instead of a fuzz seed: a first-version link's last action,
+            /// or the tick a version-2 link was shared at.
             #[arg(long = "run", conflicts_with_all = ["seed", "keep_faults"])]
             run_text: Option<String>,
             #[command(flatten)]
@@ -356,7 +357,7 @@ mod cli {
         .remove(b')');
 
     fn shrink_linked_run(text: &str, runs_max: u64, json: bool) -> ExitCode {
-        let shrunk = match decode_link(text).and_then(|record| synod::sim::shrink::shrink_run(&record, runs_max)) {
+        let shrunk = match read_link(text).and_then(|(record, _)| synod::sim::shrink::shrink_run(&record, runs_max)) {
             Ok(shrunk) => shrunk,
             Err(error) => {
                 eprintln!("synod shrink: {error}");
@@ -414,18 +415,18 @@ mod cli {
         Ok(sim)
     }
 
-    /// A playground run (`run` text, as a link carries it), replayed to its last action.
-    fn decode_link(text: &str) -> Result<synod::sim::link::RunRecord, String> {
+    /// A playground run (`run` text, as a link carries it, of either version) and the moment the page opens it at.
+    fn read_link(text: &str) -> Result<(synod::sim::link::RunRecord, synod::sim::link::Moment), String> {
         let unescape = |text: &str| percent_encoding::percent_decode_str(text).decode_utf8().ok().map(String::from);
-        synod::sim::link::decode_record(text, &unescape)
+        synod::sim::link::decode_link(text, &unescape)
     }
 
+    /// A playground run, replayed to the tick the page would open it at.
     fn linked_run(text: &str) -> Result<Sim, String> {
-        let record = decode_link(text)?;
-        let last = record.actions.last().map_or(0, |(tick, _)| *tick);
+        let (record, moment) = read_link(text)?;
         let actions = record.actions.into_iter().map(|(tick, action)| ScheduledAction { tick, action }).collect();
         let mut sim = Sim::new(record.setup.config(), record.setup.seed, actions, true)?;
-        sim.run_until(last);
+        sim.run_until(moment.tick);
         Ok(sim)
     }
 
