@@ -268,7 +268,8 @@ impl TraceEvent {
                     }
                 }
             }
-            other => unreachable!("{other:?} is not a fault"),
+            // Not `{:?}` of the event: that would link every event type's Debug into the browser bundle.
+            _ => unreachable!("encode_fault is called for fault events only"),
         }
     }
 }
