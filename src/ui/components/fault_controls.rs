@@ -29,7 +29,7 @@ const DOWN_TICKS: u64 = 30;
 pub fn fault_controls(props: &FaultControlsProps) -> Html {
     html! {
         <section class="control-group faults" aria-label="Faults">
-            <RateSliders frame={props.frame.clone()} dispatch={props.dispatch.clone()} />
+            { rate_sliders(&props.frame, &props.dispatch) }
             <PartitionControls frame={props.frame.clone()} dispatch={props.dispatch.clone()} />
             <LinkControls frame={props.frame.clone()} dispatch={props.dispatch.clone()} />
         </section>
@@ -62,9 +62,9 @@ fn rate_slider(
     }
 }
 
-#[function_component(RateSliders)]
-fn rate_sliders(props: &FaultControlsProps) -> Html {
-    let (f, d) = (&*props.frame, &props.dispatch);
+/// The sliders of the random fault rates. A plain function, not a component: it keeps no state, and each
+/// component costs the bundle its own copy of Yew's generic mounting and diffing code.
+fn rate_sliders(f: &Frame, d: &Callback<Cmd>) -> Html {
     let rates = &f.faults;
     let percent = |ppm: u32| ppm / 10_000;
     let delay = rates.delay_max;
