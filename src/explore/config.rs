@@ -39,7 +39,8 @@ pub struct Bounds {
 /// space (about 800,000 states) is exhausted in under a minute on one core, and it holds the paths that
 /// minority-quorum, snapshot-off-by-one, send-before-persist, ignore-accepted-in-phase1 and accept-below-promise
 /// need. A retry is not in it: with one, the space grows past five million states; `--bug apply-retry-twice`
-/// adds a second request and a retry (BENCHMARKS.md has what each bug needs).
+/// adds a second request and a retry, `--bug forget-promise-on-restart` a third message in flight
+/// (BENCHMARKS.md has what each bug needs).
 impl Default for Bounds {
     fn default() -> Self {
         Bounds { nodes: 3, ops: 1, crashes: 1, drops: 0, dups: 0, ticks: 4, retries: 0, messages: 2, depth: 40 }
@@ -95,7 +96,8 @@ pub const HELD_STATES_MAX: usize = 10_000;
 
 impl ExploreConfig {
     /// The bounds and modes `bugs` need to show themselves: a second request and a retry for a request applied
-    /// twice, a snapshot every slot for a snapshot that claims a slot too many.
+    /// twice, a third message in flight for a forgotten promise, a snapshot every slot for a snapshot that claims
+    /// a slot too many.
     pub fn new(bounds: Bounds, bugs: BugSet) -> ExploreConfig {
         let mut config = ExploreConfig {
             bounds,
@@ -110,6 +112,11 @@ impl ExploreConfig {
             // A request applied twice shows only to a later read: the append, its retry, then a get.
             config.bounds.ops = config.bounds.ops.max(2);
             config.bounds.retries = config.bounds.retries.max(1);
+        }
+        if bugs.contains(Bug::ForgetPromiseOnRestart) {
+            // A forgotten promise shows when a candidate's prepares and the old leader's accepts are in flight
+            // together: three messages.
+            config.bounds.messages = config.bounds.messages.max(3);
         }
         if bugs.contains(Bug::SnapshotOffByOne) {
             config.snapshot_interval = 1;
