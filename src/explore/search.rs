@@ -8,6 +8,7 @@ use rustc_hash::FxHashMap;
 
 use crate::check::invariants::Violation;
 
+use super::reduction::{self, Asleep, Footprint, SleepSet};
 use super::report::{Counterexample, Report};
 use super::{Event, ExploreConfig, World};
 
@@ -99,56 +100,148 @@ enum Waiting {
     Replayed,
 }
 
+/// What to do with a state when its turn comes.
+enum Job {
+    /// Take every enabled event but those its sleep set holds.
+    Expand,
+    /// Take these events (by key) again: the state was met on a path that lets it skip fewer (`reduction`).
+    Wake(Vec<u64>),
+}
+
+/// A state the breadth-first search has met.
+struct Seen {
+    /// The state it was first reached from, at its smallest depth, and the event taken; none for the start.
+    parent: Option<(u64, Event)>,
+    depth: u32,
+    expanded: bool,
+    /// What it may skip: what every path that reached it allows (`reduction`).
+    sleep: SleepSet,
+}
+
+/// The breadth-first search's memory: every state met, the queue, and how many queued states are held whole.
+struct Frontier {
+    seen: FxHashMap<u64, Seen>,
+    queue: VecDeque<(Waiting, u64, Job)>,
+    held: usize,
+    held_max: usize,
+}
+
+impl Frontier {
+    fn push(&mut self, world: World, fingerprint: u64, job: Job) {
+        let waiting = if self.held < self.held_max {
+            self.held += 1;
+            Waiting::Held(Box::new(world))
+        } else {
+            Waiting::Replayed
+        };
+        self.queue.push_back((waiting, fingerprint, job));
+    }
+
+    /// Records a child met from `parent` at `depth`; returns whether it is new.
+    fn meet(&mut self, child: World, fingerprint: u64, from: (u64, Event), depth: u32, sleep: SleepSet) -> bool {
+        let Some(seen) = self.seen.get_mut(&fingerprint) else {
+            self.seen.insert(fingerprint, Seen { parent: Some(from), depth, expanded: false, sleep });
+            self.push(child, fingerprint, Job::Expand);
+            return true;
+        };
+        let woken = reduction::wake(&mut seen.sleep, &sleep);
+        if depth < seen.depth {
+            // Met closer to the start (only after a re-expansion): its events get the depth they lacked.
+            (seen.parent, seen.depth) = (Some(from), depth);
+            if std::mem::take(&mut seen.expanded) {
+                self.push(child, fingerprint, Job::Expand);
+            }
+        } else if seen.expanded && !woken.is_empty() {
+            self.push(child, fingerprint, Job::Wake(woken));
+        }
+        false
+    }
+}
+
 /// Returns whether the bounded space was exhausted.
 fn breadth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
-    // Each state's parent and the event from it, to rebuild the path to a violation.
-    let mut parents: FxHashMap<u64, Option<(u64, Event)>> = FxHashMap::default();
+    breadth_first_met(config, root, tally).0
+}
+
+/// The breadth-first search, and every state it met.
+fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> (bool, Frontier) {
     let root_fingerprint = root.fingerprint();
-    parents.insert(root_fingerprint, None);
+    let mut frontier = Frontier {
+        seen: FxHashMap::default(),
+        queue: VecDeque::new(),
+        held: 0,
+        held_max: config.held_states_max.max(1),
+    };
+    frontier.seen.insert(root_fingerprint, Seen { parent: None, depth: 0, expanded: false, sleep: Vec::new() });
+    frontier.push(root.clone(), root_fingerprint, Job::Expand);
     tally.progress.unique_states = 1;
-    let mut held = 1usize;
-    let mut queue = VecDeque::from([(Waiting::Held(Box::new(root.clone())), root_fingerprint, 0u32)]);
-    while let Some((waiting, fingerprint, depth)) = queue.pop_front() {
+    while let Some((waiting, fingerprint, job)) = frontier.queue.pop_front() {
         let world = match waiting {
             Waiting::Held(world) => {
-                held -= 1;
+                frontier.held -= 1;
                 *world
             }
-            Waiting::Replayed => replay(&root, &path_to(&parents, fingerprint)),
+            Waiting::Replayed => replay(&root, &path_to(&frontier.seen, fingerprint)),
         };
-        if depth >= config.bounds.depth {
+        if !expand(config, &world, fingerprint, job, &mut frontier, tally) {
+            return (false, frontier);
+        }
+    }
+    (true, frontier)
+}
+
+/// Takes the events of `job` from `world`; returns whether to go on (no violation, no limit reached).
+fn expand(
+    config: &ExploreConfig,
+    world: &World,
+    fingerprint: u64,
+    job: Job,
+    frontier: &mut Frontier,
+    tally: &mut Tally,
+) -> bool {
+    let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
+    seen.expanded = true;
+    let (depth, sleep) = (seen.depth, seen.sleep.clone());
+    if depth >= config.bounds.depth {
+        return true;
+    }
+    let roomy = world.roomy_bounds(&config.bounds);
+    let mut taken: SleepSet = Vec::new();
+    for event in enabled(config, world, depth) {
+        let key = reduction::key(world, event);
+        let skipped = match &job {
+            Job::Wake(keys) => !keys.contains(&key),
+            Job::Expand => false,
+        };
+        if skipped || sleep.iter().any(|asleep| asleep.key == key) {
             continue;
         }
-        for event in enabled(config, &world, depth) {
-            let mut child = world.clone();
-            if !tally.count(depth + 1) {
-                return false;
-            }
-            if let Some(violation) = child.apply(event) {
-                let mut path = path_to(&parents, fingerprint);
-                path.push(event);
-                tally.found = Some((path, violation));
-                return false;
-            }
-            if child.sim().network().len() > usize::from(config.bounds.messages) {
-                continue;
-            }
-            let child_fingerprint = child.fingerprint();
-            if parents.contains_key(&child_fingerprint) {
-                continue;
-            }
-            parents.insert(child_fingerprint, Some((fingerprint, event)));
+        let mut child = world.clone();
+        if !tally.count(depth + 1) {
+            return false;
+        }
+        if let Some(violation) = child.apply(event) {
+            let mut path = path_to(&frontier.seen, fingerprint);
+            path.push(event);
+            tally.found = Some((path, violation));
+            return false;
+        }
+        let messages_left = i64::from(config.bounds.messages) - child.sim().network().len() as i64;
+        if messages_left < 0 {
+            continue;
+        }
+        let footprint = Footprint::of(event, world, &child);
+        let child_sleep = match config.sleep_sets {
+            true => reduction::inherit(&sleep, &taken, &footprint, roomy, messages_left),
+            false => Vec::new(),
+        };
+        taken.push(Asleep { key, footprint });
+        let child_fingerprint = child.fingerprint();
+        if frontier.meet(child, child_fingerprint, (fingerprint, event), depth + 1, child_sleep) {
             tally.progress.unique_states += 1;
             if tally.progress.unique_states >= config.states_max {
                 return false;
             }
-            let waiting = if held < config.held_states_max {
-                held += 1;
-                Waiting::Held(Box::new(child))
-            } else {
-                Waiting::Replayed
-            };
-            queue.push_back((waiting, child_fingerprint, depth + 1));
         }
     }
     true
@@ -165,11 +258,11 @@ fn replay(root: &World, path: &[Event]) -> World {
 }
 
 /// The events from the start state to the state with `fingerprint`.
-fn path_to(parents: &FxHashMap<u64, Option<(u64, Event)>>, mut fingerprint: u64) -> Vec<Event> {
+fn path_to(seen: &FxHashMap<u64, Seen>, mut fingerprint: u64) -> Vec<Event> {
     let mut path = Vec::new();
-    while let Some(Some((parent, event))) = parents.get(&fingerprint) {
-        path.push(*event);
-        fingerprint = *parent;
+    while let Some((parent, event)) = seen.get(&fingerprint).and_then(|seen| seen.parent) {
+        path.push(event);
+        fingerprint = parent;
     }
     path.reverse();
     path
@@ -227,4 +320,45 @@ fn depth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::Bounds;
+    use crate::paxos::BugSet;
+
+    fn met(config: &ExploreConfig) -> FxHashMap<u64, Seen> {
+        let (root, _) = World::start(config).unwrap();
+        let clock = || 0.0;
+        let mut report = |_: &Progress| true;
+        let mut tally = Tally {
+            progress: Progress::default(),
+            clock: &clock,
+            report_progress: &mut report,
+            found: None,
+            cancelled: false,
+        };
+        let (complete, frontier) = breadth_first_met(config, root, &mut tally);
+        assert!(complete);
+        frontier.seen
+    }
+
+    fn config_of(sleep_sets: bool) -> ExploreConfig {
+        let bounds = Bounds { ticks: 2, crashes: 1, messages: 2, ..Bounds::default() };
+        ExploreConfig { sleep_sets, ..ExploreConfig::new(bounds, BugSet::NONE) }
+    }
+
+    /// Sleep sets skip orders of events, never states: both searches meet the same states, at the same depths.
+    #[test]
+    fn sleep_sets_keep_every_state_and_its_depth() {
+        let plain = met(&config_of(false));
+        let reduced = met(&config_of(true));
+        for (fingerprint, seen) in &plain {
+            let path = || path_to(&plain, *fingerprint).iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let found = reduced.get(fingerprint).unwrap_or_else(|| panic!("a state lost: {}", path()));
+            assert_eq!(found.depth, seen.depth, "a state met deeper: {}", path());
+        }
+        assert_eq!(plain.len(), reduced.len());
+    }
 }

@@ -34,13 +34,24 @@ pub struct World {
     crashes_max: u8,
     /// Operations of the history that have an outcome: when it grows, the history is checked again.
     decided: usize,
+    /// Writes acknowledged at once so far (not part of the state: it tells `reduction` that an event wrote).
+    acknowledged_at_once: u32,
 }
 
 impl World {
     /// The start state, and the actions of the warm-up that led to it (see `ExploreConfig::start`).
     pub fn start(config: &ExploreConfig) -> Result<(World, Vec<ScheduledAction>), String> {
         let (sim, actions) = config.start()?;
-        Ok((World { sim, spent: Spent::default(), crashes_max: config.bounds.crashes, decided: 0 }, actions))
+        Ok((
+            World {
+                sim,
+                spent: Spent::default(),
+                crashes_max: config.bounds.crashes,
+                decided: 0,
+                acknowledged_at_once: 0,
+            },
+            actions,
+        ))
     }
 
     pub fn sim(&self) -> &Sim {
@@ -74,7 +85,7 @@ impl World {
             if self.spent.ticks < bounds.ticks {
                 events.push(Event::Tick { node });
             }
-            if self.sim.volatile_writes(node) > 0 && self.spent.crashes < self.crashes_max {
+            if self.sim.volatile_writes(node) > 0 && !self.acknowledges_at_once() {
                 events.push(Event::Ack { node });
             }
             if self.spent.crashes < bounds.crashes {
@@ -102,7 +113,7 @@ impl World {
         self.apply_recording(event, &mut |_| {})
     }
 
-    /// Applies `event`, then, once no crash is left in the bounds, acknowledges every write it issued; hands
+    /// Applies `event`, then, once no crash is left in the bounds, acknowledges every volatile write; hands
     /// `record` each action taken, in order (a counterexample's run needs the acknowledgements too).
     ///
     /// Why acknowledging at once is sound when no node can crash any more: a volatile write only holds back its
@@ -111,6 +122,24 @@ impl World {
     /// later, and any delivery order is explored anyway. Messages in flight then count sooner against
     /// `--messages`, which is a bound, not a claim.
     pub fn apply_recording(&mut self, event: Event, record: &mut dyn FnMut(UserAction)) -> Option<Violation> {
+        self.spend(event);
+        let violation = self.step(event.action(), record);
+        if violation.is_some() || !self.acknowledges_at_once() {
+            return violation;
+        }
+        for node in 1..=self.sim.config().nodes as NodeId {
+            while self.sim.volatile_writes(node) > 0 {
+                self.acknowledged_at_once += 1;
+                if let Some(violation) = self.step(UserAction::AckWrite { node }, record) {
+                    return Some(violation);
+                }
+            }
+        }
+        None
+    }
+
+    /// Counts `event` against its bound.
+    fn spend(&mut self, event: Event) {
         match event {
             Event::Drop { .. } => self.spent.drops += 1,
             Event::Duplicate { .. } => self.spent.dups += 1,
@@ -123,18 +152,6 @@ impl World {
             Event::Retry { .. } => self.spent.retries += 1,
             Event::Deliver { .. } | Event::Ack { .. } | Event::Restart { .. } => {}
         }
-        let violation = self.step(event.action(), record);
-        if violation.is_some() || self.spent.crashes < self.crashes_max {
-            return violation;
-        }
-        for node in 1..=self.sim.config().nodes as NodeId {
-            while self.sim.volatile_writes(node) > 0 {
-                if let Some(violation) = self.step(UserAction::AckWrite { node }, record) {
-                    return Some(violation);
-                }
-            }
-        }
-        None
     }
 
     fn step(&mut self, action: UserAction, record: &mut dyn FnMut(UserAction)) -> Option<Violation> {
@@ -184,6 +201,66 @@ impl World {
         state.finish()
     }
 
+    /// The node an event names: a message's destination, the node of a tick, acknowledgement, crash or restart,
+    /// a request's target.
+    pub(super) fn named_node(&self, event: Event) -> Option<NodeId> {
+        match event {
+            Event::Deliver { id } | Event::Drop { id } | Event::Duplicate { id } => {
+                self.sim.network().get(id).map(|message| message.to)
+            }
+            Event::Tick { node } | Event::Ack { node } | Event::Crash { node } | Event::Restart { node } => Some(node),
+            Event::Request { target, .. } | Event::Retry { target, .. } => Some(target),
+        }
+    }
+
+    /// Whether every write is acknowledged as soon as it is issued: no crash is left.
+    pub(super) fn acknowledges_at_once(&self) -> bool {
+        self.spent.crashes >= self.crashes_max
+    }
+
+    /// Whether `event`, taking this state to `child`, issued or acknowledged a write, or could have acknowledged
+    /// one had the crashes been spent: its node held a volatile write.
+    pub(super) fn wrote(&self, event: Event, child: &World) -> bool {
+        let holds_writes = self.named_node(event).is_some_and(|node| self.sim.volatile_writes(node) > 0);
+        holds_writes
+            || child.acknowledged_at_once != self.acknowledged_at_once
+            || (1..=self.sim.config().nodes as NodeId)
+                .any(|node| self.sim.volatile_writes(node) != child.sim.volatile_writes(node))
+    }
+
+    /// The content digest of message `id` in flight (0 if it is not).
+    pub(super) fn message_digest(&self, id: u64) -> u64 {
+        self.sim.network().get(id).map_or(0, |message| content_digest(&message.envelope))
+    }
+
+    /// A digest of what the clients' side holds: each operation's outcome and whether it was answered, and which
+    /// step clients wait for an answer. Two states with different marks differ in their history or clients.
+    pub(super) fn clients_mark(&self) -> u64 {
+        let mut state = FxHasher::default();
+        for op in self.sim.history().operations() {
+            (op.client, std::mem::discriminant(&op.outcome), op.response_time().is_some()).hash(&mut state);
+        }
+        for client in (1..16u8).filter(|client| self.spent.issued & (1 << client) != 0) {
+            self.sim.step_request_waiting(client).is_some().hash(&mut state);
+        }
+        state.finish()
+    }
+
+    /// The bounds `child` spent beyond this state, a bit each in `Spent::counts` order.
+    pub(super) fn spent_fields(&self, child: &World) -> u8 {
+        let (before, after) = (self.spent.counts(), child.spent.counts());
+        (0..before.len()).filter(|field| before[*field] != after[*field]).fold(0, |bits, field| bits | 1 << field)
+    }
+
+    /// The bounds with room for two more events here, a bit each in `Spent::counts` order.
+    pub(super) fn roomy_bounds(&self, bounds: &Bounds) -> u8 {
+        let limits = [bounds.ops, bounds.crashes, bounds.drops, bounds.dups, bounds.ticks, bounds.retries];
+        let spent = self.spent.counts();
+        (0..limits.len())
+            .filter(|field| limits[*field] >= spent[*field].saturating_add(2))
+            .fold(0, |bits, f| bits | 1 << f)
+    }
+
     /// The history's invocations and outcomes in the order they happened, without their times.
     fn hash_history(&self, state: &mut FxHasher) {
         let mut moments: Vec<(u64, bool, usize)> = Vec::new();
@@ -196,8 +273,21 @@ impl World {
         moments.sort_unstable();
         for (_, responded, index) in moments {
             let op = &self.sim.history().operations()[index];
-            (responded, op.client, &op.outcome).hash(state);
+            (responded, op.client).hash(state);
+            // The outcome without its time: only the order of moments matters to linearizability.
+            match &op.outcome {
+                Outcome::Completed { output, .. } => (0u8, output).hash(state),
+                Outcome::Failed { .. } => 1u8.hash(state),
+                Outcome::Indeterminate => 2u8.hash(state),
+            }
         }
+    }
+}
+
+impl Spent {
+    /// What each bound has spent: ops, crashes, drops, duplicates, ticks, retries.
+    fn counts(&self) -> [u8; 6] {
+        [self.ops, self.crashes, self.drops, self.dups, self.ticks, self.retries]
     }
 }
 

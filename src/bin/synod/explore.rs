@@ -80,6 +80,9 @@ struct SearchArgs {
     /// States the breadth-first queue holds whole (a few kB each); the rest are rebuilt from their paths.
     #[arg(long, default_value_t = synod::explore::HELD_STATES_MAX)]
     held_states: usize,
+    /// Take every order of events that commute (no partial-order reduction): the same states, more work; to compare.
+    #[arg(long)]
+    no_sleep_sets: bool,
     /// Print one JSON object (the last line) instead of text.
     #[arg(long)]
     json: bool,
@@ -104,6 +107,7 @@ impl SearchArgs {
         config.shard = self.shard;
         config.states_max = self.states_max.unwrap_or(u64::MAX);
         config.held_states_max = self.held_states;
+        config.sleep_sets = !self.no_sleep_sets;
         if !self.bugs.contains(&Bug::SnapshotOffByOne) {
             config.snapshot_interval = self.snapshot_interval;
         }
