@@ -132,17 +132,10 @@ impl VisitorOp {
         }
     }
 
-    /// The operation ended with `outcome`, by a reply from node `from`: the latest attempt to `from` took it
-    /// (even one that had timed out: the answer came late), and an attempt still waiting elsewhere is stopped.
-    fn finish(&mut self, from: NodeId, outcome: VisitorOutcome) {
-        let at = self.attempts.last().map_or(0, |attempt| attempt.sent_at);
-        let (at, reply) = match &outcome {
-            VisitorOutcome::Answered { at, .. } => (*at, AttemptOutcome::Answered { at: *at }),
-            VisitorOutcome::Rejected { at, rejection } => {
-                (*at, AttemptOutcome::Rejected { at: *at, rejection: rejection.clone() })
-            }
-            _ => (at, AttemptOutcome::Stopped { at }),
-        };
+    /// The operation ended at tick `at` with `outcome`, by a reply from node `from` (`reply`, as the attempt
+    /// sees it): the latest attempt to `from` took it (even one that had timed out: the answer came late), and
+    /// an attempt still waiting elsewhere is stopped.
+    fn finish(&mut self, from: NodeId, at: u64, reply: AttemptOutcome, outcome: VisitorOutcome) {
         self.end_attempt(AttemptOutcome::Stopped { at });
         if let Some(attempt) = self.attempts.iter_mut().rev().find(|attempt| attempt.node == from) {
             attempt.outcome = reply;
@@ -291,10 +284,10 @@ impl Sim {
         let retrying = last.deadline.is_some();
         let current = last.attempts.last().is_some_and(|a| a.node == from && a.outcome == AttemptOutcome::Waiting);
         let at = self.now;
-        let outcome = match reply.result {
+        let (attempt, outcome) = match reply.result {
             Ok((slot, output)) => {
                 self.history.complete(op, output.clone(), at);
-                VisitorOutcome::Answered { at, slot, output }
+                (AttemptOutcome::Answered { at }, VisitorOutcome::Answered { at, slot, output })
             }
             Err(rejection) if retrying && !matches!(rejection, Rejection::Invalid(_)) => {
                 if current {
@@ -308,12 +301,13 @@ impl Sim {
             }
             Err(rejection) => {
                 self.history.fail(op, at);
-                VisitorOutcome::Rejected { at, rejection }
+                let attempt = AttemptOutcome::Rejected { at, rejection: rejection.clone() };
+                (attempt, VisitorOutcome::Rejected { at, rejection })
             }
         };
         self.visitor.outstanding = None;
         if let Some(last) = self.visitor_ops.last_mut() {
-            last.finish(from, outcome);
+            last.finish(from, at, attempt, outcome);
         }
     }
 }

@@ -183,15 +183,17 @@ impl ClientOpView {
     }
 }
 
+/// "no reply (tick 46)": how an attempt went, and when. (One `format!` for all: each costs the bundle code.)
 fn attempt_outcome(outcome: &AttemptOutcome) -> String {
-    match outcome {
-        AttemptOutcome::Waiting => "waiting…".into(),
-        AttemptOutcome::Answered { at } => format!("answered (tick {at})"),
-        AttemptOutcome::Rejected { at, rejection } => format!("{rejection} (tick {at})"),
-        AttemptOutcome::Refused { at } => format!("down, refused (tick {at})"),
-        AttemptOutcome::TimedOut { at } => format!("no reply (tick {at})"),
-        AttemptOutcome::Stopped { at } => format!("stopped: answered elsewhere (tick {at})"),
-    }
+    let (what, at) = match outcome {
+        AttemptOutcome::Waiting => return "waiting…".into(),
+        AttemptOutcome::Answered { at } => ("answered".into(), at),
+        AttemptOutcome::Rejected { at, rejection } => (rejection.to_string(), at),
+        AttemptOutcome::Refused { at } => ("down, refused".into(), at),
+        AttemptOutcome::TimedOut { at } => ("no reply".into(), at),
+        AttemptOutcome::Stopped { at } => ("stopped: answered elsewhere".into(), at),
+    };
+    format!("{what} (tick {at})")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
