@@ -194,3 +194,36 @@ fn the_playground_flow_applies_every_write_once_with_the_same_trace_every_time()
     }
     assert_eq!(hash, std::fs::read_to_string(path).unwrap(), "regenerate with SYNOD_BLESS=1 if intended");
 }
+
+/// Ticks from sending to the answer of a put at tick 1 (before any leader) and of a put through a follower
+/// right after the leader is killed at tick 200, in the playground's setup (two background clients), on `seed`.
+fn first_steps(seed: u64) -> (u64, u64) {
+    let setup = RunSetup { seed, ..RunSetup::default() };
+    let mut sim = Sim::new(setup.config(), seed, Vec::new(), false).unwrap();
+    sim.apply_action(UserAction::SetRetries { on: true });
+    sim.tick();
+    sim.apply_action(UserAction::ClientOp { target: 1, command: append("x", "a") });
+    sim.run_until(200);
+    let leader = (1..=5).find(|id| sim.node(*id).is_some_and(|node| node.role() == RoleKind::Leader)).unwrap();
+    sim.apply_action(UserAction::Crash { node: leader });
+    let follower = if leader == 1 { 2 } else { 1 };
+    sim.apply_action(UserAction::ClientOp { target: follower, command: append("y", "b") });
+    run_while_busy(&mut sim, RETRY_DEADLINE_TICKS);
+    let took = |op: &synod::sim::VisitorOp| match op.outcome {
+        VisitorOutcome::Answered { at, .. } => at - op.invoked_at,
+        _ => panic!("seed {seed}: not answered: {op:?}"),
+    };
+    assert!(sim.violations().is_empty(), "seed {seed}: {:?}", sim.violations());
+    (took(&sim.visitor_ops()[0]), took(&sim.visitor_ops()[1]))
+}
+
+#[test]
+fn on_a_hundred_seeds_both_first_steps_are_answered_and_the_second_within_twenty_seconds() {
+    let (mut early, mut after_kill): (Vec<u64>, Vec<u64>) = (1..=100).map(first_steps).unzip();
+    early.sort_unstable();
+    after_kill.sort_unstable();
+    // Printed for BENCHMARKS.md (`cargo test --test sim_retry -- --nocapture`).
+    println!("put before any leader: median {} ticks, max {}", early[50], early[99]);
+    println!("put after the leader was killed: median {} ticks, max {}", after_kill[50], after_kill[99]);
+    assert!(after_kill[99] <= TWENTY_SECONDS, "{after_kill:?}");
+}
