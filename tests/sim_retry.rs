@@ -102,6 +102,13 @@ fn a_put_through_a_follower_of_a_dead_leader_is_applied_within_twenty_seconds() 
     assert_eq!(op.attempts[0].node, follower);
     assert!(op.attempts.iter().all(|attempt| attempt.node != leader), "a dead node is never tried: {op:?}");
     assert!(op.attempts.len() > 1, "the first attempt went to the dead leader and was retried: {op:?}");
+    assert!(matches!(op.attempts[0].outcome, AttemptOutcome::TimedOut { .. }), "it keeps what it saw: {op:?}");
+    match op.attempts.last().map(|attempt| &attempt.outcome) {
+        Some(AttemptOutcome::Answered { .. }) => {}
+        // The follower of the first attempt still held the request, and answered once the retry was applied.
+        Some(AttemptOutcome::Superseded { by, .. }) => assert_eq!(*by, follower, "{op:?}"),
+        other => panic!("the last attempt ended with {other:?}: {op:?}"),
+    }
     elect(&mut sim);
     assert!(values(&sim, "y").iter().all(|value| value.as_deref() == Some("b")), "{:?}", values(&sim, "y"));
     assert!(sim.violations().is_empty(), "{:?}", sim.violations());

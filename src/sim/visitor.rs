@@ -68,9 +68,11 @@ pub enum AttemptOutcome {
     TimedOut {
         at: u64,
     },
-    /// Still waiting when another attempt's answer came: no longer needed.
-    Stopped {
+    /// Still waiting when node `by`, which an earlier attempt went to, answered: a node answers the request
+    /// it holds once the same (client, seq) is applied, whichever attempt got it into the log.
+    Superseded {
         at: u64,
+        by: NodeId,
     },
 }
 
@@ -132,13 +134,14 @@ impl VisitorOp {
         }
     }
 
-    /// The operation ended at tick `at` with `outcome`, by a reply from node `from` (`reply`, as the attempt
-    /// sees it): the latest attempt to `from` took it (even one that had timed out: the answer came late), and
-    /// an attempt still waiting elsewhere is stopped.
+    /// The operation ended at tick `at` with `outcome`, by a reply from node `from` (`reply`, as an attempt
+    /// sees it). The latest attempt takes it if it went to `from`, and is superseded if it went elsewhere and
+    /// still waits; earlier attempts keep what they saw (a node one of them went to may answer after its
+    /// timeout, once a later attempt got the request applied).
     fn finish(&mut self, from: NodeId, at: u64, reply: AttemptOutcome, outcome: VisitorOutcome) {
-        self.end_attempt(AttemptOutcome::Stopped { at });
-        if let Some(attempt) = self.attempts.iter_mut().rev().find(|attempt| attempt.node == from) {
-            attempt.outcome = reply;
+        match self.attempts.last().map(|attempt| attempt.node) {
+            Some(node) if node == from => self.end_attempt(reply),
+            _ => self.end_attempt(AttemptOutcome::Superseded { at, by: from }),
         }
         self.next_attempt_at = None;
         self.outcome = outcome;

@@ -183,7 +183,7 @@ impl ClientOpView {
     }
 }
 
-/// "no reply (tick 46)": how an attempt went, and when. (One `format!` for all: each costs the bundle code.)
+/// "no reply (tick 46)": how an attempt went, and when. (One `format!` for most: each costs the bundle code.)
 fn attempt_outcome(outcome: &AttemptOutcome) -> String {
     let (what, at) = match outcome {
         AttemptOutcome::Waiting => return "waiting…".into(),
@@ -191,7 +191,7 @@ fn attempt_outcome(outcome: &AttemptOutcome) -> String {
         AttemptOutcome::Rejected { at, rejection } => (rejection.to_string(), at),
         AttemptOutcome::Refused { at } => ("down, refused".into(), at),
         AttemptOutcome::TimedOut { at } => ("no reply".into(), at),
-        AttemptOutcome::Stopped { at } => ("stopped: answered elsewhere".into(), at),
+        AttemptOutcome::Superseded { at, by } => (format!("node {by} answered first"), at),
     };
     format!("{what} (tick {at})")
 }
