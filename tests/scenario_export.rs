@@ -259,3 +259,18 @@ fn percentages_and_quoted_values_read_back_exactly() {
         assert_eq!(parsed.timeline[0].item, expected, "{value:?}");
     }
 }
+
+#[test]
+fn the_retry_switch_is_exported_and_replays_the_same_trace() {
+    let put = KvCommand::Put { key: "x".into(), value: "1".into() };
+    let actions = [
+        (0, UserAction::SetRetries { on: true }),
+        (1, UserAction::ClientOp { target: 1, command: put.clone() }),
+        (200, UserAction::SetRetries { on: false }),
+        (201, UserAction::ClientOp { target: 2, command: put }),
+    ];
+    let recorded = recorded(&actions, 260);
+    let (text, outcome) = round_trip(&recorded);
+    assert!(text.contains("at 0: retries on\n") && text.contains("at 200: retries off\n"), "{text}");
+    assert_eq!(outcome.trace_hash, replay_hash(&recorded), "{text}");
+}

@@ -162,17 +162,19 @@ const MALFORMED: &[(&str, &str)] = &[
     ("", "synod-scenario: the file is empty; a scenario starts with the line `synod-scenario 1`"),
     ("title: x\n", "line 1, synod-scenario: a scenario starts with the line `synod-scenario 1`"),
     ("synod-scenario 2\n", "line 1, synod-scenario: version 2 is not supported; this build reads version 1"),
-    ("synod-scenario 1\ntitle: t\ncolour: red\n", "line 3, colour: unknown field; known fields: title, description, nodes, seed, clients, bug, snapshot-interval, faults, end, checker, and `at`, `say`, `expect` lines"),
+    ("synod-scenario 1\ntitle: t\ncolour: red\n", "line 3, colour: unknown field; known fields: title, description, nodes, seed, clients, bug, snapshot-interval, retries, faults, end, checker, and `at`, `say`, `expect` lines"),
     ("synod-scenario 1\ntitle: t\nnodes: 9\nseed: 1\nend: 5\nchecker: green\n", "line 3, nodes: a scenario's cluster has 3 to 7 nodes, not 9"),
     ("synod-scenario 1\ntitle: t\nnodes: five\n", "line 3, nodes: \"five\" is not a whole number"),
     ("synod-scenario 1\ntitle: t\nseed: 1\nend: 5\nchecker: green\n", "nodes: missing; every scenario has a line such as `nodes: 5`"),
     ("synod-scenario 1\ntitle: t\ntitle: u\n", "line 3, title: given twice (first on line 2)"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nretries: yes\nend: 5\nchecker: green\n", "line 5, retries: expected `on` or `off` (the client's automatic retries), not \"yes\""),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: retries maybe\n", "line 7, at 2: retries: expected `on` or `off` (the client's automatic retries), not \"maybe\""),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nbug: off-by-two\n", "line 7, bug: unknown planted bug \"off-by-two\"; known bugs: forget-promise-on-restart, ignore-accepted-in-phase1, minority-quorum, send-before-persist, accept-below-promise, apply-retry-twice, snapshot-off-by-one, adopt-lowest-ballot, commit-foreign-chosen"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: violation\n", "line 6, checker: expected `green` or `violation INVARIANT`, not \"violation\""),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 9: heal\n", "line 7, at 9: tick 9 is after the end (tick 5)"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: kill 4\n", "line 7, at 2: kill: \"4\" is not a node of this cluster (1 to 3)"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: put x via 1\n", "line 7, at 2: put: expected `put KEY VALUE via NODE`"),
-    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: explode 1\n", "line 7, at 2: explode: unknown action \"explode\"; actions: put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, drop, duplicate, deliver, faults, reload"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: explode 1\n", "line 7, at 2: explode: unknown action \"explode\"; actions: put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, drop, duplicate, deliver, faults, reload, retries"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop ping 1->2\n", "line 7, at 2: drop: unknown message kind \"ping\"; kinds: prepare, promise, accept, accepted, nack, commit, heartbeat, chosen, snapshot, forward"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop all #3\n", "line 7, at 2: drop: `all` and a message id do not go together: an id names one message"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop #x1\n", "line 7, at 2: drop: expected a message id such as #17, not #x1"),
@@ -282,4 +284,22 @@ fn the_shipped_list_is_the_scenarios_directory() {
     let mut listed: Vec<String> = SHIPPED.iter().map(|s| format!("{}.scenario", s.name)).collect();
     listed.sort();
     assert_eq!(listed, files, "add each file's name to `shipped!` in src/scenario/shipped.rs (in reading order)");
+}
+
+#[test]
+fn retries_on_make_an_early_put_take_effect_and_a_scenario_without_the_line_keeps_them_off() {
+    let text = |retries: &str| {
+        format!(
+            "synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\n{retries}end: 150\nchecker: green\n\
+             at 1: put x 1 via 1\nexpect 150: x = 1\n"
+        )
+    };
+    let on = parse(&text("retries: on\n")).unwrap();
+    let outcome = run(&on).unwrap();
+    assert!(outcome.failures.is_empty(), "{:?}", outcome.failures);
+    assert_eq!(outcome.actions[0], (0, synod::sim::UserAction::SetRetries { on: true }));
+    let off = run(&parse(&text("")).unwrap()).unwrap();
+    assert_eq!(off.failures.len(), 1, "without retries, the put before any leader is only rejected");
+    let switched = run(&parse(&text("retries: on\nat 0: retries off\n")).unwrap()).unwrap();
+    assert_eq!(switched.failures.len(), 1, "`retries off` on the timeline turns them off again");
 }

@@ -8,6 +8,14 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+mod retry_support;
+
+#[wasm_bindgen_test]
+fn a_run_whose_visitor_retries_by_itself_in_wasm_equals_the_native_one() {
+    let hash = format!("{:016x}\n", retry_support::run().trace().hash());
+    assert_eq!(hash, include_str!("data/sim_retry_hash.txt"), "the retries differ in Wasm");
+}
+
 #[wasm_bindgen_test]
 fn trace_hashes_in_wasm_equal_the_native_ones() {
     let recorded: Vec<(String, String)> =

@@ -146,6 +146,7 @@ fn action_line(sim: &Sim, action: &UserAction) -> Result<String, String> {
         UserAction::DeliverNow { id } => format!("deliver {}", message(sim, *id)),
         UserAction::SetFaults { faults } => format!("faults {}", fault_changes(&sim.config().faults, faults)),
         UserAction::ClientOp { target, command } => format!("{} via {target}", client_op(command)),
+        UserAction::SetRetries { on } => format!("retries {}", if *on { "on" } else { "off" }),
         UserAction::Stepping { .. }
         | UserAction::TickNode { .. }
         | UserAction::AckWrite { .. }

@@ -43,6 +43,9 @@ pub struct Scenario {
     pub clients: u64,
     pub bug: Option<Bug>,
     pub snapshot_interval: u64,
+    /// Whether the scenario's client operations retry by themselves (`retries: on`; off unless asked for, so
+    /// a scenario written before retries existed keeps its meaning).
+    pub retries: bool,
     /// Fault rates from the start (applied at tick 0), if the scenario sets any.
     pub faults: Option<Faults>,
     /// The run stops at this tick.
@@ -188,8 +191,19 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 /// The header fields, in the order the documentation lists them.
-const HEADER: [&str; 10] =
-    ["title", "description", "nodes", "seed", "clients", "bug", "snapshot-interval", "faults", "end", "checker"];
+const HEADER: [&str; 11] = [
+    "title",
+    "description",
+    "nodes",
+    "seed",
+    "clients",
+    "bug",
+    "snapshot-interval",
+    "retries",
+    "faults",
+    "end",
+    "checker",
+];
 
 /// Reads and validates a scenario.
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
@@ -345,6 +359,10 @@ impl Reader {
             None => None,
             Some((line, name)) => Some(name.parse::<Bug>().map_err(|message| err(line, "bug", message))?),
         };
+        let retries = match self.get("retries") {
+            None => false,
+            Some((line, text)) => on_off(text).map_err(|message| err(line, "retries", message))?,
+        };
         let faults = match self.get("faults") {
             None => None,
             Some((line, text)) => Some(parse_faults(line, "faults", text)?),
@@ -372,6 +390,7 @@ impl Reader {
             clients,
             bug,
             snapshot_interval,
+            retries,
             faults,
             end,
             verdict,
@@ -514,7 +533,16 @@ fn words(text: &str) -> Result<Vec<String>, String> {
 }
 
 const ACTIONS: &str = "put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, \
-                       drop, duplicate, deliver, faults, reload";
+                       drop, duplicate, deliver, faults, reload, retries";
+
+/// `on` or `off` (the client's automatic retries).
+fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("expected `on` or `off` (the client's automatic retries), not {text:?}")),
+    }
+}
 
 fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Action, ScenarioError> {
     let verb = text.split_whitespace().next().unwrap_or_default();
@@ -547,6 +575,7 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
             }
         }
         "faults" => Action::Faults(parse_faults(line, &field, rest)?),
+        "retries" => Action::Do(UserAction::SetRetries { on: on_off(rest).map_err(fail)? }),
         "" => return Err(fail(format!("expected an action: {ACTIONS}"))),
         other => return Err(fail(format!("unknown action {other:?}; actions: {ACTIONS}"))),
     };

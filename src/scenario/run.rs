@@ -59,6 +59,9 @@ pub fn run_observed(scenario: &Scenario, observe: &mut dyn FnMut(&Sim)) -> Resul
         let faults = faults.apply(&sim.config().faults);
         apply(&mut sim, &mut outcome, UserAction::SetFaults { faults });
     }
+    if scenario.retries {
+        apply(&mut sim, &mut outcome, UserAction::SetRetries { on: true });
+    }
     let (mut next_action, mut next_claim) = (0, 0);
     loop {
         let now = sim.now();

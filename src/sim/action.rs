@@ -54,6 +54,12 @@ pub enum UserAction {
     SetFaults {
         faults: FaultConfig,
     },
+    /// Turns the visitor's automatic retries on or off (`visitor.rs`); they are off until this says otherwise,
+    /// so runs recorded before retries existed keep their meaning. An operation already under way keeps the
+    /// choice it was sent with.
+    SetRetries {
+        on: bool,
+    },
     /// The page that runs the cluster was reloaded: every running node crashes and restarts from its disk,
     /// every message in flight is lost (as in a real network), and the visitor's request in flight gets no
     /// answer. Recorded so that a shared URL of a run that was reloaded replays it exactly.

@@ -49,6 +49,14 @@ pub struct RunRecord {
     pub actions: Vec<(u64, UserAction)>,
 }
 
+impl RunRecord {
+    /// A new playground run of `setup`, as the visitor starts one: their client retries by itself from tick 0
+    /// (an action, not a setup field, so links and stored runs from before retries read as they were: off).
+    pub fn fresh(setup: RunSetup) -> RunRecord {
+        RunRecord { setup, actions: vec![(0, UserAction::SetRetries { on: true })] }
+    }
+}
+
 /// Where a shared link opens: what the sender saw when they pressed Share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Moment {
@@ -171,6 +179,7 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
                 format!("q{client},{}", encode_command(*target, command, &escape))
             }
             UserAction::Retry { client, target } => format!("y{client},{target}"),
+            UserAction::SetRetries { on } => format!("c{}", u8::from(*on)),
         };
         out.push_str(&format!("~{tick}:{code}"));
     }
@@ -297,6 +306,7 @@ fn decode_action(
         "D" => UserAction::DuplicateMessage { id: number(rest)? },
         "n" => UserAction::DeliverNow { id: number(rest)? },
         "R" if rest.is_empty() => UserAction::Reload,
+        "c" if rest == "0" || rest == "1" => UserAction::SetRetries { on: rest == "1" },
         "f" => decode_faults(rest, setup)?,
         "o" => {
             let (target, command) = decode_command(rest, unescape)?;

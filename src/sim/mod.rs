@@ -27,4 +27,6 @@ pub use rng::SimRng;
 pub use simulator::{KvBatch, KvNode, KvStorage, Machine, Phase, Sim, NEVER, STEP_CLIENTS, VISITOR};
 pub use stepping::step_client_id;
 pub use trace::{Trace, TraceEntry, TraceEvent};
-pub use visitor::{VisitorOp, VisitorOutcome};
+pub use visitor::{
+    Attempt, AttemptOutcome, VisitorOp, VisitorOutcome, BACKOFF_TICKS_MAX, BACKOFF_TICKS_MIN, RETRY_DEADLINE_TICKS,
+};

@@ -15,7 +15,7 @@ use crate::storage::{MemoryStorage, Storage};
 use super::client::{Client, Outstanding};
 use super::network::{InFlight, Network};
 use super::shrink::{FaultGate, RandomFault};
-use super::visitor::{VisitorOp, VisitorOutcome};
+use super::visitor::VisitorOp;
 use super::{ScheduledAction, SimConfig, SimRng, Trace, TraceEvent, UserAction};
 
 pub type KvNode = Node<KvStore>;
@@ -72,14 +72,16 @@ pub struct Sim {
     /// Random link faults in force (`faults.rs`).
     pub(super) link_faults: Vec<super::faults::LinkFault>,
     clients: Vec<Client>,
-    visitor: Client,
+    pub(super) visitor: Client,
+    /// Whether the visitor's client retries by itself (`UserAction::SetRetries`; off until an action turns it on).
+    pub(super) visitor_retries: bool,
     /// While true, nothing happens by itself: every delivery, node tick, write acknowledgement and request is an
     /// action (see `stepping.rs`).
     pub(super) stepping: bool,
     /// The clients whose requests stepping chooses (`UserAction::Request`), by number from 1.
     pub(super) step_clients: Vec<Client>,
     /// Every operation the visitor sent, oldest first, with its path and outcome.
-    visitor_ops: Vec<VisitorOp>,
+    pub(super) visitor_ops: Vec<VisitorOp>,
     invoked: u64,
     pub(super) history: History,
     pub(super) checker: SafetyChecker,
@@ -134,6 +136,7 @@ impl Sim {
             link_faults: Vec::new(),
             clients,
             visitor: Client::new(VISITOR),
+            visitor_retries: false,
             stepping: false,
             step_clients: Vec::new(),
             visitor_ops: Vec::new(),
@@ -376,19 +379,8 @@ impl Sim {
                     self.deliver(message);
                 }
             }
-            UserAction::ClientOp { target, command } => {
-                if self.visitor.outstanding.is_none() {
-                    let seq = self.visitor.next_seq;
-                    self.visitor.next_seq += 1;
-                    let op = self.history.invoke(VISITOR, command.clone(), self.now);
-                    self.checker.client_invoked(VISITOR, seq, &command);
-                    self.visitor_ops.push(VisitorOp::new(op, seq, command.clone(), target, self.now));
-                    let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
-                    let request = outstanding.request(VISITOR);
-                    self.visitor.outstanding = Some(outstanding);
-                    self.send_request(target, request);
-                }
-            }
+            UserAction::ClientOp { target, command } => self.visitor_invoke(target, command),
+            UserAction::SetRetries { on } => self.visitor_retries = on,
             UserAction::SetFaults { faults } => self.config.faults = faults,
             UserAction::Reload => self.reload(),
             UserAction::Stepping { on } => self.set_stepping(on),
@@ -413,11 +405,8 @@ impl Sim {
         for id in running {
             self.restart(id);
         }
-        if let Some(outstanding) = self.visitor.outstanding.take() {
-            self.history.timeout(outstanding.op);
-            self.trace.record(self.now, TraceEvent::GaveUp { client: VISITOR, seq: outstanding.seq });
-            self.end_visitor_op(outstanding.seq, VisitorOutcome::TimedOut { at: self.now });
-        }
+        // The visitor's client lived in the page: its operation in flight is given up, retrying or not.
+        self.visitor_give_up();
     }
 
     pub(super) fn crash(&mut self, id: NodeId, down_until: Option<u64>) {
@@ -549,6 +538,11 @@ impl Sim {
             }
             let node = self.machines[index].node.as_ref().expect("checked above");
             self.checker.node_output(node, &ready.applied, &ready.events);
+            if self.visitor.outstanding.is_some() {
+                for applied in &ready.applied {
+                    self.visitor_applied(applied.request.client, applied.request.seq, applied.slot);
+                }
+            }
             ready.applied.clear();
             for event in ready.events.drain(..) {
                 if self.recent_max == 0 {
@@ -566,7 +560,7 @@ impl Sim {
             }
             for reply in ready.replies.drain(..) {
                 self.checker.reply_sent(id, &reply);
-                self.on_reply(reply);
+                self.on_reply(id, reply);
             }
         }
         Rc::make_mut(&mut self.machines[index]).ready = ready;
@@ -639,36 +633,6 @@ impl Sim {
 
     // ----- Clients -----
 
-    /// Notes that the visitor's waiting operation `seq` was forwarded to node `to` (other clients: nothing).
-    fn visitor_forwarded(&mut self, client: u64, seq: u64, to: NodeId) {
-        if client != VISITOR {
-            return;
-        }
-        if let Some(op) = self.visitor_ops.last_mut().filter(|op| op.seq == seq && op.waiting()) {
-            op.forwards.push(to);
-        }
-    }
-
-    /// The visitor waits as long as any client, then gives up: the operation is indeterminate and the visitor
-    /// may send another. It never retries on its own (it is a person deciding what to do next).
-    fn step_visitor(&mut self) {
-        let Some(outstanding) = &self.visitor.outstanding else { return };
-        if self.now - outstanding.sent_at < self.config.workload.timeout_ticks {
-            return;
-        }
-        let (op, seq) = (outstanding.op, outstanding.seq);
-        self.history.timeout(op);
-        self.trace.record(self.now, TraceEvent::GaveUp { client: VISITOR, seq });
-        self.visitor.outstanding = None;
-        self.end_visitor_op(seq, VisitorOutcome::TimedOut { at: self.now });
-    }
-
-    fn end_visitor_op(&mut self, seq: u64, outcome: VisitorOutcome) {
-        if let Some(op) = self.visitor_ops.last_mut().filter(|op| op.seq == seq) {
-            op.outcome = outcome;
-        }
-    }
-
     fn step_clients(&mut self) {
         self.step_visitor();
         self.time_out_step_clients();
@@ -740,44 +704,35 @@ impl Sim {
         self.settle(index);
     }
 
-    fn on_reply(&mut self, reply: Reply<KvOutput>) {
+    fn on_reply(&mut self, from: NodeId, reply: Reply<KvOutput>) {
         if let Some(number) = step_client_number(reply.client) {
             self.step_client_reply(number, reply);
             return;
         }
         let client = if reply.client == VISITOR {
-            &mut self.visitor
+            &self.visitor
         } else {
-            match self.clients.get_mut(reply.client as usize - 1) {
+            match self.clients.get(reply.client as usize - 1) {
                 Some(client) => client,
                 None => return,
             }
         };
-        let Some(outstanding) = client.outstanding.as_mut().filter(|outstanding| outstanding.seq == reply.seq) else {
+        if client.outstanding.as_ref().is_none_or(|outstanding| outstanding.seq != reply.seq) {
             return; // A late answer to an operation the client already finished or gave up on.
-        };
+        }
         let result = match &reply.result {
             Ok((slot, output)) => format!("slot {slot}: {output}"),
             Err(rejection) => rejection.to_string(),
         };
         self.trace.record(self.now, TraceEvent::Answered { client: reply.client, seq: reply.seq, result });
         if reply.client == VISITOR {
-            // The visitor does not retry: a rejection ends the operation (it never entered the log).
-            let op = outstanding.op;
-            client.outstanding = None;
-            let outcome = match reply.result {
-                Ok((slot, output)) => {
-                    self.history.complete(op, output.clone(), self.now);
-                    VisitorOutcome::Answered { at: self.now, slot, output }
-                }
-                Err(rejection) => {
-                    self.history.fail(op, self.now);
-                    VisitorOutcome::Rejected { at: self.now, rejection }
-                }
-            };
-            self.end_visitor_op(reply.seq, outcome);
+            self.visitor_reply(from, reply);
             return;
         }
+        let client = &mut self.clients[reply.client as usize - 1];
+        let Some(outstanding) = client.outstanding.as_mut().filter(|outstanding| outstanding.seq == reply.seq) else {
+            return; // A late answer to an operation the client already finished or gave up on.
+        };
         match reply.result {
             Ok((_, output)) => {
                 self.history.complete(outstanding.op, output, self.now);

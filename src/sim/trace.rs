@@ -125,6 +125,7 @@ fn encode_action(action: &UserAction, hash: &mut TraceHash) {
             encode_command(command, hash);
         }
         UserAction::Retry { client, target } => hash.nodes(18, &[*client, *target]),
+        UserAction::SetRetries { on } => hash.words(19, &[u64::from(*on)]),
     }
 }
 

@@ -121,8 +121,8 @@ struct Shared {
 
 impl Shared {
     fn new(record: RunRecord, error: Option<String>, persistence: Persistence) -> Shared {
-        let runner = Runner::new(record)
-            .unwrap_or_else(|e| Runner::new(RunRecord { setup: RunSetup::default(), actions: Vec::new() }).expect(&e));
+        let runner =
+            Runner::new(record).unwrap_or_else(|e| Runner::new(RunRecord::fresh(RunSetup::default())).expect(&e));
         Shared {
             faults: runner.sim().config().faults.clone(),
             runner,
@@ -290,7 +290,7 @@ impl Shared {
                     None => self.windows.remove(&node),
                 };
             }
-            Cmd::Restart(setup) => self.restart(RunRecord { setup, actions: Vec::new() }, None),
+            Cmd::Restart(setup) => self.restart(RunRecord::fresh(setup), None),
             Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
             Cmd::Share => self.share_url = Some(share_url(&self.runner.record, &self.moment())),
             // Asynchronous: the dispatcher starts them (`persist::open`).
@@ -478,7 +478,7 @@ fn initial_state() -> (Shared, Option<Source>) {
 
 /// The page without a scenario in its address (see [`initial_state`]): a shared run opens at the moment shared.
 fn initial_run() -> Shared {
-    let default = RunRecord { setup: RunSetup::default(), actions: Vec::new() };
+    let default = RunRecord::fresh(RunSetup::default());
     let own = || Persistence::new(DiskChoice::indexeddb(PLAYGROUND_CLUSTER));
     let Some(text) = query_param(RUN_PARAM) else { return Shared::new(default, None, own()) };
     match decode_link(&text, &|t| js_sys::decode_uri_component(t).ok().map(String::from)) {
@@ -683,7 +683,7 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                 </section>
                 <aside class="side">
                     <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
-                        unreachable={unreachable}
+                        retries={view.visitor_retries} unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
                     <Narration lines={f.narration.clone()} first={f.narration_first} live={!f.playing || f.speed <= 8.0} />

@@ -644,7 +644,7 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
         None => {
             if how == Open::Reset {
                 let setup = h.runner().record.setup.clone();
-                let runner = Runner::new(RunRecord { setup, actions: Vec::new() }).map_err(StorageError::Other)?;
+                let runner = Runner::new(RunRecord::fresh(setup)).map_err(StorageError::Other)?;
                 h.replace_runner(runner);
             }
             h.persistence().state = State::Driving(Disk::new(db, vec![KvDurable::default(); NODES_MAX], None));

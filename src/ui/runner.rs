@@ -337,5 +337,7 @@ pub fn describe_action(action: &UserAction) -> String {
         UserAction::AckWrite { node } => format!("Node {node}'s oldest write reached its disk."),
         UserAction::Request { client, target, command } => format!("Client {client} sent {command} to node {target}."),
         UserAction::Retry { client, target } => format!("Client {client} sent its request again, to node {target}."),
+        UserAction::SetRetries { on: true } => "Your client now retries by itself, with backoff.".into(),
+        UserAction::SetRetries { on: false } => "Your client no longer retries: you decide after each reply.".into(),
     }
 }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::check::invariants::describe_value;
 use crate::paxos::{Ballot, MessageKind, NodeId, RoleKind, SlotState};
-use crate::sim::{Sim, VisitorOp, VisitorOutcome};
+use crate::sim::{AttemptOutcome, Sim, VisitorOp, VisitorOutcome};
 use crate::storage::Storage;
 
 /// Rows a log panel shows at once (its height in `style.css`: 12 × 22 px).
@@ -125,6 +125,15 @@ pub struct ClientOpView {
     pub outcome: String,
     /// "waiting", "ok", "rejected" or "timed-out" (a CSS class too).
     pub state: &'static str,
+    /// Retrying: the tick it gives up at.
+    pub deadline: Option<u64>,
+    /// Retrying, between attempts: the tick the next one goes.
+    pub next_attempt_at: Option<u64>,
+    /// Each attempt, "node 2: rejected: no leader is known yet (tick 3)", when there was more than one or the
+    /// operation retries.
+    pub attempts: Vec<String>,
+    /// Said when the session table answered a retry without applying it again.
+    pub note: Option<String>,
 }
 
 impl ClientOpView {
@@ -139,14 +148,52 @@ impl ClientOpView {
             VisitorOutcome::Waiting => ("waiting for a reply…".into(), "waiting"),
             VisitorOutcome::Answered { at, slot, output } => (format!("slot {slot}: {output} (tick {at})"), "ok"),
             VisitorOutcome::Rejected { rejection, .. } => (format!("rejected: {rejection}"), "rejected"),
+            VisitorOutcome::TimedOut { at } if op.deadline.is_some() => {
+                (format!("gave up at tick {at}: outcome unknown"), "timed-out")
+            }
             VisitorOutcome::TimedOut { at } => (format!("timed out at tick {at}: outcome unknown"), "timed-out"),
         };
-        ClientOpView { index, command: op.command.to_string(), invoked_at: op.invoked_at, path, outcome, state }
+        let attempts = if op.attempts.len() > 1 || op.deadline.is_some() {
+            op.attempts
+                .iter()
+                .map(|attempt| format!("node {}: {}", attempt.node, attempt_outcome(&attempt.outcome)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let note = op.answered_by_session_table().map(|(first, answered)| {
+            format!("Applied once, in slot {first}; the retry chosen in slot {answered} was answered from the session table, not applied again.")
+        });
+        ClientOpView {
+            index,
+            command: op.command.to_string(),
+            invoked_at: op.invoked_at,
+            path,
+            outcome,
+            state,
+            deadline: op.deadline,
+            next_attempt_at: op.next_attempt_at,
+            attempts,
+            note,
+        }
     }
 
     pub fn done(&self) -> bool {
         self.state != "waiting"
     }
+}
+
+/// "no reply (tick 46)": how an attempt went, and when. (One `format!` for most: each costs the bundle code.)
+fn attempt_outcome(outcome: &AttemptOutcome) -> String {
+    let (what, at) = match outcome {
+        AttemptOutcome::Waiting => return "waiting…".into(),
+        AttemptOutcome::Answered { at } => ("answered".into(), at),
+        AttemptOutcome::Rejected { at, rejection } => (rejection.to_string(), at),
+        AttemptOutcome::Refused { at } => ("down, refused".into(), at),
+        AttemptOutcome::TimedOut { at } => ("no reply".into(), at),
+        AttemptOutcome::Superseded { at, by } => (format!("node {by} answered first"), at),
+    };
+    format!("{what} (tick {at})")
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,6 +214,8 @@ pub struct ClusterView {
     pub cut_links: Vec<(NodeId, NodeId)>,
     pub visitor_ops: Rc<[ClientOpView]>,
     pub visitor_busy: bool,
+    /// Whether the visitor's client retries by itself.
+    pub visitor_retries: bool,
     pub checker: CheckerView,
     pub trace_hash: u64,
     pub delivered: u64,
@@ -341,6 +390,7 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
         cut_links: network.cut_links().copied().collect(),
         visitor_ops: Rc::from(visitor_ops),
         visitor_busy: sim.visitor_busy(),
+        visitor_retries: sim.visitor_retries(),
         checker,
         trace_hash: sim.trace().hash(),
         delivered: sim.messages_delivered(),

@@ -15,6 +15,9 @@ pub struct ClientPanelProps {
     pub nodes: usize,
     pub ops: Rc<[ClientOpView]>,
     pub busy: bool,
+    /// Whether the client retries by itself (the switch shows it; the run records each change).
+    #[prop_or_default]
+    pub retries: bool,
     /// Nodes that are down or paused: a request sent there gets no answer and times out.
     #[prop_or_default]
     pub unreachable: Vec<NodeId>,
@@ -30,7 +33,7 @@ struct Draft {
     expected: String,
 }
 
-/// The visitor's own client: pick a node and an operation, see the reply and the history.
+/// The visitor's own client: pick a node and an operation, see the reply, each attempt and the history.
 #[function_component(ClientPanel)]
 pub fn client_panel(props: &ClientPanelProps) -> Html {
     let draft = use_state(|| Draft {
@@ -40,38 +43,8 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
         value: "1".into(),
         expected: String::new(),
     });
-    let update = |set: fn(&mut Draft, String)| {
-        let draft = draft.clone();
-        Callback::from(move |event: Event| {
-            let target = event.target_unchecked_into::<web_sys::EventTarget>();
-            let value = match target.clone().dyn_into_select() {
-                Some(select) => select.value(),
-                None => target.unchecked_into::<HtmlInputElement>().value(),
-            };
-            let mut next = (*draft).clone();
-            set(&mut next, value);
-            draft.set(next);
-        })
-    };
-    let text_input = |set: fn(&mut Draft, String)| {
-        let draft = draft.clone();
-        Callback::from(move |event: InputEvent| {
-            let mut next = (*draft).clone();
-            set(&mut next, event.target_unchecked_into::<HtmlInputElement>().value());
-            draft.set(next);
-        })
-    };
-    let d = &*draft;
-    let target = d.target.min(props.nodes as NodeId).max(1);
-    let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
-    let command = build(d);
-    let error = command.as_ref().err().cloned();
-    // Allowed (it is instructive), but said beforehand: nobody will answer.
-    let warning = props
-        .unreachable
-        .contains(&target)
-        .then(|| format!("node {target} is down or paused: a request there gets no reply and times out"));
-    let last = props.ops.last();
+    let target = draft.target.min(props.nodes as NodeId).max(1);
+    let command = build(&draft);
     let on_submit = {
         let dispatch = props.dispatch.clone();
         let command = command.clone();
@@ -82,73 +55,155 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
             }
         })
     };
+    let on_retries = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |event: Event| {
+            let on = event.target_unchecked_into::<HtmlInputElement>().checked();
+            dispatch.emit(Cmd::Act(UserAction::SetRetries { on }));
+        })
+    };
     html! {
         <section class="panel client" aria-label="Client">
             <h2>{ "Client" }</h2>
             <form onsubmit={on_submit}>
+                { draft_fields(&draft, target, props.nodes) }
                 <div class="row">
-                    <label><span>{ "Target node" }</span>
-                        <select onchange={update(|d, v| d.target = v.parse().unwrap_or(1))}>
-                            { for (1..=props.nodes as NodeId).map(|id| html! {
-                                <option value={id.to_string()} selected={id == target}>{ format!("node {id}") }</option>
-                            }) }
-                        </select>
-                    </label>
-                    <label><span>{ "Operation" }</span>
-                        <select onchange={update(|d, v| d.op = v)}>
-                            { for ["put", "get", "delete", "append", "cas"].iter().map(|op| html! {
-                                <option value={*op} selected={d.op == *op}>{ *op }</option>
-                            }) }
-                        </select>
-                    </label>
+                    <button type="submit" class="primary" disabled={command.is_err() || props.busy}>{ "Submit" }</button>
+                    <label class="inline"><input type="checkbox" checked={props.retries} onchange={on_retries} />
+                        <span>{ "Retry automatically" }</span></label>
                 </div>
-                <div class="row">
-                    <label><span>{ "Key" }</span>
-                        <input type="text" value={d.key.clone()} oninput={text_input(|d, v| d.key = v)} maxlength="64" />
-                    </label>
-                    if d.op == "cas" {
-                        <label><span>{ "Expected" }</span>
-                            <input type="text" value={d.expected.clone()} placeholder="(absent)"
-                                oninput={text_input(|d, v| d.expected = v)} maxlength="1024" />
-                        </label>
-                    }
-                    <label class={classes!((!needs_value).then_some("disabled"))}><span>{ "Value" }</span>
-                        <input type="text" value={d.value.clone()} disabled={!needs_value}
-                            oninput={text_input(|d, v| d.value = v)} maxlength="1024" />
-                    </label>
-                </div>
-                <div class="row">
-                    <button type="submit" class="primary" disabled={error.is_some() || props.busy}>{ "Submit" }</button>
-                    if props.busy {
-                        <span class="muted">{ "waiting for the reply to your last operation…" }</span>
-                    } else if let Some(error) = error {
-                        <span class="muted">{ error }</span>
-                    } else if let Some(warning) = warning {
-                        <span class="muted">{ warning }</span>
-                    }
-                </div>
-                if let Some(op) = last.filter(|op| op.state == "timed-out") {
-                    <p class="note" role="status">
-                        { format!("Your {} timed out: its outcome is unknown. It may still take effect, or never; \
-                            the checker treats it as either. Submit again to retry.", op.command) }
-                    </p>
-                }
+                { status(props, target, command.err()) }
             </form>
             <h3>{ "Your operations" }</h3>
-            if props.ops.is_empty() {
-                <p class="muted">{ "None yet. A follower forwards your request to the leader; the reply names the slot." }</p>
-            } else {
-                <ol class="history" aria-label="Client history" reversed=true>
-                    { for props.ops.iter().rev().take(20).map(|op| html! {
-                        <li key={op.index} class={classes!("op", op.state)}>
-                            <code>{ op.command.clone() }</code>
-                            <span class="path">{ format!(" {} ", op.path) }</span>
-                            <span class="outcome">{ op.outcome.clone() }</span>
-                        </li>
-                    }) }
-                </ol>
-            }
+            { history(&props.ops) }
         </section>
+    }
+}
+
+/// The target, operation, key, expected value and value of the operation being written.
+fn draft_fields(draft: &UseStateHandle<Draft>, target: NodeId, nodes: usize) -> Html {
+    let update = |set: fn(&mut Draft, String)| {
+        let draft = draft.clone();
+        Callback::from(move |event: Event| {
+            let input = event.target_unchecked_into::<web_sys::EventTarget>();
+            let value = match input.clone().dyn_into_select() {
+                Some(select) => select.value(),
+                None => input.unchecked_into::<HtmlInputElement>().value(),
+            };
+            let mut next = (*draft).clone();
+            set(&mut next, value);
+            draft.set(next);
+        })
+    };
+    let d = &**draft;
+    let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
+    html! { <>
+        <div class="row">
+            <label><span>{ "Target node" }</span>
+                <select onchange={update(|d, v| d.target = v.parse().unwrap_or(1))}>
+                    { for (1..=nodes as NodeId).map(|id| html! {
+                        <option value={id.to_string()} selected={id == target}>{ format!("node {id}") }</option>
+                    }) }
+                </select>
+            </label>
+            <label><span>{ "Operation" }</span>
+                <select onchange={update(|d, v| d.op = v)}>
+                    { for ["put", "get", "delete", "append", "cas"].iter().map(|op| html! {
+                        <option value={*op} selected={d.op == *op}>{ *op }</option>
+                    }) }
+                </select>
+            </label>
+        </div>
+        <div class="row">
+            <label><span>{ "Key" }</span>
+                <input type="text" value={d.key.clone()} oninput={text_input(draft, |d, v| d.key = v)} maxlength="64" />
+            </label>
+            if d.op == "cas" {
+                <label><span>{ "Expected" }</span>
+                    <input type="text" value={d.expected.clone()} placeholder="(absent)"
+                        oninput={text_input(draft, |d, v| d.expected = v)} maxlength="1024" />
+                </label>
+            }
+            <label class={classes!((!needs_value).then_some("disabled"))}><span>{ "Value" }</span>
+                <input type="text" value={d.value.clone()} disabled={!needs_value}
+                    oninput={text_input(draft, |d, v| d.value = v)} maxlength="1024" />
+            </label>
+        </div>
+    </> }
+}
+
+fn text_input(draft: &UseStateHandle<Draft>, set: fn(&mut Draft, String)) -> Callback<InputEvent> {
+    let draft = draft.clone();
+    Callback::from(move |event: InputEvent| {
+        let mut next = (*draft).clone();
+        set(&mut next, event.target_unchecked_into::<HtmlInputElement>().value());
+        draft.set(next);
+    })
+}
+
+/// What the client is doing, or why Submit is off, and what an operation whose outcome is unknown means.
+fn status(props: &ClientPanelProps, target: NodeId, error: Option<String>) -> Html {
+    let last = props.ops.last();
+    let line = match last.filter(|_| props.busy) {
+        Some(op) => match (op.next_attempt_at, op.deadline) {
+            (Some(next), Some(deadline)) => format!("retrying at tick {next}; gives up at tick {deadline}"),
+            (None, Some(deadline)) => format!("waiting for a reply; retries until tick {deadline}"),
+            _ => "waiting for the reply to your last operation…".into(),
+        },
+        // Allowed (it is instructive), but said beforehand: nobody will answer.
+        None => error.unwrap_or_else(|| match props.unreachable.contains(&target) {
+            true if props.retries => format!("node {target} is down or paused: your client will try another"),
+            true => format!("node {target} is down or paused: a request there gets no reply and times out"),
+            false => String::new(),
+        }),
+    };
+    let unknown = last.filter(|op| op.state == "timed-out").map(|op| match op.deadline {
+        Some(deadline) => format!(
+            "Your {} got no answer by tick {deadline}, its deadline: its outcome is unknown. \
+            It may still take effect, or never; the checker treats it as either.",
+            op.command
+        ),
+        None => format!(
+            "Your {} timed out: its outcome is unknown. It may still take effect, or never; \
+            the checker treats it as either. Submit again to retry.",
+            op.command
+        ),
+    });
+    html! { <>
+        if !line.is_empty() {
+            <p class="muted status" aria-live="polite">{ line }</p>
+        }
+        if let Some(text) = unknown {
+            <p class="note" role="status">{ text }</p>
+        }
+    </> }
+}
+
+/// The visitor's operations, newest first, with each attempt when there was more than one.
+fn history(ops: &[ClientOpView]) -> Html {
+    if ops.is_empty() {
+        return html! {
+            <p class="muted">{ "None yet. A follower forwards your request to the leader; the reply names the slot." }</p>
+        };
+    }
+    html! {
+        <ol class="history" aria-label="Client history" reversed=true>
+            { for ops.iter().rev().take(20).map(|op| html! {
+                <li key={op.index} class={classes!("op", op.state)}>
+                    <code>{ op.command.clone() }</code>
+                    <span class="path">{ format!(" {} ", op.path) }</span>
+                    <span class="outcome">{ op.outcome.clone() }</span>
+                    if !op.attempts.is_empty() {
+                        <ol class="attempts" aria-label="Attempts">
+                            { for op.attempts.iter().map(|attempt| html! { <li>{ attempt.clone() }</li> }) }
+                        </ol>
+                    }
+                    if let Some(note) = &op.note {
+                        <p class="session">{ note.clone() }</p>
+                    }
+                </li>
+            }) }
+        </ol>
     }
 }
 

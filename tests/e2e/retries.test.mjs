@@ -1,0 +1,123 @@
+// End-to-end tests of the visitor's client retrying by itself (issue 18): a new visitor's first steps need no
+// manual retry, every write is applied exactly once, the switch turns retries off for teaching, and the panel
+// with its attempts fits a phone. Fresh pages (no `?run=`) run at the default speed, as a visitor's would.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { SHOTS, RENDER_TIMEOUT_MS, kvText, launch, leader, openPage, setSpeed, submit, until } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  ({ server, browser } = await launch());
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** 20 s of real time at the default speed (8 ticks/s), plus a second for the page to draw it. */
+const TWENTY_SECONDS_MS = 21_000;
+
+async function withContext(body, viewport = { width: 1280, height: 900 }) {
+  const context = await browser.newContext({ viewport });
+  const problems = [];
+  try {
+    await body(context, problems);
+    assert.deepEqual(problems.flat(), [], 'the page logged errors');
+  } finally {
+    await context.close();
+  }
+}
+
+async function open(context, problems, url = server.url + '/') {
+  const opened = await openPage(browser, url, { context });
+  problems.push(opened.problems);
+  return opened.page;
+}
+
+const history = (page) => page.getByRole('list', { name: 'Client history' });
+
+/** Waits until the history shows `command` answered with its slot; the item's text. */
+async function answeredOk(page, command, timeout = TWENTY_SECONDS_MS) {
+  const item = history(page).locator('li.op', { hasText: command });
+  await until(async () => (await item.count()) === 1 && /slot \d+: ok/.test(await item.innerText()), `${command} answered`, timeout);
+  return item.innerText();
+}
+
+test('a new visitor needs no manual retry: a put at load, a put after the leader dies, a reload; each applied once', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    assert.ok(await page.getByLabel('Retry automatically').isChecked(), 'a fresh page retries by itself');
+    await submit(page, { target: 1, key: 'x', value: '1' });
+    await answeredOk(page, 'put x=1');
+
+    const old = await until(() => leader(page), 'a leader');
+    await page.getByRole('button', { name: `Kill node ${old}` }).click();
+    const follower = old === 1 ? 2 : 1;
+    await submit(page, { target: follower, key: 'y', value: '2' });
+    const second = await answeredOk(page, 'put y=2');
+    const attempts = history(page).locator('li.op', { hasText: 'put y=2' }).getByRole('list', { name: 'Attempts' });
+    assert.ok((await attempts.locator('li').count()) >= 1, second);
+    assert.doesNotMatch(await history(page).innerText(), /outcome unknown|rejected/);
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
+    const storage = page.getByRole('status', { name: 'Storage' });
+    await until(async () => /Saved in this browser/.test(await storage.innerText()), 'the cluster to be restored');
+    await setSpeed(page, 100);
+    for (let node = 1; node <= 5; node++) {
+      if (node === old) continue;
+      await until(async () => /x\s+1/.test(await kvText(page, node)) && /y\s+2/.test(await kvText(page, node)), `x and y on node ${node}`);
+    }
+    const text = await history(page).innerText();
+    assert.equal(text.match(/put x=1/g)?.length, 1, text);
+    assert.equal(text.match(/put y=2/g)?.length, 1, text);
+    assert.match(await page.getByRole('status', { name: 'Checker' }).innerText(), /OK/);
+    await page.screenshot({ path: `${SHOTS}/retries.png`, fullPage: true });
+  });
+});
+
+test('the switch turns retries off: a put before any leader is then only rejected, and on again it is applied', async () => {
+  await withContext(async (context, problems) => {
+    // A run whose only action turns retries on at tick 0: it opens paused there, before any election.
+    const page = await open(context, problems, `${server.url}/?run=1.5.7.-.0~0:c1`);
+    const retry = page.getByLabel('Retry automatically');
+    assert.ok(await retry.isChecked());
+    await retry.uncheck();
+    await submit(page, { target: 1, key: 'early', value: 'no' });
+    await until(async () => /rejected: no leader is known yet/.test(await history(page).innerText()), 'the rejection');
+    const rejected = history(page).locator('li.op', { hasText: 'put early=no' });
+    assert.equal(await rejected.getByRole('list', { name: 'Attempts' }).count(), 0, 'one attempt, none listed');
+
+    await retry.check();
+    await submit(page, { target: 1, key: 'early', value: 'yes' });
+    const client = page.getByRole('region', { name: 'Client', exact: true });
+    await until(async () => /retrying at tick \d+; gives up at tick \d+/.test(await client.innerText()), 'the backoff');
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
+    await setSpeed(page, 100);
+    const item = await answeredOk(page, 'put early=yes');
+    assert.match(item, /node 1: no leader is known yet \(tick 0\)/);
+  });
+});
+
+test('the client panel with its attempts fits a 375 px phone', async () => {
+  await withContext(
+    async (context, problems) => {
+      const page = await open(context, problems, `${server.url}/?run=1.5.7.-.0~0:c1`);
+      await submit(page, { target: 1, key: 'phone', value: 'a-rather-long-value-to-wrap' });
+      await page.getByRole('button', { name: 'Play', exact: true }).click();
+      await setSpeed(page, 100);
+      await answeredOk(page, 'put phone=');
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `no horizontal scrolling, got ${overflow} px too wide`);
+      const panel = page.getByRole('region', { name: 'Client', exact: true });
+      const box = await panel.boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= 375, `the panel is within the screen: ${JSON.stringify(box)}`);
+      await panel.screenshot({ path: `${SHOTS}/retries-phone.png` });
+    },
+    { width: 375, height: 800 },
+  );
+});
