@@ -62,3 +62,15 @@ fn the_lease_bug_is_caught_and_the_correct_lease_passes_its_mix() {
     let failing = (0..150).find(|seed| !run_seed(&correct, *seed).violations.is_empty());
     assert_eq!(failing, None, "the correct lease fails the bug's mix");
 }
+
+/// Without drift, `synod fuzz`'s configuration is the one the recorded trace hashes came from; with drift the run
+/// changes, and is still a function of the seed.
+#[test]
+fn drift_zero_keeps_the_old_runs_and_drift_is_seeded() {
+    let exact = SimConfig::fuzz_reads(5, BugSet::NONE, ReadLevel::Log, 0);
+    assert_eq!(exact, SimConfig::fuzz(5));
+    let old = run_seed(&SimConfig::fuzz(5), 0).trace_hash;
+    let drifting = run_seed(&config(ReadLevel::Log), 0).trace_hash;
+    assert_ne!(drifting, old, "drift changes which node ticks when");
+    assert_eq!(drifting, run_seed(&config(ReadLevel::Log), 0).trace_hash);
+}
