@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::paxos::{ClientId, Request, StateMachine};
+use crate::paxos::{ClientId, ReadLevel, Request, StateMachine};
 
 /// Longest key a client may use, in bytes.
 pub const KEY_LEN_MAX: usize = 64;
@@ -20,6 +20,12 @@ pub const VALUE_LEN_MAX: usize = 1024;
 pub enum KvCommand {
     Get {
         key: String,
+    },
+    /// A get that may skip the log (issue 18): `level` is `Lease` or `Local` (`Get` is the log read). Through the
+    /// log it behaves exactly as a get.
+    Read {
+        key: String,
+        level: ReadLevel,
     },
     Put {
         key: String,
@@ -60,6 +66,7 @@ impl KvCommand {
     pub fn key(&self) -> &str {
         match self {
             KvCommand::Get { key }
+            | KvCommand::Read { key, .. }
             | KvCommand::Put { key, .. }
             | KvCommand::Delete { key }
             | KvCommand::Append { key, .. }
@@ -70,7 +77,7 @@ impl KvCommand {
     /// Short operation name, as used in histories and the UI.
     pub fn name(&self) -> &'static str {
         match self {
-            KvCommand::Get { .. } => "get",
+            KvCommand::Get { .. } | KvCommand::Read { .. } => "get",
             KvCommand::Put { .. } => "put",
             KvCommand::Delete { .. } => "delete",
             KvCommand::Append { .. } => "append",
@@ -80,7 +87,23 @@ impl KvCommand {
 
     /// Whether the command can change the store (a get cannot).
     pub fn is_write(&self) -> bool {
-        !matches!(self, KvCommand::Get { .. })
+        !matches!(self, KvCommand::Get { .. } | KvCommand::Read { .. })
+    }
+
+    /// A get at `level` (`Log` gives the plain `Get`).
+    pub fn get_at(key: String, level: ReadLevel) -> KvCommand {
+        match level {
+            ReadLevel::Log => KvCommand::Get { key },
+            level => KvCommand::Read { key, level },
+        }
+    }
+
+    /// How this command asks to be answered (`Log` for everything but a `Read`).
+    pub fn read_level(&self) -> ReadLevel {
+        match self {
+            KvCommand::Read { level, .. } => *level,
+            _ => ReadLevel::Log,
+        }
     }
 
     /// Checks a command a client typed before it enters the log. Keys are non-empty printable text without
@@ -97,7 +120,7 @@ impl KvCommand {
             return Err(format!("the key contains {bad:?}; keys may not contain white space or control characters"));
         }
         let values: Vec<&String> = match self {
-            KvCommand::Get { .. } | KvCommand::Delete { .. } => vec![],
+            KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Delete { .. } => vec![],
             KvCommand::Put { value, .. } | KvCommand::Append { value, .. } => vec![value],
             KvCommand::Cas { expected, new, .. } => expected.iter().chain(std::iter::once(new)).collect(),
         };
@@ -117,6 +140,7 @@ impl std::fmt::Display for KvCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KvCommand::Get { key } => write!(f, "get {key}"),
+            KvCommand::Read { key, level } => write!(f, "get {key} @{}", level.name()),
             KvCommand::Put { key, value } => write!(f, "put {key}={value}"),
             KvCommand::Delete { key } => write!(f, "delete {key}"),
             KvCommand::Append { key, value } => write!(f, "append {key}+={value}"),
@@ -165,10 +189,18 @@ impl KvStore {
         self.data.get(key)
     }
 
+    /// Answers a read without touching anything.
+    fn read(&self, command: &KvCommand) -> KvOutput {
+        match command {
+            KvCommand::Get { key } | KvCommand::Read { key, .. } => KvOutput::Value(self.data.get(key).cloned()),
+            _ => unreachable!("only reads are queried"),
+        }
+    }
+
     /// Applies one command to the data alone, ignoring sessions.
     fn execute(&mut self, command: &KvCommand) -> KvOutput {
         match command {
-            KvCommand::Get { key } => KvOutput::Value(self.data.get(key).cloned()),
+            KvCommand::Get { key } | KvCommand::Read { key, .. } => KvOutput::Value(self.data.get(key).cloned()),
             KvCommand::Put { key, value } => {
                 self.data.insert(key.clone(), value.clone());
                 KvOutput::Ok
@@ -224,6 +256,14 @@ impl StateMachine for KvStore {
 
     fn snapshot(&self) -> KvStore {
         self.clone()
+    }
+
+    fn read_level(command: &KvCommand) -> ReadLevel {
+        command.read_level()
+    }
+
+    fn query(&self, command: &KvCommand) -> Option<KvOutput> {
+        (!command.is_write()).then(|| self.read(command))
     }
 
     fn restore(&mut self, snapshot: &KvStore) {

@@ -103,8 +103,28 @@ fn a_stale_read_is_caught_and_explained() {
         "The longest order found is #0, leaving the value \"1\".",
         &format!("Then {read} must take effect by t=4, but nothing that could go next fits:"),
         "  #1: it returned absent but the value was \"1\"",
+        "#1 is a stale read: it missed #0 (put x=1), answered at t=2, before the read was invoked at t=3.",
     ];
     assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+}
+
+/// A read that saw a value an unanswered write could have restored is not called stale: another order is open.
+#[test]
+fn a_read_is_named_stale_only_when_no_other_write_could_explain_it() {
+    let mut script = Script::default();
+    script.put(1, "x", "1", 0, 2);
+    script.put(2, "x", "2", 3, 5);
+    script.get(3, "x", Some("1"), 6, 7);
+    let text = assert_not_linearizable(&script, "x");
+    assert!(text.contains("#2 is a stale read: it missed #1 (put x=2)"), "{text}");
+
+    let mut script = Script::default();
+    script.put(1, "x", "2", 3, 5);
+    script.get(2, "x", Some("1"), 6, 7);
+    script.get(2, "x", Some("2"), 8, 9);
+    script.put(3, "x", "1", 1, 4);
+    let text = assert_not_linearizable(&script, "x");
+    assert!(!text.contains("stale read"), "put x=1 overlaps put x=2, so the first get is not surely stale: {text}");
 }
 
 #[test]

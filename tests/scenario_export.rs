@@ -52,6 +52,11 @@ fn replay_hash(recorded: &Recorded) -> u64 {
 fn every_shipped_scenario_exported_from_its_run_replays_the_same_trace() {
     for shipped in SHIPPED {
         let scenario = parse(shipped.text).unwrap();
+        if scenario.reads != synod::paxos::ReadLevel::Log || scenario.drift_ppm > 0 {
+            // The playground has no read level or clock drift of its own (issue 18's scenarios set them), so
+            // nothing it exports carries them.
+            continue;
+        }
         let original = run(&scenario).unwrap();
         let recorded = Recorded {
             title: &scenario.title,

@@ -32,6 +32,7 @@ fn fuzz_config_of_2026_11_25() -> SimConfig {
             invoke_ppm: 300_000,
             timeout_ticks: 25,
             attempts_max: 4,
+            ..WorkloadConfig::default()
         },
         fault_ticks: 600,
         heal_ticks: 400,

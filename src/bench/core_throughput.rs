@@ -11,13 +11,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::paxos::{Config, EnvelopeOf, Node, NodeId, ReadyOf, Record, Request, RoleKind, StateMachine};
+use crate::paxos::{Config, EnvelopeOf, Node, NodeId, ReadLevel, ReadyOf, Record, Request, RoleKind, StateMachine};
 
-/// The workload's command: a put of a `u64` under a `String` key.
+/// The workload's command: a put of a `u64` under a `String` key, or (the read mix, `read_mix.rs`) a read of the
+/// checksum at a read level.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BenchPut {
     pub key: String,
     pub value: u64,
+    #[serde(default)]
+    pub read: Option<ReadLevel>,
 }
 
 /// The benchmark's state machine: it applies every put (in slot order, as any replica must) but keeps only a
@@ -34,6 +37,9 @@ impl StateMachine for ChecksumMachine {
     type Snapshot = (u64, u64);
 
     fn apply(&mut self, request: &Request<BenchPut>) {
+        if request.command.read.is_some() {
+            return; // A read that went through the log changes nothing.
+        }
         self.applied += 1;
         self.checksum = self.checksum.rotate_left(5) ^ request.command.value ^ request.command.key.len() as u64;
     }
@@ -49,10 +55,18 @@ impl StateMachine for ChecksumMachine {
     fn restore(&mut self, snapshot: &(u64, u64)) {
         (self.applied, self.checksum) = *snapshot;
     }
+
+    fn read_level(command: &BenchPut) -> ReadLevel {
+        command.read.unwrap_or(ReadLevel::Log)
+    }
+
+    fn query(&self, command: &BenchPut) -> Option<()> {
+        command.read.map(|_| ())
+    }
 }
 
-type BenchNode = Node<ChecksumMachine>;
-type BenchEnvelope = EnvelopeOf<ChecksumMachine>;
+pub(super) type BenchNode = Node<ChecksumMachine>;
+pub(super) type BenchEnvelope = EnvelopeOf<ChecksumMachine>;
 
 /// One measured run.
 #[derive(Clone, Debug, Serialize)]
@@ -67,7 +81,11 @@ pub struct RunResult {
 /// The workload's commands, built before any clock starts.
 pub fn commands(count: u64) -> Vec<Request<BenchPut>> {
     (0..count)
-        .map(|i| Request { client: 1, seq: i, command: BenchPut { key: format!("key{}", i % 1024), value: i } })
+        .map(|i| Request {
+            client: 1,
+            seq: i,
+            command: BenchPut { key: format!("key{}", i % 1024), value: i, read: None },
+        })
         .collect()
 }
 
@@ -107,8 +125,8 @@ impl WriteAheadLog {
 }
 
 /// A replica with its in-memory storage.
-struct Replica {
-    node: BenchNode,
+pub(super) struct Replica {
+    pub node: BenchNode,
     disk: WriteAheadLog,
     /// Reused effect buffers (`Node::ready_into`).
     ready: ReadyOf<ChecksumMachine>,
@@ -116,7 +134,7 @@ struct Replica {
 
 impl Replica {
     /// Collects everything the node has to say, acknowledging each write at once (after storing it).
-    fn collect(&mut self, outgoing: &mut Vec<BenchEnvelope>) {
+    pub fn collect(&mut self, outgoing: &mut Vec<BenchEnvelope>) {
         loop {
             self.node.ready_into(&mut self.ready);
             outgoing.append(&mut self.ready.messages);
@@ -133,7 +151,7 @@ impl Replica {
     }
 }
 
-fn deliver(replicas: &mut [Replica], messages: &mut Vec<BenchEnvelope>) -> u64 {
+pub(super) fn deliver(replicas: &mut [Replica], messages: &mut Vec<BenchEnvelope>) -> u64 {
     let count = messages.len() as u64;
     for envelope in messages.drain(..) {
         replicas[envelope.to as usize - 1].node.receive(envelope);
@@ -143,6 +161,11 @@ fn deliver(replicas: &mut [Replica], messages: &mut Vec<BenchEnvelope>) -> u64 {
 
 /// Builds the cluster and ticks until one leader is ready and everyone knows it. Untimed.
 fn elect(nodes: usize, per_round: u64) -> (Vec<Replica>, NodeId) {
+    elect_with_leases(nodes, per_round, 0)
+}
+
+/// `elect`, with read leases of `lease_ticks` (0: none); with leases, also until the leader holds its lease.
+pub(super) fn elect_with_leases(nodes: usize, per_round: u64, lease_ticks: u64) -> (Vec<Replica>, NodeId) {
     let mut replicas: Vec<Replica> = (1..=nodes as NodeId)
         .map(|id| {
             let mut config = Config::cluster(id, nodes);
@@ -151,6 +174,7 @@ fn elect(nodes: usize, per_round: u64) -> (Vec<Replica>, NodeId) {
             config.queue_max = usize::MAX;
             // The driver answers no clients and keeps no history: it needs no list of applied requests.
             config.report_applied = false;
+            config.lease_ticks = lease_ticks;
             Replica {
                 node: Node::new(config).expect("valid config"),
                 disk: WriteAheadLog::default(),
@@ -173,7 +197,8 @@ fn elect(nodes: usize, per_round: u64) -> (Vec<Replica>, NodeId) {
         let leaders: Vec<NodeId> =
             replicas.iter().filter(|r| r.node.role() == RoleKind::Leader).map(|r| r.node.id()).collect();
         if let [leader] = leaders[..] {
-            if replicas.iter().all(|replica| replica.node.leader() == Some(leader)) {
+            let lease_held = lease_ticks == 0 || replicas[leader as usize - 1].node.holds_read_lease();
+            if lease_held && replicas.iter().all(|replica| replica.node.leader() == Some(leader)) {
                 return (replicas, leader);
             }
         }

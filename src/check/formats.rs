@@ -240,7 +240,7 @@ fn command_for(event: &Event) -> Result<Option<KvCommand>, String> {
 /// What an `:ok` event says the command returned.
 fn output_for(command: &KvCommand, value: &Edn) -> Result<KvOutput, String> {
     Ok(match command {
-        KvCommand::Get { .. } => KvOutput::Value(text_or_absent(value)?),
+        KvCommand::Get { .. } | KvCommand::Read { .. } => KvOutput::Value(text_or_absent(value)?),
         KvCommand::Put { .. } | KvCommand::Delete { .. } | KvCommand::Append { .. } => KvOutput::Ok,
         KvCommand::Cas { .. } => KvOutput::Cas(true),
     })

@@ -47,6 +47,9 @@ impl<S: StateMachine> Node<S> {
     }
 
     pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first_unchosen: Slot) {
+        if self.promise_blocked(ballot) && ballot > self.promised {
+            return; // A read lease granted to another ballot still runs (`lease.rs`): no promise, no nack.
+        }
         if !self.admit_ballot(from, ballot, false) {
             return;
         }

@@ -29,10 +29,13 @@ pub enum Bug {
     /// checking them against its own proposals. Its commit point then vouches for slots it did not choose in its
     /// own ballot, where a follower may hold the leader's own, different, value (hole A of issue 15).
     CommitForeignChosen,
+    /// The leader trusts its read lease for the full `lease_ticks` of its own clock, as if every clock ran at the
+    /// same rate: a slow leader clock outlives the followers' promises, and a new leader's write goes unseen.
+    LeaseIgnoresDrift,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 9] = [
+    pub const ALL: [Bug; 10] = [
         Bug::ForgetPromiseOnRestart,
         Bug::IgnoreAcceptedInPhase1,
         Bug::MinorityQuorum,
@@ -42,6 +45,7 @@ impl Bug {
         Bug::SnapshotOffByOne,
         Bug::AdoptLowestBallot,
         Bug::CommitForeignChosen,
+        Bug::LeaseIgnoresDrift,
     ];
 
     /// The kebab-case name used on the command line, in URLs and scenarios.
@@ -56,6 +60,7 @@ impl Bug {
             Bug::SnapshotOffByOne => "snapshot-off-by-one",
             Bug::AdoptLowestBallot => "adopt-lowest-ballot",
             Bug::CommitForeignChosen => "commit-foreign-chosen",
+            Bug::LeaseIgnoresDrift => "lease-ignores-drift",
         }
     }
 
@@ -78,6 +83,9 @@ impl Bug {
             Bug::AdoptLowestBallot => "in phase 1 the leader adopts the value with the lowest accepted ballot, not the highest",
             Bug::CommitForeignChosen => {
                 "a leader ignores higher ballots outside prepares, accepts and nacks and learns chosen slots from them, so its commit point vouches for a value it never chose"
+            }
+            Bug::LeaseIgnoresDrift => {
+                "the leader trusts its read lease for its full length on its own clock, ignoring drift, so a slow leader clock serves stale reads after a new leader wrote"
             }
         }
     }

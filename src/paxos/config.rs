@@ -34,6 +34,15 @@ pub struct Config {
     /// per command per replica. The state machine applies every chosen request either way.
     #[serde(default = "report_applied_default")]
     pub report_applied: bool,
+    /// Read leases (issue 18, `lease.rs`): a follower that hears the leader's heartbeat promises no other ballot
+    /// for this many of its own ticks, and the leader answers lease reads while a majority's promises last.
+    /// 0: no leases (lease reads go through the log).
+    #[serde(default)]
+    pub lease_ticks: u64,
+    /// The bound on clock drift the lease assumes, in parts per million: every node's ticks run at a rate within
+    /// `1 ± clock_drift_ppm / 10^6` of real time.
+    #[serde(default)]
+    pub clock_drift_ppm: u32,
     /// Planted bugs (none by default).
     pub bugs: BugSet,
 }
@@ -58,6 +67,8 @@ impl Config {
             snapshot_interval: 0,
             pending_ticks_max: 200,
             report_applied: true,
+            lease_ticks: 0,
+            clock_drift_ppm: 0,
             bugs: BugSet::NONE,
         }
     }
@@ -90,6 +101,12 @@ impl Config {
         }
         if self.pipeline_window == 0 || self.batch_max == 0 || self.catch_up_max == 0 {
             return Err("pipeline_window, batch_max and catch_up_max must be at least 1".into());
+        }
+        if self.clock_drift_ppm >= 500_000 {
+            return Err("clock_drift_ppm must be below 500000 (clocks within 50% of real time)".into());
+        }
+        if self.lease_ticks > 0 && self.lease_ticks < 4 {
+            return Err("lease_ticks is 0 (no leases) or at least 4".into());
         }
         Ok(())
     }

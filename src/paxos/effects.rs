@@ -37,6 +37,9 @@ pub enum ProposeOutcome {
     Queued,
     /// This node passed the request on to the leader.
     Forwarded { to: NodeId },
+    /// A read answered at once from this node's applied store, as of `slot` (exclusive), without a slot of its
+    /// own (`lease.rs`); the `Reply` is in the next `Ready`.
+    ReadLocally { slot: Slot },
     /// Refused; a `Reply` with the same rejection is in the next `Ready` too.
     Rejected(Rejection),
 }

@@ -63,11 +63,13 @@ impl<S: StateMachine> Node<S> {
         }
         let heartbeat = self.now.is_multiple_of(self.config.heartbeat_ticks);
         if heartbeat {
+            let leading = matches!(self.role, Role::Leader(_));
             let message = Message::Heartbeat {
                 ballot: self.current_ballot(),
-                leading: matches!(self.role, Role::Leader(_)),
+                leading,
                 quorum_connected: self.quorum_connected(),
                 chosen_upto: self.first_unchosen,
+                lease_stamp: self.heartbeat_lease_stamp(leading),
             };
             self.broadcast(message, false);
             self.catch_up_lagging_peers();
@@ -82,7 +84,9 @@ impl<S: StateMachine> Node<S> {
         let preferred = self.preferred_leader();
         let me = Some(self.config.id);
         match self.role {
-            Role::Follower if preferred == me && self.now >= self.elect_not_before => self.start_phase_one(),
+            Role::Follower if preferred == me && self.now >= self.elect_not_before && !self.campaign_blocked() => {
+                self.start_phase_one()
+            }
             Role::Candidate(_) | Role::Leader(_) if preferred != me => {
                 let reason = match preferred {
                     Some(node) if self.quorum_connected() => {

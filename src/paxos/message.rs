@@ -78,8 +78,10 @@ pub enum Message<C, Snap> {
     /// The leader's commit point when it has no accept to piggyback it on (it went idle).
     Commit { ballot: Ballot, chosen_upto: Slot },
     /// Liveness and leadership: sent by every node every `heartbeat_ticks`, with the ballot it leads, campaigns
-    /// with or promised. A leader's heartbeat is also its commit notice.
-    Heartbeat { ballot: Ballot, leading: bool, quorum_connected: bool, chosen_upto: Slot },
+    /// with or promised. A leader's heartbeat is also its commit notice. With read leases on (`lease.rs`),
+    /// `lease_stamp` is a leader's clock when it sent the heartbeat, or, from a follower, the stamp of the latest
+    /// heartbeat of `ballot`'s leader it granted a lease on; `None` with leases off.
+    Heartbeat { ballot: Ballot, leading: bool, quorum_connected: bool, chosen_upto: Slot, lease_stamp: Option<u64> },
     /// Catch-up: chosen slots the receiver has not learned. `ballot` is the sender's, not the entries'.
     Chosen { ballot: Ballot, entries: Vec<(Slot, Entry<C>)> },
     /// Catch-up for a node that lags behind the sender's compacted log; `ballot` is the sender's.

@@ -10,6 +10,7 @@ mod effects;
 mod election;
 mod fingerprint;
 mod learner;
+mod lease;
 mod log;
 mod message;
 mod node;

@@ -32,6 +32,8 @@ pub(super) struct Peer {
     pub chosen_upto: Slot,
     /// When a leader last sent this peer catch-up, to avoid flooding it.
     pub catch_up_sent: Option<u64>,
+    /// The newest lease stamp this peer echoed, with the ballot it granted (`lease.rs`).
+    pub lease_stamp: Option<(Ballot, u64)>,
 }
 
 /// The other members, sorted by id. A short vector, not a map: looked up on every message received, and a
@@ -113,6 +115,7 @@ pub struct Node<S: StateMachine> {
     pub(super) now: u64,
     pub(super) peers: Peers,
     pub(super) leader_hint: Option<NodeId>,
+    pub(super) lease: super::lease::LeaseState,
     // Client requests this node answers once applied: (client, seq) → tick received. Touched twice per
     // command, so a fast hash map; it is never iterated in an order that reaches an output.
     pub(super) pending: rustc_hash::FxHashMap<(ClientId, u64), u64>,
@@ -178,6 +181,7 @@ impl<S: StateMachine> Node<S> {
             durable.promised
         };
         let election_timeout_ticks = config.election_timeout_ticks;
+        let lease_ticks = config.lease_ticks;
         let mut node = Node {
             config,
             quorum,
@@ -196,6 +200,7 @@ impl<S: StateMachine> Node<S> {
             now: 0,
             peers,
             leader_hint: None,
+            lease: super::lease::LeaseState::new(lease_ticks),
             pending: rustc_hash::FxHashMap::default(),
             records: Vec::new(),
             next_batch: 1,
@@ -486,7 +491,8 @@ impl<S: StateMachine> Node<S> {
             }
             Message::Nack { .. } => {} // Wholly handled at the door.
             Message::Commit { ballot, chosen_upto } => self.on_commit(from, ballot, chosen_upto),
-            Message::Heartbeat { ballot, leading, quorum_connected, chosen_upto } => {
+            Message::Heartbeat { ballot, leading, quorum_connected, chosen_upto, lease_stamp } => {
+                self.on_heartbeat_lease(from, ballot, leading, lease_stamp);
                 self.on_heartbeat(from, ballot, leading, quorum_connected, chosen_upto)
             }
             Message::Chosen { ballot: _, entries } => self.on_chosen(entries),

@@ -52,6 +52,8 @@ pub(super) struct LeaderState {
     pub last_progress_tick: u64,
     /// The highest commit point sent to the followers (on an accept or a commit).
     pub commit_sent: Slot,
+    /// The end of the slots phase 1 re-proposed: lease reads wait until every slot below it is applied.
+    pub reads_from: Slot,
 }
 
 impl<S: StateMachine> Node<S> {
@@ -60,6 +62,9 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn accept_client_request(&mut self, request: Request<S::Command>) -> ProposeOutcome {
         if let Err(reason) = S::validate(&request.command) {
             return self.reject(&request, Rejection::Invalid(reason));
+        }
+        if let Some(slot) = self.answer_read_locally(&request) {
+            return ProposeOutcome::ReadLocally { slot };
         }
         let key = (request.client, request.seq);
         match self.role {
@@ -205,6 +210,7 @@ impl<S: StateMachine> Node<S> {
             unsent_from: first_slot,
             last_progress_tick: self.now,
             commit_sent: 0,
+            reads_from: end,
         });
         self.leader_hint = Some(self.config.id);
         let ignore_reports = self.bug(Bug::IgnoreAcceptedInPhase1);

@@ -130,7 +130,13 @@ fn a_follower_learns_from_the_commit_point_only_values_of_the_same_ballot() {
     follower.receive(from(
         3,
         1,
-        Message::Heartbeat { ballot: Ballot::new(2, 3), leading: true, quorum_connected: true, chosen_upto: 2 },
+        Message::Heartbeat {
+            ballot: Ballot::new(2, 3),
+            leading: true,
+            quorum_connected: true,
+            chosen_upto: 2,
+            lease_stamp: None,
+        },
     ));
     assert!(matches!(follower.get(0), SlotState::Accepted(_)), "slot 0 may have been chosen with another value");
     assert!(matches!(follower.get(1), SlotState::Chosen(_)));
@@ -191,7 +197,13 @@ fn a_leader_counts_its_own_vote_only_once_it_is_durable() {
         leader.receive(from(
             1,
             3,
-            Message::Heartbeat { ballot: Ballot::ZERO, leading: false, quorum_connected: true, chosen_upto: 0 },
+            Message::Heartbeat {
+                ballot: Ballot::ZERO,
+                leading: false,
+                quorum_connected: true,
+                chosen_upto: 0,
+                lease_stamp: None,
+            },
         ));
         leader.tick();
         drain(&mut leader);

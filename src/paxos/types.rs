@@ -64,6 +64,35 @@ pub struct Request<C> {
     pub command: C,
 }
 
+/// How a read is answered (issue 18). `Log`: like any command, through a slot of the log (linearizable). `Lease`:
+/// by the leader from its own applied store while it holds a read lease (linearizable; see `lease.rs`), else
+/// through the log. `Local`: by whichever node the client asked, from its own applied store (fast, possibly
+/// stale: it is the lesson).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadLevel {
+    #[default]
+    Log,
+    Lease,
+    Local,
+}
+
+impl ReadLevel {
+    pub const ALL: [ReadLevel; 3] = [ReadLevel::Log, ReadLevel::Lease, ReadLevel::Local];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadLevel::Log => "log",
+            ReadLevel::Lease => "lease",
+            ReadLevel::Local => "local",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<ReadLevel> {
+        ReadLevel::ALL.into_iter().find(|level| level.name() == name)
+    }
+}
+
 /// The replicated state machine a node drives. Implemented by the key-value store (`crate::kv`) and by the
 /// benchmark's trivial machine.
 pub trait StateMachine: Default + Clone {
@@ -79,6 +108,14 @@ pub trait StateMachine: Default + Clone {
     fn snapshot(&self) -> Self::Snapshot;
     /// Replaces the whole replicated state with a snapshot.
     fn restore(&mut self, snapshot: &Self::Snapshot);
+    /// How `command` asks to be answered: `Log` unless it is a read that may skip the log.
+    fn read_level(_command: &Self::Command) -> ReadLevel {
+        ReadLevel::Log
+    }
+    /// Answers a read from the state as it is, without applying anything (`None`: not a read).
+    fn query(&self, _command: &Self::Command) -> Option<Self::Output> {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -215,6 +215,7 @@ pub fn percent(ppm: u32) -> String {
 fn client_op(command: &KvCommand) -> String {
     match command {
         KvCommand::Get { key } => format!("get {key}"),
+        KvCommand::Read { key, level } => format!("get {key} @{}", level.name()),
         KvCommand::Delete { key } => format!("delete {key}"),
         KvCommand::Put { key, value } => format!("put {key} {}", quote(value)),
         KvCommand::Append { key, value } => format!("append {key} {}", quote(value)),

@@ -39,6 +39,8 @@ shipped![
     "noop-hole",
     "snapshot-catch-up",
     "stale-leader",
+    "stale-local-read",
+    "lease-read-leader-change",
     "bug-forget-promise-on-restart",
     "bug-ignore-accepted-in-phase1",
     "bug-minority-quorum",
@@ -48,6 +50,7 @@ shipped![
     "bug-snapshot-off-by-one",
     "bug-adopt-lowest-ballot",
     "bug-commit-foreign-chosen",
+    "bug-lease-ignores-drift",
 ];
 
 /// The shipped scenario called `name`.

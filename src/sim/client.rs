@@ -44,7 +44,7 @@ impl Client {
         let key = format!("k{}", rng.between(0, workload.keys - 1));
         let value = format!("c{}s{}", self.id, self.next_seq);
         let command = match rng.weighted(&workload.mix) {
-            0 => KvCommand::Get { key },
+            0 => KvCommand::get_at(key, workload.reads),
             1 => KvCommand::Put { key, value: value.clone() },
             2 => KvCommand::Delete { key },
             3 => KvCommand::Append { key, value: format!("{value};") },

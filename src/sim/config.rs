@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::paxos::{Bug, BugSet};
+use crate::paxos::{Bug, BugSet, ReadLevel};
 
 /// Random faults, drawn from the seeded RNG.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +257,8 @@ pub struct WorkloadConfig {
     pub timeout_ticks: u64,
     /// After this many attempts a client gives up; the operation is indeterminate.
     pub attempts_max: u32,
+    /// The level of the clients' gets (issue 18); `Lease` also turns read leases on in the nodes.
+    pub reads: ReadLevel,
 }
 
 impl Default for WorkloadConfig {
@@ -269,9 +271,16 @@ impl Default for WorkloadConfig {
             invoke_ppm: 300_000,
             timeout_ticks: 25,
             attempts_max: 4,
+            reads: ReadLevel::Log,
         }
     }
 }
+
+/// The clock drift `synod fuzz` runs with unless told otherwise: each node's clock within ±10% of real time.
+pub const FUZZ_DRIFT_PPM: u32 = 100_000;
+/// The drift `--bug lease-ignores-drift` runs with: large enough that a lease which ignores it outlives the
+/// followers' promises by a dozen ticks.
+pub const LEASE_BUG_DRIFT_PPM: u32 = 450_000;
 
 /// Ticks the playground runs at most (its fault phase never ends on its own).
 pub const PLAYGROUND_TICKS_MAX: u64 = 1_000_000_000;
@@ -291,6 +300,12 @@ pub struct SimConfig {
     pub heal_ticks: u64,
     /// The nodes' timers.
     pub timing: Timing,
+    /// Clock drift (issue 18): each node's clock runs at a fixed rate, drawn per seed within `1 ± drift_ppm / 10^6`
+    /// ticks per simulator tick, and the nodes assume this bound for their read leases. 0: every clock exact.
+    pub drift_ppm: u32,
+    /// The read lease's length when the clients read at `lease` (see `lease_ticks()`); 0: twice the election
+    /// timeout.
+    pub lease_ticks: u64,
 }
 
 /// The nodes' timers, in ticks (see `paxos::Config`). The model checker shortens them, so that an election takes
@@ -325,6 +340,8 @@ impl Default for SimConfig {
             fault_ticks: 600,
             heal_ticks: 400,
             timing: Timing::default(),
+            drift_ppm: 0,
+            lease_ticks: 0,
         }
     }
 }
@@ -348,7 +365,8 @@ impl SimConfig {
     /// often (`synod fuzz --bug NAME` turns it on). `commit-foreign-chosen` needs a leader that keeps hearing a
     /// majority while that majority moves on to a higher ballot without it, and then hears of the new ballot only
     /// through catch-up: frequent, long asymmetric partitions (each directed link cut on its own) make that
-    /// common. The correct protocol passes this mix too (`tests/sim_bugs.rs`).
+    /// common. `lease-ignores-drift` needs lease reads, large drift, and a leader cut off for long (see
+    /// `lease_bug_mix`). The correct protocol passes these mixes too (`tests/sim_bugs.rs`).
     pub fn fuzz_with_bugs(nodes: usize, bugs: BugSet) -> SimConfig {
         let mut config = SimConfig { bugs, ..SimConfig::fuzz(nodes) };
         if bugs.contains(Bug::CommitForeignChosen) {
@@ -359,7 +377,57 @@ impl SimConfig {
                 ..config.faults
             };
         }
+        if bugs.contains(Bug::LeaseIgnoresDrift) {
+            config.lease_bug_mix();
+        }
         config
+    }
+
+    /// What `lease-ignores-drift` needs: lease reads, clocks drifting by up to 45%, and the leader often cut off
+    /// (both ways: a one-way cut lets it hear the new ballot and step down) for long. The old leader's lease,
+    /// taken for its full length on a slow clock, then outlives the promises the followers made on fast clocks,
+    /// and a new leader is elected and writes before the old one stops answering reads. The lease is as long as the
+    /// election timeout, which is long (48 ticks) so that these windows are wide compared with message delays.
+    /// Crashes are off: a restarted node waits a whole lease before it promises, which would hide the window.
+    /// Most operations are reads, on two keys, so that one lands at the old leader in the window.
+    fn lease_bug_mix(&mut self) {
+        self.workload.reads = ReadLevel::Lease;
+        self.drift_ppm = self.drift_ppm.max(LEASE_BUG_DRIFT_PPM);
+        self.timing = Timing { heartbeat_ticks: 2, election_timeout_ticks: 48, retry_ticks: 3 };
+        self.lease_ticks = 48;
+        self.workload.mix = [60, 30, 0, 10, 0];
+        self.workload.keys = 2;
+        self.faults.leader_partition_ppm = 1_000_000;
+        self.faults.partition_ticks = 120;
+        self.faults.one_way_partition_ppm = 0;
+        self.faults.crash_ppm = 0;
+        self.faults.mid_write_crash_ppm = 0;
+    }
+
+    /// `synod fuzz`'s configuration: `fuzz_with_bugs`, the clients' reads at `reads` and clocks drifting by up to
+    /// `drift_ppm`, unless a planted bug's mix sets them (`lease-ignores-drift` reads at `lease`, and drifts at
+    /// least `LEASE_BUG_DRIFT_PPM`).
+    pub fn fuzz_reads(nodes: usize, bugs: BugSet, reads: ReadLevel, drift_ppm: u32) -> SimConfig {
+        let mut config = SimConfig::fuzz_with_bugs(nodes, bugs);
+        if !bugs.contains(Bug::LeaseIgnoresDrift) {
+            config.workload.reads = reads;
+        }
+        config.drift_ppm = config.drift_ppm.max(drift_ppm);
+        config
+    }
+
+    /// Ticks of a read lease on the nodes when the clients read at `lease` (`lease_ticks`, by default twice the
+    /// election timeout: long enough to outlast a heartbeat's round trip under the fuzzer's delays), else 0 (off).
+    pub fn lease_ticks(&self) -> u64 {
+        if self.workload.reads == ReadLevel::Lease {
+            if self.lease_ticks > 0 {
+                self.lease_ticks
+            } else {
+                2 * self.timing.election_timeout_ticks
+            }
+        } else {
+            0
+        }
     }
 
     /// The playground's configuration (the browser app, its share URLs and scenarios): `clients` background
@@ -424,6 +492,12 @@ impl SimConfig {
                 "faults.late_ticks_max: late messages arrive {LATE_TICKS_MIN} to late_ticks_max ticks late, so it is at \
                  least {LATE_TICKS_MIN}, not {}",
                 faults.late_ticks_max
+            ));
+        }
+        if self.drift_ppm >= 500_000 {
+            return Err(format!(
+                "drift_ppm: clocks drift by less than 500000 parts per million, not {}",
+                self.drift_ppm
             ));
         }
         if self.workload.mix.iter().all(|weight| *weight == 0) {

@@ -190,6 +190,8 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
 fn encode_command(target: NodeId, command: &KvCommand, escape: &dyn Fn(&str) -> String) -> String {
     let (op, key, value, expected) = match command {
         KvCommand::Get { key } => ("get", key, "", None),
+        KvCommand::Read { key, level: crate::paxos::ReadLevel::Local } => ("get@local", key, "", None),
+        KvCommand::Read { key, .. } => ("get@lease", key, "", None),
         KvCommand::Put { key, value } => ("put", key, value.as_str(), None),
         KvCommand::Delete { key } => ("delete", key, "", None),
         KvCommand::Append { key, value } => ("append", key, value.as_str(), None),
@@ -362,6 +364,8 @@ fn decode_command(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Resu
     };
     let command = match op {
         "get" => KvCommand::Get { key },
+        "get@lease" => KvCommand::Read { key, level: crate::paxos::ReadLevel::Lease },
+        "get@local" => KvCommand::Read { key, level: crate::paxos::ReadLevel::Local },
         "put" => KvCommand::Put { key, value },
         "delete" => KvCommand::Delete { key },
         "append" => KvCommand::Append { key, value },

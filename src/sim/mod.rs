@@ -5,6 +5,7 @@
 mod action;
 pub mod checkpoints;
 mod client;
+pub mod clock;
 mod config;
 mod faults;
 pub mod fuzz;
@@ -19,7 +20,8 @@ mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
 pub use config::{
-    FaultConfig, SimConfig, Timing, WorkloadConfig, FAULT_FIELDS, FAULT_FIELDS_V1, LATE_TICKS_MIN, PLAYGROUND_TICKS_MAX,
+    FaultConfig, SimConfig, Timing, WorkloadConfig, FAULT_FIELDS, FAULT_FIELDS_V1, FUZZ_DRIFT_PPM, LATE_TICKS_MIN,
+    LEASE_BUG_DRIFT_PPM, PLAYGROUND_TICKS_MAX,
 };
 pub use faults::{LinkFault, LinkShape};
 pub use network::InFlight;

@@ -71,6 +71,8 @@ pub struct Sim {
     pub(super) partition_until: Option<u64>,
     /// Random link faults in force (`faults.rs`).
     pub(super) link_faults: Vec<super::faults::LinkFault>,
+    /// Each node's clock (`clock.rs`): how many of its ticks a simulator tick holds.
+    clocks: Vec<super::clock::Clock>,
     clients: Vec<Client>,
     pub(super) visitor: Client,
     /// Whether the visitor's client retries by itself (`UserAction::SetRetries`; off until an action turns it on).
@@ -92,6 +94,8 @@ pub struct Sim {
     recent_max: usize,
     pub(super) phase: Phase,
     delivered: u64,
+    /// Reads answered from a node's store without a slot (lease or local reads).
+    reads_answered_locally: u64,
     /// Set when the linearizability search ran out of budget: neither a pass nor evidence of a bug.
     undecided: Option<String>,
     /// Set by the shrinker: numbers every random fault and lets through only the ones it keeps.
@@ -134,6 +138,7 @@ impl Sim {
             network: Network::default(),
             partition_until: None,
             link_faults: Vec::new(),
+            clocks: super::clock::Clock::for_nodes(config.nodes, config.drift_ppm, seed),
             clients,
             visitor: Client::new(VISITOR),
             visitor_retries: false,
@@ -149,6 +154,7 @@ impl Sim {
             recent_max: RECENT_EVENTS_MAX,
             phase: Phase::Faults,
             delivered: 0,
+            reads_answered_locally: 0,
             undecided: None,
             fault_gate: None,
             durable_batches: None,
@@ -163,6 +169,8 @@ impl Sim {
         node.heartbeat_ticks = config.timing.heartbeat_ticks;
         node.election_timeout_ticks = config.timing.election_timeout_ticks;
         node.retry_ticks = config.timing.retry_ticks;
+        node.lease_ticks = config.lease_ticks();
+        node.clock_drift_ppm = config.drift_ppm;
         node
     }
 
@@ -275,6 +283,11 @@ impl Sim {
         self.delivered
     }
 
+    /// Reads answered from a node's own store, without a slot (lease and local reads).
+    pub fn reads_answered_locally(&self) -> u64 {
+        self.reads_answered_locally
+    }
+
     /// The visitor's outstanding operation, if any.
     pub fn visitor_busy(&self) -> bool {
         self.visitor.outstanding.is_some()
@@ -311,11 +324,13 @@ impl Sim {
             self.deliver(message);
         }
         for index in 0..self.machines.len() {
-            let machine = Rc::make_mut(&mut self.machines[index]);
-            if machine.paused {
+            // Drawn for paused and crashed nodes too: a clock runs whatever its node does.
+            let ticks = self.clocks[index].advance();
+            if self.machines[index].paused {
                 continue;
             }
-            if let Some(node) = machine.node.as_mut() {
+            for _ in 0..ticks {
+                let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else { break };
                 node.tick();
                 self.settle(index);
             }
@@ -700,7 +715,9 @@ impl Sim {
             return; // Lost: the client will time out.
         }
         let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else { return };
-        node.propose(request);
+        if let crate::paxos::ProposeOutcome::ReadLocally { .. } = node.propose(request) {
+            self.reads_answered_locally += 1;
+        }
         self.settle(index);
     }
 

@@ -132,6 +132,7 @@ fn encode_action(action: &UserAction, hash: &mut TraceHash) {
 fn encode_command(command: &KvCommand, hash: &mut TraceHash) {
     match command {
         KvCommand::Get { key } => hash.strs(0, &[key]),
+        KvCommand::Read { key, level } => hash.strs(6, &[key, &level.name().to_string()]),
         KvCommand::Put { key, value } => hash.strs(1, &[key, value]),
         KvCommand::Delete { key } => hash.strs(2, &[key]),
         KvCommand::Append { key, value } => hash.strs(3, &[key, value]),

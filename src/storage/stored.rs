@@ -90,6 +90,10 @@ impl Stored for KvCommand {
         out.str(key);
         match self {
             KvCommand::Get { .. } | KvCommand::Delete { .. } => {}
+            KvCommand::Read { level, .. } => {
+                out.key("level");
+                out.str(level.name());
+            }
             KvCommand::Put { value, .. } | KvCommand::Append { value, .. } => {
                 out.key("value");
                 out.str(value);
@@ -115,6 +119,12 @@ impl Stored for KvCommand {
         let value = || fields.read_field("value", Json::string);
         match name {
             "Get" => Ok(KvCommand::Get { key }),
+            "Read" => {
+                let level = fields.read_field("level", Json::string)?;
+                let level = crate::paxos::ReadLevel::from_name(&level)
+                    .ok_or_else(|| format!("unknown read level {level:?}"))?;
+                Ok(KvCommand::Read { key, level })
+            }
             "Put" => Ok(KvCommand::Put { key, value: value()? }),
             "Delete" => Ok(KvCommand::Delete { key }),
             "Append" => Ok(KvCommand::Append { key, value: value()? }),
@@ -124,7 +134,7 @@ impl Stored for KvCommand {
                 expected: fields.get("expected").map_or(Ok(None), Json::optional_string)?,
                 new: fields.read_field("new", Json::string)?,
             }),
-            _ => Err(unknown_variant(name, "Get, Put, Delete, Append, Cas")),
+            _ => Err(unknown_variant(name, "Get, Read, Put, Delete, Append, Cas")),
         }
     }
 }
@@ -134,6 +144,7 @@ impl KvCommand {
     fn name_in_records(&self) -> &'static str {
         match self {
             KvCommand::Get { .. } => "Get",
+            KvCommand::Read { .. } => "Read",
             KvCommand::Put { .. } => "Put",
             KvCommand::Delete { .. } => "Delete",
             KvCommand::Append { .. } => "Append",

@@ -97,7 +97,7 @@ pub fn random_value(rng: &mut ChaCha8Rng) -> String {
 /// The key-value store's semantics (as in `KvStore`, without sessions).
 pub fn apply(store: &mut BTreeMap<String, String>, command: &KvCommand) -> KvOutput {
     match command {
-        KvCommand::Get { key } => KvOutput::Value(store.get(key).cloned()),
+        KvCommand::Get { key } | KvCommand::Read { key, .. } => KvOutput::Value(store.get(key).cloned()),
         KvCommand::Put { key, value } => {
             store.insert(key.clone(), value.clone());
             KvOutput::Ok

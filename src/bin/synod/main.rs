@@ -44,6 +44,31 @@ mod cli {
         /// or `classic` (loss, duplicates, reordering, symmetric partitions, crashes, slow disks).
         #[arg(long, value_enum, default_value_t = FaultMix::Wide)]
         faults: FaultMix,
+        /// The level of the clients' reads: `log` (through the log), `lease` (the leader answers while it holds a
+        /// read lease) or `local` (any node answers from its own store, possibly stale).
+        #[arg(long, value_enum, default_value_t = Reads::Log)]
+        reads: Reads,
+        /// Clock drift bound in parts per million: each node's clock runs within 1 ± drift/10^6 of real time
+        /// (seeded). 0 gives the runs of before issue 18.
+        #[arg(long, default_value_t = synod::sim::FUZZ_DRIFT_PPM)]
+        drift: u32,
+    }
+
+    #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
+    enum Reads {
+        Log,
+        Lease,
+        Local,
+    }
+
+    impl Reads {
+        fn level(self) -> synod::paxos::ReadLevel {
+            match self {
+                Reads::Log => synod::paxos::ReadLevel::Log,
+                Reads::Lease => synod::paxos::ReadLevel::Lease,
+                Reads::Local => synod::paxos::ReadLevel::Local,
+            }
+        }
     }
 
     #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +80,7 @@ mod cli {
     impl RunArgs {
         fn config(&self) -> SimConfig {
             let bugs = self.bugs.iter().fold(BugSet::NONE, |set, bug| set.with(*bug));
-            let mut config = SimConfig::fuzz_with_bugs(self.nodes, bugs);
+            let mut config = SimConfig::fuzz_reads(self.nodes, bugs, self.reads.level(), self.drift);
             config.workload.ops = self.ops;
             if self.faults == FaultMix::Classic {
                 config.faults = FaultConfig::fuzz_classic();
@@ -66,7 +91,8 @@ mod cli {
         fn flags(&self) -> String {
             let bugs: String = self.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
             let faults = if self.faults == FaultMix::Classic { " --faults classic" } else { "" };
-            format!("--nodes {} --ops {}{bugs}{faults}", self.nodes, self.ops)
+            let reads = self.reads.level().name();
+            format!("--nodes {} --ops {}{bugs}{faults} --reads {reads} --drift {}", self.nodes, self.ops, self.drift)
         }
     }
 
@@ -154,6 +180,13 @@ mod cli {
             runs: usize,
             #[arg(long)]
             json: bool,
+            /// The read mix (issue 18): this share of the commands, in percent, are reads at `--reads`, and the
+            /// replicas tick once per round (0: the put-only workload, without ticks).
+            #[arg(long, default_value_t = 0)]
+            read_percent: u64,
+            /// The level of the read mix's reads: `log` or `lease`.
+            #[arg(long, value_enum, default_value_t = Reads::Lease)]
+            reads: Reads,
         },
     }
 
@@ -220,7 +253,21 @@ mod cli {
             }
             Command::Scenario { command: ScenarioCommand::Check { file, events } } => check_scenario(&file, events),
             Command::Scenario { command: ScenarioCommand::Embed { file, page } } => embed_scenario(&file, &page),
-            Command::BenchCore { nodes, per_round, commands, runs, json } => {
+            Command::BenchCore { nodes, per_round, commands, runs: _, json, read_percent, reads }
+                if read_percent > 0 =>
+            {
+                let start = Instant::now();
+                let clock = move || start.elapsed().as_secs_f64();
+                let result =
+                    synod::bench::read_mix::run(nodes, per_round, commands, read_percent, reads.level(), &clock);
+                if json {
+                    println!("{}", serde_json::to_string(&result).expect("result serialises"));
+                } else {
+                    println!("{result}");
+                }
+                ExitCode::SUCCESS
+            }
+            Command::BenchCore { nodes, per_round, commands, runs, json, .. } => {
                 let start = Instant::now();
                 let clock = move || start.elapsed().as_secs_f64();
                 let summary = run_many(nodes, per_round, commands, runs, &clock);

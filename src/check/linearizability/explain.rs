@@ -42,6 +42,9 @@ pub struct Explanation {
     pub stuck: Operation,
     /// Every core operation that could take effect next (invoked before `stuck` returned), and why it did not.
     pub candidates: Vec<(Operation, String)>,
+    /// A stale read of the core and the write it missed (see `stale_read`), when one is certain.
+    #[serde(default)]
+    pub stale_read: Option<(Operation, Operation)>,
 }
 
 /// Explains why the operations at `indices` (all on one key, each constraining) cannot be ordered, given
@@ -268,7 +271,7 @@ impl<'h> Writes<'h> {
                     KvCommand::Put { value, .. } | KvCommand::Cas { new: value, .. } => (Some(value.as_str()), false),
                     KvCommand::Append { value, .. } => (Some(value.as_str()), true),
                     KvCommand::Delete { .. } => (None, false),
-                    KvCommand::Get { .. } => return None,
+                    KvCommand::Get { .. } | KvCommand::Read { .. } => return None,
                 };
                 let overwrites = !appends && operation.output().is_some();
                 let response = operation.response_time();
@@ -338,7 +341,7 @@ impl<'h> Writes<'h> {
 /// `Some(None)`: it saw the key absent.
 fn observed_value(operation: &Operation) -> Option<Option<&str>> {
     match (&operation.command, operation.output()) {
-        (KvCommand::Get { .. }, Some(KvOutput::Value(seen))) => Some(seen.as_deref()),
+        (KvCommand::Get { .. } | KvCommand::Read { .. }, Some(KvOutput::Value(seen))) => Some(seen.as_deref()),
         (KvCommand::Cas { expected, .. }, Some(KvOutput::Cas(true))) => Some(expected.as_deref()),
         _ => None,
     }
@@ -352,7 +355,7 @@ fn written_value(command: &KvCommand) -> Option<&str> {
             Some(value)
         }
         KvCommand::Delete { .. } => Some(""),
-        KvCommand::Get { .. } => None,
+        KvCommand::Get { .. } | KvCommand::Read { .. } => None,
     }
 }
 
@@ -416,15 +419,58 @@ fn describe(
             (operation(op), reason)
         })
         .collect();
+    let core: Vec<Operation> = core.iter().map(|&index| history.operations()[index].clone()).collect();
+    let stuck = operation(stuck);
     Explanation {
         considered,
-        core: core.iter().map(|&index| history.operations()[index].clone()).collect(),
+        stale_read: stale_read(&stuck, &core),
+        core,
         timing_matters,
         longest_order: deepest.order.iter().map(|&op| operation(op)).collect(),
         value: model.value(deepest.state).map(String::from),
-        stuck: operation(stuck),
+        stuck,
         candidates,
     }
+}
+
+/// A read of the core that certainly missed a write: the write was answered before the read was invoked, the
+/// read does not show its effect, and every write that could have produced what the read saw was answered before
+/// the missed write was invoked (so none of them can come between). The stuck operation is tried first. Returns
+/// (the read, the write it missed).
+fn stale_read(stuck: &Operation, core: &[Operation]) -> Option<(Operation, Operation)> {
+    std::iter::once(stuck)
+        .chain(core.iter().filter(|read| read.id != stuck.id))
+        .find_map(|read| missed_by(read, core).map(|write| (read.clone(), write.clone())))
+}
+
+fn missed_by<'c>(read: &Operation, core: &'c [Operation]) -> Option<&'c Operation> {
+    let seen = match (&read.command, read.output()) {
+        (KvCommand::Get { .. } | KvCommand::Read { .. }, Some(KvOutput::Value(seen))) => seen.as_deref(),
+        _ => return None,
+    };
+    // Whether `write` leaves a value that `seen` shows (`Some(true)`), or could produce `seen` (`None`: unknown).
+    let shows = |write: &Operation| -> bool {
+        match &write.command {
+            KvCommand::Put { value, .. } | KvCommand::Cas { new: value, .. } => seen == Some(value.as_str()),
+            KvCommand::Append { value, .. } => seen.is_some_and(|seen| seen.contains(value.as_str())),
+            KvCommand::Delete { .. } => seen.is_none(),
+            KvCommand::Get { .. } | KvCommand::Read { .. } => true,
+        }
+    };
+    let effective = |write: &&Operation| {
+        write.command.is_write() && !matches!(write.output(), Some(KvOutput::Cas(false) | KvOutput::TooLong))
+    };
+    let missed = core
+        .iter()
+        .filter(effective)
+        .filter(|write| write.response_time().is_some_and(|at| at < read.invoke) && !shows(write))
+        .max_by_key(|write| write.response_time())?;
+    let producers_precede = core
+        .iter()
+        .filter(effective)
+        .filter(|write| write.id != missed.id && shows(write))
+        .all(|write| write.response_time().is_some_and(|at| at < missed.invoke));
+    producers_precede.then_some(missed)
 }
 
 impl std::fmt::Display for Explanation {
@@ -457,6 +503,15 @@ impl std::fmt::Display for Explanation {
         writeln!(f, "Then {} must take effect by t={deadline}, but nothing that could go next fits:", self.stuck.id)?;
         for (operation, reason) in &self.candidates {
             writeln!(f, "  {}: {reason}", operation.id)?;
+        }
+        if let Some((read, write)) = &self.stale_read {
+            let answered = write.response_time().expect("a missed write was answered");
+            writeln!(
+                f,
+                "{} is a stale read: it missed {} ({}), answered at t={answered}, before the read was invoked at \
+                 t={}.",
+                read.id, write.id, write.command, read.invoke
+            )?;
         }
         Ok(())
     }

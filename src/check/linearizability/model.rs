@@ -65,7 +65,9 @@ impl KeyModel {
 
     fn step_for(&mut self, command: &KvCommand, output: Option<&KvOutput>) -> Step {
         match (command, output) {
-            (KvCommand::Get { .. }, Some(KvOutput::Value(seen))) => Step::Read { seen: self.intern_option(seen) },
+            (KvCommand::Get { .. } | KvCommand::Read { .. }, Some(KvOutput::Value(seen))) => {
+                Step::Read { seen: self.intern_option(seen) }
+            }
             (KvCommand::Put { value, .. }, None | Some(KvOutput::Ok)) => Step::Write { new: self.intern(value) },
             (KvCommand::Delete { .. }, None | Some(KvOutput::Ok)) => Step::Write { new: ABSENT },
             (KvCommand::Cas { expected, new, .. }, None | Some(KvOutput::Cas(_))) => Step::Cas {
