@@ -2,6 +2,12 @@
 //! run or write a scenario (see `synod::ui::engine`, which also holds the protocol). Trunk builds it next to
 //! `synod-web` (`index.html`); natively it only explains where to go instead.
 
+/// Talc instead of Rust's default dlmalloc: less code in the page's first load (BENCHMARKS.md). The pages are
+/// single-threaded (no `atomics`), which this allocator assumes.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(target_arch = "wasm32")]
 mod exports {
     use synod::ui::engine::{serve, PROTOCOL};

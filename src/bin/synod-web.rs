@@ -1,6 +1,12 @@
 //! The browser entry point. Trunk compiles this binary to WebAssembly (see `index.html` and `Trunk.toml`);
 //! natively it only explains where to go instead.
 
+/// Talc instead of Rust's default dlmalloc: less code in the page's first load (BENCHMARKS.md). The pages are
+/// single-threaded (no `atomics`), which this allocator assumes.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[cfg(target_arch = "wasm32")]
 fn main() {
     synod::ui::run();

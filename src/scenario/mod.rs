@@ -47,3 +47,60 @@ pub fn prepare(text: &str) -> Result<(Scenario, Outcome), ScenarioError> {
     let outcome = run(&scenario)?;
     Ok((scenario, outcome))
 }
+
+/// `title` as part of a database name (the browser's `embed-custom-…` clusters): lower-case letters, digits and dashes, at most 40 characters.
+pub fn slug(title: &str) -> String {
+    let mut slug = String::new();
+    for c in title.chars().flat_map(lowercase_for_slug) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug: String = slug.trim_end_matches('-').chars().take(40).collect();
+    if slug.is_empty() {
+        "untitled".into()
+    } else {
+        slug
+    }
+}
+
+/// `c` in lower case as `char::to_lowercase` gives it, wherever the slug can tell: the same ASCII letter or digit,
+/// or the same number of other characters (each only a separator). Not `char::to_lowercase` itself: its Unicode
+/// table alone is 3.3 kB of the page's first load, brotli (BENCHMARKS.md, "First load under 250 kB"). The only
+/// characters outside ASCII whose lower case holds an ASCII letter are the Kelvin sign and the dotted capital I.
+fn lowercase_for_slug(c: char) -> impl Iterator<Item = char> {
+    let (first, second) = match c {
+        '\u{212A}' => ('k', None),
+        '\u{130}' => ('i', Some('\u{307}')),
+        c => (c.to_ascii_lowercase(), None),
+    };
+    std::iter::once(first).chain(second)
+}
+
+#[cfg(test)]
+mod slug_tests {
+    use super::{lowercase_for_slug, slug};
+
+    /// What a slug keeps of a lower-cased character: ASCII letters and digits, anything else as a separator.
+    fn kept(lower: impl Iterator<Item = char>) -> Vec<Option<char>> {
+        lower.map(|c| c.is_ascii_alphanumeric().then_some(c)).collect()
+    }
+
+    #[test]
+    fn slug_lower_case_agrees_with_unicode_for_every_character() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(kept(lowercase_for_slug(c)), kept(c.to_lowercase()), "U+{:04X}", u32::from(c));
+        }
+    }
+
+    #[test]
+    fn slug_keeps_letters_and_digits_and_joins_the_rest_with_one_dash() {
+        assert_eq!(slug("  Dueling Proposers, 2 of them!"), "dueling-proposers-2-of-them");
+        assert_eq!(slug("\u{212A}ELVIN \u{130}stanbul"), "kelvin-i-stanbul");
+        assert_eq!(slug("Ünïcödé"), "n-c-d");
+        assert_eq!(slug("!!!"), "untitled");
+        assert_eq!(slug(&"a".repeat(50)).len(), 40);
+    }
+}

@@ -99,6 +99,13 @@ pub fn encode_link(record: &RunRecord, moment: &Moment, escape: &dyn Fn(&str) ->
     out
 }
 
+/// `body` split around its last `~@`, as `rsplit_once("~@")` does, but found by characters: a substring search
+/// links 2 kB of searcher code into the browser bundle (BENCHMARKS.md, "First load under 250 kB").
+fn split_at_last_moment(body: &str) -> Option<(&str, &str)> {
+    let (at, _) = body.char_indices().rev().find(|&(at, c)| c == '@' && body[..at].ends_with('~'))?;
+    Some((&body[..at - 1], &body[at + 1..]))
+}
+
 /// Reads a link of either version: what `encode_link` wrote, or a run of the first version (`encode_record`,
 /// the only kind before links carried a moment), which opens as [`Moment::of_first_version`] says.
 pub fn decode_link(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Result<(RunRecord, Moment), String> {
@@ -107,7 +114,7 @@ pub fn decode_link(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Res
         let moment = Moment::of_first_version(&record);
         return Ok((record, moment));
     };
-    let (run, moment) = body.rsplit_once("~@").ok_or("a link of version 2 names the moment it opens at (~@…)")?;
+    let (run, moment) = split_at_last_moment(body).ok_or("a link of version 2 names the moment it opens at (~@…)")?;
     let record = decode_record(&format!("1.{run}"), unescape)?;
     let bad = |what: &str| format!("cannot read the moment's {what}");
     let fields: Vec<&str> = moment.split('.').collect();
@@ -382,6 +389,13 @@ mod tests {
 
     fn unescape(text: &str) -> Option<String> {
         Some(text.to_string())
+    }
+
+    #[test]
+    fn the_moment_is_split_off_where_rsplit_once_would() {
+        for body in ["a~@b", "a~@b~@c", "~@", "a~b@c", "a~~@@b", "é~@ü~", "no moment", "~", "@", "a@~b", ""] {
+            assert_eq!(split_at_last_moment(body), body.rsplit_once("~@"), "{body}");
+        }
     }
 
     fn timed() -> RunRecord {

@@ -6,8 +6,8 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::components::{
-    CheckerBadge, ClientPanel, Controls, Help, Logo, MessagePanel, Narration, NodeCard, Ring, ScenarioPane,
-    ScenarioPanel, SequenceDiagram, StorageStatusBar,
+    checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, MessagePanel, NodeCard, Ring,
+    ScenarioPane, ScenarioPanel, SequenceDiagram,
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
@@ -663,19 +663,18 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
         <div class="page playground">
             <header class="site-header">
                 <div class="brand">
-                    <Logo />
+                    { logo() }
                     <h1>{ "Synod" }</h1>
                 </div>
                 <p class="tagline">
                     { "A Multi-Paxos replicated key-value store, simulated in this page. Watch it, break it, check it." }
                 </p>
-                <CheckerBadge checker={view.checker.clone()} />
+                { checker_badge(&view.checker) }
             </header>
             if let Some(error) = &f.error {
                 <p class="notice">{ error.clone() }</p>
             }
-            <StorageStatusBar status={f.storage.clone()} persistent={f.persistent} saved_tick={f.saved_tick}
-                dispatch={dispatch.clone()} />
+            { storage_status(&f.storage, f.persistent, f.saved_tick, dispatch) }
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
                     <Ring view={view.clone()} clock={clock.clone()} selected={f.selected} dispatch={dispatch.clone()} />
@@ -686,7 +685,7 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                         retries={view.visitor_retries} unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Narration lines={f.narration.clone()} first={f.narration_first} live={!f.playing || f.speed <= 8.0} />
+                    { narration(&f.narration, f.narration_first, !f.playing || f.speed <= 8.0) }
                 </aside>
                 <section class="nodes" aria-label="Nodes">
                     { for cards.nodes.iter().map(|node| html! {
@@ -695,7 +694,7 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                 </section>
                 <SequenceDiagram view={view.clone()} clock={clock.clone()} />
                 <ScenarioPanel pane={f.scenario.clone()} dispatch={dispatch.clone()} />
-                <Help />
+                { help() }
             </main>
             <footer class="site-footer">
                 <span>{ concat!("Synod ", env!("CARGO_PKG_VERSION")) }</span>

@@ -47,7 +47,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::app::{Cmd, RUN_PARAM};
-use super::components::{Logo, Ring};
+use super::components::{logo, Ring};
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus};
 use super::runner::{encode_link, Moment, RunRecord, Runner, DEFAULT_SPEED};
@@ -92,33 +92,28 @@ pub fn embed() -> Html {
     }
     match &*loaded {
         Some(Ok(loaded)) => html! { <EmbeddedRun loaded={loaded.clone()} /> },
-        Some(Err(error)) => html! { <EmbedError message={error.clone()} /> },
+        Some(Err(error)) => embed_error(error),
         None => html! {
             <div class="embed embed-error">
-                <header class="embed-header"><Logo /><h1>{ "Synod" }</h1></header>
+                <header class="embed-header">{ logo() }<h1>{ "Synod" }</h1></header>
                 <p class="loading" aria-live="polite">{ "Loading the scenario…" }</p>
             </div>
         },
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct EmbedErrorProps {
-    pub message: String,
-}
-
-/// What is wrong with the scenario the address names (as text, never as HTML).
-#[function_component(EmbedError)]
-pub fn embed_error(props: &EmbedErrorProps) -> Html {
+/// What is wrong with the scenario the address names (as text, never as HTML). (A function, not a component:
+/// see `components::logo`.)
+fn embed_error(message: &str) -> Html {
     html! {
         <div class="embed embed-error">
             <header class="embed-header">
-                <Logo />
+                { logo() }
                 <h1>{ "Synod" }</h1>
             </header>
             <div class="notice" role="alert">
                 <strong>{ "This example cannot be shown. " }</strong>
-                { props.message.clone() }
+                { message.to_string() }
             </div>
             <a class="embed-open" href="index.html" target="_blank" rel="noopener">{ "Open the playground" }</a>
         </div>
@@ -371,7 +366,7 @@ fn embed_view(loaded: &Loaded, shown: &Shown, clock: &Clock, dispatch: &Callback
     html! {
         <div class="embed">
             <header class="embed-header">
-                <Logo />
+                { logo() }
                 <h1>{ scenario.title.clone() }</h1>
                 <span class={classes!("embed-checker", if shown.ok { "ok" } else { "violated" })}
                     role="status" aria-label="Checker">

@@ -137,7 +137,7 @@ pub async fn from_text(text: &str, shipped: Option<&str>, whence: &str) -> Resul
     };
     let cluster = match shipped {
         Some(name) => format!("embed-{name}"),
-        None => format!("embed-custom-{}", slug(&scenario.title)),
+        None => format!("embed-custom-{}", scenario::slug(&scenario.title)),
     };
     Ok(Loaded { cluster, text: Rc::from(text), scenario: Rc::new(scenario) })
 }
@@ -149,24 +149,6 @@ pub fn describe(whence: &str, error: &ScenarioError) -> String {
             format!("The scenario {whence} has an error on line {line} ({}): {}.", error.field, error.message)
         }
         None => format!("The scenario {whence} has an error ({}): {}.", error.field, error.message),
-    }
-}
-
-/// `title` as part of a database name: lower-case letters, digits and dashes, at most 40 characters.
-fn slug(title: &str) -> String {
-    let mut slug = String::new();
-    for c in title.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    let slug: String = slug.trim_end_matches('-').chars().take(40).collect();
-    if slug.is_empty() {
-        "untitled".into()
-    } else {
-        slug
     }
 }
 

@@ -2,15 +2,10 @@ use yew::prelude::*;
 
 use crate::ui::view::CheckerView;
 
-#[derive(Properties, PartialEq)]
-pub struct CheckerBadgeProps {
-    pub checker: CheckerView,
-}
-
 /// Green while safety and linearizability hold; red with the explanation once the checker finds a violation.
-#[function_component(CheckerBadge)]
-pub fn checker_badge(props: &CheckerBadgeProps) -> Html {
-    let c = &props.checker;
+/// (A function, not a component: it keeps no state, and a component costs the bundle its own copy of Yew's
+/// mounting code.)
+pub fn checker_badge(c: &CheckerView) -> Html {
     html! {
         <div class={classes!("checker", if c.ok { "ok" } else { "violated" })} role="status" aria-label="Checker">
             <strong>{ if c.ok { "✓ Checker: OK" } else { "✗ Checker: violation" } }</strong>

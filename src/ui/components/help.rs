@@ -1,7 +1,7 @@
 use yew::prelude::*;
 
-/// "What am I looking at": a short explanation, folded by default.
-#[function_component(Help)]
+/// "What am I looking at": a short explanation, folded by default. (A function, not a component: it keeps no state, and a component costs the bundle its own copy of Yew's
+/// mounting code.)
 pub fn help() -> Html {
     html! {
         <details class="panel help">

@@ -1,7 +1,7 @@
 use yew::prelude::*;
 
-/// Three replicas agreeing: the same drawing as `www/favicon.svg`.
-#[function_component(Logo)]
+/// Three replicas agreeing: the same drawing as `www/favicon.svg`. (A function, not a component: it keeps no state, and a component costs the bundle its own copy of Yew's
+/// mounting code.)
 pub fn logo() -> Html {
     html! {
         <svg class="brand-logo" viewBox="0 0 64 64" aria-hidden="true">

@@ -15,20 +15,20 @@ mod scenario_panel;
 mod sequence;
 mod storage_status;
 
-pub use checker_badge::CheckerBadge;
+pub use checker_badge::checker_badge;
 pub use client_panel::ClientPanel;
 pub use controls::Controls;
 pub use fault_controls::FaultControls;
-pub use help::Help;
+pub use help::help;
 pub use log_view::LogView;
-pub use logo::Logo;
+pub use logo::logo;
 pub use message_panel::MessagePanel;
-pub use narration::Narration;
+pub use narration::narration;
 pub use node_card::NodeCard;
 pub use ring::Ring;
 pub use scenario_panel::{ScenarioPane, ScenarioPanel};
 pub use sequence::SequenceDiagram;
-pub use storage_status::StorageStatusBar;
+pub use storage_status::storage_status;
 
 /// Sets a CSS property through the CSSOM (the page's CSP forbids `style` attributes, not the CSSOM): how the
 /// virtual lists size their spacer and place their rows.

@@ -6,21 +6,18 @@ use yew::prelude::*;
 use crate::ui::persist::StorageStatus;
 use crate::ui::Cmd;
 
-#[derive(Properties, PartialEq)]
-pub struct StorageStatusProps {
-    pub status: StorageStatus,
-    /// Whether the cluster is kept in IndexedDB at all (a reset means something).
-    pub persistent: bool,
-    /// The last tick IndexedDB committed (what a reload comes back to), while the page writes it.
-    pub saved_tick: Option<u64>,
-    pub dispatch: Callback<Cmd>,
-}
-
-#[function_component(StorageStatusBar)]
-pub fn storage_status(props: &StorageStatusProps) -> Html {
-    let status = &props.status;
+/// The storage bar for `status`. `persistent`: whether the cluster is kept in IndexedDB at all (a reset means
+/// something); `saved_tick`: the last tick IndexedDB committed (what a reload comes back to), while the page
+/// writes it. (A function, not a component: it keeps no state, and a component costs the bundle its own copy of Yew's
+/// mounting code.)
+pub fn storage_status(
+    status: &StorageStatus,
+    persistent: bool,
+    saved_tick: Option<u64>,
+    dispatch: &Callback<Cmd>,
+) -> Html {
     let emit = |cmd: Cmd| {
-        let dispatch = props.dispatch.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |_: MouseEvent| dispatch.emit(cmd.clone()))
     };
     html! {
@@ -30,7 +27,7 @@ pub fn storage_status(props: &StorageStatusProps) -> Html {
             if let Some(problem) = &status.problem {
                 <p class="storage-problem" role="alert">{ problem.clone() }</p>
             }
-            if let Some(tick) = props.saved_tick {
+            if let Some(tick) = saved_tick {
                 // It changes with every commit: shown, not announced.
                 <p class="storage-saved" aria-live="off">{ format!("Saved up to tick {tick}.") }</p>
             }
@@ -38,7 +35,7 @@ pub fn storage_status(props: &StorageStatusProps) -> Html {
                 if status.offer_take_over {
                     <button onclick={emit(Cmd::TakeOver)}>{ "Take over" }</button>
                 }
-                if props.persistent && !status.offer_take_over {
+                if persistent && !status.offer_take_over {
                     <button class={classes!(status.offer_reset.then_some("danger"))}
                         onclick={emit(Cmd::ResetCluster)}>{ "Reset cluster" }</button>
                 }
