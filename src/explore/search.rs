@@ -230,12 +230,13 @@ fn expand(
         if messages_left < 0 {
             continue;
         }
-        let footprint = Footprint::of(event, world, &child);
-        let child_sleep = match config.sleep_sets {
-            true => reduction::inherit(&sleep, &taken, &footprint, roomy, messages_left),
-            false => Vec::new(),
-        };
-        taken.push(Asleep { key, footprint });
+        // The plain search (`--no-sleep-sets`) computes no footprints: every child's sleep set is empty.
+        let mut child_sleep = SleepSet::new();
+        if config.sleep_sets {
+            let footprint = Footprint::of(event, world, &child);
+            child_sleep = reduction::inherit(&sleep, &taken, &footprint, roomy, messages_left);
+            taken.push(Asleep { key, footprint });
+        }
         let child_fingerprint = child.fingerprint();
         if frontier.meet(child, child_fingerprint, (fingerprint, event), depth + 1, child_sleep) {
             tally.progress.unique_states += 1;

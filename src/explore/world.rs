@@ -192,7 +192,7 @@ impl World {
             messages = messages.wrapping_add(mix(content_digest(&message.envelope)));
         }
         (messages, self.sim.network().len()).hash(&mut state);
-        for client in (1..16u8).filter(|client| self.spent.issued & (1 << client) != 0) {
+        for client in self.issued_clients() {
             (client, self.sim.step_request_waiting(client)).hash(&mut state);
         }
         self.hash_history(&mut state);
@@ -211,6 +211,11 @@ impl World {
             Event::Tick { node } | Event::Ack { node } | Event::Crash { node } | Event::Restart { node } => Some(node),
             Event::Request { target, .. } | Event::Retry { target, .. } => Some(target),
         }
+    }
+
+    /// The step clients that have sent their request.
+    fn issued_clients(&self) -> impl Iterator<Item = u8> + '_ {
+        (1..16u8).filter(|client| self.spent.issued & (1 << client) != 0)
     }
 
     /// Whether every write is acknowledged as soon as it is issued: no crash is left.
@@ -240,7 +245,7 @@ impl World {
         for op in self.sim.history().operations() {
             (op.client, std::mem::discriminant(&op.outcome), op.response_time().is_some()).hash(&mut state);
         }
-        for client in (1..16u8).filter(|client| self.spent.issued & (1 << client) != 0) {
+        for client in self.issued_clients() {
             self.sim.step_request_waiting(client).is_some().hash(&mut state);
         }
         state.finish()
