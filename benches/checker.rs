@@ -22,15 +22,15 @@ fn main() {
     for (name, shape) in [
         (
             "random 1000 ops, 8 clients, 4 keys",
-            Shape { ops: 1000, clients: 8, keys: 4, indeterminate_percent: 0, duration_max: 20 },
+            Shape { ops: 1000, clients: 8, keys: 4, indeterminate_percent: 0, duration_max: 20, scan_percent: 0 },
         ),
         (
             "random 1000 ops, 16 clients, 2 keys",
-            Shape { ops: 1000, clients: 16, keys: 2, indeterminate_percent: 0, duration_max: 30 },
+            Shape { ops: 1000, clients: 16, keys: 2, indeterminate_percent: 0, duration_max: 30, scan_percent: 0 },
         ),
         (
             "  same, 5% writes unanswered",
-            Shape { ops: 1000, clients: 16, keys: 2, indeterminate_percent: 5, duration_max: 30 },
+            Shape { ops: 1000, clients: 16, keys: 2, indeterminate_percent: 5, duration_max: 30, scan_percent: 0 },
         ),
     ] {
         cases.push((name.into(), linearizable_history(1, shape)));

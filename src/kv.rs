@@ -3,6 +3,9 @@
 //!
 //! Every node applies the same chosen commands in slot order, so every node's `KvStore` goes through the same
 //! sequence of states. Reads are commands too (they go through the log), which makes them linearizable.
+//!
+//! The store is a sorted map, so a `scan` reads a range of keys in key order: the records with
+//! `start <= key < end`, at most `limit` of them.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,8 @@ use crate::paxos::{ClientId, ReadLevel, Request, StateMachine};
 pub const KEY_LEN_MAX: usize = 64;
 /// Longest value a client may store (after an append too), in bytes.
 pub const VALUE_LEN_MAX: usize = 1024;
+/// Most records one scan may ask for (a scan without a limit returns every record in its range).
+pub const SCAN_LIMIT_MAX: u32 = 1000;
 
 /// A client command on the key-value store.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -44,6 +49,14 @@ pub enum KvCommand {
         expected: Option<String>,
         new: String,
     },
+    /// A range read (issue 18): the records with `start <= key < end` in key order, the first `limit` of them
+    /// (all if `None`), answered at `level`.
+    Scan {
+        start: String,
+        end: String,
+        limit: Option<u32>,
+        level: ReadLevel,
+    },
 }
 
 /// What applying a command returned.
@@ -57,14 +70,18 @@ pub enum KvOutput {
     Cas(bool),
     /// An append that would grow the value past `VALUE_LEN_MAX`: nothing changed.
     TooLong,
+    /// A scan's answer: the records it found, in key order.
+    Records(Vec<(String, String)>),
     /// The request's sequence number is older than the newest this client had applied: a stale duplicate
     /// of an earlier request whose result is no longer kept. Nothing changed.
     Stale,
 }
 
 impl KvCommand {
+    /// The key the command works on; for a scan, where its range starts.
     pub fn key(&self) -> &str {
         match self {
+            KvCommand::Scan { start, .. } => start,
             KvCommand::Get { key }
             | KvCommand::Read { key, .. }
             | KvCommand::Put { key, .. }
@@ -82,12 +99,18 @@ impl KvCommand {
             KvCommand::Delete { .. } => "delete",
             KvCommand::Append { .. } => "append",
             KvCommand::Cas { .. } => "cas",
+            KvCommand::Scan { .. } => "scan",
         }
     }
 
-    /// Whether the command can change the store (a get cannot).
+    /// Whether the command can change the store (a get or a scan cannot).
     pub fn is_write(&self) -> bool {
-        !matches!(self, KvCommand::Get { .. } | KvCommand::Read { .. })
+        !matches!(self, KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. })
+    }
+
+    /// Whether a scan's range holds `key` (false for every other command).
+    pub fn scans(&self, key: &str) -> bool {
+        matches!(self, KvCommand::Scan { start, end, .. } if start.as_str() <= key && key < end.as_str())
     }
 
     /// A get at `level` (`Log` gives the plain `Get`).
@@ -98,29 +121,35 @@ impl KvCommand {
         }
     }
 
-    /// How this command asks to be answered (`Log` for everything but a `Read`).
+    /// How this command asks to be answered (`Log` for everything but a `Read` or a `Scan`).
     pub fn read_level(&self) -> ReadLevel {
         match self {
-            KvCommand::Read { level, .. } => *level,
+            KvCommand::Read { level, .. } | KvCommand::Scan { level, .. } => *level,
             _ => ReadLevel::Log,
         }
     }
 
     /// Checks a command a client typed before it enters the log. Keys are non-empty printable text without
-    /// whitespace; values are at most `VALUE_LEN_MAX` bytes.
+    /// whitespace; values are at most `VALUE_LEN_MAX` bytes; a scan's range is not empty and its limit is
+    /// between 1 and `SCAN_LIMIT_MAX`.
     pub fn validate(&self) -> Result<(), String> {
-        let key = self.key();
-        if key.is_empty() {
-            return Err("the key is empty".into());
-        }
-        if key.len() > KEY_LEN_MAX {
-            return Err(format!("the key is {} bytes long; at most {KEY_LEN_MAX} are allowed", key.len()));
-        }
-        if let Some(bad) = key.chars().find(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("the key contains {bad:?}; keys may not contain white space or control characters"));
+        validate_key(self.key())?;
+        if let KvCommand::Scan { start, end, limit, .. } = self {
+            validate_key(end)?;
+            if start >= end {
+                return Err(format!(
+                    "the scan's range is empty: it reads keys from {start:?} up to, not including, {end:?}, so \
+                     the end must come after the start"
+                ));
+            }
+            if limit.is_some_and(|limit| limit == 0 || limit > SCAN_LIMIT_MAX) {
+                return Err(format!("the scan's limit must be between 1 and {SCAN_LIMIT_MAX}"));
+            }
         }
         let values: Vec<&String> = match self {
-            KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Delete { .. } => vec![],
+            KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Delete { .. } | KvCommand::Scan { .. } => {
+                vec![]
+            }
             KvCommand::Put { value, .. } | KvCommand::Append { value, .. } => vec![value],
             KvCommand::Cas { expected, new, .. } => expected.iter().chain(std::iter::once(new)).collect(),
         };
@@ -136,11 +165,35 @@ impl KvCommand {
     }
 }
 
+/// Keys are non-empty printable text without white space, at most `KEY_LEN_MAX` bytes.
+fn validate_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
+    if key.len() > KEY_LEN_MAX {
+        return Err(format!("the key is {} bytes long; at most {KEY_LEN_MAX} are allowed", key.len()));
+    }
+    if let Some(bad) = key.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("the key contains {bad:?}; keys may not contain white space or control characters"));
+    }
+    Ok(())
+}
+
 impl std::fmt::Display for KvCommand {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KvCommand::Get { key } => write!(f, "get {key}"),
             KvCommand::Read { key, level } => write!(f, "get {key} @{}", level.name()),
+            KvCommand::Scan { start, end, limit, level } => {
+                write!(f, "scan {start}..{end}")?;
+                if let Some(limit) = limit {
+                    write!(f, " limit {limit}")?;
+                }
+                match level {
+                    ReadLevel::Log => Ok(()),
+                    level => write!(f, " @{}", level.name()),
+                }
+            }
             KvCommand::Put { key, value } => write!(f, "put {key}={value}"),
             KvCommand::Delete { key } => write!(f, "delete {key}"),
             KvCommand::Append { key, value } => write!(f, "append {key}+={value}"),
@@ -158,6 +211,10 @@ impl std::fmt::Display for KvOutput {
             KvOutput::Ok => write!(f, "ok"),
             KvOutput::Value(Some(value)) => write!(f, "{value:?}"),
             KvOutput::Value(None) => write!(f, "absent"),
+            KvOutput::Records(records) => {
+                let shown: Vec<String> = records.iter().map(|(key, value)| format!("{key}={value:?}")).collect();
+                write!(f, "[{}]", shown.join(", "))
+            }
             KvOutput::Cas(true) => write!(f, "swapped"),
             KvOutput::Cas(false) => write!(f, "not swapped"),
             KvOutput::TooLong => write!(f, "value too long"),
@@ -193,14 +250,25 @@ impl KvStore {
     fn read(&self, command: &KvCommand) -> KvOutput {
         match command {
             KvCommand::Get { key } | KvCommand::Read { key, .. } => KvOutput::Value(self.data.get(key).cloned()),
+            KvCommand::Scan { start, end, limit, .. } => KvOutput::Records(self.scan(start, end, *limit)),
             _ => unreachable!("only reads are queried"),
         }
+    }
+
+    /// The records with `start <= key < end`, in key order, at most `limit` of them.
+    pub fn scan(&self, start: &str, end: &str, limit: Option<u32>) -> Vec<(String, String)> {
+        if start >= end {
+            return Vec::new();
+        }
+        let limit = limit.map_or(usize::MAX, |limit| limit as usize);
+        let range = (std::ops::Bound::Included(start), std::ops::Bound::Excluded(end));
+        self.data.range::<str, _>(range).take(limit).map(|(key, value)| (key.clone(), value.clone())).collect()
     }
 
     /// Applies one command to the data alone, ignoring sessions.
     fn execute(&mut self, command: &KvCommand) -> KvOutput {
         match command {
-            KvCommand::Get { key } | KvCommand::Read { key, .. } => KvOutput::Value(self.data.get(key).cloned()),
+            KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. } => self.read(command),
             KvCommand::Put { key, value } => {
                 self.data.insert(key.clone(), value.clone());
                 KvOutput::Ok
@@ -336,8 +404,32 @@ mod tests {
         assert_eq!(other.get("a").map(String::as_str), Some("1"), "the session table came with the snapshot");
     }
 
+    fn scan(start: &str, end: &str, limit: Option<u32>) -> KvCommand {
+        KvCommand::Scan { start: start.into(), end: end.into(), limit, level: ReadLevel::Log }
+    }
+
+    #[test]
+    fn a_scan_returns_the_range_in_key_order_up_to_its_limit() {
+        let mut kv = KvStore::default();
+        for (seq, key) in ["b", "d", "a", "c", "e"].into_iter().enumerate() {
+            kv.apply(&request(1, seq as u64 + 1, put(key, &key.to_uppercase())));
+        }
+        let records = |pairs: &[(&str, &str)]| {
+            KvOutput::Records(pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect())
+        };
+        assert_eq!(kv.apply(&request(1, 6, scan("b", "e", None))), records(&[("b", "B"), ("c", "C"), ("d", "D")]));
+        assert_eq!(kv.apply(&request(1, 7, scan("a", "z", Some(2)))), records(&[("a", "A"), ("b", "B")]));
+        assert_eq!(kv.apply(&request(1, 8, scan("bb", "c", None))), records(&[]));
+        assert_eq!(kv.query(&scan("c", "cc", None)), Some(records(&[("c", "C")])));
+    }
+
     #[test]
     fn invalid_commands_are_rejected_with_a_reason() {
+        assert!(scan("b", "a", None).validate().unwrap_err().contains("range is empty"));
+        assert!(scan("a", "a", None).validate().unwrap_err().contains("range is empty"));
+        assert!(scan("a", "b", Some(0)).validate().unwrap_err().contains("limit"));
+        assert!(scan("a", "b c", None).validate().unwrap_err().contains("white space"));
+        assert!(scan("a", "b", Some(3)).validate().is_ok());
         assert!(KvCommand::Get { key: "".into() }.validate().unwrap_err().contains("empty"));
         assert!(KvCommand::Get { key: "a b".into() }.validate().unwrap_err().contains("white space"));
         assert!(KvCommand::Get { key: "k".repeat(65) }.validate().unwrap_err().contains("65 bytes"));

@@ -434,3 +434,84 @@ fn a_search_over_budget_is_unknown_not_wrong() {
     assert_eq!(outcome, CheckOutcome::Unknown { key: "x".into(), steps: 50 });
     assert_not_linearizable(&script, "x");
 }
+
+fn scan(start: &str, end: &str, limit: Option<u32>) -> KvCommand {
+    KvCommand::Scan { start: start.into(), end: end.into(), limit, level: synod::paxos::ReadLevel::Log }
+}
+
+fn records(pairs: &[(&str, &str)]) -> KvOutput {
+    KvOutput::Records(pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect())
+}
+
+#[test]
+fn a_scan_sees_every_write_before_it_in_key_order() {
+    let mut script = Script::default();
+    script.put(1, "b", "2", 0, 1);
+    script.put(1, "a", "1", 2, 3);
+    script.put(1, "z", "outside", 4, 5);
+    script.done(2, scan("a", "c", None), 6, 7, records(&[("a", "1"), ("b", "2")]));
+    script.done(2, scan("a", "c", Some(1)), 8, 9, records(&[("a", "1")]));
+    script.done(2, scan("c", "y", None), 10, 11, records(&[]));
+    assert_linearizable(&script);
+}
+
+#[test]
+fn a_scan_concurrent_with_writes_may_see_either_side_but_not_a_mix_out_of_order() {
+    // Client 1 writes a then b; a scan overlapping both may see neither, a alone, or both, never b alone.
+    let seen_by_scan = |pairs: &[(&str, &str)]| {
+        let mut script = Script::default();
+        script.put(1, "a", "1", 0, 3);
+        script.put(1, "b", "2", 4, 7);
+        script.done(2, scan("a", "c", None), 1, 8, records(pairs));
+        script.check()
+    };
+    for pairs in [&[][..], &[("a", "1")], &[("a", "1"), ("b", "2")]] {
+        assert!(seen_by_scan(pairs).is_linearizable(), "{pairs:?}");
+    }
+    let outcome = seen_by_scan(&[("b", "2")]);
+    let CheckOutcome::NotLinearizable { key, explanation } = &outcome else { panic!("b without a: {outcome}") };
+    assert_eq!(key, "a, b", "the keys the scan joined");
+    let text = outcome.to_string();
+    assert!(text.contains("read together by a scan"), "{text}");
+    assert!(text.contains("it returned [b=\"2\"] but the store held"), "{text}");
+    assert!(explanation.key_values.is_some(), "a group's values are listed per key");
+}
+
+#[test]
+fn a_stale_scan_names_the_write_it_missed() {
+    let mut script = Script::default();
+    script.put(1, "a", "1", 0, 1);
+    let missed = script.put(1, "b", "2", 2, 3);
+    let read = script.done(2, scan("a", "c", None), 4, 5, records(&[("a", "1")]));
+    let outcome = script.check();
+    let CheckOutcome::NotLinearizable { explanation, .. } = &outcome else { panic!("the scan is stale: {outcome}") };
+    let (stale, write) = explanation.stale_read.as_ref().expect("the missed write is certain");
+    assert_eq!((stale.id, write.id), (read, missed));
+    assert!(outcome.to_string().contains(&format!("{read} is a stale read: it missed {missed} (put b=2)")));
+}
+
+#[test]
+fn a_scan_past_its_limit_or_out_of_range_is_impossible() {
+    let mut script = Script::default();
+    script.put(1, "a", "1", 0, 1);
+    script.put(1, "b", "2", 2, 3);
+    script.done(2, scan("a", "c", Some(1)), 4, 5, records(&[("a", "1"), ("b", "2")]));
+    assert_not_linearizable(&script, "a, b");
+    let mut script = Script::default();
+    script.put(1, "a", "1", 0, 1);
+    script.done(2, scan("b", "c", None), 2, 3, records(&[("a", "1")]));
+    assert!(!script.check().is_linearizable(), "a record outside the range");
+    let mut script = Script::default();
+    script.done(2, scan("b", "c", None), 0, 1, records(&[]));
+    assert_linearizable(&script);
+}
+
+#[test]
+fn keys_no_scan_joins_stay_apart() {
+    let mut script = Script::default();
+    script.put(1, "a", "1", 0, 1);
+    script.put(1, "m", "1", 2, 3);
+    script.done(2, scan("a", "b", None), 4, 5, records(&[("a", "1")]));
+    script.get(2, "m", None, 6, 7);
+    assert_not_linearizable(&script, "m");
+}

@@ -5,22 +5,28 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::random_history::{apply, linearizable_history, random_value, Shape};
+use common::random_history::{apply, linearizable_history, random_scan, random_value, Shape};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use synod::check::{check, CheckOutcome, History, Operation, Outcome};
 use synod::kv::{KvCommand, KvOutput};
 
 const SHAPES: [Shape; 4] = [
-    Shape { ops: 60, clients: 3, keys: 1, indeterminate_percent: 0, duration_max: 10 },
-    Shape { ops: 200, clients: 6, keys: 3, indeterminate_percent: 10, duration_max: 20 },
-    Shape { ops: 300, clients: 10, keys: 2, indeterminate_percent: 5, duration_max: 40 },
-    Shape { ops: 400, clients: 4, keys: 8, indeterminate_percent: 20, duration_max: 8 },
+    Shape { ops: 60, clients: 3, keys: 1, indeterminate_percent: 0, duration_max: 10, scan_percent: 0 },
+    Shape { ops: 200, clients: 6, keys: 3, indeterminate_percent: 10, duration_max: 20, scan_percent: 0 },
+    Shape { ops: 300, clients: 10, keys: 2, indeterminate_percent: 5, duration_max: 40, scan_percent: 0 },
+    Shape { ops: 400, clients: 4, keys: 8, indeterminate_percent: 20, duration_max: 8, scan_percent: 0 },
+];
+
+/// Histories with range reads over several keys.
+const SCAN_SHAPES: [Shape; 2] = [
+    Shape { ops: 150, clients: 5, keys: 3, indeterminate_percent: 10, duration_max: 20, scan_percent: 15 },
+    Shape { ops: 300, clients: 4, keys: 6, indeterminate_percent: 5, duration_max: 10, scan_percent: 10 },
 ];
 
 #[test]
 fn histories_linearizable_by_construction_pass() {
-    for (shape_index, shape) in SHAPES.into_iter().enumerate() {
+    for (shape_index, shape) in SHAPES.into_iter().chain(SCAN_SHAPES).enumerate() {
         for seed in 0..40 {
             let history = linearizable_history(seed, shape);
             let outcome = check(&history);
@@ -59,7 +65,7 @@ fn widening_operations_keeps_a_sequential_history_linearizable() {
         // One client, operations back to back: sequential. Then every interval is stretched at random.
         let sequential = linearizable_history(
             seed,
-            Shape { ops: 80, clients: 1, keys: 2, indeterminate_percent: 0, duration_max: 5 },
+            Shape { ops: 80, clients: 1, keys: 2, indeterminate_percent: 0, duration_max: 5, scan_percent: 0 },
         );
         assert!(check(&sequential).is_linearizable());
         let widened = retimed(&sequential, |invoke, response| {
@@ -152,6 +158,46 @@ fn random_small_history(rng: &mut ChaCha8Rng) -> History {
     history
 }
 
+/// A small history over keys k0, k1, k2 with scans, random timing and random (often impossible) answers.
+fn random_small_scan_history(rng: &mut ChaCha8Rng) -> History {
+    let mut history = History::new();
+    let mut time = 0;
+    let value = |rng: &mut ChaCha8Rng| rng.random_range(0..2).to_string();
+    for client in 0..rng.random_range(1..=6u64) {
+        time += rng.random_range(0..3);
+        let key = format!("k{}", rng.random_range(0..3));
+        let command = match rng.random_range(0..6) {
+            0 | 1 => random_scan(rng, 3),
+            2 => KvCommand::Get { key },
+            3 | 4 => KvCommand::Put { key, value: value(rng) },
+            _ => KvCommand::Delete { key },
+        };
+        let output = match &command {
+            KvCommand::Get { .. } => KvOutput::Value(rng.random_bool(0.6).then(|| value(rng))),
+            KvCommand::Scan { start, end, limit, .. } => {
+                let mut found = Vec::new();
+                for key in (0..3).map(|at| format!("k{at}")) {
+                    if start <= &key && &key < end && rng.random_bool(0.5) {
+                        found.push((key, value(rng)));
+                    }
+                }
+                if rng.random_bool(0.8) {
+                    found.truncate(limit.map_or(usize::MAX, |limit| limit as usize));
+                }
+                KvOutput::Records(found)
+            }
+            _ => KvOutput::Ok,
+        };
+        let op = history.invoke(client, command, time);
+        match rng.random_range(0..10) {
+            0 => history.timeout(op),
+            1 => history.fail(op, time + rng.random_range(0..5)),
+            _ => history.complete(op, output, time + rng.random_range(0..8)),
+        }
+    }
+    history
+}
+
 /// Tries every order, the slow and obvious way: an operation may go next if no other remaining answered
 /// operation returned before it was invoked; unanswered writes may also never happen.
 fn brute_force_linearizable(history: &History) -> bool {
@@ -200,10 +246,20 @@ fn brute_force_linearizable(history: &History) -> bool {
 
 #[test]
 fn the_checker_agrees_with_brute_force_on_small_histories() {
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    agrees_with_brute_force(3, random_small_history, 800);
+}
+
+#[test]
+fn the_checker_agrees_with_brute_force_on_small_histories_with_scans() {
+    agrees_with_brute_force(5, random_small_scan_history, 600);
+}
+
+/// Checks 4,000 histories from `generate` against brute force; each verdict must be seen at least `least` times.
+fn agrees_with_brute_force(seed: u64, generate: fn(&mut ChaCha8Rng) -> History, least: usize) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut linearizable, mut not) = (0, 0);
     for case in 0..4000 {
-        let history = random_small_history(&mut rng);
+        let history = generate(&mut rng);
         let expected = brute_force_linearizable(&history);
         let outcome = check(&history);
         assert_eq!(outcome.is_linearizable(), expected, "case {case}: {history:#?}\n{outcome}");
@@ -218,5 +274,5 @@ fn the_checker_agrees_with_brute_force_on_small_histories() {
             not += 1;
         }
     }
-    assert!(linearizable > 800 && not > 800, "a balanced sample: {linearizable} linearizable, {not} not");
+    assert!(linearizable > least && not > least, "a balanced sample: {linearizable} linearizable, {not} not");
 }

@@ -12,6 +12,9 @@
 //! decimal. A successful cas answered `swapped`. Porcupine's KV model starts every key at the empty string
 //! and never tells a missing key from an empty one, so here `""` and `nil` both mean absent: reading `""`
 //! reads absent, putting `""` deletes, and appending `""` changes nothing (and is dropped).
+//!
+//! Range reads (`scan`) exist only in Synod's JSON: the Knossos, Porcupine and Jepsen register formats have no
+//! operation that reads several keys, so nothing here maps onto one.
 
 mod edn;
 mod jepsen_log;
@@ -243,6 +246,7 @@ fn output_for(command: &KvCommand, value: &Edn) -> Result<KvOutput, String> {
         KvCommand::Get { .. } | KvCommand::Read { .. } => KvOutput::Value(text_or_absent(value)?),
         KvCommand::Put { .. } | KvCommand::Delete { .. } | KvCommand::Append { .. } => KvOutput::Ok,
         KvCommand::Cas { .. } => KvOutput::Cas(true),
+        KvCommand::Scan { .. } => unreachable!("`command_for` never reads a scan: these formats have none"),
     })
 }
 

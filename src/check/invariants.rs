@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::check::history::client_name;
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{
-    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, Record, Reply, Slot, SlotState, Value,
-    WriteBatch,
+    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, ReadLevel, Record, Reply, Slot,
+    SlotState, Value, WriteBatch,
 };
 
 pub type KvNode = Node<KvStore>;
@@ -199,6 +199,14 @@ pub fn state_digest(store: &KvStore) -> u64 {
             KvOutput::Cas(swapped) => hasher.write(&[3, *swapped as u8]),
             KvOutput::TooLong => hasher.write(&[4]),
             KvOutput::Stale => hasher.write(&[5]),
+            KvOutput::Records(records) => {
+                hasher.write(&[6]);
+                hasher.write(&(records.len() as u64).to_le_bytes());
+                for (key, value) in records {
+                    bytes(&mut hasher, key.as_bytes());
+                    bytes(&mut hasher, value.as_bytes());
+                }
+            }
         }
     }
     hasher.finish()
@@ -535,7 +543,9 @@ impl SafetyChecker {
                  slots in order gives {expected}"
             ),
             // A read that skipped the log answers as of `slot` without a slot of its own: linearizability judges it.
-            None if matches!(self.proposed.get(&(client, seq)), Some(KvCommand::Read { .. })) => return,
+            None if self.proposed.get(&(client, seq)).is_some_and(|command| command.read_level() != ReadLevel::Log) => {
+                return
+            }
             None if slot < self.reference.next() => {
                 format!("node {node} answered client {client} #{seq} for slot {slot}, which does not hold that request")
             }

@@ -2,14 +2,17 @@
 //! its response, at which it took effect, so that running them one by one in that order through the key-value
 //! store gives every answer the clients saw?
 //!
-//! Every command touches one key and keys are independent, so each key's operations are checked on their own
-//! with the search in `search.rs`. Semantics, from `kv.rs`:
+//! Keys are independent except where a scan reads several at once, so operations are checked in groups with
+//! the search in `search.rs`: each key on its own, except that keys a scan's range covers (among those the
+//! history names) are checked together, with the scans over them (`groups`). Semantics, from `kv.rs`:
 //! - A key's state is its value or absent; get, put, delete, append and cas behave as `KvStore` does,
 //!   including appends past `VALUE_LEN_MAX`, which answer `TooLong` and change nothing.
 //! - A `Failed` operation did not happen and is ignored. A `Stale` answer means the store recognised an old
 //!   duplicate and changed nothing; it says nothing about the value, so it is ignored as well.
+//! - A scan returns the present keys of its range in key order, at most its limit of them; a key no
+//!   operation wrote is absent throughout.
 //! - An `Indeterminate` write may take effect at any time after its invocation, or never. An unanswered
-//!   get changes nothing and saw nothing, so it is ignored.
+//!   get or scan changes nothing and saw nothing, so it is ignored.
 //! - An operation invoked at the same time another returned counts as concurrent with it.
 //!
 //! The search is exponential in the worst case, so it is bounded: `CheckOptions::steps_max` caps the entries
@@ -23,6 +26,7 @@ mod explain;
 mod hashing;
 mod model;
 mod search;
+mod tuples;
 mod values;
 mod visited;
 
@@ -32,8 +36,8 @@ use serde::{Deserialize, Serialize};
 
 pub use explain::Explanation;
 
-use crate::check::history::History;
-use crate::kv::VALUE_LEN_MAX;
+use crate::check::history::{History, Operation};
+use crate::kv::{KvCommand, KvOutput, VALUE_LEN_MAX};
 use model::KeyModel;
 use search::{Search, Verdict};
 
@@ -58,7 +62,8 @@ impl Default for CheckOptions {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckOutcome {
     Linearizable,
-    /// A key whose operations cannot be ordered (see the module documentation for which one is reported).
+    /// A key whose operations cannot be ordered (see the module documentation for which one is reported); for
+    /// keys checked together because a scan read them, `key` lists them, separated by `, `.
     NotLinearizable {
         key: String,
         explanation: Box<Explanation>,
@@ -81,6 +86,13 @@ impl std::fmt::Display for CheckOutcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CheckOutcome::Linearizable => writeln!(f, "linearizable"),
+            CheckOutcome::NotLinearizable { key, explanation } if explanation.key_values.is_some() => {
+                writeln!(
+                    f,
+                    "not linearizable: the operations on keys {key} (read together by a scan) cannot be ordered."
+                )?;
+                write!(f, "{explanation}")
+            }
             CheckOutcome::NotLinearizable { key, explanation } => {
                 writeln!(f, "not linearizable: the operations on key {key:?} cannot be ordered.")?;
                 write!(f, "{explanation}")
@@ -104,7 +116,7 @@ pub fn check(history: &History) -> CheckOutcome {
 const FIRST_ROUND_STEPS: u64 = 100_000;
 const MEMO_KEPT_MAX: usize = 2_000_000;
 
-/// A key still to be decided, with its search if it was kept between rounds.
+/// A key (or group of keys) still to be decided, with its search if it was kept between rounds.
 struct PendingKey<'h> {
     key: &'h str,
     indices: Vec<usize>,
@@ -112,14 +124,9 @@ struct PendingKey<'h> {
 }
 
 pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
-    let mut by_key: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (index, operation) in history.operations().iter().enumerate() {
-        if model::constrains(operation) {
-            by_key.entry(operation.command.key()).or_default().push(index);
-        }
-    }
+    let groups = groups(history);
     let mut pending: Vec<PendingKey> =
-        by_key.into_iter().map(|(key, indices)| PendingKey { key, indices, search: None }).collect();
+        groups.iter().map(|(key, indices)| PendingKey { key, indices: indices.clone(), search: None }).collect();
     let mut out_of_steps: Option<(&str, u64)> = None;
     let mut round_steps = FIRST_ROUND_STEPS.min(options.steps_max);
     while !pending.is_empty() {
@@ -156,5 +163,80 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
     match out_of_steps {
         Some((key, steps)) => CheckOutcome::Unknown { key: key.into(), steps },
         None => CheckOutcome::Linearizable,
+    }
+}
+
+/// The constraining operations (history indices, in order) in groups that can be checked apart, by name: one
+/// key's operations under that key, except that keys a scan's range covers, and the keys it returned, are
+/// joined with the scan into one group named by its keys (`a, b`). A scan whose range holds no named key is a
+/// group of its own, named by its range.
+fn groups(history: &History) -> BTreeMap<String, Vec<usize>> {
+    let constraining: Vec<(usize, &Operation)> =
+        history.operations().iter().enumerate().filter(|(_, operation)| model::constrains(operation)).collect();
+    let keys = model::keys_named(constraining.iter().map(|(_, operation)| *operation));
+    let place_of = |key: &str| keys.partition_point(|named| named.as_str() < key);
+    let mut joined = Joined::new(keys.len());
+    for (_, operation) in &constraining {
+        if let KvCommand::Scan { start, end, .. } = &operation.command {
+            let places = (place_of(start)..place_of(end)).chain(returned(operation).map(place_of));
+            joined.join(places);
+        }
+    }
+    let names = joined.names(&keys);
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, operation) in constraining {
+        let place = match &operation.command {
+            KvCommand::Scan { start, end, .. } => {
+                (place_of(start)..place_of(end)).chain(returned(operation).map(place_of)).next()
+            }
+            command => Some(place_of(command.key())),
+        };
+        let name = place.map_or_else(|| operation.command.to_string(), |place| names[place].clone());
+        groups.entry(name).or_default().push(index);
+    }
+    groups
+}
+
+/// The keys a scan returned.
+fn returned(operation: &Operation) -> impl Iterator<Item = &str> {
+    let records = match operation.output() {
+        Some(KvOutput::Records(records)) => records.as_slice(),
+        _ => &[],
+    };
+    records.iter().map(|(key, _)| key.as_str())
+}
+
+/// Places of keys joined into groups (union-find, by the smallest place).
+struct Joined {
+    parent: Vec<usize>,
+}
+
+impl Joined {
+    fn new(places: usize) -> Self {
+        Joined { parent: (0..places).collect() }
+    }
+
+    fn root(&self, mut place: usize) -> usize {
+        while self.parent[place] != place {
+            place = self.parent[place];
+        }
+        place
+    }
+
+    fn join(&mut self, places: impl Iterator<Item = usize>) {
+        let roots: Vec<usize> = places.map(|place| self.root(place)).collect();
+        let Some(&smallest) = roots.iter().min() else { return };
+        for root in roots {
+            self.parent[root] = smallest;
+        }
+    }
+
+    /// For each place, its group's name: the group's keys, in key order, separated by `, `.
+    fn names(&self, keys: &[String]) -> Vec<String> {
+        let mut members: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        for (place, key) in keys.iter().enumerate() {
+            members.entry(self.root(place)).or_default().push(key);
+        }
+        (0..keys.len()).map(|place| members[&self.root(place)].join(", ")).collect()
     }
 }

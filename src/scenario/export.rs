@@ -216,6 +216,7 @@ fn client_op(command: &KvCommand) -> String {
     match command {
         KvCommand::Get { key } => format!("get {key}"),
         KvCommand::Read { key, level } => format!("get {key} @{}", level.name()),
+        KvCommand::Scan { .. } => command.to_string().replacen("..", " ", 1).replacen(" limit", "", 1),
         KvCommand::Delete { key } => format!("delete {key}"),
         KvCommand::Put { key, value } => format!("put {key} {}", quote(value)),
         KvCommand::Append { key, value } => format!("append {key} {}", quote(value)),

@@ -558,7 +558,8 @@ fn words(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-const ACTIONS: &str = "put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, \
+const ACTIONS: &str =
+    "put, get, delete, append, cas, scan, kill, restart, pause, resume, partition, cut, heal-link, heal, \
                        drop, duplicate, deliver, faults, reload, retries";
 
 /// `on` or `off` (the client's automatic retries).
@@ -577,7 +578,7 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
     let rest = text[verb.len()..].trim();
     let one_node = || node(rest, nodes).map_err(fail);
     let action = match verb {
-        "put" | "get" | "delete" | "append" | "cas" => Action::Do(client_op(verb, rest, nodes).map_err(fail)?),
+        "put" | "get" | "delete" | "append" | "cas" | "scan" => Action::Do(client_op(verb, rest, nodes).map_err(fail)?),
         "kill" => Action::Do(UserAction::Crash { node: one_node()? }),
         "restart" => Action::Do(UserAction::Restart { node: one_node()? }),
         "pause" => Action::Do(UserAction::Pause { node: one_node()? }),
@@ -616,13 +617,10 @@ fn client_op(verb: &str, rest: &str, nodes: usize) -> Result<UserAction, String>
         _ => return Err(format!("expected `{verb} … via NODE` (the node the client sends to)")),
     };
     let command = match (verb, args) {
+        ("scan", args) => scan_op(args)?,
         ("put", [key, value]) => KvCommand::Put { key: key.clone(), value: value.clone() },
         ("get", [key]) => KvCommand::Get { key: key.clone() },
-        ("get", [key, level]) if level.starts_with('@') => {
-            let level = ReadLevel::from_name(&level[1..])
-                .ok_or_else(|| format!("expected a read level @log, @lease or @local after the key, not {level:?}"))?;
-            KvCommand::get_at(key.clone(), level)
-        }
+        ("get", [key, level]) if level.starts_with('@') => KvCommand::get_at(key.clone(), read_level(level)?),
         ("delete", [key]) => KvCommand::Delete { key: key.clone() },
         ("append", [key, value]) => KvCommand::Append { key: key.clone(), value: value.clone() },
         ("cas", [key, expected, new]) => {
@@ -640,6 +638,31 @@ fn client_op(verb: &str, rest: &str, nodes: usize) -> Result<UserAction, String>
     };
     command.validate()?;
     Ok(UserAction::ClientOp { target, command })
+}
+
+/// `@log`, `@lease` or `@local`.
+fn read_level(word: &str) -> Result<ReadLevel, String> {
+    word.strip_prefix('@')
+        .and_then(ReadLevel::from_name)
+        .ok_or_else(|| format!("expected a read level @log, @lease or @local, not {word:?}"))
+}
+
+/// `START END [LIMIT] [@LEVEL]`, the words of a scan before `via NODE`.
+fn scan_op(args: &[String]) -> Result<KvCommand, String> {
+    const USAGE: &str = "expected `scan START END [LIMIT] [@log|@lease|@local] via NODE`";
+    let (args, level) = match args {
+        [args @ .., level] if level.starts_with('@') => (args, read_level(level)?),
+        _ => (args, ReadLevel::Log),
+    };
+    let (start, end, limit) = match args {
+        [start, end] => (start, end, None),
+        [start, end, limit] => {
+            let limit = limit.parse::<u32>().map_err(|_| format!("the scan's limit {limit:?} is not a number"))?;
+            (start, end, Some(limit))
+        }
+        _ => return Err(USAGE.into()),
+    };
+    Ok(KvCommand::Scan { start: start.clone(), end: end.clone(), limit, level })
 }
 
 /// `partition 1 2 | 3 4 5` (what follows the verb).

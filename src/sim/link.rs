@@ -194,8 +194,19 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
 }
 
 /// `TARGET:OP:KEY:VALUE:EXPECTED` of a client operation (`-` for no expected value, `=TEXT` for one).
+/// A scan is `TARGET:scan[@LEVEL]:START:END:-` or `…:=LIMIT`.
 fn encode_command(target: NodeId, command: &KvCommand, escape: &dyn Fn(&str) -> String) -> String {
+    let limit;
     let (op, key, value, expected) = match command {
+        KvCommand::Scan { start, end, limit: scan_limit, level } => {
+            limit = scan_limit.map(|limit| limit.to_string());
+            let op = match level {
+                crate::paxos::ReadLevel::Log => "scan",
+                crate::paxos::ReadLevel::Lease => "scan@lease",
+                crate::paxos::ReadLevel::Local => "scan@local",
+            };
+            (op, start, end.as_str(), limit.as_deref())
+        }
         KvCommand::Get { key } => ("get", key, "", None),
         KvCommand::Read { key, level: crate::paxos::ReadLevel::Local } => ("get@local", key, "", None),
         KvCommand::Read { key, .. } => ("get@lease", key, "", None),
@@ -370,6 +381,13 @@ fn decode_command(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> Resu
         None => None,
     };
     let command = match op {
+        "scan" | "scan@lease" | "scan@local" => {
+            let level = op
+                .split_once('@')
+                .map_or(Some(crate::paxos::ReadLevel::Log), |(_, level)| crate::paxos::ReadLevel::from_name(level));
+            let limit = expected.map(|limit| limit.parse::<u32>()).transpose().map_err(|_| bad("a scan's limit"))?;
+            KvCommand::Scan { start: key, end: value, limit, level: level.ok_or_else(|| bad("a read level"))? }
+        }
         "get" => KvCommand::Get { key },
         "get@lease" => KvCommand::Read { key, level: crate::paxos::ReadLevel::Lease },
         "get@local" => KvCommand::Read { key, level: crate::paxos::ReadLevel::Local },
@@ -434,5 +452,18 @@ mod tests {
         ] {
             assert!(decode_link(bad, &unescape).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_scan_at_every_level_survives_a_link() {
+        for level in crate::paxos::ReadLevel::ALL {
+            for limit in [None, Some(3)] {
+                let command = KvCommand::Scan { start: "a".into(), end: "k9".into(), limit, level };
+                let text = encode_command(2, &command, &|text| text.to_string());
+                assert_eq!(decode_command(&text, &unescape), Ok(("2".to_string(), command)), "{text}");
+            }
+        }
+        assert!(decode_command("2:scan:b:a:-", &unescape).unwrap_err().contains("range is empty"));
+        assert!(decode_command("2:scan:a:b:=x", &unescape).is_err());
     }
 }

@@ -138,6 +138,10 @@ fn encode_command(command: &KvCommand, hash: &mut TraceHash) {
         KvCommand::Append { key, value } => hash.strs(3, &[key, value]),
         KvCommand::Cas { key, expected: None, new } => hash.strs(4, &[key, new]),
         KvCommand::Cas { key, expected: Some(expected), new } => hash.strs(5, &[key, expected, new]),
+        KvCommand::Scan { start, end, limit, level } => {
+            let limit = limit.map_or(String::new(), |limit| limit.to_string());
+            hash.strs(7, &[start, end, &limit, &level.name().to_string()]);
+        }
     }
 }
 

@@ -86,10 +86,21 @@ impl Stored for KvCommand {
         let (name, key) = (self.name_in_records(), self.key());
         out.variant(name);
         out.open('{');
-        out.key("key");
+        out.key(if matches!(self, KvCommand::Scan { .. }) { "start" } else { "key" });
         out.str(key);
         match self {
             KvCommand::Get { .. } | KvCommand::Delete { .. } => {}
+            KvCommand::Scan { end, limit, level, .. } => {
+                out.key("end");
+                out.str(end);
+                out.key("limit");
+                match limit {
+                    Some(limit) => out.u64(u64::from(*limit)),
+                    None => out.null(),
+                }
+                out.key("level");
+                out.str(level.name());
+            }
             KvCommand::Read { level, .. } => {
                 out.key("level");
                 out.str(level.name());
@@ -115,16 +126,14 @@ impl Stored for KvCommand {
     fn read(json: &Json) -> Result<KvCommand, String> {
         let (name, fields) = json.variant()?;
         let fields = fields.ok_or_else(|| format!("the command {name} has no fields"))?;
+        if name == "Scan" {
+            return read_scan(fields);
+        }
         let key = fields.read_field("key", Json::string)?;
         let value = || fields.read_field("value", Json::string);
         match name {
             "Get" => Ok(KvCommand::Get { key }),
-            "Read" => {
-                let level = fields.read_field("level", Json::string)?;
-                let level = crate::paxos::ReadLevel::from_name(&level)
-                    .ok_or_else(|| format!("unknown read level {level:?}"))?;
-                Ok(KvCommand::Read { key, level })
-            }
+            "Read" => Ok(KvCommand::Read { key, level: fields.read_field("level", read_level)? }),
             "Put" => Ok(KvCommand::Put { key, value: value()? }),
             "Delete" => Ok(KvCommand::Delete { key }),
             "Append" => Ok(KvCommand::Append { key, value: value()? }),
@@ -134,9 +143,27 @@ impl Stored for KvCommand {
                 expected: fields.get("expected").map_or(Ok(None), Json::optional_string)?,
                 new: fields.read_field("new", Json::string)?,
             }),
-            _ => Err(unknown_variant(name, "Get, Read, Put, Delete, Append, Cas")),
+            _ => Err(unknown_variant(name, "Get, Read, Put, Delete, Append, Cas, Scan")),
         }
     }
+}
+
+fn read_scan(fields: &Json) -> Result<KvCommand, String> {
+    let limit = match fields.get("limit") {
+        None | Some(Json::Null) => None,
+        Some(limit) => Some(limit.u32()?),
+    };
+    Ok(KvCommand::Scan {
+        start: fields.read_field("start", Json::string)?,
+        end: fields.read_field("end", Json::string)?,
+        limit,
+        level: fields.read_field("level", read_level)?,
+    })
+}
+
+fn read_level(json: &Json) -> Result<crate::paxos::ReadLevel, String> {
+    let level = json.str()?;
+    crate::paxos::ReadLevel::from_name(level).ok_or_else(|| format!("unknown read level {level:?}"))
 }
 
 impl KvCommand {
@@ -149,6 +176,7 @@ impl KvCommand {
             KvCommand::Delete { .. } => "Delete",
             KvCommand::Append { .. } => "Append",
             KvCommand::Cas { .. } => "Cas",
+            KvCommand::Scan { .. } => "Scan",
         }
     }
 }
@@ -172,6 +200,18 @@ impl Stored for KvOutput {
                 out.bool(*swapped);
                 out.close('}');
             }
+            KvOutput::Records(records) => {
+                out.variant("Records");
+                out.open('[');
+                for (key, value) in records {
+                    out.open('[');
+                    out.str(key);
+                    out.str(value);
+                    out.close(']');
+                }
+                out.close(']');
+                out.close('}');
+            }
         }
     }
 
@@ -182,9 +222,20 @@ impl Stored for KvOutput {
             ("Stale", None) => Ok(KvOutput::Stale),
             ("Value", Some(value)) => Ok(KvOutput::Value(value.optional_string()?)),
             ("Cas", Some(swapped)) => Ok(KvOutput::Cas(swapped.bool()?)),
-            (name, _) => Err(unknown_variant(name, "Ok, Value(…), Cas(…), TooLong, Stale")),
+            ("Records", Some(records)) => Ok(KvOutput::Records(read_records(records)?)),
+            (name, _) => Err(unknown_variant(name, "Ok, Value(…), Cas(…), Records(…), TooLong, Stale")),
         }
     }
+}
+
+fn read_records(json: &Json) -> Result<Vec<(String, String)>, String> {
+    json.array()?
+        .iter()
+        .map(|record| match record.array()? {
+            [key, value] => Ok((key.string()?, value.string()?)),
+            _ => Err("a scan's record must be a [key, value] pair".to_string()),
+        })
+        .collect()
 }
 
 impl Stored for Session {
@@ -264,8 +315,14 @@ mod tests {
 
     fn random_command(rng: &mut ChaCha8Rng) -> KvCommand {
         let key = random_text(rng);
-        match rng.random_range(0..5) {
+        match rng.random_range(0..6) {
             0 => KvCommand::Get { key },
+            5 => KvCommand::Scan {
+                start: key,
+                end: random_text(rng),
+                limit: rng.random_bool(0.5).then(|| rng.random()),
+                level: crate::paxos::ReadLevel::ALL[rng.random_range(0..3)],
+            },
             1 => KvCommand::Put { key, value: random_text(rng) },
             2 => KvCommand::Delete { key },
             3 => KvCommand::Append { key, value: random_text(rng) },
@@ -288,9 +345,10 @@ mod tests {
     }
 
     fn random_output(rng: &mut ChaCha8Rng) -> KvOutput {
-        match rng.random_range(0..5) {
+        match rng.random_range(0..6) {
             0 => KvOutput::Ok,
             1 => KvOutput::Value(rng.random_bool(0.5).then(|| random_text(rng))),
+            4 => KvOutput::Records((0..rng.random_range(0..3)).map(|_| (random_text(rng), random_text(rng))).collect()),
             2 => KvOutput::Cas(rng.random()),
             3 => KvOutput::TooLong,
             _ => KvOutput::Stale,

@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use synod::check::History;
 use synod::kv::{KvCommand, KvOutput, VALUE_LEN_MAX};
+use synod::paxos::ReadLevel;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Shape {
@@ -21,6 +22,8 @@ pub struct Shape {
     pub indeterminate_percent: u32,
     /// Longest operation, in ticks; longer operations overlap more.
     pub duration_max: u64,
+    /// Chance, in percent, that an operation is a scan over a random range of keys (with a limit half the time).
+    pub scan_percent: u32,
 }
 
 struct Planned {
@@ -42,7 +45,11 @@ pub fn linearizable_history(seed: u64, shape: Shape) -> History {
         let invoke = client_free_at[client] + rng.random_range(0..3);
         let response = invoke + rng.random_range(1..=shape.duration_max);
         client_free_at[client] = response;
-        let command = random_command(&mut rng, shape.keys);
+        let command = if rng.random_range(0..100) < shape.scan_percent {
+            random_scan(&mut rng, shape.keys)
+        } else {
+            random_command(&mut rng, shape.keys)
+        };
         let answered = !command.is_write() || rng.random_range(0..100) >= shape.indeterminate_percent;
         planned.push(Planned {
             client: client as u64,
@@ -90,6 +97,14 @@ fn random_command(rng: &mut ChaCha8Rng, keys: usize) -> KvCommand {
     }
 }
 
+/// A scan from `k{a}` up to, not including, `k{b}` (`k{keys}` reaches past the last key).
+pub fn random_scan(rng: &mut ChaCha8Rng, keys: usize) -> KvCommand {
+    let start = rng.random_range(0..keys);
+    let end = rng.random_range(start + 1..=keys);
+    let limit = rng.random_bool(0.5).then(|| rng.random_range(1..=keys as u32));
+    KvCommand::Scan { start: format!("k{start}"), end: format!("k{end}"), limit, level: ReadLevel::Log }
+}
+
 pub fn random_value(rng: &mut ChaCha8Rng) -> String {
     rng.random_range(0..6).to_string()
 }
@@ -98,6 +113,13 @@ pub fn random_value(rng: &mut ChaCha8Rng) -> String {
 pub fn apply(store: &mut BTreeMap<String, String>, command: &KvCommand) -> KvOutput {
     match command {
         KvCommand::Get { key } | KvCommand::Read { key, .. } => KvOutput::Value(store.get(key).cloned()),
+        KvCommand::Scan { start, end, limit, .. } => KvOutput::Records(
+            store
+                .range(start.clone()..end.clone())
+                .take(limit.map_or(usize::MAX, |limit| limit as usize))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
         KvCommand::Put { key, value } => {
             store.insert(key.clone(), value.clone());
             KvOutput::Ok

@@ -37,6 +37,10 @@ pub struct Explanation {
     pub longest_order: Vec<Operation>,
     /// The key's value after that order (`None`: absent).
     pub value: Option<String>,
+    /// For keys checked together because a scan read them: each key's value after that order, in key order
+    /// (`value` is then `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_values: Option<Vec<(String, Option<String>)>>,
     /// The answered core operation with the earliest response among those not placed: it must take effect
     /// next, or something before it must, and nothing can.
     pub stuck: Operation,
@@ -63,6 +67,7 @@ pub(super) fn explain(
     let operations = history.operations();
     let mut shrinker = Shrinker {
         operations,
+        keeps_writes: model.is_group(),
         value_len_max,
         steps_left: SHRINK_STEPS_MAX,
         steps_per_check: steps_taken.saturating_mul(4).max(CHECK_STEPS_MIN),
@@ -100,6 +105,9 @@ fn stuck(model: &KeyModel, deepest: &Deepest) -> usize {
 
 struct Shrinker<'h> {
     operations: &'h [Operation],
+    /// Drop only operations that observe, keeping every write: for keys a scan joined, whose values the guard
+    /// (`Fresh`, one key's values) cannot follow. With every write kept, what a read saw stays buildable.
+    keeps_writes: bool,
     value_len_max: usize,
     steps_left: u64,
     /// A smaller set is rarely much harder to refute than the whole key was, so a check that takes much
@@ -128,6 +136,7 @@ impl Shrinker<'_> {
         let (early, late): (Vec<usize>, Vec<usize>) =
             core.iter().partition(|&&index| operations[index].invoke <= deadline);
         let core = if !late.is_empty()
+            && !self.keeps_writes
             && self.keeps_seen_values_buildable(&early, &late, &guarded, &all_writes)
             && self.unorderable(&early)
         {
@@ -144,6 +153,9 @@ impl Shrinker<'_> {
         self.steps_left = budget / 2;
         let observers = self.drop_while(observers, |shrinker, kept, _| shrinker.unorderable(&merge(kept, &writes)));
         self.steps_left += budget - budget / 2;
+        if self.keeps_writes {
+            return merge(&observers, &writes);
+        }
         // Then anything, under the guard.
         self.drop_while(merge(&observers, &writes), |shrinker, kept, dropped| {
             shrinker.keeps_seen_values_buildable(kept, dropped, &guarded, &all_writes) && shrinker.unorderable(kept)
@@ -271,7 +283,7 @@ impl<'h> Writes<'h> {
                     KvCommand::Put { value, .. } | KvCommand::Cas { new: value, .. } => (Some(value.as_str()), false),
                     KvCommand::Append { value, .. } => (Some(value.as_str()), true),
                     KvCommand::Delete { .. } => (None, false),
-                    KvCommand::Get { .. } | KvCommand::Read { .. } => return None,
+                    KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. } => return None,
                 };
                 let overwrites = !appends && operation.output().is_some();
                 let response = operation.response_time();
@@ -355,7 +367,7 @@ fn written_value(command: &KvCommand) -> Option<&str> {
             Some(value)
         }
         KvCommand::Delete { .. } => Some(""),
-        KvCommand::Get { .. } | KvCommand::Read { .. } => None,
+        KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. } => None,
     }
 }
 
@@ -427,16 +439,18 @@ fn describe(
         core,
         timing_matters,
         longest_order: deepest.order.iter().map(|&op| operation(op)).collect(),
-        value: model.value(deepest.state).map(String::from),
+        value: (!model.is_group()).then(|| model.value(deepest.state).map(String::from)).flatten(),
+        key_values: model.is_group().then(|| model.key_values(deepest.state)),
         stuck,
         candidates,
     }
 }
 
 /// A read of the core that certainly missed a write: the write was answered before the read was invoked, the
-/// read does not show its effect, and every write that could have produced what the read saw was answered before
-/// the missed write was invoked (so none of them can come between). The stuck operation is tried first. Returns
-/// (the read, the write it missed).
+/// read does not show its effect on the write's key, and every write to that key that could have produced what
+/// the read saw was answered before the missed write was invoked (so none of them can come between). A read is
+/// a get, or a scan for the keys it covers. The stuck operation is tried first. Returns (the read, the write it
+/// missed).
 fn stale_read(stuck: &Operation, core: &[Operation]) -> Option<(Operation, Operation)> {
     std::iter::once(stuck)
         .chain(core.iter().filter(|read| read.id != stuck.id))
@@ -444,17 +458,15 @@ fn stale_read(stuck: &Operation, core: &[Operation]) -> Option<(Operation, Opera
 }
 
 fn missed_by<'c>(read: &Operation, core: &'c [Operation]) -> Option<&'c Operation> {
-    let seen = match (&read.command, read.output()) {
-        (KvCommand::Get { .. } | KvCommand::Read { .. }, Some(KvOutput::Value(seen))) => seen.as_deref(),
-        _ => return None,
-    };
-    // Whether `write` leaves a value that `seen` shows (`Some(true)`), or could produce `seen` (`None`: unknown).
+    // Whether `write` leaves a value that the read shows, or could produce it (writes it did not see count as
+    // shown: they say nothing).
     let shows = |write: &Operation| -> bool {
+        let Some(seen) = seen_at(read, write.command.key()) else { return true };
         match &write.command {
             KvCommand::Put { value, .. } | KvCommand::Cas { new: value, .. } => seen == Some(value.as_str()),
             KvCommand::Append { value, .. } => seen.is_some_and(|seen| seen.contains(value.as_str())),
             KvCommand::Delete { .. } => seen.is_none(),
-            KvCommand::Get { .. } | KvCommand::Read { .. } => true,
+            KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. } => true,
         }
     };
     let effective = |write: &&Operation| {
@@ -468,9 +480,28 @@ fn missed_by<'c>(read: &Operation, core: &'c [Operation]) -> Option<&'c Operatio
     let producers_precede = core
         .iter()
         .filter(effective)
-        .filter(|write| write.id != missed.id && shows(write))
+        .filter(|write| write.id != missed.id && write.command.key() == missed.command.key() && shows(write))
         .all(|write| write.response_time().is_some_and(|at| at < missed.invoke));
     producers_precede.then_some(missed)
+}
+
+/// What an answered read saw of `key` (`Some(None)`: absent), or `None` if it did not read that key: a get of
+/// another key, or a scan whose range misses it or whose limit stopped before it.
+fn seen_at<'o>(read: &'o Operation, key: &str) -> Option<Option<&'o str>> {
+    match (&read.command, read.output()) {
+        (KvCommand::Get { key: read_key } | KvCommand::Read { key: read_key, .. }, Some(KvOutput::Value(seen))) => {
+            (read_key == key).then_some(seen.as_deref())
+        }
+        (command @ KvCommand::Scan { limit, .. }, Some(KvOutput::Records(records))) if command.scans(key) => {
+            if let Some((_, value)) = records.iter().find(|(found, _)| found == key) {
+                return Some(Some(value));
+            }
+            let stopped_before = limit.is_some_and(|limit| records.len() >= limit as usize)
+                && records.last().is_some_and(|(last, _)| last.as_str() < key);
+            (!stopped_before).then_some(None)
+        }
+        _ => None,
+    }
 }
 
 impl std::fmt::Display for Explanation {
@@ -492,12 +523,11 @@ impl std::fmt::Display for Explanation {
             writeln!(f, "No operation can take effect first.")?;
         } else {
             let ids: Vec<String> = self.longest_order.iter().map(|operation| operation.id.to_string()).collect();
-            writeln!(
-                f,
-                "The longest order found is {}, leaving the value {}.",
-                ids.join(", "),
-                describe_value(self.value.as_deref())
-            )?;
+            let left = match &self.key_values {
+                Some(key_values) => describe_key_values(key_values),
+                None => format!("the value {}", describe_value(self.value.as_deref())),
+            };
+            writeln!(f, "The longest order found is {}, leaving {left}.", ids.join(", "))?;
         }
         let deadline = self.stuck.response_time().expect("stuck has a response");
         writeln!(f, "Then {} must take effect by t={deadline}, but nothing that could go next fits:", self.stuck.id)?;
@@ -515,6 +545,21 @@ impl std::fmt::Display for Explanation {
         }
         Ok(())
     }
+}
+
+/// `a = "1", b absent`, or `every key absent` for a group with no keys.
+fn describe_key_values(key_values: &[(String, Option<String>)]) -> String {
+    if key_values.is_empty() {
+        return "every key absent".into();
+    }
+    let shown: Vec<String> = key_values
+        .iter()
+        .map(|(key, value)| match value {
+            Some(value) => format!("{key} = {value:?}"),
+            None => format!("{key} absent"),
+        })
+        .collect();
+    shown.join(", ")
 }
 
 #[cfg(test)]

@@ -1,7 +1,13 @@
-//! The sequential specification of one key, compiled for the search: values are interned to small ids so a
-//! state is a `u32`, and each operation becomes a `Step` that says which states allow it and what follows.
+//! The sequential specification of one key, or of a group of keys that scans join, compiled for the search:
+//! values are interned to small ids so a state is a `u32`, and each operation becomes a `Step` that says which
+//! states allow it and what follows. One key's state is its value's id. A group's state is the id of the tuple
+//! of its keys' values (`tuples.rs`): a get or a write works on its key's place in the tuple, and a scan reads
+//! the places its range covers.
+
+use std::ops::Range;
 
 use super::hashing::WordMap;
+use super::tuples::Tuples;
 pub(super) use super::values::{StateId, ABSENT};
 use super::values::{Suffix, Values};
 use crate::check::history::{Operation, Outcome};
@@ -18,6 +24,9 @@ pub(super) enum Step {
     Cas { expected: StateId, new: StateId, reported: Option<bool> },
     /// `reported`: `Some(true)` ok, `Some(false)` too long, `None` no answer.
     Append { suffix: Box<str>, hashed: Suffix, reported: Option<bool> },
+    /// A scan that returned `records` (each a key's place in the group and its value, in key order): the
+    /// present keys among the places `covers`, the first `limit` of them.
+    Scan { covers: Range<usize>, limit: usize, records: Box<[(usize, StateId)]> },
     /// An output this command can never produce (say, a put that answered `swapped`): never allowed.
     Impossible,
 }
@@ -31,15 +40,22 @@ pub(super) struct KeyOp {
     /// `None`: indeterminate, so it may take effect at any time after `call`, or never.
     pub response: Option<u64>,
     pub step: Step,
+    /// The place of its key among the model's keys (0 for a scan).
+    pub place: usize,
 }
 
-/// The operations on one key plus the values they mention.
+/// The operations on one key, or on a group of keys, plus the values they mention.
 pub(super) struct KeyModel {
     pub ops: Vec<KeyOp>,
     values: Values,
-    /// Appends build new values; remember each (state, op) result so each is built once.
+    /// Appends build new values; remember each (value, op) result so each is built once.
     append_results: WordMap<u64, StateId>,
     value_len_max: usize,
+    /// The keys the operations name, in key order: one, unless scans are among them.
+    keys: Vec<String>,
+    /// `Some` when a state is a tuple of the keys' values (when a scan is among the operations, or they name
+    /// other than one key).
+    tuples: Option<Tuples>,
 }
 
 impl KeyModel {
@@ -50,21 +66,39 @@ impl KeyModel {
     ///
     /// An append that would make the value longer than `value_len_max` bytes is refused (`TooLong`).
     pub fn compile<'a>(operations: impl IntoIterator<Item = (usize, &'a Operation)>, value_len_max: usize) -> KeyModel {
-        let mut model =
-            KeyModel { ops: Vec::new(), values: Values::new(), append_results: WordMap::default(), value_len_max };
-        for (history_index, operation) in operations.into_iter().filter(|(_, operation)| constrains(operation)) {
+        let operations: Vec<(usize, &Operation)> =
+            operations.into_iter().filter(|(_, operation)| constrains(operation)).collect();
+        let keys = keys_named(operations.iter().map(|(_, operation)| *operation));
+        let scans = operations.iter().any(|(_, operation)| matches!(operation.command, KvCommand::Scan { .. }));
+        let tuples = (scans || keys.len() != 1).then(|| Tuples::new(keys.len()));
+        let mut model = KeyModel {
+            ops: Vec::new(),
+            values: Values::new(),
+            append_results: WordMap::default(),
+            value_len_max,
+            keys,
+            tuples,
+        };
+        for (history_index, operation) in operations {
             let (response, output) = match &operation.outcome {
                 Outcome::Completed { at, output } => (Some(*at), Some(output)),
                 Outcome::Failed { .. } | Outcome::Indeterminate => (None, None),
             };
             let step = model.step_for(&operation.command, output);
-            model.ops.push(KeyOp { history_index, call: operation.invoke, response, step });
+            let place = match &operation.command {
+                KvCommand::Scan { .. } => 0,
+                command => model.keys.binary_search_by(|key| key.as_str().cmp(command.key())).expect("a named key"),
+            };
+            model.ops.push(KeyOp { history_index, call: operation.invoke, response, step, place });
         }
         model
     }
 
     fn step_for(&mut self, command: &KvCommand, output: Option<&KvOutput>) -> Step {
         match (command, output) {
+            (KvCommand::Scan { start, end, limit, .. }, Some(KvOutput::Records(records))) => {
+                self.scan_step(start, end, *limit, records)
+            }
             (KvCommand::Get { .. } | KvCommand::Read { .. }, Some(KvOutput::Value(seen))) => {
                 Step::Read { seen: self.intern_option(seen) }
             }
@@ -83,6 +117,22 @@ impl KeyModel {
         }
     }
 
+    /// A scan's step, or `Impossible` if its records could not come from its range (out of range, out of key
+    /// order, or more than its limit).
+    fn scan_step(&mut self, start: &str, end: &str, limit: Option<u32>, records: &[(String, String)]) -> Step {
+        let place_of = |key: &str| self.keys.partition_point(|named| named.as_str() < key);
+        let covers = place_of(start)..place_of(end).max(place_of(start));
+        let limit = limit.map_or(usize::MAX, |limit| limit as usize);
+        let places: Vec<usize> = records.iter().map(|(key, _)| place_of(key)).collect();
+        let in_order = places.windows(2).all(|pair| pair[0] < pair[1]);
+        let in_range = records.iter().all(|(key, _)| start <= key.as_str() && key.as_str() < end);
+        if !in_order || !in_range || records.len() > limit {
+            return Step::Impossible;
+        }
+        let records = places.into_iter().zip(records).map(|(place, (_, value))| (place, self.intern(value))).collect();
+        Step::Scan { covers, limit, records }
+    }
+
     fn intern_option(&mut self, value: &Option<String>) -> StateId {
         value.as_deref().map_or(ABSENT, |value| self.intern(value))
     }
@@ -94,20 +144,54 @@ impl KeyModel {
     /// Whether the operation leaves the state as it was whenever it is allowed at all.
     pub fn keeps_state(&self, op: usize) -> bool {
         match &self.ops[op].step {
-            Step::Read { .. } | Step::Impossible => true,
+            Step::Read { .. } | Step::Scan { .. } | Step::Impossible => true,
             Step::Cas { reported: Some(false), .. } | Step::Append { reported: Some(false), .. } => true,
             Step::Cas { expected, new, reported: Some(true) } => expected == new,
             Step::Write { .. } | Step::Cas { reported: None, .. } | Step::Append { .. } => false,
         }
     }
 
-    /// The value a state stands for (`None`: absent).
+    /// Whether the state is a tuple of several keys' values (see `tuples`).
+    pub fn is_group(&self) -> bool {
+        self.tuples.is_some()
+    }
+
+    /// The value a state of one key stands for (`None`: absent).
     pub fn value(&self, state: StateId) -> Option<&str> {
+        debug_assert!(!self.is_group(), "a group's state is a tuple");
         self.values.text(state)
+    }
+
+    /// Each key of the model with its value in `state` (`None`: absent).
+    pub fn key_values(&self, state: StateId) -> Vec<(String, Option<String>)> {
+        let values: Vec<StateId> = match &self.tuples {
+            Some(tuples) => tuples.get(state).to_vec(),
+            None => vec![state],
+        };
+        let text = |value: StateId| self.values.text(value).map(String::from);
+        self.keys.iter().zip(values).map(|(key, value)| (key.clone(), text(value))).collect()
+    }
+
+    /// The value of the key at `place` in `state`.
+    fn value_at(&self, state: StateId, place: usize) -> StateId {
+        self.tuples.as_ref().map_or(state, |tuples| tuples.get(state)[place])
     }
 
     /// The state after operation `op` runs in `state`, or `None` if its recorded output rules that out.
     pub fn apply(&mut self, state: StateId, op: usize) -> Option<StateId> {
+        let Some(tuples) = &self.tuples else { return self.apply_to_value(state, op) };
+        if let Step::Scan { covers, limit, records } = &self.ops[op].step {
+            return scan_fits(tuples.get(state), covers, *limit, records).then_some(state);
+        }
+        let place = self.ops[op].place;
+        let value = tuples.get(state)[place];
+        let new = self.apply_to_value(value, op)?;
+        Some(if new == value { state } else { self.tuples.as_mut().expect("a group").with(state, place, new) })
+    }
+
+    /// The value of the operation's key after it runs on `state`, that key's value, or `None` if its recorded
+    /// output rules that out.
+    fn apply_to_value(&mut self, state: StateId, op: usize) -> Option<StateId> {
         match &self.ops[op].step {
             Step::Read { seen } => (*seen == state).then_some(state),
             Step::Write { new } => Some(*new),
@@ -126,6 +210,7 @@ impl KeyModel {
                     _ => Some(self.appended(state, op)),
                 }
             }
+            Step::Scan { .. } => unreachable!("a scan makes the model a group, which `apply` handles"),
             Step::Impossible => None,
         }
     }
@@ -143,13 +228,23 @@ impl KeyModel {
 
     /// Why operation `op` cannot run in `state` (for explanations; call only when `apply` returned `None`).
     pub fn refusal(&self, state: StateId, op: usize) -> String {
-        let current = describe_value(self.value(state));
+        let current = describe_value(self.values.text(self.value_at(state, self.ops[op].place)));
         match &self.ops[op].step {
+            Step::Scan { covers, limit, records } => {
+                let held = present(self.tuples.as_ref().expect("a group").get(state), covers).take(*limit);
+                let held: Vec<(usize, StateId)> = held.collect();
+                format!(
+                    "it returned {} but the store held {}",
+                    self.describe_records(records),
+                    self.describe_records(&held)
+                )
+            }
             Step::Read { seen } => {
-                format!("it returned {} but the value was {current}", describe_value(self.value(*seen)))
+                format!("it returned {} but the value was {current}", describe_value(self.values.text(*seen)))
             }
             Step::Cas { expected, reported: Some(true), .. } => {
-                format!("it swapped, so the value was {}, but it was {current}", describe_value(self.value(*expected)))
+                let expected = describe_value(self.values.text(*expected));
+                format!("it swapped, so the value was {expected}, but it was {current}")
             }
             Step::Cas { .. } => format!("it did not swap, but the value was {current}, which it expected"),
             Step::Append { reported: Some(true), .. } => {
@@ -160,6 +255,53 @@ impl KeyModel {
             Step::Impossible => "this command never returns that output".into(),
         }
     }
+}
+
+impl KeyModel {
+    /// `[a="1", b="2"]`, or `no records`.
+    fn describe_records(&self, records: &[(usize, StateId)]) -> String {
+        if records.is_empty() {
+            return "no records".into();
+        }
+        let shown: Vec<String> = records
+            .iter()
+            .map(|&(place, value)| format!("{}={:?}", self.keys[place], self.values.text(value).unwrap_or_default()))
+            .collect();
+        format!("[{}]", shown.join(", "))
+    }
+}
+
+/// The present keys among the places `covers` of a tuple, with their values, in key order.
+fn present<'t>(tuple: &'t [StateId], covers: &Range<usize>) -> impl Iterator<Item = (usize, StateId)> + 't {
+    let start = covers.start;
+    tuple[covers.clone()]
+        .iter()
+        .enumerate()
+        .filter(|(_, &value)| value != ABSENT)
+        .map(move |(at, &value)| (start + at, value))
+}
+
+/// Whether a scan over `covers` with `limit` returns `records` from `tuple`.
+fn scan_fits(tuple: &[StateId], covers: &Range<usize>, limit: usize, records: &[(usize, StateId)]) -> bool {
+    present(tuple, covers).take(limit).eq(records.iter().copied())
+}
+
+/// The keys the operations name, sorted and without repeats: each command's key, and the keys a scan returned
+/// (a scan's range adds no others: a key nothing wrote is absent throughout, and a scan sees it so).
+pub(super) fn keys_named<'a>(operations: impl IntoIterator<Item = &'a Operation>) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for operation in operations {
+        match (&operation.command, operation.output()) {
+            (KvCommand::Scan { .. }, Some(KvOutput::Records(records))) => {
+                keys.extend(records.iter().map(|(key, _)| key.clone()))
+            }
+            (KvCommand::Scan { .. }, _) => {}
+            (command, _) => keys.push(command.key().to_string()),
+        }
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// Whether an operation can constrain the order at all (see `KeyModel::compile` for those that cannot).
