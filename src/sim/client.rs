@@ -43,11 +43,13 @@ impl Client {
     pub fn next_command(&mut self, workload: &WorkloadConfig, rng: &mut SimRng) -> KvCommand {
         let key = format!("k{}", rng.between(0, workload.keys - 1));
         let value = format!("c{}s{}", self.id, self.next_seq);
-        let command = match rng.weighted(&workload.mix) {
+        let [get, put, delete, append, cas] = workload.mix;
+        let command = match rng.weighted(&[get, put, delete, append, cas, workload.scans]) {
             0 => KvCommand::get_at(key, workload.reads),
             1 => KvCommand::Put { key, value: value.clone() },
             2 => KvCommand::Delete { key },
             3 => KvCommand::Append { key, value: format!("{value};") },
+            5 => random_scan(workload, rng),
             _ => {
                 let expected = match self.written.len() {
                     0 => None,
@@ -64,4 +66,15 @@ impl Client {
         }
         command
     }
+}
+
+/// A scan between two of the keys `k0..=k{keys}` (the last one is past every key the clients write), in key
+/// order, with a limit half of the time.
+fn random_scan(workload: &WorkloadConfig, rng: &mut SimRng) -> KvCommand {
+    let first = rng.between(0, workload.keys);
+    let second = (first + rng.between(1, workload.keys)) % (workload.keys + 1);
+    let (start, end) = (format!("k{first}"), format!("k{second}"));
+    let (start, end) = if start < end { (start, end) } else { (end, start) };
+    let limit = rng.chance(500_000).then(|| rng.between(1, workload.keys) as u32);
+    KvCommand::Scan { start, end, limit, level: workload.reads }
 }

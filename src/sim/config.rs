@@ -257,8 +257,11 @@ pub struct WorkloadConfig {
     pub timeout_ticks: u64,
     /// After this many attempts a client gives up; the operation is indeterminate.
     pub attempts_max: u32,
-    /// The level of the clients' gets (issue 18); `Lease` also turns read leases on in the nodes.
+    /// The level of the clients' gets and scans (issue 18); `Lease` also turns read leases on in the nodes.
     pub reads: ReadLevel,
+    /// Relative weight of scans beside `mix`. At 0 the clients draw exactly as they did before scans existed, so
+    /// a seed's run without scans has not changed.
+    pub scans: u32,
 }
 
 impl Default for WorkloadConfig {
@@ -272,6 +275,7 @@ impl Default for WorkloadConfig {
             timeout_ticks: 25,
             attempts_max: 4,
             reads: ReadLevel::Log,
+            scans: 0,
         }
     }
 }
@@ -500,7 +504,7 @@ impl SimConfig {
                 self.drift_ppm
             ));
         }
-        if self.workload.mix.iter().all(|weight| *weight == 0) {
+        if self.workload.mix.iter().all(|weight| *weight == 0) && self.workload.scans == 0 {
             return Err("workload.mix: at least one operation needs a positive weight".into());
         }
         if self.workload.keys == 0 || self.workload.timeout_ticks == 0 || self.workload.attempts_max == 0 {

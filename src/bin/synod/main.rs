@@ -52,6 +52,11 @@ mod cli {
         /// (seeded). 0 gives the runs of before issue 18.
         #[arg(long, default_value_t = synod::sim::FUZZ_DRIFT_PPM)]
         drift: u32,
+        /// Weight of range reads (`scan`) in the clients' mix, beside the other operations' 100 (10: about one
+        /// operation in eleven). Off by default: a scan joins the keys it reads into one group for the
+        /// linearizability checker, whose search is then much slower and sometimes gives up (BENCHMARKS.md).
+        #[arg(long, default_value_t = 0)]
+        scans: u32,
     }
 
     #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +87,7 @@ mod cli {
             let bugs = self.bugs.iter().fold(BugSet::NONE, |set, bug| set.with(*bug));
             let mut config = SimConfig::fuzz_reads(self.nodes, bugs, self.reads.level(), self.drift);
             config.workload.ops = self.ops;
+            config.workload.scans = self.scans;
             if self.faults == FaultMix::Classic {
                 config.faults = FaultConfig::fuzz_classic();
             }
@@ -92,7 +98,11 @@ mod cli {
             let bugs: String = self.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
             let faults = if self.faults == FaultMix::Classic { " --faults classic" } else { "" };
             let reads = self.reads.level().name();
-            format!("--nodes {} --ops {}{bugs}{faults} --reads {reads} --drift {}", self.nodes, self.ops, self.drift)
+            let scans = if self.scans > 0 { format!(" --scans {}", self.scans) } else { String::new() };
+            format!(
+                "--nodes {} --ops {}{bugs}{faults} --reads {reads} --drift {}{scans}",
+                self.nodes, self.ops, self.drift
+            )
         }
     }
 
