@@ -2,8 +2,9 @@
 //! its captions make is backed by a checked expectation at the same tick; the reader names field and line.
 #![cfg(not(target_arch = "wasm32"))]
 
+use synod::kv::KvOutput;
 use synod::paxos::Bug;
-use synod::scenario::{parse, run, shipped, Claim, Verdict, SHIPPED};
+use synod::scenario::{parse, run, run_observed, shipped, Claim, Verdict, SHIPPED};
 
 #[test]
 fn every_shipped_scenario_runs_to_its_end_and_its_claims_hold() {
@@ -181,7 +182,10 @@ const MALFORMED: &[(&str, &str)] = &[
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 9: heal\n", "line 7, at 9: tick 9 is after the end (tick 5)"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: kill 4\n", "line 7, at 2: kill: \"4\" is not a node of this cluster (1 to 3)"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: put x via 1\n", "line 7, at 2: put: expected `put KEY VALUE via NODE`"),
-    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: explode 1\n", "line 7, at 2: explode: unknown action \"explode\"; actions: put, get, delete, append, cas, kill, restart, pause, resume, partition, cut, heal-link, heal, drop, duplicate, deliver, faults, reload, retries"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: scan b a via 1\n", "line 7, at 2: scan: the scan's range is empty: it reads keys from \"b\" up to, not including, \"a\", so the end must come after the start"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: scan a b x via 1\n", "line 7, at 2: scan: the scan's limit \"x\" is not a number"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: scan a via 1\n", "line 7, at 2: scan: expected `scan START END [LIMIT] [@log|@lease|@local] via NODE`"),
+    ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: explode 1\n", "line 7, at 2: explode: unknown action \"explode\"; actions: put, get, delete, append, cas, scan, kill, restart, pause, resume, partition, cut, heal-link, heal, drop, duplicate, deliver, faults, reload, retries"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop ping 1->2\n", "line 7, at 2: drop: unknown message kind \"ping\"; kinds: prepare, promise, accept, accepted, nack, commit, heartbeat, chosen, snapshot, forward"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop all #3\n", "line 7, at 2: drop: `all` and a message id do not go together: an id names one message"),
     ("synod-scenario 1\ntitle: t\nnodes: 3\nseed: 1\nend: 5\nchecker: green\nat 2: drop #x1\n", "line 7, at 2: drop: expected a message id such as #17, not #x1"),
@@ -320,4 +324,26 @@ fn the_lease_bug_scenario_is_green_without_the_bug() {
     parsed.bug = None;
     let outcome = run(&parsed).unwrap();
     assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
+}
+
+/// The range-scan scenario's captions say what each scan returned: check it in the clients' history.
+#[test]
+fn the_range_scan_scenario_returns_what_its_captions_say() {
+    let parsed = parse(shipped("range-scan").expect("shipped").text).unwrap();
+    let mut answers = Vec::new();
+    run_observed(&parsed, &mut |sim| {
+        answers = sim
+            .history()
+            .operations()
+            .iter()
+            .filter(|operation| operation.command.name() == "scan")
+            .map(|operation| operation.output().map(ToString::to_string))
+            .collect();
+    })
+    .unwrap();
+    let records = |pairs: &[(&str, &str)]| {
+        KvOutput::Records(pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()).to_string()
+    };
+    let expected = [records(&[("a", "1"), ("b", "2")]), records(&[("a", "1"), ("b", "2")]), records(&[])];
+    assert_eq!(answers, expected.map(Some));
 }

@@ -41,6 +41,7 @@ shipped![
     "stale-leader",
     "stale-local-read",
     "lease-read-leader-change",
+    "range-scan",
     "bug-forget-promise-on-restart",
     "bug-ignore-accepted-in-phase1",
     "bug-minority-quorum",

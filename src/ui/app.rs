@@ -682,7 +682,7 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                 </section>
                 <aside class="side">
                     <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
-                        retries={view.visitor_retries} unreachable={unreachable}
+                        retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
                     { narration(&f.narration, f.narration_first, !f.playing || f.speed <= 8.0) }

@@ -216,6 +216,8 @@ pub struct ClusterView {
     pub visitor_busy: bool,
     /// Whether the visitor's client retries by itself.
     pub visitor_retries: bool,
+    /// Whether the leaders hold read leases in this run (a `lease` read otherwise goes through the log).
+    pub read_leases: bool,
     pub checker: CheckerView,
     pub trace_hash: u64,
     pub delivered: u64,
@@ -391,6 +393,7 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
         visitor_ops: Rc::from(visitor_ops),
         visitor_busy: sim.visitor_busy(),
         visitor_retries: sim.visitor_retries(),
+        read_leases: sim.config().lease_ticks() > 0,
         checker,
         trace_hash: sim.trace().hash(),
         delivered: sim.messages_delivered(),

@@ -121,3 +121,51 @@ test('the client panel with its attempts fits a 375 px phone', async () => {
     { width: 375, height: 800 },
   );
 });
+
+test('a retry the session table answers says so, and the append is applied once', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    const old = await until(() => leader(page), 'a leader');
+    const follower = old === 1 ? 2 : 1;
+    // Paused, the follower forwards the append to the leader and dies before it can answer: the append is
+    // applied, the client times out, and its retry elsewhere is chosen again and answered from the session table.
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await submit(page, { target: follower, op: 'append', key: 'z', value: 'c' });
+    await page.getByRole('button', { name: `Kill node ${follower}` }).click();
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
+    await setSpeed(page, 100);
+    const item = history(page).locator('li.op', { hasText: 'append z+=c' });
+    const note = /Applied once, in slot \d+; the retry chosen in slot \d+ was answered from the session table, not applied again\./;
+    await until(async () => note.test(await item.innerText()), 'the session-table note', 60_000);
+    for (let node = 1; node <= 5; node++) {
+      if (node === follower) continue;
+      await until(async () => /z\s+c(?!c)/.test(await kvText(page, node)), `z = c once on node ${node}`);
+    }
+    assert.match(await page.getByRole('status', { name: 'Checker' }).innerText(), /OK/);
+  });
+});
+
+test('a scan at a chosen read level returns the range in key order', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(() => leader(page), 'a leader');
+    await submit(page, { target: 1, key: 'b', value: '2' });
+    await answeredOk(page, 'put b=2');
+    await submit(page, { target: 1, key: 'a', value: '1' });
+    await answeredOk(page, 'put a=1');
+    await until(async () => /a\s+1/.test(await kvText(page, 1)) && /b\s+2/.test(await kvText(page, 1)), 'a and b on node 1');
+    await page.getByLabel('Operation').selectOption('scan');
+    await page.getByLabel('Read level').selectOption('local');
+    await page.getByLabel('Start key').fill('a');
+    await page.getByLabel('End key').fill('c');
+    await page.getByLabel('Limit').fill('x');
+    assert.match(await page.getByRole('region', { name: 'Client' }).innerText(), /the limit "x" is not a number/);
+    assert.ok(await page.getByRole('button', { name: 'Submit' }).isDisabled(), 'a bad limit cannot be sent');
+    await page.getByLabel('Limit').fill('');
+    await page.getByRole('button', { name: 'Submit' }).click();
+    const item = history(page).locator('li.op', { hasText: 'scan a..c @local' });
+    await until(async () => (await item.count()) === 1 && /\[a="1", b="2"\]/.test(await item.innerText()), 'the scan answered', TWENTY_SECONDS_MS);
+    await page.getByLabel('Read level').selectOption('lease');
+    assert.match(await page.getByRole('region', { name: 'Client' }).innerText(), /Read leases are off in this run/);
+  });
+});

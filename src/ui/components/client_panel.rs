@@ -1,11 +1,10 @@
 use std::rc::Rc;
 
-use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use crate::kv::KvCommand;
-use crate::paxos::NodeId;
+use crate::paxos::{NodeId, ReadLevel};
 use crate::sim::UserAction;
 use crate::ui::app::Cmd;
 use crate::ui::view::ClientOpView;
@@ -18,6 +17,9 @@ pub struct ClientPanelProps {
     /// Whether the client retries by itself (the switch shows it; the run records each change).
     #[prop_or_default]
     pub retries: bool,
+    /// Whether the leaders hold read leases in this run (a `lease` read otherwise goes through the log).
+    #[prop_or_default]
+    pub read_leases: bool,
     /// Nodes that are down or paused: a request sent there gets no answer and times out.
     #[prop_or_default]
     pub unreachable: Vec<NodeId>,
@@ -28,10 +30,23 @@ pub struct ClientPanelProps {
 struct Draft {
     target: NodeId,
     op: String,
+    /// A get's key, or where a scan starts.
     key: String,
     value: String,
     expected: String,
+    /// Where a scan ends (not included), and how many records it may return (empty: all).
+    end: String,
+    limit: String,
+    /// `log`, `lease` or `local`: how a get or a scan is answered.
+    level: String,
 }
+
+/// The read levels, each with what it promises, for the chooser.
+const READ_LEVELS: [(&str, &str); 3] = [
+    ("log", "log: through the log, linearizable"),
+    ("lease", "lease: the leader answers while it holds its lease"),
+    ("local", "local: the target answers from its own store, maybe stale"),
+];
 
 /// The visitor's own client: pick a node and an operation, see the reply, each attempt and the history.
 #[function_component(ClientPanel)]
@@ -42,6 +57,9 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
         key: "x".into(),
         value: "1".into(),
         expected: String::new(),
+        end: "z".into(),
+        limit: String::new(),
+        level: "log".into(),
     });
     let target = draft.target.min(props.nodes as NodeId).max(1);
     let command = build(&draft);
@@ -72,7 +90,7 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
                     <label class="inline"><input type="checkbox" checked={props.retries} onchange={on_retries} />
                         <span>{ "Retry automatically" }</span></label>
                 </div>
-                { status(props, target, command.err()) }
+                { status(props, &draft, target, command.err()) }
             </form>
             <h3>{ "Your operations" }</h3>
             { history(&props.ops) }
@@ -80,40 +98,45 @@ pub fn client_panel(props: &ClientPanelProps) -> Html {
     }
 }
 
-/// The target, operation, key, expected value and value of the operation being written.
+/// The target, operation, read level, and the key and values of the operation being written.
 fn draft_fields(draft: &UseStateHandle<Draft>, target: NodeId, nodes: usize) -> Html {
-    let update = |set: fn(&mut Draft, String)| {
-        let draft = draft.clone();
-        Callback::from(move |event: Event| {
-            let input = event.target_unchecked_into::<web_sys::EventTarget>();
-            let value = match input.clone().dyn_into_select() {
-                Some(select) => select.value(),
-                None => input.unchecked_into::<HtmlInputElement>().value(),
-            };
-            let mut next = (*draft).clone();
-            set(&mut next, value);
-            draft.set(next);
-        })
-    };
     let d = &**draft;
-    let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
+    let reads = matches!(d.op.as_str(), "get" | "scan");
     html! { <>
         <div class="row">
             <label><span>{ "Target node" }</span>
-                <select onchange={update(|d, v| d.target = v.parse().unwrap_or(1))}>
+                <select onchange={select_input(draft, |d, v| d.target = v.parse().unwrap_or(1))}>
                     { for (1..=nodes as NodeId).map(|id| html! {
                         <option value={id.to_string()} selected={id == target}>{ format!("node {id}") }</option>
                     }) }
                 </select>
             </label>
             <label><span>{ "Operation" }</span>
-                <select onchange={update(|d, v| d.op = v)}>
-                    { for ["put", "get", "delete", "append", "cas"].iter().map(|op| html! {
+                <select onchange={select_input(draft, |d, v| d.op = v)}>
+                    { for ["put", "get", "scan", "delete", "append", "cas"].iter().map(|op| html! {
                         <option value={*op} selected={d.op == *op}>{ *op }</option>
                     }) }
                 </select>
             </label>
+            if reads {
+                <label><span>{ "Read level" }</span>
+                    <select onchange={select_input(draft, |d, v| d.level = v)}>
+                        { for READ_LEVELS.iter().map(|(level, text)| html! {
+                            <option value={*level} selected={d.level == *level}>{ *text }</option>
+                        }) }
+                    </select>
+                </label>
+            }
         </div>
+        if d.op == "scan" { { scan_fields(draft) } } else { { key_fields(draft) } }
+    </> }
+}
+
+/// Key, expected value (for a cas) and value.
+fn key_fields(draft: &UseStateHandle<Draft>) -> Html {
+    let d = &**draft;
+    let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
+    html! {
         <div class="row">
             <label><span>{ "Key" }</span>
                 <input type="text" value={d.key.clone()} oninput={text_input(draft, |d, v| d.key = v)} maxlength="64" />
@@ -129,7 +152,35 @@ fn draft_fields(draft: &UseStateHandle<Draft>, target: NodeId, nodes: usize) -> 
                     oninput={text_input(draft, |d, v| d.value = v)} maxlength="1024" />
             </label>
         </div>
-    </> }
+    }
+}
+
+/// A scan's range (start included, end not) and limit.
+fn scan_fields(draft: &UseStateHandle<Draft>) -> Html {
+    let d = &**draft;
+    html! {
+        <div class="row">
+            <label><span>{ "Start key" }</span>
+                <input type="text" value={d.key.clone()} oninput={text_input(draft, |d, v| d.key = v)} maxlength="64" />
+            </label>
+            <label><span>{ "End key" }</span>
+                <input type="text" value={d.end.clone()} oninput={text_input(draft, |d, v| d.end = v)} maxlength="64" />
+            </label>
+            <label><span>{ "Limit" }</span>
+                <input type="text" inputmode="numeric" value={d.limit.clone()} placeholder="(all)"
+                    oninput={text_input(draft, |d, v| d.limit = v)} maxlength="4" />
+            </label>
+        </div>
+    }
+}
+
+fn select_input(draft: &UseStateHandle<Draft>, set: fn(&mut Draft, String)) -> Callback<Event> {
+    let draft = draft.clone();
+    Callback::from(move |event: Event| {
+        let mut next = (*draft).clone();
+        set(&mut next, event.target_unchecked_into::<HtmlSelectElement>().value());
+        draft.set(next);
+    })
 }
 
 fn text_input(draft: &UseStateHandle<Draft>, set: fn(&mut Draft, String)) -> Callback<InputEvent> {
@@ -142,7 +193,7 @@ fn text_input(draft: &UseStateHandle<Draft>, set: fn(&mut Draft, String)) -> Cal
 }
 
 /// What the client is doing, or why Submit is off, and what an operation whose outcome is unknown means.
-fn status(props: &ClientPanelProps, target: NodeId, error: Option<String>) -> Html {
+fn status(props: &ClientPanelProps, draft: &Draft, target: NodeId, error: Option<String>) -> Html {
     let last = props.ops.last();
     let line = match last.filter(|_| props.busy) {
         Some(op) => match (op.next_attempt_at, op.deadline) {
@@ -151,11 +202,13 @@ fn status(props: &ClientPanelProps, target: NodeId, error: Option<String>) -> Ht
             _ => "waiting for the reply to your last operation…".into(),
         },
         // Allowed (it is instructive), but said beforehand: nobody will answer.
-        None => error.unwrap_or_else(|| match props.unreachable.contains(&target) {
-            true if props.retries => format!("node {target} is down or paused: your client will try another"),
-            true => format!("node {target} is down or paused: a request there gets no reply and times out"),
-            false => String::new(),
-        }),
+        None => {
+            error.or_else(|| lease_note(props, draft)).unwrap_or_else(|| match props.unreachable.contains(&target) {
+                true if props.retries => format!("node {target} is down or paused: your client will try another"),
+                true => format!("node {target} is down or paused: a request there gets no reply and times out"),
+                false => String::new(),
+            })
+        }
     };
     let unknown = last.filter(|op| op.state == "timed-out").map(|op| match op.deadline {
         Some(deadline) => format!(
@@ -177,6 +230,16 @@ fn status(props: &ClientPanelProps, target: NodeId, error: Option<String>) -> Ht
             <p class="note" role="status">{ text }</p>
         }
     </> }
+}
+
+/// What a `lease` read does in a run whose leaders hold no lease.
+fn lease_note(props: &ClientPanelProps, draft: &Draft) -> Option<String> {
+    let lease_read = matches!(draft.op.as_str(), "get" | "scan") && draft.level == "lease";
+    (lease_read && !props.read_leases).then(|| {
+        "Read leases are off in this run, so the leader answers a lease read through the log. \
+         Scenarios with `reads: lease` turn them on."
+            .to_string()
+    })
 }
 
 /// The visitor's operations, newest first, with each attempt when there was more than one.
@@ -212,8 +275,16 @@ fn build(d: &Draft) -> Result<KvCommand, String> {
     if key.is_empty() {
         return Err("a key is needed".into());
     }
+    let level = ReadLevel::from_name(&d.level).unwrap_or_default();
     let command = match d.op.as_str() {
-        "get" => KvCommand::Get { key },
+        "get" => KvCommand::get_at(key, level),
+        "scan" => {
+            let limit = match d.limit.trim() {
+                "" => None,
+                text => Some(text.parse::<u32>().map_err(|_| format!("the limit {text:?} is not a number"))?),
+            };
+            KvCommand::Scan { start: key, end: d.end.trim().to_string(), limit, level }
+        }
         "delete" => KvCommand::Delete { key },
         "append" => KvCommand::Append { key, value: d.value.clone() },
         "cas" => {
@@ -223,15 +294,4 @@ fn build(d: &Draft) -> Result<KvCommand, String> {
     };
     command.validate()?;
     Ok(command)
-}
-
-trait DynIntoSelect {
-    fn dyn_into_select(self) -> Option<HtmlSelectElement>;
-}
-
-impl DynIntoSelect for web_sys::EventTarget {
-    fn dyn_into_select(self) -> Option<HtmlSelectElement> {
-        use wasm_bindgen::JsCast;
-        self.dyn_into::<HtmlSelectElement>().ok()
-    }
 }
