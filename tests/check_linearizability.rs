@@ -515,3 +515,20 @@ fn keys_no_scan_joins_stay_apart() {
     script.get(2, "m", None, 6, 7);
     assert_not_linearizable(&script, "m");
 }
+
+#[test]
+fn a_stale_scan_in_a_long_history_shrinks_to_the_few_operations_that_show_it() {
+    let mut script = Script::default();
+    let write = script.put(1, "a", "1", 0, 1);
+    let stale = script.done(2, scan("a", "c", None), 2, 3, records(&[]));
+    // Later traffic on every key the scan covers, all of it consistent.
+    for round in 0..20u64 {
+        let (time, value) = (10 + 4 * round, round.to_string());
+        script.put(1, "b", &value, time, time + 1);
+        script.get(2, "b", Some(&value), time + 2, time + 3);
+        script.done(3, scan("a", "z", None), time + 2, time + 3, records(&[("a", "1"), ("b", &value)]));
+    }
+    let CheckOutcome::NotLinearizable { explanation, .. } = script.check() else { panic!("the first scan is stale") };
+    let core: Vec<OpId> = explanation.core.iter().map(|operation| operation.id).collect();
+    assert_eq!(core, [write, stale], "{explanation}");
+}

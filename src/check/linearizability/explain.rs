@@ -135,8 +135,9 @@ impl Shrinker<'_> {
         // after that at once.
         let (early, late): (Vec<usize>, Vec<usize>) =
             core.iter().partition(|&&index| operations[index].invoke <= deadline);
-        let core = if !late.is_empty()
-            && !self.keeps_writes
+        let core = if self.keeps_writes {
+            self.without_later(core, deadline)
+        } else if !late.is_empty()
             && self.keeps_seen_values_buildable(&early, &late, &guarded, &all_writes)
             && self.unorderable(&early)
         {
@@ -154,7 +155,7 @@ impl Shrinker<'_> {
         let observers = self.drop_while(observers, |shrinker, kept, _| shrinker.unorderable(&merge(kept, &writes)));
         self.steps_left += budget - budget / 2;
         if self.keeps_writes {
-            return merge(&observers, &writes);
+            return self.without_unobserved_keys(merge(&observers, &writes));
         }
         // Then anything, under the guard.
         self.drop_while(merge(&observers, &writes), |shrinker, kept, dropped| {
@@ -191,6 +192,53 @@ impl Shrinker<'_> {
         items
     }
 
+    /// For keys a scan joined: drops the observers invoked after `deadline`, and the writes invoked after every
+    /// remaining observer had its answer, if what is left still cannot be ordered. No observer kept can have
+    /// seen a write dropped, as each such write began after the observer ended, so the story stays honest.
+    fn without_later(&mut self, core: Vec<usize>, deadline: u64) -> Vec<usize> {
+        let operations = self.operations;
+        let kept_observer = |index: &usize| observes(&operations[*index]) && operations[*index].invoke <= deadline;
+        let cut = core.iter().filter(|index| kept_observer(index)).map(|&index| operations[index].response_time());
+        let cut = cut.max().flatten().unwrap_or(deadline).max(deadline);
+        let kept: Vec<usize> =
+            core.iter()
+                .copied()
+                .filter(|index| {
+                    if observes(&operations[*index]) {
+                        kept_observer(index)
+                    } else {
+                        operations[*index].invoke <= cut
+                    }
+                })
+                .collect();
+        if kept.len() < core.len() && self.unorderable(&kept) {
+            kept
+        } else {
+            core
+        }
+    }
+
+    /// For keys a scan joined: drops the writes to keys that no operation kept observes (no get, cas or
+    /// scan reads them), if what is left still cannot be ordered: nothing then depends on their values.
+    fn without_unobserved_keys(&mut self, core: Vec<usize>) -> Vec<usize> {
+        let operations = self.operations;
+        let read = |key: &str| {
+            core.iter().map(|&index| &operations[index]).any(|operation| {
+                observes(operation) && (operation.command.scans(key) || operation.command.key() == key)
+            })
+        };
+        let kept: Vec<usize> = core
+            .iter()
+            .copied()
+            .filter(|&index| observes(&operations[index]) || read(operations[index].command.key()))
+            .collect();
+        if kept.len() < core.len() && self.unorderable(&kept) {
+            kept
+        } else {
+            core
+        }
+    }
+
     /// Whether the operations `kept` cannot be ordered (found within the per-check step budget).
     fn unorderable(&mut self, kept: &[usize]) -> bool {
         let operations: Vec<(usize, &Operation)> = kept.iter().map(|&index| (index, &self.operations[index])).collect();
@@ -223,6 +271,16 @@ impl Shrinker<'_> {
         }
         let writes = Writes::of(self.operations, kept);
         affected.all(|&(index, fresh)| writes.produce(index, fresh, all))
+    }
+}
+
+/// Whether the operation's answer depends on the values before it: an answered get, scan or cas, or an append
+/// refused as too long.
+fn observes(operation: &Operation) -> bool {
+    match (&operation.command, operation.output()) {
+        (_, None) => false,
+        (KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. } | KvCommand::Cas { .. }, _) => true,
+        (_, Some(output)) => *output == KvOutput::TooLong,
     }
 }
 
@@ -472,17 +530,19 @@ fn missed_by<'c>(read: &Operation, core: &'c [Operation]) -> Option<&'c Operatio
     let effective = |write: &&Operation| {
         write.command.is_write() && !matches!(write.output(), Some(KvOutput::Cas(false) | KvOutput::TooLong))
     };
-    let missed = core
+    let mut missed: Vec<&Operation> = core
         .iter()
         .filter(effective)
         .filter(|write| write.response_time().is_some_and(|at| at < read.invoke) && !shows(write))
-        .max_by_key(|write| write.response_time())?;
-    let producers_precede = core
-        .iter()
-        .filter(effective)
-        .filter(|write| write.id != missed.id && write.command.key() == missed.command.key() && shows(write))
-        .all(|write| write.response_time().is_some_and(|at| at < missed.invoke));
-    producers_precede.then_some(missed)
+        .collect();
+    // The latest first: on a tie, or when a write's key had another producer of what was seen, try the next.
+    missed.sort_by_key(|write| std::cmp::Reverse(write.response_time()));
+    missed.into_iter().find(|missed| {
+        core.iter()
+            .filter(effective)
+            .filter(|write| write.id != missed.id && write.command.key() == missed.command.key() && shows(write))
+            .all(|write| write.response_time().is_some_and(|at| at < missed.invoke))
+    })
 }
 
 /// What an answered read saw of `key` (`Some(None)`: absent), or `None` if it did not read that key: a get of
