@@ -97,6 +97,18 @@ fn a_visitor_run_with_every_kind_of_action_replays_the_same_trace() {
                 faults: FaultConfig { drop_ppm: 2_500, delay_min: 1, delay_max: 5, ..FaultConfig::none() },
             },
         ),
+        (
+            75,
+            UserAction::ClientOp {
+                target: 2,
+                command: KvCommand::Scan {
+                    start: "a..b".into(),
+                    end: "x".into(),
+                    limit: Some(2),
+                    level: synod::paxos::ReadLevel::Local,
+                },
+            },
+        ),
         (80, UserAction::Pause { node: 4 }),
         (90, UserAction::Resume { node: 4 }),
         (100, UserAction::Partition { groups: vec![vec![1, 2], vec![3, 4, 5]] }),
@@ -139,6 +151,7 @@ fn a_visitor_run_with_every_kind_of_action_replays_the_same_trace() {
         "at 40: put q \"say \\\"hi\\\" \\\\o/\" via 3",
         "at 60: cas c - \"\" via 1",
         "at 70: faults drop=0.25% delay=1..5",
+        "at 75: scan a..b x 2 @local via 2",
         "at 100: partition 1 2 | 3 4 5",
         "at 170: reload",
         "checker: green",

@@ -216,7 +216,10 @@ fn client_op(command: &KvCommand) -> String {
     match command {
         KvCommand::Get { key } => format!("get {key}"),
         KvCommand::Read { key, level } => format!("get {key} @{}", level.name()),
-        KvCommand::Scan { .. } => command.to_string().replacen("..", " ", 1).replacen(" limit", "", 1),
+        KvCommand::Scan { start, end, limit, level } => {
+            let limit = limit.map_or(String::new(), |limit| format!(" {limit}"));
+            format!("scan {start} {end}{limit} @{}", level.name())
+        }
         KvCommand::Delete { key } => format!("delete {key}"),
         KvCommand::Put { key, value } => format!("put {key} {}", quote(value)),
         KvCommand::Append { key, value } => format!("append {key} {}", quote(value)),
