@@ -30,8 +30,6 @@ mod tuples;
 mod values;
 mod visited;
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 pub use explain::Explanation;
@@ -166,11 +164,11 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
     }
 }
 
-/// The constraining operations (history indices, in order) in groups that can be checked apart, by name: one
-/// key's operations under that key, except that keys a scan's range covers, and the keys it returned, are
-/// joined with the scan into one group named by its keys (`a, b`). A scan whose range holds no named key is a
-/// group of its own, named by its range.
-fn groups(history: &History) -> BTreeMap<String, Vec<usize>> {
+/// The constraining operations (history indices, in order) in groups that can be checked apart, each with its
+/// name: one key's operations under that key, except that keys a scan's range covers, and the keys it
+/// returned, are joined with the scan into one group named by its keys (`a, b`). Groups come in the order of
+/// their first key; a scan whose range holds no named key is a group of its own, named by the scan, after them.
+fn groups(history: &History) -> Vec<(String, Vec<usize>)> {
     let constraining: Vec<(usize, &Operation)> =
         history.operations().iter().enumerate().filter(|(_, operation)| model::constrains(operation)).collect();
     let keys = model::keys_named(constraining.iter().map(|(_, operation)| *operation));
@@ -183,7 +181,8 @@ fn groups(history: &History) -> BTreeMap<String, Vec<usize>> {
         }
     }
     let names = joined.names(&keys);
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    let mut by_root: Vec<Vec<usize>> = vec![Vec::new(); keys.len()];
+    let mut alone: Vec<(String, Vec<usize>)> = Vec::new();
     for (index, operation) in constraining {
         let place = match &operation.command {
             KvCommand::Scan { start, end, .. } => {
@@ -191,10 +190,13 @@ fn groups(history: &History) -> BTreeMap<String, Vec<usize>> {
             }
             command => Some(place_of(command.key())),
         };
-        let name = place.map_or_else(|| operation.command.to_string(), |place| names[place].clone());
-        groups.entry(name).or_default().push(index);
+        match place {
+            Some(place) => by_root[joined.root(place)].push(index),
+            None => alone.push((operation.command.to_string(), vec![index])),
+        }
     }
-    groups
+    let joined_groups = by_root.into_iter().enumerate().filter(|(_, indices)| !indices.is_empty());
+    joined_groups.map(|(root, indices)| (names[root].clone(), indices)).chain(alone).collect()
 }
 
 /// The keys a scan returned.
@@ -233,10 +235,10 @@ impl Joined {
 
     /// For each place, its group's name: the group's keys, in key order, separated by `, `.
     fn names(&self, keys: &[String]) -> Vec<String> {
-        let mut members: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+        let mut members: Vec<Vec<&str>> = vec![Vec::new(); keys.len()];
         for (place, key) in keys.iter().enumerate() {
-            members.entry(self.root(place)).or_default().push(key);
+            members[self.root(place)].push(key);
         }
-        (0..keys.len()).map(|place| members[&self.root(place)].join(", ")).collect()
+        (0..keys.len()).map(|place| members[self.root(place)].join(", ")).collect()
     }
 }

@@ -536,13 +536,18 @@ fn missed_by<'c>(read: &Operation, core: &'c [Operation]) -> Option<&'c Operatio
         .filter(|write| write.response_time().is_some_and(|at| at < read.invoke) && !shows(write))
         .collect();
     // The latest first: on a tie, or when a write's key had another producer of what was seen, try the next.
-    missed.sort_by_key(|write| std::cmp::Reverse(write.response_time()));
-    missed.into_iter().find(|missed| {
-        core.iter()
+    while let Some(latest) = (0..missed.len()).max_by_key(|&at| missed[at].response_time()) {
+        let candidate = missed.swap_remove(latest);
+        let producers_precede = core
+            .iter()
             .filter(effective)
-            .filter(|write| write.id != missed.id && write.command.key() == missed.command.key() && shows(write))
-            .all(|write| write.response_time().is_some_and(|at| at < missed.invoke))
-    })
+            .filter(|write| write.id != candidate.id && write.command.key() == candidate.command.key() && shows(write))
+            .all(|write| write.response_time().is_some_and(|at| at < candidate.invoke));
+        if producers_precede {
+            return Some(candidate);
+        }
+    }
+    None
 }
 
 /// What an answered read saw of `key` (`Some(None)`: absent), or `None` if it did not read that key: a get of

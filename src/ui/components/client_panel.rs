@@ -138,14 +138,9 @@ fn key_fields(draft: &UseStateHandle<Draft>) -> Html {
     let needs_value = matches!(d.op.as_str(), "put" | "append" | "cas");
     html! {
         <div class="row">
-            <label><span>{ "Key" }</span>
-                <input type="text" value={d.key.clone()} oninput={text_input(draft, |d, v| d.key = v)} maxlength="64" />
-            </label>
+            { text_field(draft, "Key", &d.key, "", |d, v| d.key = v) }
             if d.op == "cas" {
-                <label><span>{ "Expected" }</span>
-                    <input type="text" value={d.expected.clone()} placeholder="(absent)"
-                        oninput={text_input(draft, |d, v| d.expected = v)} maxlength="1024" />
-                </label>
+                { text_field(draft, "Expected", &d.expected, "(absent)", |d, v| d.expected = v) }
             }
             <label class={classes!((!needs_value).then_some("disabled"))}><span>{ "Value" }</span>
                 <input type="text" value={d.value.clone()} disabled={!needs_value}
@@ -160,17 +155,26 @@ fn scan_fields(draft: &UseStateHandle<Draft>) -> Html {
     let d = &**draft;
     html! {
         <div class="row">
-            <label><span>{ "Start key" }</span>
-                <input type="text" value={d.key.clone()} oninput={text_input(draft, |d, v| d.key = v)} maxlength="64" />
-            </label>
-            <label><span>{ "End key" }</span>
-                <input type="text" value={d.end.clone()} oninput={text_input(draft, |d, v| d.end = v)} maxlength="64" />
-            </label>
-            <label><span>{ "Limit" }</span>
-                <input type="text" inputmode="numeric" value={d.limit.clone()} placeholder="(all)"
-                    oninput={text_input(draft, |d, v| d.limit = v)} maxlength="4" />
-            </label>
+            { text_field(draft, "Start key", &d.key, "", |d, v| d.key = v) }
+            { text_field(draft, "End key", &d.end, "", |d, v| d.end = v) }
+            { text_field(draft, "Limit", &d.limit, "(all)", |d, v| d.limit = v) }
         </div>
+    }
+}
+
+/// A labelled text box that sets one field of the draft as the visitor types.
+fn text_field(
+    draft: &UseStateHandle<Draft>,
+    label: &'static str,
+    value: &str,
+    placeholder: &'static str,
+    set: fn(&mut Draft, String),
+) -> Html {
+    html! {
+        <label><span>{ label }</span>
+            <input type="text" value={value.to_string()} placeholder={placeholder} oninput={text_input(draft, set)}
+                maxlength="1024" />
+        </label>
     }
 }
 
