@@ -532,3 +532,35 @@ fn a_stale_scan_in_a_long_history_shrinks_to_the_few_operations_that_show_it() {
     let core: Vec<OpId> = explanation.core.iter().map(|operation| operation.id).collect();
     assert_eq!(core, [write, stale], "{explanation}");
 }
+
+#[test]
+fn an_unanswered_write_takes_effect_just_where_a_later_operation_needs_it() {
+    // Before an append that builds on it.
+    let mut script = Script::default();
+    script.unanswered(1, put("x", "1"), 0);
+    script.done(2, append("x", "b"), 10, 11, KvOutput::Ok);
+    script.get(2, "x", Some("1b"), 12, 13);
+    assert_linearizable(&script);
+    // Before a cas it makes fail, and then for good.
+    let refused = |seen_after: &str| {
+        let mut script = Script::default();
+        script.put(1, "x", "1", 0, 1);
+        script.unanswered(1, put("x", "3"), 2);
+        script.done(2, cas("x", Some("1"), "2"), 10, 11, KvOutput::Cas(false));
+        script.get(2, "x", Some(seen_after), 12, 13);
+        script.check()
+    };
+    assert!(refused("3").is_linearizable());
+    assert!(!refused("1").is_linearizable(), "the cas refused 1, and nothing wrote 1 after it");
+    // Two of them, on two keys, before one scan; and they stay.
+    let scanned_twice = |later: &[(&str, &str)]| {
+        let mut script = Script::default();
+        script.unanswered(1, put("a", "1"), 0);
+        script.unanswered(2, put("b", "2"), 0);
+        script.done(3, scan("a", "c", None), 10, 11, records(&[("a", "1"), ("b", "2")]));
+        script.done(3, scan("a", "c", None), 12, 13, records(later));
+        script.check()
+    };
+    assert!(scanned_twice(&[("a", "1"), ("b", "2")]).is_linearizable());
+    assert!(!scanned_twice(&[("a", "1")]).is_linearizable(), "b, once written, stays");
+}

@@ -57,6 +57,8 @@ pub(super) struct KeyModel {
     /// `Some` when a state is a tuple of the keys' values (when a scan is among the operations, or they name
     /// other than one key).
     tuples: Option<Tuples>,
+    /// Per key place, its deferred operations (see `is_deferred`), in the order given.
+    deferred: Vec<Vec<usize>>,
 }
 
 impl KeyModel {
@@ -77,6 +79,7 @@ impl KeyModel {
             values: Values::new(),
             append_results: WordMap::default(),
             value_len_max,
+            deferred: vec![Vec::new(); keys.len()],
             keys,
             tuples,
         };
@@ -92,7 +95,118 @@ impl KeyModel {
             };
             model.ops.push(KeyOp { history_index, call: operation.invoke, response, step, place });
         }
+        for op in 0..model.ops.len() {
+            if model.is_deferred(op) {
+                model.deferred[model.ops[op].place].push(op);
+            }
+        }
         model
+    }
+
+    /// Whether the search places `op` only just before an operation that reads its key: a put or delete that was
+    /// never answered. Such a write may take effect at any time after its call, or never, and nothing but a
+    /// later read of its key can tell when it did; so in any order that works it can be moved later, to just
+    /// before the next operation on its key (or a scan over it), and dropped if that one overwrites it without
+    /// reading. Placing these writes only there keeps the search from trying every subset of them at every step.
+    pub fn is_deferred(&self, op: usize) -> bool {
+        self.ops[op].response.is_none() && matches!(self.ops[op].step, Step::Write { .. })
+    }
+
+    /// Whether `choices` can offer anything for `op`: it reads a key that has deferred writes.
+    pub fn may_choose(&self, op: usize) -> bool {
+        let has_deferred = |place: usize| !self.deferred[place].is_empty();
+        match &self.ops[op].step {
+            Step::Read { .. } | Step::Cas { .. } | Step::Append { .. } => has_deferred(self.ops[op].place),
+            Step::Scan { covers, .. } => covers.clone().any(has_deferred),
+            Step::Write { .. } | Step::Impossible => false,
+        }
+    }
+
+    /// The ways to place deferred writes just before `op` in `state` that can matter, each a list of writes (at
+    /// most one per key) to take effect in that order before it; `usable` says which deferred writes may take
+    /// effect now. Taking `op` with none of them is not among the ways (the search tries it first).
+    pub fn choices(&self, state: StateId, op: usize, usable: &dyn Fn(usize) -> bool) -> Vec<Vec<usize>> {
+        let place = self.ops[op].place;
+        let current = self.value_at(state, place);
+        let writing =
+            |value: StateId| self.writes_of(place, usable).find(|&(_, new)| new == value).map(|(d, _)| vec![d]);
+        match &self.ops[op].step {
+            Step::Read { seen } if *seen != current => writing(*seen).into_iter().collect(),
+            Step::Cas { expected, reported: Some(true), .. } => {
+                if *expected != current {
+                    writing(*expected).into_iter().collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            Step::Cas { expected, reported, .. } => {
+                // Matters only if it flips whether the cas swaps (a cas reported not swapping needs a flip).
+                let flips = |new: StateId| (new == *expected) != (current == *expected);
+                let wanted = |new: StateId| flips(new) && (reported.is_none() || current == *expected);
+                self.distinct_writes(place, usable).filter(|&(_, new)| wanted(new)).map(|(d, _)| vec![d]).collect()
+            }
+            Step::Append { .. } => {
+                self.distinct_writes(place, usable).filter(|&(_, new)| new != current).map(|(d, _)| vec![d]).collect()
+            }
+            Step::Scan { covers, limit, records } => self.scan_choice(state, covers, *limit, records, usable),
+            Step::Read { .. } | Step::Write { .. } | Step::Impossible => Vec::new(),
+        }
+    }
+
+    /// For a scan: the one deferred write per key that makes each key it saw hold what it saw, if there is one.
+    fn scan_choice(
+        &self,
+        state: StateId,
+        covers: &Range<usize>,
+        limit: usize,
+        records: &[(usize, StateId)],
+        usable: &dyn Fn(usize) -> bool,
+    ) -> Vec<Vec<usize>> {
+        // Keys after the last record it returned were not seen if it stopped at its limit.
+        let seen_upto =
+            if records.len() < limit { covers.end } else { records.last().map_or(covers.start, |r| r.0 + 1) };
+        let mut writes = Vec::new();
+        for place in covers.start..seen_upto.min(covers.end) {
+            let seen = records.iter().find(|record| record.0 == place).map_or(ABSENT, |record| record.1);
+            if self.value_at(state, place) != seen {
+                match self.writes_of(place, usable).find(|&(_, new)| new == seen) {
+                    Some((write, _)) => writes.push(write),
+                    None => return Vec::new(),
+                }
+            }
+        }
+        if writes.is_empty() {
+            Vec::new()
+        } else {
+            vec![writes]
+        }
+    }
+
+    /// The usable deferred writes to the key at `place`, with the value each writes.
+    fn writes_of<'m>(
+        &'m self,
+        place: usize,
+        usable: &'m dyn Fn(usize) -> bool,
+    ) -> impl Iterator<Item = (usize, StateId)> + 'm {
+        self.deferred[place].iter().copied().filter(move |&op| usable(op)).map(|op| match self.ops[op].step {
+            Step::Write { new } => (op, new),
+            _ => unreachable!("deferred operations are writes"),
+        })
+    }
+
+    /// The first usable deferred write of each value to the key at `place`: two that write the same value, both
+    /// usable now and never answered, are interchangeable.
+    fn distinct_writes<'m>(
+        &'m self,
+        place: usize,
+        usable: &'m dyn Fn(usize) -> bool,
+    ) -> impl Iterator<Item = (usize, StateId)> + 'm {
+        let mut values = Vec::new();
+        self.writes_of(place, usable).filter(move |&(_, new)| {
+            let first = !values.contains(&new);
+            values.push(new);
+            first
+        })
     }
 
     fn step_for(&mut self, command: &KvCommand, output: Option<&KvOutput>) -> Step {

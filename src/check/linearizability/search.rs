@@ -5,7 +5,9 @@
 //! operations, state) is new: it is then unlinked with its return and the scan restarts. Reaching a return
 //! means that operation should already have taken effect, so the last choice is undone (backtracking).
 //! Indeterminate operations have no return entry: nothing forces them to take effect, and the search
-//! succeeds as soon as every completed operation has.
+//! succeeds as soon as every completed operation has. Indeterminate puts and deletes have no entry at all: they
+//! take effect only just before an operation that reads their key (`KeyModel::is_deferred`), as one of the
+//! ways to take that operation (`KeyModel::choices`), tried after taking it alone.
 
 use super::model::{KeyModel, KeyOp, StateId, ABSENT};
 use super::visited::{Linearized, VisitedSet};
@@ -29,12 +31,13 @@ struct EntryList {
 }
 
 impl EntryList {
-    fn new(ops: &[KeyOp]) -> Self {
+    /// Entries for the calls and returns of `ops`, except those `skip` says.
+    fn new(ops: &[KeyOp], skip: impl Fn(usize) -> bool) -> Self {
         // Sorted by time; on a tie calls (0) come first, so operations that touch in time count as concurrent.
         // (u64, u64, usize), the element type the network sorts too: each new one costs the browser bundle its
         // own copy of the sort (BENCHMARKS.md, "First load under 250 kB").
         let mut order: Vec<(u64, u64, usize)> = Vec::with_capacity(ops.len() * 2);
-        for (index, op) in ops.iter().enumerate() {
+        for (index, op) in ops.iter().enumerate().filter(|(index, _)| !skip(*index)) {
             order.push((op.call, 0, index));
             if let Some(response) = op.response {
                 order.push((response, 1, index));
@@ -109,6 +112,10 @@ pub(super) enum Verdict {
 /// One linearized call, and what undoing it restores.
 struct Frame {
     call: u32,
+    /// Which way of taking it (0: alone; `n`: with the deferred writes of `KeyModel::choices`' `n - 1`th).
+    alternative: u32,
+    /// The deferred writes that took effect just before it, in order.
+    deferred: Vec<usize>,
     state_before: StateId,
     /// Taken without branching (see `Search`): undoing it means the configuration before it is dead too.
     forced: bool,
@@ -126,14 +133,17 @@ pub(super) struct Search {
     list: EntryList,
     completed: Vec<bool>,
     keeps_state: Vec<bool>,
+    /// Whether deferred writes may be placed before the operation (`KeyModel::may_choose`).
+    may_choose: Vec<bool>,
     completed_left: usize,
     linearized: Linearized,
     visited: VisitedSet,
     stack: Vec<Frame>,
     deepest: Option<Deepest>,
     state: StateId,
-    /// The entry to look at next.
+    /// The entry to look at next, and the way of taking its call to try (see `Frame::alternative`).
     node: u32,
+    alternative: u32,
     /// Scanning the candidates for state-keeping operations only, before branching on the others.
     forced_pass: bool,
     steps: u64,
@@ -142,12 +152,13 @@ pub(super) struct Search {
 impl Search {
     pub fn new(model: &KeyModel) -> Search {
         let ops = model.ops.len();
-        let list = EntryList::new(&model.ops);
+        let list = EntryList::new(&model.ops, |op| model.is_deferred(op));
         let node = list.entries[HEAD as usize].next;
         Search {
             list,
             completed: model.ops.iter().map(|op| op.response.is_some()).collect(),
             keeps_state: (0..ops).map(|op| model.keeps_state(op)).collect(),
+            may_choose: (0..ops).map(|op| model.may_choose(op)).collect(),
             completed_left: model.ops.iter().filter(|op| op.response.is_some()).count(),
             linearized: Linearized::new(ops),
             visited: VisitedSet::new(ops),
@@ -155,6 +166,7 @@ impl Search {
             deepest: None,
             state: ABSENT,
             node,
+            alternative: 0,
             forced_pass: true,
             steps: 0,
         }
@@ -196,14 +208,26 @@ impl Search {
             }
             let op = entry.op as usize;
             let keeps_state = self.keeps_state[op];
-            let next_state = if self.forced_pass && !keeps_state { None } else { model.apply(self.state, op) };
+            let (next_state, deferred) = match self.alternative {
+                0 if self.forced_pass && !keeps_state => (None, Vec::new()),
+                0 => (model.apply(self.state, op), Vec::new()),
+                alternative => match self.with_deferred(model, op, alternative as usize - 1) {
+                    Some(attempt) => attempt,
+                    None => {
+                        self.next_candidate(entry);
+                        continue;
+                    }
+                },
+            };
             let Some(next_state) = next_state else {
-                self.node = entry.next;
+                self.advance(entry);
                 continue;
             };
+            deferred.iter().for_each(|&write| self.linearized.insert(write));
             self.linearized.insert(op);
             if self.visited.insert(&self.linearized, next_state) {
-                self.stack.push(Frame { call: self.node, state_before: self.state, forced: keeps_state });
+                let (alternative, forced) = (self.alternative, keeps_state && self.alternative == 0);
+                self.stack.push(Frame { call: self.node, alternative, deferred, state_before: self.state, forced });
                 self.state = next_state;
                 self.list.lift(self.node);
                 if self.completed[op] {
@@ -213,25 +237,66 @@ impl Search {
                     }
                 }
                 self.node = self.list.entries[HEAD as usize].next;
+                self.alternative = 0;
                 self.forced_pass = true;
             } else {
                 self.linearized.remove(op);
-                if keeps_state {
+                deferred.iter().for_each(|&write| self.linearized.remove(write));
+                if keeps_state && self.alternative == 0 {
                     // Taking it leads somewhere already found dead, and (see above) so does everything else.
                     if !self.backtrack() {
                         return Some(Verdict::NotLinearizable(self.deepest.take().expect("noted when it died")));
                     }
                 } else {
-                    self.node = entry.next;
+                    self.advance(entry);
                 }
             }
         }
         None
     }
 
+    /// After trying one way of taking `entry`'s call: the next way, or the next entry.
+    fn advance(&mut self, entry: Entry) {
+        if self.forced_pass || !self.may_choose[entry.op as usize] {
+            self.next_candidate(entry);
+        } else {
+            self.alternative += 1;
+        }
+    }
+
+    fn next_candidate(&mut self, entry: Entry) {
+        self.node = entry.next;
+        self.alternative = 0;
+    }
+
+    /// Takes `op` after the deferred writes of its `index`th choice: the state after (`None` if a write or `op`
+    /// does not fit) and the writes, or `None` if there is no such choice. A deferred write may take effect
+    /// now if it was invoked before the earliest answer still pending.
+    fn with_deferred(&self, model: &mut KeyModel, op: usize, index: usize) -> Option<(Option<StateId>, Vec<usize>)> {
+        let mut node = self.node;
+        while self.list.entries[node as usize].is_call {
+            node = self.list.entries[node as usize].next;
+        }
+        let first_return = self.list.entries[node as usize].op as usize;
+        let horizon = model.ops[first_return].response.expect("a return entry's operation was answered");
+        let linearized = &self.linearized;
+        let usable = |write: usize| !linearized.contains(write) && model.ops[write].call <= horizon;
+        let writes = model.choices(self.state, op, &usable).into_iter().nth(index)?;
+        let mut state = Some(self.state);
+        for &write in &writes {
+            state = state.and_then(|state| model.apply(state, write));
+        }
+        Some((state.and_then(|state| model.apply(state, op)), writes))
+    }
+
     fn note_depth(&mut self) {
-        if self.deepest.as_ref().is_none_or(|deepest| self.stack.len() > deepest.order.len()) {
-            let order = self.stack.iter().map(|frame| self.list.entries[frame.call as usize].op as usize).collect();
+        let placed = self.stack.iter().map(|frame| frame.deferred.len() + 1).sum::<usize>();
+        if self.deepest.as_ref().is_none_or(|deepest| placed > deepest.order.len()) {
+            let mut order = Vec::with_capacity(placed);
+            for frame in &self.stack {
+                order.extend(&frame.deferred);
+                order.push(self.list.entries[frame.call as usize].op as usize);
+            }
             self.deepest = Some(Deepest { order, state: self.state });
         }
     }
@@ -242,13 +307,16 @@ impl Search {
             let op = self.list.entries[frame.call as usize].op as usize;
             self.state = frame.state_before;
             self.linearized.remove(op);
+            frame.deferred.iter().for_each(|&write| self.linearized.remove(write));
             self.list.unlift(frame.call);
             if self.completed[op] {
                 self.completed_left += 1;
             }
             if !frame.forced {
-                self.node = self.list.entries[frame.call as usize].next;
+                self.node = frame.call;
+                self.alternative = frame.alternative;
                 self.forced_pass = false;
+                self.advance(self.list.entries[frame.call as usize]);
                 return true;
             }
         }
