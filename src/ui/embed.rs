@@ -377,7 +377,7 @@ fn embed_view(loaded: &Loaded, shown: &Shown, clock: &Clock, dispatch: &Callback
                 <Ring view={shown.view.clone()} clock={clock.clone()} selected={None::<u64>}
                     dispatch={dispatch.clone()} />
                 <div class="embed-side">
-                    <p class="embed-caption" aria-live="polite" aria-label="Caption">{ caption }</p>
+                    <p class="embed-caption" role="status" aria-label="Caption">{ caption }</p>
                     if let Some(failure) = scenario.failures.first() {
                         <p class="embed-failure" role="note">
                             { format!("A claim of this scenario does not hold: {failure}.") }
