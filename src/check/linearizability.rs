@@ -143,7 +143,8 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
                     let search = (&mut model, &deepest, search.steps());
                     let explanation =
                         explain::explain(history, &indices, search, options.value_len_max, options.shrink_explanation);
-                    return CheckOutcome::NotLinearizable { key: key.into(), explanation: Box::new(explanation) };
+                    let key = core_keys(&explanation).unwrap_or_else(|| key.to_string());
+                    return CheckOutcome::NotLinearizable { key, explanation: Box::new(explanation) };
                 }
                 None if round_steps >= options.steps_max => {
                     out_of_steps.get_or_insert((key, search.steps()));
@@ -197,6 +198,18 @@ fn groups(history: &History) -> Vec<(String, Vec<usize>)> {
     }
     let joined_groups = by_root.into_iter().enumerate().filter(|(_, indices)| !indices.is_empty());
     joined_groups.map(|(root, indices)| (names[root].clone(), indices)).chain(alone).collect()
+}
+
+/// The keys of an explanation's core, which may be fewer than its group's: `a, b` for keys a scan joined, or
+/// the one key (`None` when the core names none, which only a scan over nothing can do).
+fn core_keys(explanation: &Explanation) -> Option<String> {
+    match &explanation.key_values {
+        Some(key_values) if !key_values.is_empty() => {
+            Some(key_values.iter().map(|(key, _)| key.as_str()).collect::<Vec<_>>().join(", "))
+        }
+        Some(_) => None,
+        None => explanation.core.first().map(|operation| operation.command.key().to_string()),
+    }
 }
 
 /// The keys a scan returned.
