@@ -208,16 +208,9 @@ impl Search {
             }
             let op = entry.op as usize;
             let keeps_state = self.keeps_state[op];
-            let (next_state, deferred) = match self.alternative {
-                0 if self.forced_pass && !keeps_state => (None, Vec::new()),
-                0 => (model.apply(self.state, op), Vec::new()),
-                alternative => match self.with_deferred(model, op, alternative as usize - 1) {
-                    Some(attempt) => attempt,
-                    None => {
-                        self.next_candidate(entry);
-                        continue;
-                    }
-                },
+            let Some((next_state, deferred)) = self.attempt(model, op) else {
+                self.next_candidate(entry);
+                continue;
             };
             let Some(next_state) = next_state else {
                 self.advance(entry);
@@ -253,6 +246,16 @@ impl Search {
             }
         }
         None
+    }
+
+    /// Takes `op` the current way (`alternative`): the state after (`None` if it does not fit) and the deferred
+    /// writes taken before it, or `None` if there is no such way.
+    fn attempt(&self, model: &mut KeyModel, op: usize) -> Option<(Option<StateId>, Vec<usize>)> {
+        match self.alternative {
+            0 if self.forced_pass && !self.keeps_state[op] => Some((None, Vec::new())),
+            0 => Some((model.apply(self.state, op), Vec::new())),
+            alternative => self.with_deferred(model, op, alternative as usize - 1),
+        }
     }
 
     /// After trying one way of taking `entry`'s call: the next way, or the next entry.
