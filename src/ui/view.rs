@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::check::invariants::describe_value;
 use crate::paxos::{Ballot, MessageKind, NodeId, RoleKind, SlotState};
-use crate::sim::{AttemptOutcome, Sim, VisitorOp, VisitorOutcome};
+use crate::sim::{AttemptOutcome, KvNode, Machine, Sim, VisitorOp, VisitorOutcome};
 use crate::storage::Storage;
 
 /// Rows a log panel shows at once (its height in `style.css`: 12 × 22 px).
@@ -236,117 +236,8 @@ fn ballot(ballot: Ballot) -> String {
 
 /// Builds the view of `sim`. `windows` says which log rows each node panel shows.
 pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
-    let mut nodes = Vec::new();
-    for (index, machine) in sim.machines().iter().enumerate() {
-        let id = index as NodeId + 1;
-        let durable = machine.storage.durable();
-        let disk = DiskView {
-            promised: ballot(durable.promised),
-            entries: durable.entries.len(),
-            chosen_upto: durable.chosen_upto,
-            snapshot_upto: durable.snapshot.as_ref().map(|snapshot| snapshot.upto),
-            unsynced_batches: machine.storage.pending().count(),
-            source: "simulated",
-            last_entry: durable
-                .entries
-                .iter()
-                .next_back()
-                .map(|(slot, entry)| format!("slot {slot}: {}", describe_value(&entry.value))),
-        };
-        let view = match &machine.node {
-            None => {
-                // Down: show what the disk would reload, read only.
-                let log_end = durable.entries.keys().next_back().map_or(durable.log_start(), |slot| slot + 1);
-                NodeView {
-                    id,
-                    role: RoleView::Down,
-                    paused: machine.paused,
-                    ballot: "—".into(),
-                    promised: ballot(durable.promised),
-                    first_unchosen: durable.chosen_upto,
-                    applied_upto: 0,
-                    leader: None,
-                    log_start: durable.log_start(),
-                    log_end,
-                    rows: Rc::from(Vec::new()),
-                    window_top: log_end.saturating_sub(1),
-                    kv: Rc::from(Vec::new()),
-                    memory: None,
-                    disk,
-                }
-            }
-            Some(node) => {
-                let log_start = node.log().start();
-                let log_end = node.log().end().max(log_start);
-                let newest = log_end.saturating_sub(1);
-                let top = windows.get(&id).map_or(newest, |top| (*top).min(newest)).max(log_start);
-                let mut rows = Vec::with_capacity(LOG_ROWS_BUILT);
-                let mut slot = top;
-                while rows.len() < LOG_ROWS_BUILT && slot >= log_start && log_end > log_start {
-                    let (entry, chosen) = match node.get(slot) {
-                        SlotState::Accepted(entry) => (Some(entry), false),
-                        SlotState::Chosen(entry) => (Some(entry), true),
-                        SlotState::Empty | SlotState::Compacted => (None, false),
-                    };
-                    let row = match entry {
-                        Some(entry) => LogRow {
-                            slot,
-                            ballot: entry.ballot.to_string(),
-                            command: describe_value(&entry.value),
-                            noop: entry.value.is_noop(),
-                            state: if slot < node.applied_upto() {
-                                "applied"
-                            } else if chosen {
-                                "chosen"
-                            } else {
-                                "accepted"
-                            },
-                        },
-                        None => {
-                            LogRow {
-                                slot, ballot: "—".into(), command: "(empty)".into(), noop: false, state: "empty"
-                            }
-                        }
-                    };
-                    rows.push(row);
-                    if slot == 0 {
-                        break;
-                    }
-                    slot -= 1;
-                }
-                let kv: Vec<(String, String)> =
-                    node.machine().data.iter().map(|(key, value)| (key.clone(), value.clone())).collect();
-                NodeView {
-                    id,
-                    role: match node.role() {
-                        RoleKind::Leader => RoleView::Leader,
-                        RoleKind::Follower => RoleView::Follower,
-                        RoleKind::Candidate => RoleView::Candidate,
-                    },
-                    paused: machine.paused,
-                    ballot: node.own_ballot().map_or("—".into(), ballot),
-                    promised: ballot(node.promised()),
-                    first_unchosen: node.first_unchosen(),
-                    applied_upto: node.applied_upto(),
-                    leader: node.leader(),
-                    log_start,
-                    log_end,
-                    rows: Rc::from(rows),
-                    window_top: top,
-                    memory: Some(MemoryView {
-                        promised: ballot(node.promised()),
-                        log_entries: node.log().len(),
-                        applied_upto: node.applied_upto(),
-                        keys: kv.len(),
-                        held_messages: node.held_messages(),
-                    }),
-                    kv: Rc::from(kv),
-                    disk,
-                }
-            }
-        };
-        nodes.push(view);
-    }
+    let nodes =
+        sim.machines().iter().enumerate().map(|(index, machine)| node_view(index as NodeId + 1, machine, windows));
     let network = sim.network();
     let messages: Vec<MessageView> = network
         .in_flight()
@@ -362,31 +253,10 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
         .collect();
     let visitor_ops: Vec<ClientOpView> =
         sim.visitor_ops().iter().enumerate().map(|(index, op)| ClientOpView::new(index, op)).collect();
-    let violations = sim.violations();
-    let checker = if violations.is_empty() {
-        CheckerView {
-            ok: true,
-            summary: "Safe: no two nodes disagree, histories linearizable so far".into(),
-            explanation: Vec::new(),
-        }
-    } else {
-        let first = &violations[0];
-        let mut explanation = vec![first.to_string()];
-        explanation.extend(violations.iter().skip(1).take(3).map(|v| v.to_string()));
-        CheckerView {
-            ok: false,
-            summary: format!(
-                "Violation: {}{}",
-                first.invariant,
-                first.slot.map_or(String::new(), |slot| format!(" at slot {slot}"))
-            ),
-            explanation,
-        }
-    };
     ClusterView {
         now: sim.now(),
         seed: sim.seed(),
-        nodes,
+        nodes: nodes.collect(),
         messages_in_flight: network.len(),
         messages: Rc::from(messages),
         cut_links: network.cut_links().copied().collect(),
@@ -394,8 +264,145 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
         visitor_busy: sim.visitor_busy(),
         visitor_retries: sim.visitor_retries(),
         read_leases: sim.config().lease_ticks() > 0,
-        checker,
+        checker: checker_view(sim),
         trace_hash: sim.trace().hash(),
         delivered: sim.messages_delivered(),
+    }
+}
+
+/// One node's card: its memory and log if it runs, else what its disk would reload.
+fn node_view(id: NodeId, machine: &Machine, windows: &LogWindows) -> NodeView {
+    let disk = disk_view(machine);
+    let Some(node) = &machine.node else { return down_node_view(id, machine, disk) };
+    let log_start = node.log().start();
+    let log_end = node.log().end().max(log_start);
+    let newest = log_end.saturating_sub(1);
+    let top = windows.get(&id).map_or(newest, |top| (*top).min(newest)).max(log_start);
+    let kv: Vec<(String, String)> =
+        node.machine().data.iter().map(|(key, value)| (key.clone(), value.clone())).collect();
+    NodeView {
+        id,
+        role: match node.role() {
+            RoleKind::Leader => RoleView::Leader,
+            RoleKind::Follower => RoleView::Follower,
+            RoleKind::Candidate => RoleView::Candidate,
+        },
+        paused: machine.paused,
+        ballot: node.own_ballot().map_or("—".into(), ballot),
+        promised: ballot(node.promised()),
+        first_unchosen: node.first_unchosen(),
+        applied_upto: node.applied_upto(),
+        leader: node.leader(),
+        log_start,
+        log_end,
+        rows: Rc::from(log_rows(node, top)),
+        window_top: top,
+        memory: Some(MemoryView {
+            promised: ballot(node.promised()),
+            log_entries: node.log().len(),
+            applied_upto: node.applied_upto(),
+            keys: kv.len(),
+            held_messages: node.held_messages(),
+        }),
+        kv: Rc::from(kv),
+        disk,
+    }
+}
+
+/// A node that is down: what its disk would reload, read only.
+fn down_node_view(id: NodeId, machine: &Machine, disk: DiskView) -> NodeView {
+    let durable = machine.storage.durable();
+    let log_end = durable.entries.keys().next_back().map_or(durable.log_start(), |slot| slot + 1);
+    NodeView {
+        id,
+        role: RoleView::Down,
+        paused: machine.paused,
+        ballot: "—".into(),
+        promised: ballot(durable.promised),
+        first_unchosen: durable.chosen_upto,
+        applied_upto: 0,
+        leader: None,
+        log_start: durable.log_start(),
+        log_end,
+        rows: Rc::from(Vec::new()),
+        window_top: log_end.saturating_sub(1),
+        kv: Rc::from(Vec::new()),
+        memory: None,
+        disk,
+    }
+}
+
+fn disk_view(machine: &Machine) -> DiskView {
+    let durable = machine.storage.durable();
+    DiskView {
+        promised: ballot(durable.promised),
+        entries: durable.entries.len(),
+        chosen_upto: durable.chosen_upto,
+        snapshot_upto: durable.snapshot.as_ref().map(|snapshot| snapshot.upto),
+        unsynced_batches: machine.storage.pending().count(),
+        source: "simulated",
+        last_entry: durable
+            .entries
+            .iter()
+            .next_back()
+            .map(|(slot, entry)| format!("slot {slot}: {}", describe_value(&entry.value))),
+    }
+}
+
+/// The rows of a node's log window: from slot `top` down, at most `LOG_ROWS_BUILT` of them.
+fn log_rows(node: &KvNode, top: u64) -> Vec<LogRow> {
+    let (log_start, log_end) = (node.log().start(), node.log().end());
+    let mut rows = Vec::with_capacity(LOG_ROWS_BUILT);
+    let mut slot = top;
+    while rows.len() < LOG_ROWS_BUILT && slot >= log_start && log_end > log_start {
+        let (entry, chosen) = match node.get(slot) {
+            SlotState::Accepted(entry) => (Some(entry), false),
+            SlotState::Chosen(entry) => (Some(entry), true),
+            SlotState::Empty | SlotState::Compacted => (None, false),
+        };
+        rows.push(match entry {
+            Some(entry) => LogRow {
+                slot,
+                ballot: entry.ballot.to_string(),
+                command: describe_value(&entry.value),
+                noop: entry.value.is_noop(),
+                state: if slot < node.applied_upto() {
+                    "applied"
+                } else if chosen {
+                    "chosen"
+                } else {
+                    "accepted"
+                },
+            },
+            None => LogRow { slot, ballot: "—".into(), command: "(empty)".into(), noop: false, state: "empty" },
+        });
+        if slot == 0 {
+            break;
+        }
+        slot -= 1;
+    }
+    rows
+}
+
+/// The checker's verdict so far, with the first violations explained.
+fn checker_view(sim: &Sim) -> CheckerView {
+    let violations = sim.violations();
+    let Some(first) = violations.first() else {
+        return CheckerView {
+            ok: true,
+            summary: "Safe: no two nodes disagree, histories linearizable so far".into(),
+            explanation: Vec::new(),
+        };
+    };
+    let mut explanation = vec![first.to_string()];
+    explanation.extend(violations.iter().skip(1).take(3).map(|v| v.to_string()));
+    CheckerView {
+        ok: false,
+        summary: format!(
+            "Violation: {}{}",
+            first.invariant,
+            first.slot.map_or(String::new(), |slot| format!(" at slot {slot}"))
+        ),
+        explanation,
     }
 }
