@@ -148,12 +148,7 @@ fn random_small_history(rng: &mut ChaCha8Rng) -> History {
             KvCommand::Cas { .. } => KvOutput::Cas(rng.random_bool(0.5)),
             _ => KvOutput::Ok,
         };
-        let op = history.invoke(client, command, time);
-        match rng.random_range(0..10) {
-            0 => history.timeout(op),
-            1 => history.fail(op, time + rng.random_range(0..5)),
-            _ => history.complete(op, output, time + rng.random_range(0..8)),
-        }
+        record_randomly(&mut history, rng, (client, command, output), time);
     }
     history
 }
@@ -188,14 +183,25 @@ fn random_small_scan_history(rng: &mut ChaCha8Rng) -> History {
             }
             _ => KvOutput::Ok,
         };
-        let op = history.invoke(client, command, time);
-        match rng.random_range(0..10) {
-            0 => history.timeout(op),
-            1 => history.fail(op, time + rng.random_range(0..5)),
-            _ => history.complete(op, output, time + rng.random_range(0..8)),
-        }
+        record_randomly(&mut history, rng, (client, command, output), time);
     }
     history
+}
+
+/// Records `client`'s `command`, invoked at `time`: mostly answered with `output` a little later, sometimes
+/// failed, sometimes never answered.
+fn record_randomly(
+    history: &mut History,
+    rng: &mut ChaCha8Rng,
+    (client, command, output): (u64, KvCommand, KvOutput),
+    time: u64,
+) {
+    let op = history.invoke(client, command, time);
+    match rng.random_range(0..10) {
+        0 => history.timeout(op),
+        1 => history.fail(op, time + rng.random_range(0..5)),
+        _ => history.complete(op, output, time + rng.random_range(0..8)),
+    }
 }
 
 /// Tries every order, the slow and obvious way: an operation may go next if no other remaining answered

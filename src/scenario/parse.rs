@@ -390,22 +390,7 @@ impl Reader {
         if end == 0 || end > END_MAX {
             return Err(err(end_line, "end", format!("the run ends between tick 1 and tick {END_MAX}, not {end}")));
         }
-        let (verdict_line, verdict) = self.required("checker", "green")?;
-        let verdict = parse_verdict(verdict_line, verdict)?;
-        if let Verdict::Violation(name) = &verdict {
-            // A stale local read breaks linearizability with no bug at all: that is what the read level teaches.
-            if bug.is_none() && name != names::LINEARIZABLE {
-                return Err(err(
-                    verdict_line,
-                    "checker",
-                    format!(
-                        "expects violation {name} but plants no bug; add a `bug:` line or expect `green` (only \
-                         {} needs no bug: local reads may be stale)",
-                        names::LINEARIZABLE
-                    ),
-                ));
-            }
-        }
+        let verdict = self.verdict(bug)?;
         Ok(Scenario {
             title: title.to_string(),
             description: description.join(" "),
@@ -424,6 +409,25 @@ impl Reader {
             captions: Vec::new(),
             expectations: Vec::new(),
         })
+    }
+
+    /// The `checker:` line: `green`, or the violation expected, which needs a planted bug unless it is the
+    /// history's linearizability (a stale local read breaks that with no bug at all: that is what it teaches).
+    fn verdict(&self, bug: Option<Bug>) -> Result<Verdict, ScenarioError> {
+        let (line, text) = self.required("checker", "green")?;
+        let verdict = parse_verdict(line, text)?;
+        match &verdict {
+            Verdict::Violation(name) if bug.is_none() && name != names::LINEARIZABLE => Err(err(
+                line,
+                "checker",
+                format!(
+                    "expects violation {name} but plants no bug; add a `bug:` line or expect `green` (only {} needs \
+                     no bug: local reads may be stale)",
+                    names::LINEARIZABLE
+                ),
+            )),
+            _ => Ok(verdict),
+        }
     }
 
     /// The `at`, `say` and `expect` lines, into `scenario`.
