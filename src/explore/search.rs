@@ -175,13 +175,14 @@ fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> 
     frontier.seen.insert(root_fingerprint, Seen { parent: None, depth: 0, expanded: false, sleep: Vec::new() });
     frontier.push(root.clone(), root_fingerprint, Job::Expand);
     tally.progress.unique_states = 1;
+    let mut replayed = ReplayedPath::default();
     while let Some((waiting, fingerprint, job)) = frontier.queue.pop_front() {
         let world = match waiting {
             Waiting::Held(world) => {
                 frontier.held -= 1;
                 *world
             }
-            Waiting::Replayed => replay(&root, &path_to(&frontier.seen, fingerprint)),
+            Waiting::Replayed => replayed.rebuild(&root, &path_to(&frontier.seen, fingerprint)),
         };
         if !expand(config, &world, fingerprint, job, &mut frontier, tally) {
             return (false, frontier);
@@ -248,14 +249,39 @@ fn expand(
     true
 }
 
-/// The state at the end of `path` from `root` (every step was taken before, so none can fail now).
-fn replay(root: &World, path: &[Event]) -> World {
-    let mut world = root.clone();
-    for event in path {
-        let violation = world.apply(*event);
-        assert!(violation.is_none(), "a replayed path breaks an invariant it did not break before: {violation:?}");
+/// The states along the path replayed last. The queue keeps the children of one state together, and those of
+/// its siblings next, so consecutive paths share a long prefix: a path is replayed only from where it parts from
+/// the last one, not from the start (replaying from the start took a third of the search's time).
+#[derive(Default)]
+struct ReplayedPath {
+    events: Vec<Event>,
+    /// `worlds[i]`: the state after `events[..=i]`.
+    worlds: Vec<World>,
+}
+
+impl ReplayedPath {
+    /// The state at the end of `path` from `root` (every step was taken before, so none can fail now). The states
+    /// before its last step are kept for the next path; the last is not (its siblings differ only there).
+    fn rebuild(&mut self, root: &World, path: &[Event]) -> World {
+        let Some((last, before)) = path.split_last() else { return root.clone() };
+        let shared = self.events.iter().zip(before).take_while(|(kept, wanted)| kept == wanted).count();
+        self.events.truncate(shared);
+        self.worlds.truncate(shared);
+        for event in &before[shared..] {
+            let world = Self::step(self.worlds.last().unwrap_or(root), *event);
+            self.events.push(*event);
+            self.worlds.push(world);
+        }
+        debug_assert_eq!(self.events, before);
+        Self::step(self.worlds.last().unwrap_or(root), *last)
     }
-    world
+
+    fn step(from: &World, event: Event) -> World {
+        let mut world = from.clone();
+        let violation = world.apply(event);
+        assert!(violation.is_none(), "a replayed path breaks an invariant it did not break before: {violation:?}");
+        world
+    }
 }
 
 /// The events from the start state to the state with `fingerprint`.

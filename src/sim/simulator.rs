@@ -425,14 +425,21 @@ impl Sim {
     }
 
     pub(super) fn crash(&mut self, id: NodeId, down_until: Option<u64>) {
-        let machine = Rc::make_mut(&mut self.machines[id as usize - 1]);
-        if machine.node.take().is_none() {
+        let shared = &self.machines[id as usize - 1];
+        if shared.node.is_none() {
             return;
         }
-        machine.storage.crash();
-        machine.durable_at.clear();
-        machine.down_until = down_until;
-        machine.ready = ReadyOf::<KvStore>::default();
+        // A new machine rather than `Rc::make_mut`, which would copy the node only to drop it.
+        let mut storage = shared.storage.clone();
+        storage.crash();
+        self.machines[id as usize - 1] = Rc::new(Machine {
+            node: None,
+            storage,
+            durable_at: VecDeque::new(),
+            paused: shared.paused,
+            down_until,
+            ready: ReadyOf::<KvStore>::default(),
+        });
         self.checker.node_crashed(id);
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }
