@@ -3,22 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { after, before, test } from 'node:test';
-import { RENDER_TIMEOUT_MS, launch, openPage, until } from './harness.mjs';
+import { test } from 'node:test';
+import { RENDER_TIMEOUT_MS, openPage, until, launchedForThisFile } from './harness.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
-let server;
-let browser;
-
-before(async () => {
-  ({ server, browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = launchedForThisFile();
 
 /** The serious and critical violations axe finds on the page as it is now, one line each. */
 async function seriousViolations(page) {
@@ -33,8 +23,8 @@ async function seriousViolations(page) {
 
 async function audit(url, { colorScheme = 'light', waitForApp = true } = {}, ready) {
   // The pages' CSP forbids inline scripts, as it should; the audit's own script is let through.
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 }, bypassCSP: true });
-  const { page, problems } = await openPage(browser, url, { context, waitForApp });
+  const context = await env.browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 }, bypassCSP: true });
+  const { page, problems } = await openPage(env.browser, url, { context, waitForApp });
   try {
     await ready(page);
     assert.deepEqual(await seriousViolations(page), [], url);
@@ -59,19 +49,19 @@ async function pausedOnAnAcceptedSlot(page) {
 
 for (const colorScheme of ['light', 'dark']) {
   test(`the playground in ${colorScheme} colours has no serious accessibility violation`, async () => {
-    await audit(server.url + '/', { colorScheme }, pausedOnAnAcceptedSlot);
+    await audit(env.server.url + '/', { colorScheme }, pausedOnAnAcceptedSlot);
   });
 }
 
 test('an embedded scenario has no serious accessibility violation', async () => {
-  await audit(server.url + '/index.html?scenario=leader-crash&embed=1', { waitForApp: false }, async (page) => {
+  await audit(env.server.url + '/index.html?scenario=leader-crash&embed=1', { waitForApp: false }, async (page) => {
     await page.getByRole('button', { name: /Play|Pause/ }).first().waitFor({ timeout: RENDER_TIMEOUT_MS });
   });
 });
 
 for (const doc of ['index', 'authors', 'bugs']) {
   test(`the docs page ${doc}.html has no serious accessibility violation`, async () => {
-    await audit(`${server.url}/docs/${doc}.html`, { waitForApp: false }, async (page) => {
+    await audit(`${env.server.url}/docs/${doc}.html`, { waitForApp: false }, async (page) => {
       await page.getByRole('heading', { level: 1 }).waitFor({ timeout: RENDER_TIMEOUT_MS });
     });
   });

@@ -4,25 +4,15 @@
 // plays the text it carries.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { launch, leader, openPage, RENDER_TIMEOUT_MS, setSpeed, SHOTS, submit, tick, until } from './harness.mjs';
+import { test } from 'node:test';
+import { leader, openPage, RENDER_TIMEOUT_MS, setSpeed, SHOTS, submit, tick, until, launchedForThisFile } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ({ server, browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = launchedForThisFile();
 
 test('export, edit, play and copy a scenario in the playground', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-  const { page, problems } = await openPage(browser, `${server.url}/?run=1.5.7.-.0`, { context });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: env.server.url });
+  const { page, problems } = await openPage(env.browser, `${env.server.url}/?run=1.5.7.-.0`, { context });
   await setSpeed(page, 100);
   const boss = await until(() => leader(page), 'a leader');
   await submit(page, { target: boss, key: 'colour', value: 'sky blue' });
@@ -66,12 +56,12 @@ test('export, edit, play and copy a scenario in the playground', async () => {
   assert.equal(code, await page.getByLabel('Embed code', { exact: true }).inputValue());
   const match = code.match(/^<iframe src="([^"]+)" title="Live example: Sky blue" width="640" height="400"><\/iframe>$/);
   assert.ok(match, code);
-  assert.ok(match[1].startsWith(`${server.url}/?embed=1#scenario=`), match[1]);
+  assert.ok(match[1].startsWith(`${env.server.url}/?embed=1#scenario=`), match[1]);
   assert.match(await page.getByLabel('Embed code for a hosted file').inputValue(), /\?scenario-url=https:\/\/example\.org\/my-example\.scenario&amp;embed=1"/);
   await page.screenshot({ path: `${SHOTS}/authoring.png`, fullPage: true });
 
   // The copied frame plays the edited scenario.
-  const embed = await openPage(browser, match[1], { context, waitForApp: false, width: 640, height: 400 });
+  const embed = await openPage(env.browser, match[1], { context, waitForApp: false, width: 640, height: 400 });
   await embed.page.getByRole('heading', { level: 1, name: 'Sky blue' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
   await until(async () => /Five nodes and one write/.test(await embed.page.getByLabel('Caption').innerText()), 'its caption');
   assert.deepEqual([...problems, ...embed.problems], []);
@@ -79,7 +69,7 @@ test('export, edit, play and copy a scenario in the playground', async () => {
 });
 
 test('a scenario in the address opens in the editor, and an error in it names its line', async () => {
-  const { page, context, problems } = await openPage(browser, `${server.url}/?scenario=noop-hole`);
+  const { page, context, problems } = await openPage(env.browser, `${env.server.url}/?scenario=noop-hole`);
   const outcome = page.getByRole('status', { name: 'Scenario outcome' });
   await until(async () => /^Playing "/.test(await outcome.innerText()), 'the scenario to play');
   assert.match(await page.getByLabel('Scenario', { exact: true }).inputValue(), /^synod-scenario 1\n/);

@@ -1,6 +1,7 @@
 // Shared by the end-to-end test files: one Chromium and one static server per file, pages that record every
 // sign of trouble, and helpers that drive the playground through accessible names only.
 
+import { after, before } from 'node:test';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -33,6 +34,20 @@ export async function launch({ prefix = '' } = {}) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   await mkdir(SHOTS, { recursive: true });
   return { server, browser };
+}
+
+/**
+ * Serves dist/ and launches Chromium before a test file's tests, and closes both after them: call once at the
+ * top of the file. The returned object's `server` and `browser` are set once the tests start.
+ */
+export function launchedForThisFile(options) {
+  const env = { server: null, browser: null };
+  before(async () => Object.assign(env, await launch(options)));
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.close();
+  });
+  return env;
 }
 
 /**

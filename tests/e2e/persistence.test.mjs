@@ -3,30 +3,20 @@
 // reported, not a blank page. Pages of one test share a browser context (one origin's IndexedDB).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { SHOTS, RENDER_TIMEOUT_MS, kvText, launch, leader, openPage, setSpeed, submit, tick, until } from './harness.mjs';
+import { test } from 'node:test';
+import { SHOTS, RENDER_TIMEOUT_MS, kvText, leader, openPage, setSpeed, submit, tick, until, launchedForThisFile } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ({ server, browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = launchedForThisFile();
 
 /** A page in `context`; the signs of trouble it records join `problems`, checked when the test ends. */
 async function open(context, problems) {
-  const opened = await openPage(browser, server.url + '/', { context });
+  const opened = await openPage(env.browser, env.server.url + '/', { context });
   problems.push(opened.problems);
   return opened.page;
 }
 
 async function withContext(body) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   const problems = [];
   try {
     await body(context, problems);

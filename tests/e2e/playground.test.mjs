@@ -3,28 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { after, before, test } from 'node:test';
-import { ROOT, SHOTS, kvText, launch, leader, openPage, setSpeed, submit, tick, until } from './harness.mjs';
+import { test } from 'node:test';
+import { ROOT, SHOTS, kvText, leader, openPage, setSpeed, submit, tick, until, launchedForThisFile } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ({ server, browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = launchedForThisFile();
 
 /** Five nodes, seed 7, no planted bug, no background clients (unless asked). */
 function runUrl({ nodes = 5, seed = 7, bug = '-', clients = 0 } = {}) {
-  return `${server.url}/?run=1.${nodes}.${seed}.${bug}.${clients}`;
+  return `${env.server.url}/?run=1.${nodes}.${seed}.${bug}.${clients}`;
 }
 
 async function withPage(url, body, options) {
-  const { page, context, problems } = await openPage(browser, url, options);
+  const { page, context, problems } = await openPage(env.browser, url, options);
   try {
     await body(page);
     assert.deepEqual(problems, [], 'the page logged errors');
@@ -262,7 +252,7 @@ test('a link shared while playing plays on from the tick shared', async () => {
 });
 
 test('a link shared further than a page replays on opening opens at that limit, paused, and says so', async () => {
-  await withPage(`${server.url}/?run=2.5.1.-.2~@150000.playing.8`, async (page) => {
+  await withPage(`${env.server.url}/?run=2.5.1.-.2~@150000.playing.8`, async (page) => {
     assert.equal(await tick(page), 100000);
     await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
     assert.match(
@@ -273,7 +263,7 @@ test('a link shared further than a page replays on opening opens at that limit, 
 });
 
 test('a link made before links carried a moment opens paused at its last action', async () => {
-  await withPage(`${server.url}/?run=1.5.11.-.2~24:k2`, async (page) => {
+  await withPage(`${env.server.url}/?run=1.5.11.-.2~24:k2`, async (page) => {
     assert.equal(await tick(page), 24);
     await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
     assert.match(await page.getByRole('region', { name: 'Node 2 memory' }).innerText(), /empty/, 'node 2 was killed');
@@ -282,7 +272,7 @@ test('a link made before links carried a moment opens paused at its last action'
 });
 
 test('a planted bug turns the checker red, pauses and explains', async () => {
-  await withPage(`${server.url}/`, async (page) => {
+  await withPage(`${env.server.url}/`, async (page) => {
     const checker = page.getByRole('status', { name: 'Checker' });
     assert.match(await checker.innerText(), /OK/);
     await page.getByLabel('Planted bug').selectOption('minority-quorum');
@@ -300,7 +290,7 @@ test('a planted bug turns the checker red, pauses and explains', async () => {
 
 test('the layout holds at 375 px wide', async () => {
   await withPage(
-    `${server.url}/`,
+    `${env.server.url}/`,
     async (page) => {
       await until(() => leader(page), 'a leader');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -532,7 +522,7 @@ test('a counterexample of synod explore opens in the playground at its violation
   assert.equal(explore.status, 1, explore.stderr);
   const { counterexample } = JSON.parse(explore.stdout.trim().split('\n').pop());
   assert.match(counterexample.link, /^index\.html\?run=1\.3\.1\.minority-quorum\./);
-  await withPage(`${server.url}/${counterexample.link.replace(/^index\.html/, '')}`, async (page) => {
+  await withPage(`${env.server.url}/${counterexample.link.replace(/^index\.html/, '')}`, async (page) => {
     const checker = page.getByRole('status', { name: 'Checker' });
     await until(async () => /violation/.test(await checker.innerText()), 'the checker to show the violation');
     assert.match(await checker.innerText(), /commit-point-is-sound|said every slot below/);

@@ -3,26 +3,16 @@
 // with its attempts fits a phone. Fresh pages (no `?run=`) run at the default speed, as a visitor's would.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { SHOTS, RENDER_TIMEOUT_MS, kvText, launch, leader, openPage, setSpeed, submit, until } from './harness.mjs';
+import { test } from 'node:test';
+import { SHOTS, RENDER_TIMEOUT_MS, kvText, leader, openPage, setSpeed, submit, until, launchedForThisFile } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ({ server, browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = launchedForThisFile();
 
 /** 20 s of real time at the default speed (8 ticks/s), plus a second for the page to draw it. */
 const TWENTY_SECONDS_MS = 21_000;
 
 async function withContext(body, viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport });
+  const context = await env.browser.newContext({ viewport });
   const problems = [];
   try {
     await body(context, problems);
@@ -32,8 +22,8 @@ async function withContext(body, viewport = { width: 1280, height: 900 }) {
   }
 }
 
-async function open(context, problems, url = server.url + '/') {
-  const opened = await openPage(browser, url, { context });
+async function open(context, problems, url = env.server.url + '/') {
+  const opened = await openPage(env.browser, url, { context });
   problems.push(opened.problems);
   return opened.page;
 }
@@ -83,7 +73,7 @@ test('a new visitor needs no manual retry: a put at load, a put after the leader
 test('the switch turns retries off: a put before any leader is then only rejected, and on again it is applied', async () => {
   await withContext(async (context, problems) => {
     // A run whose only action turns retries on at tick 0: it opens paused there, before any election.
-    const page = await open(context, problems, `${server.url}/?run=1.5.7.-.0~0:c1`);
+    const page = await open(context, problems, `${env.server.url}/?run=1.5.7.-.0~0:c1`);
     const retry = page.getByLabel('Retry automatically');
     assert.ok(await retry.isChecked());
     await retry.uncheck();
@@ -106,7 +96,7 @@ test('the switch turns retries off: a put before any leader is then only rejecte
 test('the client panel with its attempts fits a 375 px phone', async () => {
   await withContext(
     async (context, problems) => {
-      const page = await open(context, problems, `${server.url}/?run=1.5.7.-.0~0:c1`);
+      const page = await open(context, problems, `${env.server.url}/?run=1.5.7.-.0~0:c1`);
       await submit(page, { target: 1, key: 'phone', value: 'a-rather-long-value-to-wrap' });
       await page.getByRole('button', { name: 'Play', exact: true }).click();
       await setSpeed(page, 100);

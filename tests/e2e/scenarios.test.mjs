@@ -6,25 +6,15 @@
 // harness.mjs).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { readFile } from 'node:fs/promises';
-import { kvText, launch, leader, openPage, RENDER_TIMEOUT_MS, ROOT, setSpeed, SHOTS, submit, until } from './harness.mjs';
+import { kvText, leader, openPage, RENDER_TIMEOUT_MS, ROOT, setSpeed, SHOTS, submit, until, launchedForThisFile } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  ({ server, browser } = await launch());
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = launchedForThisFile();
 
 /** Opens `path` (a docs page or an embed) in a fresh context; see harness.mjs. */
 function open(path, { width = 1100, height = 900, context } = {}) {
-  return openPage(browser, `${server.url}${path}`, { width, height, waitForApp: false, context });
+  return openPage(env.browser, `${env.server.url}${path}`, { width, height, waitForApp: false, context });
 }
 
 /** The tick an embed shows ("tick 12 of 60"). */
@@ -98,7 +88,7 @@ test('an embed fits 640×400, plays, pauses, steps and links to the same run in 
   const href = await page.getByRole('link', { name: 'Open in the full playground' }).getAttribute('href');
   assert.equal(href, `/index.html?run=2.5.1.-.0~30:o2:put:x:1:-~@${at}.paused.8`);
   const full = await context.newPage();
-  await full.goto(`${server.url}${href}`);
+  await full.goto(`${env.server.url}${href}`);
   await full.getByRole('heading', { level: 1, name: 'Synod' }).waitFor({ timeout: RENDER_TIMEOUT_MS });
   await full.getByRole('status', { name: 'Checker' }).waitFor();
   assert.equal(Number((await full.locator('.tick').innerText()).replace('tick ', '')), at);
@@ -167,9 +157,9 @@ async function captions(name) {
 }
 
 test('embeds keep their disks in IndexedDB databases of their own and never touch the playground cluster', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
   // 1. The visitor's own cluster, holding a write of theirs.
-  const playground = await openPage(browser, `${server.url}/`, { context });
+  const playground = await openPage(env.browser, `${env.server.url}/`, { context });
   const storage = playground.page.getByRole('status', { name: 'Storage' });
   await until(async () => /Saved in this browser/.test(await storage.innerText()), 'the playground cluster to open');
   await setSpeed(playground.page, 100);
@@ -222,7 +212,7 @@ test('embeds keep their disks in IndexedDB databases of their own and never touc
   await docs.page.close();
 
   // 3. The playground again: the same cluster, with the visitor's write.
-  const again = await openPage(browser, `${server.url}/`, { context });
+  const again = await openPage(env.browser, `${env.server.url}/`, { context });
   const storageAgain = again.page.getByRole('status', { name: 'Storage' });
   await until(async () => /Saved in this browser/.test(await storageAgain.innerText()), 'the cluster to be restored');
   await until(async () => /mine\s+kept/.test(await kvText(again.page, boss)), 'the visitor\'s write, restored');
@@ -260,7 +250,7 @@ test('a second frame of the same example takes a spare database and plays too', 
 });
 
 test('without IndexedDB an embed plays in memory and says so', async () => {
-  const context = await browser.newContext({ viewport: { width: 640, height: 400 } });
+  const context = await env.browser.newContext({ viewport: { width: 640, height: 400 } });
   await context.addInitScript(() => Object.defineProperty(window, 'indexedDB', { value: undefined }));
   const { page, problems } = await open('/index.html?scenario=normal-commit&embed=1', { context });
   const storage = page.getByRole('status', { name: 'Storage' });

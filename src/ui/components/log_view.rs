@@ -2,6 +2,9 @@
 //! view built and rendered (`view::from_sim` builds just those), so logs of thousands of entries stay cheap.
 //! Newest first; scrolled to the top it follows new entries, scrolled down it keeps the same slots in view.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use yew::prelude::*;
 
 use super::set_style;
@@ -19,7 +22,7 @@ pub struct LogViewProps {
     pub log_end: u64,
     /// The slot of the first rendered row.
     pub window_top: u64,
-    pub rows: std::rc::Rc<[LogRow]>,
+    pub rows: Rc<[LogRow]>,
     pub dispatch: Callback<Cmd>,
 }
 
@@ -66,16 +69,7 @@ pub fn log_view(props: &LogViewProps) -> Html {
             }
         })
     };
-    let follow = {
-        let (dispatch, scroller, scroll_seen) = (props.dispatch.clone(), scroller.clone(), scroll_seen.clone());
-        Callback::from(move |_: MouseEvent| {
-            if let Some(element) = scroller.cast::<web_sys::Element>() {
-                element.set_scroll_top(0);
-                *scroll_seen.borrow_mut() = 0;
-            }
-            dispatch.emit(Cmd::Scroll(id, None));
-        })
-    };
+    let follow = follow_newest(id, &props.dispatch, &scroller, &scroll_seen);
     html! {
         <section class="log" aria-label={format!("Node {id} log")}>
             <header class="log-head">
@@ -90,19 +84,43 @@ pub fn log_view(props: &LogViewProps) -> Html {
                 aria-label={format!("Node {id} log entries, newest first")}>
                 <div class="log-spacer" ref={spacer}>
                     <table class="log-table log-rows" ref={rows_ref}>
-                        <tbody>
-                            { for props.rows.iter().map(|row| html! {
-                                <tr key={row.slot} class={classes!(row.state, row.noop.then_some("noop"))}>
-                                    <td>{ row.slot }</td>
-                                    <td>{ row.ballot.clone() }</td>
-                                    <td class="cmd">{ row.command.clone() }</td>
-                                    <td>{ row.state }</td>
-                                </tr>
-                            }) }
-                        </tbody>
+                        { rows_body(&props.rows) }
                     </table>
                 </div>
             </div>
         </section>
+    }
+}
+
+/// "newest": scrolls back to the top, where the newest slots are, and keeps following them.
+fn follow_newest(
+    id: NodeId,
+    dispatch: &Callback<Cmd>,
+    scroller: &NodeRef,
+    scroll_seen: &Rc<RefCell<i32>>,
+) -> Callback<MouseEvent> {
+    let (dispatch, scroller, scroll_seen) = (dispatch.clone(), scroller.clone(), scroll_seen.clone());
+    Callback::from(move |_: MouseEvent| {
+        if let Some(element) = scroller.cast::<web_sys::Element>() {
+            element.set_scroll_top(0);
+            *scroll_seen.borrow_mut() = 0;
+        }
+        dispatch.emit(Cmd::Scroll(id, None));
+    })
+}
+
+/// The window's rows, newest slot first.
+fn rows_body(rows: &[LogRow]) -> Html {
+    html! {
+        <tbody>
+            { for rows.iter().map(|row| html! {
+                <tr key={row.slot} class={classes!(row.state, row.noop.then_some("noop"))}>
+                    <td>{ row.slot }</td>
+                    <td>{ row.ballot.clone() }</td>
+                    <td class="cmd">{ row.command.clone() }</td>
+                    <td>{ row.state }</td>
+                </tr>
+            }) }
+        </tbody>
     }
 }

@@ -6,7 +6,7 @@ use super::ring::kind_class;
 use super::set_style;
 use crate::sim::UserAction;
 use crate::ui::app::Cmd;
-use crate::ui::view::ClusterView;
+use crate::ui::view::{ClusterView, MessageView};
 
 /// The height of one row of the message list in CSS pixels (`.message-list li` in style.css must match).
 const ROW_PX: usize = 26;
@@ -82,25 +82,28 @@ pub fn message_panel(props: &MessagePanelProps) -> Html {
                 onscroll={on_scroll}>
                 <div class="message-spacer" ref={spacer}>
                     <ul class="message-list" aria-label="Pick a message" ref={rows}>
-                        { for shown.map(|(index, m)| {
-                            let id = m.id;
-                            let dispatch = props.dispatch.clone();
-                            let selected = Some(id) == target;
-                            html! {
-                                <li key={id} aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}>
-                                    <button class={classes!("message", selected.then_some("selected"))}
-                                        aria-pressed={selected.to_string()}
-                                        onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
-                                        <span class={classes!("swatch", kind_class(m.kind))} aria-hidden="true"></span>
-                                        { format!("#{id} {}", m.describe()) }
-                                        <span class="due">{ format!("due {}", m.deliver_at) }</span>
-                                    </button>
-                                </li>
-                            }
-                        }) }
+                        { for shown.map(|(index, m)| message_row(m, index, total, target, &props.dispatch)) }
                     </ul>
                 </div>
             </div>
         </section>
+    }
+}
+
+/// One message in the list: a button that picks it, with its place in the whole list for assistive technology.
+fn message_row(m: &MessageView, index: usize, total: usize, target: Option<u64>, dispatch: &Callback<Cmd>) -> Html {
+    let id = m.id;
+    let dispatch = dispatch.clone();
+    let selected = Some(id) == target;
+    html! {
+        <li key={id} aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}>
+            <button class={classes!("message", selected.then_some("selected"))}
+                aria-pressed={selected.to_string()}
+                onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>
+                <span class={classes!("swatch", kind_class(m.kind))} aria-hidden="true"></span>
+                { format!("#{id} {}", m.describe()) }
+                <span class="due">{ format!("due {}", m.deliver_at) }</span>
+            </button>
+        </li>
     }
 }

@@ -50,51 +50,75 @@ pub fn node_card(props: &NodeCardProps) -> Html {
                 }
             </div>
             <div class="storage">
-                <section class={classes!("pane", "memory", down.then_some("empty"))} aria-label={format!("Node {id} memory")}>
-                    <h3>{ "Memory" }</h3>
-                    { match &node.memory {
-                        Some(m) => html! { <ul>
-                            <li>{ format!("promised {}", m.promised) }</li>
-                            <li>{ format!("{} log entries", m.log_entries) }</li>
-                            <li>{ format!("applied < {}", m.applied_upto) }</li>
-                            <li>{ format!("{} keys", m.keys) }</li>
-                            <li>{ format!("{} held messages", m.held_messages) }</li>
-                        </ul> },
-                        None => html! { <p>{ "empty: the process is down" }</p> },
-                    } }
-                </section>
-                <section class="pane disk" aria-label={format!("Node {id} disk")}>
-                    <h3>{ format!("Disk ({})", node.disk.source) }</h3>
-                    <ul>
-                        <li>{ format!("promised {}", node.disk.promised) }</li>
-                        <li>{ format!("{} entries", node.disk.entries) }</li>
-                        if let Some(last) = &node.disk.last_entry {
-                            <li class="last-entry">{ format!("newest {last}") }</li>
-                        }
-                        <li>{ format!("chosen < {}", node.disk.chosen_upto) }</li>
-                        <li>{ node.disk.snapshot_upto.map_or("no snapshot".into(), |s| format!("snapshot < {s}")) }</li>
-                        <li class={classes!((node.disk.unsynced_batches > 0).then_some("unsynced"))}>
-                            { format!("{} unsynced writes", node.disk.unsynced_batches) }
-                        </li>
-                    </ul>
-                </section>
+                { memory_pane(node) }
+                { disk_pane(node) }
             </div>
             <LogView node={id} log_start={node.log_start} log_end={node.log_end} window_top={node.window_top}
                 rows={node.rows.clone()} dispatch={props.dispatch.clone()} />
-            <section class="kv" aria-label={format!("Node {id} KV store")}>
-                <h3>{ "KV store" }</h3>
-                if node.kv.is_empty() {
-                    <p class="muted">{ if down { "(in memory only: gone)" } else { "(empty)" } }</p>
-                } else {
-                    <table class="kv-table">
-                        <tbody>
-                            { for node.kv.iter().take(50).map(|(k, v)| html! {
-                                <tr key={k.clone()}><th scope="row">{ k.clone() }</th><td>{ v.clone() }</td></tr>
-                            }) }
-                        </tbody>
-                    </table>
-                }
-            </section>
+            { kv_store(node) }
         </article>
+    }
+}
+
+/// What the node's process holds: gone while it is down.
+fn memory_pane(node: &NodeView) -> Html {
+    let down = node.role == RoleView::Down;
+    html! {
+        <section class={classes!("pane", "memory", down.then_some("empty"))} aria-label={format!("Node {} memory", node.id)}>
+            <h3>{ "Memory" }</h3>
+            { match &node.memory {
+                Some(m) => html! { <ul>
+                    <li>{ format!("promised {}", m.promised) }</li>
+                    <li>{ format!("{} log entries", m.log_entries) }</li>
+                    <li>{ format!("applied < {}", m.applied_upto) }</li>
+                    <li>{ format!("{} keys", m.keys) }</li>
+                    <li>{ format!("{} held messages", m.held_messages) }</li>
+                </ul> },
+                None => html! { <p>{ "empty: the process is down" }</p> },
+            } }
+        </section>
+    }
+}
+
+/// What the node's disk holds, and how many writes it has not yet made durable.
+fn disk_pane(node: &NodeView) -> Html {
+    let disk = &node.disk;
+    html! {
+        <section class="pane disk" aria-label={format!("Node {} disk", node.id)}>
+            <h3>{ format!("Disk ({})", disk.source) }</h3>
+            <ul>
+                <li>{ format!("promised {}", disk.promised) }</li>
+                <li>{ format!("{} entries", disk.entries) }</li>
+                if let Some(last) = &disk.last_entry {
+                    <li class="last-entry">{ format!("newest {last}") }</li>
+                }
+                <li>{ format!("chosen < {}", disk.chosen_upto) }</li>
+                <li>{ disk.snapshot_upto.map_or("no snapshot".into(), |s| format!("snapshot < {s}")) }</li>
+                <li class={classes!((disk.unsynced_batches > 0).then_some("unsynced"))}>
+                    { format!("{} unsynced writes", disk.unsynced_batches) }
+                </li>
+            </ul>
+        </section>
+    }
+}
+
+/// The node's applied key-value store (the first 50 keys).
+fn kv_store(node: &NodeView) -> Html {
+    let down = node.role == RoleView::Down;
+    html! {
+        <section class="kv" aria-label={format!("Node {} KV store", node.id)}>
+            <h3>{ "KV store" }</h3>
+            if node.kv.is_empty() {
+                <p class="muted">{ if down { "(in memory only: gone)" } else { "(empty)" } }</p>
+            } else {
+                <table class="kv-table">
+                    <tbody>
+                        { for node.kv.iter().take(50).map(|(k, v)| html! {
+                            <tr key={k.clone()}><th scope="row">{ k.clone() }</th><td>{ v.clone() }</td></tr>
+                        }) }
+                    </tbody>
+                </table>
+            }
+        </section>
     }
 }

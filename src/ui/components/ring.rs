@@ -78,8 +78,6 @@ pub fn ring(props: &RingProps) -> Html {
     let view = &props.view;
     let n = view.nodes.len();
     let spots = node_positions(n);
-    let at = |id: u8| spots[id as usize - 1];
-    let time = props.clock.now();
     // Between renders the clock moves the dots; it needs the view the DOM shows (this render's, once it is
     // committed) and where that view's nodes sit.
     let dots_ref = use_node_ref();
@@ -96,86 +94,114 @@ pub fn ring(props: &RingProps) -> Html {
             move || drop(listening)
         });
     }
-    let selected_drawn = props.selected.is_some_and(|id| view.messages.iter().any(|m| m.id == id));
+    let (on_click, on_key) = dot_events(&props.dispatch);
+    html! {
+        <figure class="ring">
+            <svg viewBox="0 0 400 400" role="group"
+                aria-label={format!("Cluster of {n} nodes at tick {}, {} messages in flight", view.now, view.messages_in_flight)}>
+                { links(view, &spots) }
+                { nodes(view, &spots) }
+                <g class="messages" ref={dots_ref} onclick={on_click} onkeydown={on_key}>
+                    { dots(view, &spots, props.clock.now(), props.selected) }
+                </g>
+            </svg>
+            <figcaption>{ legend() }</figcaption>
+        </figure>
+    }
+}
+
+/// A click on a dot, or Enter or Space on the focused one, picks its message; the arrow keys move the focus.
+fn dot_events(dispatch: &Callback<Cmd>) -> (Callback<MouseEvent>, Callback<KeyboardEvent>) {
     let on_click = {
-        let dispatch = props.dispatch.clone();
+        let dispatch = dispatch.clone();
         Callback::from(move |event: MouseEvent| {
             if let Some(id) = dot_id(&event) {
                 dispatch.emit(Cmd::Select(Some(id)));
             }
         })
     };
-    let on_key = {
-        let dispatch = props.dispatch.clone();
-        Callback::from(move |event: KeyboardEvent| match event.key().as_str() {
-            "Enter" | " " => {
-                if let Some(id) = dot_id(&event) {
-                    event.prevent_default();
-                    dispatch.emit(Cmd::Select(Some(id)));
-                }
+    let dispatch = dispatch.clone();
+    let on_key = Callback::from(move |event: KeyboardEvent| match event.key().as_str() {
+        "Enter" | " " => {
+            if let Some(id) = dot_id(&event) {
+                event.prevent_default();
+                dispatch.emit(Cmd::Select(Some(id)));
             }
-            "ArrowRight" | "ArrowDown" => focus_sibling(&event, true),
-            "ArrowLeft" | "ArrowUp" => focus_sibling(&event, false),
-            _ => {}
-        })
-    };
-    let links = (1..=n as u8).flat_map(|a| ((a + 1)..=n as u8).map(move |b| (a, b)));
+        }
+        "ArrowRight" | "ArrowDown" => focus_sibling(&event, true),
+        "ArrowLeft" | "ArrowUp" => focus_sibling(&event, false),
+        _ => {}
+    });
+    (on_click, on_key)
+}
+
+/// Every pair of nodes, joined by a line, dashed where the link is cut.
+fn links(view: &ClusterView, spots: &[(f64, f64)]) -> Html {
+    let n = view.nodes.len() as u8;
+    let pairs = (1..=n).flat_map(|a| ((a + 1)..=n).map(move |b| (a, b)));
     html! {
-        <figure class="ring">
-            <svg viewBox="0 0 400 400" role="group"
-                aria-label={format!("Cluster of {n} nodes at tick {}, {} messages in flight", view.now, view.messages_in_flight)}>
-                <g class="links">
-                    { for links.map(|(a, b)| {
-                        let cut = view.cut_links.contains(&(a, b)) || view.cut_links.contains(&(b, a));
-                        let ((x1, y1), (x2, y2)) = (at(a), at(b));
-                        html! { <line class={classes!("link", cut.then_some("cut"))}
-                            x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)} /> }
-                    }) }
-                </g>
-                <g class="nodes">
-                    { for view.nodes.iter().map(|node| {
-                        let (x, y) = at(node.id);
-                        let role = if node.paused && node.role != RoleView::Down { "paused" } else { node.role.name() };
-                        html! {
-                            <g key={node.id} class={classes!("ring-node", format!("role-{}", node.role.name()))}>
-                                <circle cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} />
-                                <text x={fmt(x)} y={fmt(y - 6.0)} class="ring-id">{ format!("node {}", node.id) }</text>
-                                <text x={fmt(x)} y={fmt(y + 9.0)} class="ring-role">{ role }</text>
-                                <text x={fmt(x)} y={fmt(y + 22.0)} class="ring-ballot">
-                                    { format!("b {} · s {}", node.promised, node.first_unchosen) }
-                                </text>
-                            </g>
-                        }
-                    }) }
-                </g>
-                <g class="messages" ref={dots_ref} onclick={on_click} onkeydown={on_key}>
-                    { for view.messages.iter().enumerate().map(|(index, m)| {
-                        let (x, y) = dot_position(m, &spots, time);
-                        let id = m.id;
-                        let selected = props.selected == Some(id);
-                        // The tab stop: the picked dot if it is drawn, else the first.
-                        let stop = selected || (index == 0 && !selected_drawn);
-                        let label = format!("Message #{id}: {}", m.describe());
-                        html! {
-                            <circle key={id} class={classes!("dot", kind_class(m.kind), selected.then_some("selected"))}
-                                cx={fmt(x)} cy={fmt(y)} r={if selected { "8" } else { "5" }}
-                                tabindex={if stop { "0" } else { "-1" }} role="button" data-id={id.to_string()}
-                                aria-label={label.clone()} aria-pressed={if selected { "true" } else { "false" }}>
-                                <title>{ label }</title>
-                            </circle>
-                        }
-                    }) }
-                </g>
-            </svg>
-            <figcaption>
-                <ul class="legend" aria-label="Legend">
-                    { for LEGEND.iter().map(|(kinds, label)| html! {
-                        <li><span class={classes!("swatch", kind_class(kinds[0]))} aria-hidden="true"></span>{ *label }</li>
-                    }) }
-                    <li><span class="swatch link-cut" aria-hidden="true"></span>{ "cut link" }</li>
-                </ul>
-            </figcaption>
-        </figure>
+        <g class="links">
+            { for pairs.map(|(a, b)| {
+                let cut = view.cut_links.contains(&(a, b)) || view.cut_links.contains(&(b, a));
+                let ((x1, y1), (x2, y2)) = (spots[a as usize - 1], spots[b as usize - 1]);
+                html! { <line class={classes!("link", cut.then_some("cut"))}
+                    x1={fmt(x1)} y1={fmt(y1)} x2={fmt(x2)} y2={fmt(y2)} /> }
+            }) }
+        </g>
+    }
+}
+
+/// Each node: its id, role, promise and first unchosen slot.
+fn nodes(view: &ClusterView, spots: &[(f64, f64)]) -> Html {
+    html! {
+        <g class="nodes">
+            { for view.nodes.iter().map(|node| {
+                let (x, y) = spots[node.id as usize - 1];
+                let role = if node.paused && node.role != RoleView::Down { "paused" } else { node.role.name() };
+                html! {
+                    <g key={node.id} class={classes!("ring-node", format!("role-{}", node.role.name()))}>
+                        <circle cx={fmt(x)} cy={fmt(y)} r={fmt(NODE_R)} />
+                        <text x={fmt(x)} y={fmt(y - 6.0)} class="ring-id">{ format!("node {}", node.id) }</text>
+                        <text x={fmt(x)} y={fmt(y + 9.0)} class="ring-role">{ role }</text>
+                        <text x={fmt(x)} y={fmt(y + 22.0)} class="ring-ballot">
+                            { format!("b {} · s {}", node.promised, node.first_unchosen) }
+                        </text>
+                    </g>
+                }
+            }) }
+        </g>
+    }
+}
+
+/// The messages in flight, each a dot between its two nodes, a button that picks it.
+fn dots(view: &ClusterView, spots: &[(f64, f64)], time: f64, picked: Option<u64>) -> Html {
+    let picked_drawn = picked.is_some_and(|id| view.messages.iter().any(|m| m.id == id));
+    html! { <>{ for view.messages.iter().enumerate().map(|(index, m)| {
+        let (x, y) = dot_position(m, spots, time);
+        let id = m.id;
+        let selected = picked == Some(id);
+        // The tab stop: the picked dot if it is drawn, else the first.
+        let stop = selected || (index == 0 && !picked_drawn);
+        let label = format!("Message #{id}: {}", m.describe());
+        html! {
+            <circle key={id} class={classes!("dot", kind_class(m.kind), selected.then_some("selected"))}
+                cx={fmt(x)} cy={fmt(y)} r={if selected { "8" } else { "5" }}
+                tabindex={if stop { "0" } else { "-1" }} role="button" data-id={id.to_string()}
+                aria-label={label.clone()} aria-pressed={if selected { "true" } else { "false" }}>
+                <title>{ label }</title>
+            </circle>
+        }
+    }) }</> }
+}
+
+fn legend() -> Html {
+    html! {
+        <ul class="legend" aria-label="Legend">
+            { for LEGEND.iter().map(|(kinds, label)| html! {
+                <li><span class={classes!("swatch", kind_class(kinds[0]))} aria-hidden="true"></span>{ *label }</li>
+            }) }
+            <li><span class="swatch link-cut" aria-hidden="true"></span>{ "cut link" }</li>
+        </ul>
     }
 }
 
