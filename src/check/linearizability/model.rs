@@ -318,7 +318,7 @@ impl KeyModel {
                 }
             }
             Step::Append { suffix, reported, .. } => {
-                let fits = self.value(state).map_or(0, str::len) + suffix.len() <= self.value_len_max;
+                let fits = self.values.text(state).map_or(0, str::len) + suffix.len() <= self.value_len_max;
                 match reported {
                     Some(reported) if *reported != fits => None,
                     _ if !fits => Some(state),
