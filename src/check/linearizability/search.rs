@@ -139,6 +139,8 @@ pub(super) struct Search {
     linearized: Linearized,
     visited: VisitedSet,
     stack: Vec<Frame>,
+    /// Operations the stack has placed: its calls and the deferred writes before them.
+    placed: usize,
     deepest: Option<Deepest>,
     state: StateId,
     /// The entry to look at next, and the way of taking its call to try (see `Frame::alternative`).
@@ -163,6 +165,7 @@ impl Search {
             linearized: Linearized::new(ops),
             visited: VisitedSet::new(ops),
             stack: Vec::with_capacity(ops),
+            placed: 0,
             deepest: None,
             state: ABSENT,
             node,
@@ -220,6 +223,7 @@ impl Search {
             self.linearized.insert(op);
             if self.visited.insert(&self.linearized, next_state) {
                 let (alternative, forced) = (self.alternative, keeps_state && self.alternative == 0);
+                self.placed += deferred.len() + 1;
                 self.stack.push(Frame { call: self.node, alternative, deferred, state_before: self.state, forced });
                 self.state = next_state;
                 self.list.lift(self.node);
@@ -293,13 +297,13 @@ impl Search {
     }
 
     fn note_depth(&mut self) {
-        let placed = self.stack.iter().map(|frame| frame.deferred.len() + 1).sum::<usize>();
-        if self.deepest.as_ref().is_none_or(|deepest| placed > deepest.order.len()) {
-            let mut order = Vec::with_capacity(placed);
+        if self.deepest.as_ref().is_none_or(|deepest| self.placed > deepest.order.len()) {
+            let mut order = Vec::with_capacity(self.placed);
             for frame in &self.stack {
                 order.extend(&frame.deferred);
                 order.push(self.list.entries[frame.call as usize].op as usize);
             }
+            debug_assert_eq!(order.len(), self.placed, "the count of placed operations drifted");
             self.deepest = Some(Deepest { order, state: self.state });
         }
     }
@@ -307,6 +311,7 @@ impl Search {
     /// Undoes the last choice (and any forced ones before it); returns false if there was none to undo.
     fn backtrack(&mut self) -> bool {
         while let Some(frame) = self.stack.pop() {
+            self.placed -= frame.deferred.len() + 1;
             let op = self.list.entries[frame.call as usize].op as usize;
             self.state = frame.state_before;
             self.linearized.remove(op);
