@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 pub use explain::Explanation;
 
 use crate::check::history::{History, Operation};
-use crate::kv::{KvCommand, KvOutput, VALUE_LEN_MAX};
+use crate::kv::{KvCommand, VALUE_LEN_MAX};
 use model::KeyModel;
 use search::{Search, Verdict};
 
@@ -169,16 +169,19 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckOutcome {
 /// name: one key's operations under that key, except that keys a scan's range covers, and the keys it
 /// returned, are joined with the scan into one group named by its keys (`a, b`). Groups come in the order of
 /// their first key; a scan whose range holds no named key is a group of its own, named by the scan, after them.
-fn groups(history: &History) -> Vec<(String, Vec<usize>)> {
+fn groups<'h>(history: &'h History) -> Vec<(String, Vec<usize>)> {
     let constraining: Vec<(usize, &Operation)> =
         history.operations().iter().enumerate().filter(|(_, operation)| model::constrains(operation)).collect();
     let keys = model::keys_named(constraining.iter().map(|(_, operation)| *operation));
-    let place_of = |key: &str| keys.partition_point(|named| named.as_str() < key);
+    let place_of = |key: &str| model::place_of(&keys, key);
+    // The keys a scan reads: those its range covers, and those it returned.
+    let scanned = |operation: &'h Operation, start: &str, end: &str| {
+        (place_of(start)..place_of(end)).chain(model::returned(operation).map(place_of))
+    };
     let mut joined = Joined::new(keys.len());
     for (_, operation) in &constraining {
         if let KvCommand::Scan { start, end, .. } = &operation.command {
-            let places = (place_of(start)..place_of(end)).chain(returned(operation).map(place_of));
-            joined.join(places);
+            joined.join(scanned(operation, start, end));
         }
     }
     let names = joined.names(&keys);
@@ -186,9 +189,7 @@ fn groups(history: &History) -> Vec<(String, Vec<usize>)> {
     let mut alone: Vec<(String, Vec<usize>)> = Vec::new();
     for (index, operation) in constraining {
         let place = match &operation.command {
-            KvCommand::Scan { start, end, .. } => {
-                (place_of(start)..place_of(end)).chain(returned(operation).map(place_of)).next()
-            }
+            KvCommand::Scan { start, end, .. } => scanned(operation, start, end).next(),
             command => Some(place_of(command.key())),
         };
         match place {
@@ -210,15 +211,6 @@ fn core_keys(explanation: &Explanation) -> Option<String> {
         Some(_) => None,
         None => explanation.core.first().map(|operation| operation.command.key().to_string()),
     }
-}
-
-/// The keys a scan returned.
-fn returned(operation: &Operation) -> impl Iterator<Item = &str> {
-    let records = match operation.output() {
-        Some(KvOutput::Records(records)) => records.as_slice(),
-        _ => &[],
-    };
-    records.iter().map(|(key, _)| key.as_str())
 }
 
 /// Places of keys joined into groups (union-find, by the smallest place).

@@ -235,7 +235,7 @@ impl KeyModel {
     /// A scan's step, or `Impossible` if its records could not come from its range (out of range, out of key
     /// order, or more than its limit).
     fn scan_step(&mut self, start: &str, end: &str, limit: Option<u32>, records: &[(String, String)]) -> Step {
-        let place_of = |key: &str| self.keys.partition_point(|named| named.as_str() < key);
+        let place_of = |key: &str| place_of(&self.keys, key);
         let covers = place_of(start)..place_of(end).max(place_of(start));
         let limit = limit.map_or(usize::MAX, |limit| limit as usize);
         let places: Vec<usize> = records.iter().map(|(key, _)| place_of(key)).collect();
@@ -370,9 +370,7 @@ impl KeyModel {
             Step::Impossible => "this command never returns that output".into(),
         }
     }
-}
 
-impl KeyModel {
     /// `[a="1", b="2"]`, or `no records`.
     fn describe_records(&self, records: &[(usize, StateId)]) -> String {
         if records.is_empty() {
@@ -409,18 +407,31 @@ pub(super) fn keys_named<'a>(operations: impl IntoIterator<Item = &'a Operation>
     let mut keys: BTreeMap<String, String> = BTreeMap::new();
     for operation in operations {
         match (&operation.command, operation.output()) {
-            (KvCommand::Scan { .. }, Some(KvOutput::Records(records))) => {
-                for (key, _) in records {
-                    keys.insert(key.clone(), String::new());
+            (KvCommand::Scan { .. }, _) => {
+                for key in returned(operation) {
+                    keys.insert(key.to_string(), String::new());
                 }
             }
-            (KvCommand::Scan { .. }, _) => {}
             (command, _) => {
                 keys.insert(command.key().to_string(), String::new());
             }
         }
     }
     keys.into_keys().collect()
+}
+
+/// Where `key` is, or would go, among the sorted `keys`.
+pub(super) fn place_of(keys: &[String], key: &str) -> usize {
+    keys.partition_point(|named| named.as_str() < key)
+}
+
+/// The keys a scan returned (none for any other operation).
+pub(super) fn returned(operation: &Operation) -> impl Iterator<Item = &str> {
+    let records = match operation.output() {
+        Some(KvOutput::Records(records)) => records.as_slice(),
+        _ => &[],
+    };
+    records.iter().map(|(key, _)| key.as_str())
 }
 
 /// Whether an operation can constrain the order at all (see `KeyModel::compile` for those that cannot).
