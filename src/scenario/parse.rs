@@ -562,9 +562,8 @@ fn words(text: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-const ACTIONS: &str =
-    "put, get, delete, append, cas, scan, kill, restart, pause, resume, partition, cut, heal-link, heal, \
-                       drop, duplicate, deliver, faults, reload, retries";
+const ACTIONS: &str = "put, get, delete, append, cas, scan, kill, restart, pause, resume, partition, cut, \
+                       heal-link, heal, drop, duplicate, deliver, faults, reload, retries";
 
 /// `on` or `off` (the client's automatic retries).
 fn on_off(text: &str) -> Result<bool, String> {

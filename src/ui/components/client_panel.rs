@@ -1,7 +1,10 @@
 use std::rc::Rc;
 
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use super::controls::{input_value, select_value};
 
 use crate::kv::KvCommand;
 use crate::paxos::{NodeId, ReadLevel};
@@ -179,19 +182,23 @@ fn text_field(
 }
 
 fn select_input(draft: &UseStateHandle<Draft>, set: fn(&mut Draft, String)) -> Callback<Event> {
-    let draft = draft.clone();
-    Callback::from(move |event: Event| {
-        let mut next = (*draft).clone();
-        set(&mut next, event.target_unchecked_into::<HtmlSelectElement>().value());
-        draft.set(next);
-    })
+    draft_setter(draft, set, select_value)
 }
 
 fn text_input(draft: &UseStateHandle<Draft>, set: fn(&mut Draft, String)) -> Callback<InputEvent> {
+    draft_setter(draft, set, input_value)
+}
+
+/// A callback that sets one field of the draft to what `read` finds in the event's element.
+fn draft_setter<E: JsCast + 'static>(
+    draft: &UseStateHandle<Draft>,
+    set: fn(&mut Draft, String),
+    read: fn(&Event) -> String,
+) -> Callback<E> {
     let draft = draft.clone();
-    Callback::from(move |event: InputEvent| {
+    Callback::from(move |event: E| {
         let mut next = (*draft).clone();
-        set(&mut next, event.target_unchecked_into::<HtmlInputElement>().value());
+        set(&mut next, read(event.unchecked_ref()));
         draft.set(next);
     })
 }
