@@ -73,22 +73,30 @@ fn entry(entry: Option<&Entry<crate::kv::KvCommand>>, chosen: bool) -> String {
     }
 }
 
-/// The fields of a running node (all "—" when it is down).
-fn memory_fields(node: Option<&KvNode>) -> Vec<(&'static str, String)> {
-    let Some(node) = node else { return vec![("role", "down".into())] };
+/// The fields of a running node (its role alone, "down", when it is down).
+fn memory_fields(node: Option<&KvNode>) -> Vec<(String, String)> {
+    let Some(node) = node else { return vec![("role".into(), "down".into())] };
     let role = match node.role() {
         RoleKind::Leader => "leader",
         RoleKind::Follower => "follower",
         RoleKind::Candidate => "candidate",
     };
-    vec![
+    let fields = [
         ("role", role.into()),
         ("ballot", ballot(node.own_ballot())),
         ("promise", ballot(Some(node.promised()))),
         ("leader", node.leader().map_or("—".into(), |leader| format!("node {leader}"))),
         ("first unchosen slot", node.first_unchosen().to_string()),
         ("applied up to", node.applied_upto().to_string()),
-    ]
+        ("clock", node.now().to_string()),
+    ];
+    let mut fields: Vec<(String, String)> = fields.into_iter().map(|(field, value)| (field.into(), value)).collect();
+    // When it last heard from each peer: what a heartbeat changes, and what its election timer reads.
+    fields.extend(node.config().members.iter().filter(|peer| **peer != node.id()).map(|peer| {
+        let heard = node.last_heard(*peer).map_or("never".into(), |at| format!("at {at}"));
+        (format!("heard from node {peer}"), heard)
+    }));
+    fields
 }
 
 fn memory_changes(before: Option<&KvNode>, after: Option<&KvNode>) -> Vec<FieldChange> {

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use super::components::{
     checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, MessagePanel, NodeCard, Ring,
-    ScenarioPane, ScenarioPanel, SequenceDiagram,
+    ScenarioPane, ScenarioPanel, SequenceDiagram, StepPanel,
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
@@ -17,7 +17,10 @@ use super::runner::{
 use super::source::{self, query_param, Loaded, Source};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
+use crate::sim::branches::Branches;
 use crate::sim::{FaultConfig, UserAction};
+
+mod stepping;
 
 /// Adding `?panic-test` to the page's address makes the app panic right after it mounts, so the end-to-end
 /// tests can check that a panic in the release build shows the error banner.
@@ -59,6 +62,18 @@ pub enum Cmd {
     PlayScenario(Rc<Result<Loaded, String>>),
     /// A scenario the address names, read and run: play it (and show its text), or show why not.
     OpenScenario(Rc<Result<Loaded, String>>),
+    /// Start (`true`) or stop stepping event by event (`stepping.rs`).
+    StepByEvent(bool),
+    /// While stepping: this event happens next, in a tick of its own.
+    Choose(UserAction),
+    /// One event back or forward along the path.
+    Back,
+    Forward,
+    /// To tick `tick` of branch `branch` of the history.
+    Jump {
+        branch: usize,
+        tick: u64,
+    },
 }
 
 /// Everything one frame renders: the cluster's view plus the controls' state.
@@ -82,6 +97,12 @@ pub struct Frame {
     /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
     pub persistent: bool,
     pub scenario: Rc<ScenarioPane>,
+    /// Whether the run is stepping event by event.
+    pub stepping: bool,
+    /// While stepping, every event the visitor may choose next, with its name.
+    pub next_events: Rc<[(UserAction, String)]>,
+    /// The history's branches, with the current one as the run has it now, while stepping or once there are two.
+    pub branches: Option<Rc<Branches>>,
 }
 
 /// A frame to draw, and whether ticks made it (see [`Shared::draw`]).
@@ -117,6 +138,8 @@ struct Shared {
     pane: Rc<ScenarioPane>,
     /// The title of the scenario this run came from (an export keeps it).
     title: Option<String>,
+    /// The paths the visitor left by going back and choosing differently (`stepping.rs`).
+    branches: Branches,
 }
 
 impl Shared {
@@ -144,6 +167,7 @@ impl Shared {
             alive: true,
             pane: Rc::default(),
             title: None,
+            branches: Branches::default(),
         }
     }
 
@@ -216,6 +240,9 @@ impl Shared {
 
     fn build_frame(&self) -> Frame {
         let mut view = from_sim(self.runner.sim(), &self.windows);
+        for changes in &self.runner.changes {
+            view.nodes[usize::from(changes.node) - 1].changes = Rc::from(changes.fields.clone());
+        }
         // The disk panes show what IndexedDB holds, not the simulator's copy.
         if let Some(disks) = self.persistence.disk_views(view.nodes.len()) {
             for (node, disk) in view.nodes.iter_mut().zip(disks) {
@@ -241,6 +268,9 @@ impl Shared {
             saved_tick: self.persistence.saved().map(|saved| saved.tick),
             persistent: self.persistence.choice().cluster().is_some(),
             scenario: self.pane.clone(),
+            stepping: sim.stepping(),
+            next_events: self.next_events(),
+            branches: self.branches_shown(),
         }
     }
 
@@ -252,25 +282,19 @@ impl Shared {
                 self.playing = true;
                 self.last_ts = None;
             }
-            Cmd::Pause => {
-                self.playing = false;
-                self.carry = 0.0;
-                self.owed = 0.0;
-            }
+            Cmd::Pause => self.pause(),
             Cmd::Step => {
                 self.playing = false;
                 self.carry = 0.0;
                 self.owed = (self.owed + 1.0).min(TICKS_PER_FRAME_MAX);
             }
             Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 2_000.0),
-            Cmd::Seek(tick) => {
-                self.runner.seek(tick);
-                self.persistence.rewrite(&mut self.runner);
-                self.playing = false;
-                self.carry = 0.0;
-                self.owed = 0.0;
+            Cmd::Seek(tick) => self.seek(tick),
+            Cmd::Act(action) if self.runner.sim().stepping() && self.runner.sim().describe_event(&action).is_some() => {
+                self.choose(action)
             }
             Cmd::Act(action) => {
+                self.keep_branch();
                 if let UserAction::SetFaults { faults } = &action {
                     self.faults = faults.clone();
                 }
@@ -312,7 +336,26 @@ impl Shared {
                 }
                 Err(error) => self.error = Some(error.clone()),
             },
+            Cmd::StepByEvent(on) => self.step_by_event(on),
+            Cmd::Choose(event) => self.choose(event),
+            Cmd::Back => self.seek(self.runner.now().saturating_sub(1)),
+            Cmd::Forward => self.forward(),
+            Cmd::Jump { branch, tick } => self.jump(branch, tick),
         }
+    }
+
+    /// Stops the clock: nothing owed, nothing carried.
+    fn pause(&mut self) {
+        self.playing = false;
+        self.carry = 0.0;
+        self.owed = 0.0;
+    }
+
+    /// Time travel to `tick`, paused.
+    fn seek(&mut self, tick: u64) {
+        self.runner.seek(tick);
+        self.persistence.rewrite(&mut self.runner);
+        self.pause();
     }
 
     /// A new run of `record` in the same storage (the visitor's cluster is rewritten, as "New run" does); the
@@ -401,6 +444,7 @@ impl Host for Shared {
     fn replace_runner(&mut self, runner: Runner) {
         self.faults = runner.sim().config().faults.clone();
         self.runner = runner;
+        self.branches = Branches::default();
         self.owed = 0.0;
         self.share_url = None;
         self.changed();
@@ -681,6 +725,7 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                     <Controls frame={f.clone()} dispatch={dispatch.clone()} />
                 </section>
                 <aside class="side">
+                    <StepPanel frame={f.clone()} dispatch={dispatch.clone()} />
                     <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
                         retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
                         dispatch={dispatch.clone()} />
