@@ -4,7 +4,7 @@
 //! A machine the step did not touch is still the same `Rc` (the simulator copies a machine on write only), so
 //! comparing before and after costs nothing for the untouched nodes.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::check::invariants::describe_value;
@@ -133,15 +133,15 @@ fn log_changes(before: &KvNode, after: &KvNode) -> Vec<FieldChange> {
         .collect()
 }
 
+/// Keys and values in quotes, written out rather than with `{:?}`, whose escaping costs the page kilobytes.
 fn store_changes(before: &KvNode, after: &KvNode) -> Vec<FieldChange> {
     let (old, new) = (&before.machine().data, &after.machine().data);
-    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-    let value = |data: &std::collections::BTreeMap<String, String>, key: &String| {
-        data.get(key).map_or("(absent)".into(), |value| format!("{value:?}"))
+    let value = |data: &BTreeMap<String, String>, key: &String| {
+        data.get(key).map_or("(absent)".into(), |value| format!("\"{value}\""))
     };
-    keys.into_iter()
-        .filter_map(|key| change(Place::Memory, format!("key {key:?}"), value(old, key), value(new, key)))
-        .collect()
+    // The keys of either store, each once (the new ones after the old: no set to build).
+    let keys = old.keys().chain(new.keys().filter(|key| !old.contains_key(*key)));
+    keys.filter_map(|key| change(Place::Memory, format!("key \"{key}\""), value(old, key), value(new, key))).collect()
 }
 
 fn disk_changes(before: &Machine, after: &Machine) -> Vec<FieldChange> {
@@ -158,8 +158,8 @@ fn disk_changes(before: &Machine, after: &Machine) -> Vec<FieldChange> {
     ];
     let mut changes: Vec<FieldChange> =
         scalar.into_iter().filter_map(|(field, a, b)| change(Place::Disk, field, a, b)).collect();
-    let slots: BTreeSet<&u64> = old.entries.keys().chain(new.entries.keys()).collect();
-    changes.extend(slots.into_iter().filter_map(|slot| {
+    let slots = old.entries.keys().chain(new.entries.keys().filter(|slot| !old.entries.contains_key(*slot)));
+    changes.extend(slots.filter_map(|slot| {
         let (a, b) = (entry(old.entries.get(slot), false), entry(new.entries.get(slot), false));
         change(Place::Disk, format!("slot {slot}"), a, b)
     }));

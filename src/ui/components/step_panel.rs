@@ -101,17 +101,21 @@ fn branch(branches: &Branches, index: usize, now: u64, d: &Callback<Cmd>) -> Htm
         let d = d.clone();
         Callback::from(move |_: MouseEvent| d.emit(Cmd::Jump { branch: index, tick }))
     };
-    let mut children: Vec<(usize, u64)> = branches.children(index).collect();
-    children.sort_by_key(|(_, tick)| *tick);
-    let mut items: Vec<Html> = Vec::new();
-    let mut next_child = children.iter().peekable();
     let events: Vec<(u64, &str)> = this.own_events().map(|(_, tick, label)| (tick, label)).collect();
     // The point shown as "you are here": the newest event at or before now on the current branch.
     let here = current.then(|| events.iter().rposition(|(tick, _)| *tick <= now)).flatten();
+    // A branch that left at tick t hangs before the first event after t (children come in the order they were
+    // made, not by tick, so each event takes those that left since the event before it).
+    let hang = |from: Option<u64>, to: Option<u64>| -> Vec<Html> {
+        let left_between = |at: &u64| from.is_none_or(|from| *at >= from) && to.is_none_or(|to| *at < to);
+        let children = branches.children(index).filter(|(_, at)| left_between(at));
+        children
+            .map(|(child, _)| html! { <li class="fork"><ul class="branches">{ branch(branches, child, now, d) }</ul></li> })
+            .collect()
+    };
+    let mut items: Vec<Html> = Vec::new();
     for (position, (tick, label)) in events.iter().enumerate() {
-        while let Some((child, _)) = next_child.next_if(|(_, at)| at < tick) {
-            items.push(html! { <li class="fork"><ul class="branches">{ branch(branches, *child, now, d) }</ul></li> });
-        }
+        items.extend(hang(position.checked_sub(1).map(|before| events[before].0), Some(*tick)));
         let mark = (here == Some(position)).then_some("step");
         items.push(html! {
             <li><button class="history-event" aria-current={mark} onclick={jump(*tick)}>
@@ -119,9 +123,7 @@ fn branch(branches: &Branches, index: usize, now: u64, d: &Callback<Cmd>) -> Htm
             </button></li>
         });
     }
-    items.extend(next_child.map(|(child, _)| {
-        html! { <li class="fork"><ul class="branches">{ branch(branches, *child, now, d) }</ul></li> }
-    }));
+    items.extend(hang(events.last().map(|(tick, _)| *tick), None));
     let start = this.since();
     html! {
         <li class={classes!("branch", current.then_some("current"))}>
