@@ -33,6 +33,14 @@ const FRAME_SAMPLES_MAX: u32 = 2_000;
 /// keeps its speed down to 25 frames a second: on a busy 2-core machine the page draws 25 to 40 a second at that
 /// speed (BENCHMARKS.md), and a tick costs far less than drawing a frame.
 const TICKS_PER_FRAME_MAX: f64 = 80.0;
+/// Main-thread time a frame spends taking ticks, at most: with the render that follows, a fast-forward frame then
+/// stays near the 10 ms frame budget. At least one tick is taken per frame; ticks not taken stay owed (up to
+/// `OWED_MAX`), so on a slow or busy machine fast-forward runs slower than asked instead of dropping frames.
+const TICK_BUDGET_MS: f64 = 4.0;
+/// The node cards are the heaviest part of a frame to render: while ticks flow, they follow at most this often
+/// (about 30 times a second), which no one can tell from every frame at fast-forward, and which slower speeds
+/// (a tick every 125 ms at 8 ticks/s) never reach.
+const CARDS_EVERY_MS: f64 = 30.0;
 /// Ticks owed at most: a frame's ticks that storage held back (a commit still under way) are taken with the next
 /// frame's, so a commit that takes up to two frames does not slow the run; beyond that the run slows to what the
 /// disk takes. In memory nothing is held back, so a frame takes at most `TICKS_PER_FRAME_MAX`.
@@ -133,6 +141,8 @@ struct Shared {
     ticked: bool,
     /// An animation frame is taking ticks: with IndexedDB only a frame takes them (see [`Shared::draw`]).
     in_frame: bool,
+    /// While an animation frame takes ticks, the time (`now_ms`) by which it stops ([`TICK_BUDGET_MS`]).
+    ticks_until: Option<f64>,
     alive: bool,
     /// The scenario editor's text and news.
     pane: Rc<ScenarioPane>,
@@ -164,6 +174,7 @@ impl Shared {
             shown_now: 0,
             ticked: false,
             in_frame: false,
+            ticks_until: None,
             alive: true,
             pane: Rc::default(),
             title: None,
@@ -455,8 +466,9 @@ impl Host for Shared {
     fn pump(&mut self) -> Option<Pending> {
         let may_take = self.in_frame || !self.persistence.is_driving();
         let owed = if may_take { self.owed.floor() as u64 } else { 0 };
+        let until = self.ticks_until;
         let (pending, taken) = persist::pump_ticks(&mut self.persistence, &mut self.runner, owed, |runner| {
-            runner.sim().violations().is_empty()
+            runner.sim().violations().is_empty() && until.is_none_or(|until| now_ms() < until)
         });
         self.owed -= taken as f64;
         if !self.runner.sim().violations().is_empty() {
@@ -489,10 +501,12 @@ fn animation_frame(shared: &Rc<RefCell<Shared>>, ts: f64) -> Option<(Option<Draw
     s.advance(ts);
     let drawn_first = if s.persistence.is_driving() { s.draw() } else { None };
     s.in_frame = true;
+    s.ticks_until = Some(now_ms() + TICK_BUDGET_MS);
     drop(s);
     persist::drive(shared);
     let mut s = shared.borrow_mut();
     s.in_frame = false;
+    s.ticks_until = None;
     let drawn = drawn_first.or_else(|| s.draw());
     Some((drawn, s.time()))
 }
@@ -631,10 +645,14 @@ pub fn app() -> Html {
 fn frame_loop(handles: Handles) -> impl FnOnce() {
     let Handles { shared, published, cards, cards_due, clock } = handles;
     let loop_shared = shared.clone();
+    let mut cards_shown_at = f64::NEG_INFINITY;
     each_animation_frame(move |ts: f64| {
         let start = now_ms();
-        if let Some(view) = cards_due.borrow_mut().take() {
-            cards.set(view);
+        if ts - cards_shown_at >= CARDS_EVERY_MS {
+            if let Some(view) = cards_due.borrow_mut().take() {
+                cards.set(view);
+                cards_shown_at = ts;
+            }
         }
         let Some((next, time)) = animation_frame(&loop_shared, ts) else { return false };
         // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
