@@ -301,9 +301,7 @@ impl Shared {
             }
             Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 2_000.0),
             Cmd::Seek(tick) => self.seek(tick),
-            Cmd::Act(action) if self.runner.sim().stepping() && self.runner.sim().describe_event(&action).is_some() => {
-                self.choose(action)
-            }
+            Cmd::Act(action) if self.takes_a_step(&action) => self.choose(action),
             Cmd::Act(action) => {
                 self.keep_branch();
                 if let UserAction::SetFaults { faults } = &action {

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SHOTS, leader, openPage, tick, until, launchedForThisFile } from './harness.mjs';
+import { SHOTS, leader, openPage, submit, tick, until, launchedForThisFile } from './harness.mjs';
 
 const env = launchedForThisFile();
 
@@ -86,6 +86,13 @@ test('the next events name their verb, and Forward replays the event that was ch
     assert.match(name, /^(Deliver #|Drop #|Duplicate #|Fire timer of node |Acknowledge write of node |Crash node |Restart node )/);
   }
   await choose(page, first);
+  // A client request sent while stepping is one event of the path too: a tick of its own, named in the history.
+  const before = await tick(page);
+  await submit(page, { target: 1, key: 'k', value: 'v' });
+  await until(async () => (await tick(page)) === before + 1, 'the request to be sent in a tick of its own');
+  assert.match(await history(page).innerText(), new RegExp(`tick ${before + 1}: You sent put k=v to node 1`));
+  await page.getByRole('button', { name: 'Back', exact: true }).click();
+  await until(async () => (await tick(page)) === before, 'back to the delivery');
   const after = await fingerprint(page);
   await page.getByRole('button', { name: 'Back', exact: true }).click();
   await page.getByRole('button', { name: 'Forward', exact: true }).click();

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::Shared;
 use crate::sim::branches::Branches;
 use crate::sim::UserAction;
-use crate::ui::runner::Runner;
+use crate::ui::runner::{describe_action, Runner};
 
 impl Shared {
     /// Before anything is done now: if the run has recorded events after now, acting would forget them, so the
@@ -37,13 +37,23 @@ impl Shared {
         }
     }
 
+    /// Whether `action`, done while stepping, is one event of the path: a message's, a node's, or a client
+    /// request the visitor sends (each then gets a tick of its own, so Back undoes exactly it).
+    pub(super) fn takes_a_step(&self, action: &UserAction) -> bool {
+        let sim = self.runner.sim();
+        sim.stepping() && (sim.describe_event(action).is_some() || matches!(action, UserAction::ClientOp { .. }))
+    }
+
     /// The visitor chose `event`: it happens in the next tick of its own.
     pub(super) fn choose(&mut self, event: UserAction) {
         self.pause();
         self.keep_branch();
-        let name = self.runner.sim().describe_event(&event).unwrap_or_default();
+        let said = match self.runner.sim().describe_event(&event) {
+            Some(name) => format!("You chose: {name}."),
+            None => describe_action(&event),
+        };
         let ticks = self.runner.plan(event);
-        self.runner.say_line(format!("You chose: {name}."));
+        self.runner.say_line(said);
         self.owed = ticks as f64;
         self.share_url = None;
     }
