@@ -181,12 +181,12 @@ pub fn state_digest(store: &KvStore) -> u64 {
     }
     let mut hasher = FnvHasher::default();
     hasher.write(&(store.data.len() as u64).to_le_bytes());
-    for (key, value) in &store.data {
+    for (key, value) in store.data.iter() {
         bytes(&mut hasher, key.as_bytes());
         bytes(&mut hasher, value.as_bytes());
     }
     hasher.write(&(store.sessions.len() as u64).to_le_bytes());
-    for (client, session) in &store.sessions {
+    for (client, session) in store.sessions.iter() {
         hasher.write(&client.to_le_bytes());
         hasher.write(&session.seq.to_le_bytes());
         match &session.output {
