@@ -358,11 +358,11 @@ impl SafetyChecker {
     /// learned, per slot. The model checker adds it to a state's fingerprint, so that two runs that reach the same
     /// nodes by different paths are told apart when the checker would judge their futures differently.
     pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
-        for (slot, (_, value)) in &self.chosen {
+        for (slot, (_, value)) in self.chosen.iter() {
             std::hash::Hash::hash(&(slot, value), state);
         }
         state.write_u8(0xff);
-        for (slot, (_, value)) in &self.learned {
+        for (slot, (_, value)) in self.learned.iter() {
             std::hash::Hash::hash(&(slot, value), state);
         }
     }

@@ -10,6 +10,7 @@ use crate::check::invariants::{names, Position, SafetyChecker, Violation, Violat
 use crate::check::{check_with, CheckOptions, CheckOutcome, History};
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{Bug, Config, EnvelopeOf, Event, Node, NodeId, ReadyOf, Rejection, Reply, Request, RoleKind};
+use crate::shared::Shared;
 use crate::storage::{MemoryStorage, Storage};
 
 use super::client::{Client, Outstanding};
@@ -72,7 +73,7 @@ pub struct Sim {
     /// Random link faults in force (`faults.rs`).
     pub(super) link_faults: Vec<super::faults::LinkFault>,
     /// Each node's clock (`clock.rs`): how many of its ticks a simulator tick holds.
-    clocks: Vec<super::clock::Clock>,
+    clocks: Shared<Vec<super::clock::Clock>>,
     clients: Vec<Client>,
     pub(super) visitor: Client,
     /// Whether the visitor's client retries by itself (`UserAction::SetRetries`; off until an action turns it on).
@@ -81,11 +82,11 @@ pub struct Sim {
     /// action (see `stepping.rs`).
     pub(super) stepping: bool,
     /// The clients whose requests stepping chooses (`UserAction::Request`), by number from 1.
-    pub(super) step_clients: Vec<Client>,
+    pub(super) step_clients: Shared<Vec<Client>>,
     /// Every operation the visitor sent, oldest first, with its path and outcome.
     pub(super) visitor_ops: Vec<VisitorOp>,
     invoked: u64,
-    pub(super) history: History,
+    pub(super) history: Shared<History>,
     pub(super) checker: SafetyChecker,
     pub(super) trace: Trace,
     scheduled: BTreeMap<u64, Vec<UserAction>>,
@@ -138,15 +139,15 @@ impl Sim {
             network: Network::default(),
             partition_until: None,
             link_faults: Vec::new(),
-            clocks: super::clock::Clock::for_nodes(config.nodes, config.drift_ppm, seed),
+            clocks: Shared::new(super::clock::Clock::for_nodes(config.nodes, config.drift_ppm, seed)),
             clients,
             visitor: Client::new(VISITOR),
             visitor_retries: false,
             stepping: false,
-            step_clients: Vec::new(),
+            step_clients: Shared::default(),
             visitor_ops: Vec::new(),
             invoked: 0,
-            history: History::new(),
+            history: Shared::new(History::new()),
             checker,
             trace: Trace::new(keep_trace),
             scheduled,
@@ -782,7 +783,7 @@ impl Sim {
             .clients
             .iter()
             .chain(std::iter::once(&self.visitor))
-            .chain(&self.step_clients)
+            .chain(self.step_clients.iter())
             .filter_map(|client| {
                 client.outstanding.as_ref().map(|o| format!("client {} #{}: {}", client.id, o.seq, o.command))
             })
