@@ -47,7 +47,6 @@ pub struct Machine {
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
     pub(super) down_until: Option<u64>,
-    ready: ReadyOf<KvStore>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,6 +103,9 @@ pub struct Sim {
     /// When kept (`keep_durable_batches`): every batch that became durable, with its node, oldest first, until
     /// taken. The browser copies them to IndexedDB; the simulator itself never reads them.
     durable_batches: Option<Vec<(NodeId, KvBatch)>>,
+    /// What the node being collected from said (`collect`), drained every time: kept only so its buffers are
+    /// reused. One for the whole cluster rather than one per machine, so a copied machine is smaller.
+    ready: ReadyOf<KvStore>,
 }
 
 /// A write batch of the playground's nodes.
@@ -122,7 +124,6 @@ impl Sim {
                 durable_at: VecDeque::new(),
                 paused: false,
                 down_until: None,
-                ready: ReadyOf::<KvStore>::default(),
             }));
         }
         let mut scheduled: BTreeMap<u64, Vec<UserAction>> = BTreeMap::new();
@@ -159,6 +160,7 @@ impl Sim {
             undecided: None,
             fault_gate: None,
             durable_batches: None,
+            ready: ReadyOf::<KvStore>::default(),
             config,
         })
     }
@@ -433,14 +435,8 @@ impl Sim {
         // A new machine rather than `Rc::make_mut`, which would copy the node only to drop it.
         let mut storage = shared.storage.clone();
         storage.crash();
-        self.machines[id as usize - 1] = Rc::new(Machine {
-            node: None,
-            storage,
-            durable_at: VecDeque::new(),
-            paused: shared.paused,
-            down_until,
-            ready: ReadyOf::<KvStore>::default(),
-        });
+        self.machines[id as usize - 1] =
+            Rc::new(Machine { node: None, storage, durable_at: VecDeque::new(), paused: shared.paused, down_until });
         self.checker.node_crashed(id);
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }
@@ -546,7 +542,7 @@ impl Sim {
 
     fn collect(&mut self, index: usize) {
         let id = index as NodeId + 1;
-        let mut ready = std::mem::take(&mut Rc::make_mut(&mut self.machines[index]).ready);
+        let mut ready = std::mem::take(&mut self.ready);
         while let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() {
             node.ready_into(&mut ready);
             if ready.is_empty() {
@@ -586,7 +582,7 @@ impl Sim {
                 self.on_reply(id, reply);
             }
         }
-        Rc::make_mut(&mut self.machines[index]).ready = ready;
+        self.ready = ready;
     }
 
     // ----- Network -----
