@@ -180,6 +180,12 @@ impl Network {
         self.slot_of(id).and_then(|slot| self.slots[slot].as_ref())
     }
 
+    /// Messages in flight in no particular order, for what does not depend on it (a digest of the multiset, say):
+    /// unlike `in_flight`, it sorts nothing and allocates nothing.
+    pub fn unordered(&self) -> impl Iterator<Item = &InFlight> {
+        self.slots.iter().flatten()
+    }
+
     /// Messages in flight, in delivery order.
     pub fn in_flight(&self) -> impl Iterator<Item = &InFlight> {
         self.in_flight_slots().map(|slot| self.slots[slot].as_ref().expect("a slot in flight holds a message"))
