@@ -8,6 +8,7 @@
 //! `start <= key < end`, at most `limit` of them.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -232,10 +233,14 @@ pub struct Session {
 
 /// The key-value store plus the session table. Both are replicated state: they change only by applying
 /// chosen commands, and a snapshot holds both.
+///
+/// Both maps are shared copy-on-write (`Rc::make_mut` on a write): a snapshot, a node's copy and the model
+/// checker's copies of a cluster (`crate::explore`) cost two counts, not a copy of every key, until one of them
+/// applies a write.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct KvStore {
-    pub data: BTreeMap<String, String>,
-    pub sessions: BTreeMap<ClientId, Session>,
+    pub data: Rc<BTreeMap<String, String>>,
+    pub sessions: Rc<BTreeMap<ClientId, Session>>,
     /// Planted bug `apply-retry-twice`: skip the session table. Not replicated state; set by the node's config.
     #[serde(skip)]
     pub bug_apply_retry_twice: bool,
@@ -270,15 +275,17 @@ impl KvStore {
         match command {
             KvCommand::Get { .. } | KvCommand::Read { .. } | KvCommand::Scan { .. } => self.read(command),
             KvCommand::Put { key, value } => {
-                self.data.insert(key.clone(), value.clone());
+                Rc::make_mut(&mut self.data).insert(key.clone(), value.clone());
                 KvOutput::Ok
             }
             KvCommand::Delete { key } => {
-                self.data.remove(key);
+                if self.data.contains_key(key) {
+                    Rc::make_mut(&mut self.data).remove(key);
+                }
                 KvOutput::Ok
             }
             KvCommand::Append { key, value } => {
-                let current = self.data.entry(key.clone()).or_default();
+                let current = Rc::make_mut(&mut self.data).entry(key.clone()).or_default();
                 if current.len() + value.len() > VALUE_LEN_MAX {
                     return KvOutput::TooLong;
                 }
@@ -287,7 +294,7 @@ impl KvStore {
             }
             KvCommand::Cas { key, expected, new } => {
                 if self.data.get(key) == expected.as_ref() {
-                    self.data.insert(key.clone(), new.clone());
+                    Rc::make_mut(&mut self.data).insert(key.clone(), new.clone());
                     KvOutput::Cas(true)
                 } else {
                     KvOutput::Cas(false)
@@ -314,7 +321,7 @@ impl StateMachine for KvStore {
             }
         }
         let output = self.execute(&request.command);
-        self.sessions.insert(request.client, Session { seq: request.seq, output: output.clone() });
+        Rc::make_mut(&mut self.sessions).insert(request.client, Session { seq: request.seq, output: output.clone() });
         output
     }
 

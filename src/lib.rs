@@ -10,6 +10,7 @@ pub mod explore;
 pub mod kv;
 pub mod paxos;
 pub mod scenario;
+pub mod shared;
 pub mod sim;
 pub mod storage;
 

@@ -223,7 +223,7 @@ async fn recovery_equals_the_state_before_the_kill() {
             ];
             if step == 4 {
                 let mut state = KvStore::default();
-                state.data.insert(format!("round{round}"), "done".into());
+                std::rc::Rc::make_mut(&mut state.data).insert(format!("round{round}"), "done".into());
                 records.push(Record::Snapshot(Snapshot { upto: slot.saturating_sub(2), state }));
             }
             batches.push(WriteBatch { id, records });

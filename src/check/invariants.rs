@@ -36,6 +36,7 @@ use crate::paxos::{
     Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, ReadLevel, Record, Reply, Slot,
     SlotState, Value, WriteBatch,
 };
+use crate::shared::Shared;
 
 pub type KvNode = Node<KvStore>;
 pub type KvValue = Value<KvCommand>;
@@ -181,12 +182,12 @@ pub fn state_digest(store: &KvStore) -> u64 {
     }
     let mut hasher = FnvHasher::default();
     hasher.write(&(store.data.len() as u64).to_le_bytes());
-    for (key, value) in &store.data {
+    for (key, value) in store.data.iter() {
         bytes(&mut hasher, key.as_bytes());
         bytes(&mut hasher, value.as_bytes());
     }
     hasher.write(&(store.sessions.len() as u64).to_le_bytes());
-    for (client, session) in &store.sessions {
+    for (client, session) in store.sessions.iter() {
         hasher.write(&client.to_le_bytes());
         hasher.write(&session.seq.to_le_bytes());
         match &session.output {
@@ -273,23 +274,28 @@ impl Reference {
 }
 
 /// The online safety checker. The simulator feeds it; `violations()` says what broke.
+///
+/// Its parts are `Shared`: the model checker copies the checker with every state, and a step changes few of them.
 #[derive(Clone, Debug)]
 pub struct SafetyChecker {
     nodes: usize,
     majority: usize,
     at: Position,
-    acceptances: BTreeMap<(Slot, Ballot), Vec<Acceptance>>,
+    acceptances: Shared<BTreeMap<(Slot, Ballot), Vec<Acceptance>>>,
     /// The truly chosen value per slot and the ballot that first chose it.
-    chosen: BTreeMap<Slot, (Ballot, KvValue)>,
+    chosen: Shared<BTreeMap<Slot, (Ballot, KvValue)>>,
     /// The value nodes learned per slot, and the first node that learned it.
-    learned: BTreeMap<Slot, (NodeId, KvValue)>,
-    proposed: BTreeMap<(ClientId, u64), KvCommand>,
-    mirrors: Vec<Mirror>,
-    replicas: Vec<Replica>,
-    reference: Reference,
-    claims: BTreeMap<Slot, Vec<Claim>>,
+    learned: Shared<BTreeMap<Slot, (NodeId, KvValue)>>,
+    proposed: Shared<BTreeMap<(ClientId, u64), KvCommand>>,
+    mirrors: Shared<Vec<Mirror>>,
+    replicas: Shared<Vec<Replica>>,
+    reference: Shared<Reference>,
+    claims: Shared<BTreeMap<Slot, Vec<Claim>>>,
+    /// Shares its own parts: most steps send a message, and few of those change what it holds.
     ballots: ballots::BallotChecks,
     /// Slots a durable batch touched, per node, to check against the chosen values once the batch is applied.
+    /// Empty between steps, as `violations` is on every path the search goes on from: neither is `Shared`, as
+    /// an empty vector costs nothing to copy.
     disk_checks: Vec<DiskCheck>,
     violations: Vec<Violation>,
 }
@@ -312,14 +318,14 @@ impl SafetyChecker {
             nodes,
             majority: nodes / 2 + 1,
             at: Position::default(),
-            acceptances: BTreeMap::new(),
-            chosen: BTreeMap::new(),
-            learned: BTreeMap::new(),
-            proposed: BTreeMap::new(),
-            mirrors: vec![Mirror::default(); nodes],
-            replicas: vec![Replica::default(); nodes],
-            reference: Reference::new(apply_retry_twice),
-            claims: BTreeMap::new(),
+            acceptances: Shared::default(),
+            chosen: Shared::default(),
+            learned: Shared::default(),
+            proposed: Shared::default(),
+            mirrors: Shared::new(vec![Mirror::default(); nodes]),
+            replicas: Shared::new(vec![Replica::default(); nodes]),
+            reference: Shared::new(Reference::new(apply_retry_twice)),
+            claims: Shared::default(),
             ballots: ballots::BallotChecks::new(nodes),
             disk_checks: Vec::new(),
             violations: Vec::new(),
@@ -352,11 +358,11 @@ impl SafetyChecker {
     /// learned, per slot. The model checker adds it to a state's fingerprint, so that two runs that reach the same
     /// nodes by different paths are told apart when the checker would judge their futures differently.
     pub fn fingerprint<H: Hasher>(&self, state: &mut H) {
-        for (slot, (_, value)) in &self.chosen {
+        for (slot, (_, value)) in self.chosen.iter() {
             std::hash::Hash::hash(&(slot, value), state);
         }
         state.write_u8(0xff);
-        for (slot, (_, value)) in &self.learned {
+        for (slot, (_, value)) in self.learned.iter() {
             std::hash::Hash::hash(&(slot, value), state);
         }
     }
@@ -412,11 +418,10 @@ impl SafetyChecker {
     /// Node `node` handed out a write batch (not durable yet).
     pub fn write_issued(&mut self, node: NodeId, batch: &KvBatch) {
         let index = self.index(node);
-        let mirror = &mut self.mirrors[index];
         for record in &batch.records {
             match record {
                 Record::Accept { slot, ballot, value } | Record::Chosen { slot, ballot, value } => {
-                    mirror.entries.insert(*slot, (*ballot, value.clone()));
+                    self.mirrors[index].entries.insert(*slot, (*ballot, value.clone()));
                 }
                 Record::Promise(_) | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
             }
@@ -505,9 +510,11 @@ impl SafetyChecker {
             let detail = format!("durable chosen point fell from {chosen_before} to {}", durable.chosen_upto);
             self.violate(names::DURABLE_CHOSEN_MONOTONIC, None, vec![node], vec![], detail);
         }
-        let replica = &mut self.replicas[index];
-        replica.durable_promised = replica.durable_promised.max(durable.promised);
-        replica.durable_chosen_upto = replica.durable_chosen_upto.max(durable.chosen_upto);
+        if durable.promised > promised_before || durable.chosen_upto > chosen_before {
+            let replica = &mut self.replicas[index];
+            replica.durable_promised = replica.durable_promised.max(durable.promised);
+            replica.durable_chosen_upto = replica.durable_chosen_upto.max(durable.chosen_upto);
+        }
         self.check_disk_chosen(node, durable);
     }
 
@@ -601,9 +608,13 @@ impl SafetyChecker {
         // Slots below the chosen point never produce another `Chosen` event: forget their mirror entries. Popped
         // from the front rather than `split_off`, which allocates a new tree on every call (every `Ready`).
         let first_unchosen = state.first_unchosen();
-        let entries = &mut self.mirrors[index].entries;
-        while entries.first_key_value().is_some_and(|(slot, _)| *slot < first_unchosen) {
-            entries.pop_first();
+        let stale =
+            |entries: &BTreeMap<Slot, _>| entries.first_key_value().is_some_and(|(slot, _)| *slot < first_unchosen);
+        if stale(&self.mirrors[index].entries) {
+            let entries = &mut self.mirrors[index].entries;
+            while stale(entries) {
+                entries.pop_first();
+            }
         }
     }
 
@@ -642,7 +653,7 @@ impl SafetyChecker {
     /// covers that slot holds state no chosen sequence explains.
     pub fn finish(&mut self) {
         let next = self.reference.next();
-        for (slot, claims) in std::mem::take(&mut self.claims) {
+        for (slot, claims) in std::mem::take(&mut *self.claims) {
             for claim in claims.into_iter().filter(|_| slot > next) {
                 let detail = format!(
                     "node {} {} a snapshot up to slot {slot} (at tick {}), but no node ever learned slot {next}",
@@ -769,10 +780,16 @@ impl SafetyChecker {
 
     /// Moves node `index`'s applied point over slots learned as holding no requests (no-ops apply nothing).
     fn skip_noops(&mut self, index: usize) {
+        let learned = &self.learned;
+        let at_noop = |replica: &Replica| {
+            replica.applied_in_slot == 0
+                && learned.get(&replica.next_slot).is_some_and(|(_, value)| value.requests().is_empty())
+        };
+        if !at_noop(&self.replicas[index]) {
+            return;
+        }
         let replica = &mut self.replicas[index];
-        while replica.applied_in_slot == 0
-            && self.learned.get(&replica.next_slot).is_some_and(|(_, value)| value.requests().is_empty())
-        {
+        while at_noop(replica) {
             replica.next_slot += 1;
         }
     }

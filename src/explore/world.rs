@@ -188,7 +188,7 @@ impl World {
             machine.storage.pending().for_each(|batch| batch.hash(&mut state));
         }
         let mut messages: u64 = 0;
-        for message in self.sim.network().in_flight() {
+        for message in self.sim.network().unordered() {
             messages = messages.wrapping_add(mix(content_digest(&message.envelope)));
         }
         (messages, self.sim.network().len()).hash(&mut state);
@@ -268,16 +268,18 @@ impl World {
 
     /// The history's invocations and outcomes in the order they happened, without their times.
     fn hash_history(&self, state: &mut FxHasher) {
-        let mut moments: Vec<(u64, bool, usize)> = Vec::new();
-        for (index, op) in self.sim.history().operations().iter().enumerate() {
-            moments.push((op.invoke, false, index));
-            if let Some(at) = op.response_time() {
-                moments.push((at, true, index));
-            }
-        }
-        moments.sort_unstable();
-        for (_, responded, index) in moments {
-            let op = &self.sim.history().operations()[index];
+        let operations = self.sim.history().operations();
+        // Each moment (time, answered, operation) is distinct; they are taken smallest first by a scan for the
+        // least one after the last, not collected and sorted: a history here holds a few operations (at most
+        // `Bounds::ops`), and this runs for every state computed, where an allocation costs more than the scans.
+        let moments = operations.iter().enumerate().flat_map(|(index, op)| {
+            std::iter::once((op.invoke, false, index)).chain(op.response_time().map(|at| (at, true, index)))
+        });
+        let mut last = None;
+        while let Some(moment) = moments.clone().filter(|moment| last.is_none_or(|last| *moment > last)).min() {
+            last = Some(moment);
+            let (_, responded, index) = moment;
+            let op = &operations[index];
             (responded, op.client).hash(state);
             // The outcome without its time: only the order of moments matters to linearizability.
             match &op.outcome {

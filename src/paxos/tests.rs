@@ -250,7 +250,7 @@ fn recovery_keeps_the_promise_unless_the_forget_bug_is_planted() {
 fn recovery_reapplies_the_durable_chosen_prefix_on_top_of_the_snapshot() {
     let mut disk = DurableStateOf::<KvStore>::default();
     let mut state = KvStore::default();
-    state.data.insert("k".into(), "snap".into());
+    Rc::make_mut(&mut state.data).insert("k".into(), "snap".into());
     disk.apply(&Record::Snapshot(Snapshot { upto: 3, state }));
     disk.apply(&Record::Accept { slot: 3, ballot: Ballot::new(1, 3), value: put(9, "after") });
     disk.apply(&Record::ChosenUpTo(4));

@@ -55,17 +55,24 @@ pub struct Network {
     link_faults: BTreeSet<(NodeId, NodeId)>,
 }
 
-/// A copy without the free slots past the last one in use and without the spare queues: the model checker copies
-/// a network for every state it visits, and those are only ever there to be reused.
+/// A copy without the free slots past the last one in use, without the spare queues and without stale keys: the
+/// model checker copies a network for every state it visits, and those are only ever there to be reused or
+/// skipped (a stepped run's stale keys never surface, as nothing is popped while stepping).
 impl Clone for Network {
     fn clone(&self) -> Self {
         let used = self.slots.iter().rposition(Option::is_some).map_or(0, |last| last + 1);
+        let live_keys = |(at, queue): (&u64, &VecDeque<u64>)| {
+            let live: VecDeque<u64> =
+                queue.iter().copied().filter(|key| Self::is_live(&self.slots, (*at, *key)).is_some()).collect();
+            (!live.is_empty()).then_some((*at, live))
+        };
+        let due: BTreeMap<u64, VecDeque<u64>> = self.due.iter().filter_map(live_keys).collect();
         Network {
             slots: self.slots[..used].to_vec(),
             free: self.free.iter().copied().filter(|slot| (*slot as usize) < used).collect(),
             len: self.len,
-            due: self.due.clone(),
-            keys: self.keys,
+            keys: due.values().map(VecDeque::len).sum(),
+            due,
             spare: Vec::new(),
             next_id: self.next_id,
             cut: self.cut.clone(),
@@ -96,6 +103,12 @@ impl Network {
             }
         };
         self.len += 1;
+        if deliver_at == u64::MAX {
+            // Never due (a stepped run's message, `super::simulator::NEVER`): no tick reaches it, so it gets no
+            // key, and a stepped network (the model checker copies one per state) holds no delivery queue at all.
+            // Leaving stepping pushes each such message again with a time.
+            return;
+        }
         let key = (id << SLOT_BITS) | u64::from(slot);
         let spare = &mut self.spare;
         let queue = self.due.entry(deliver_at).or_insert_with(|| spare.pop().unwrap_or_default());
@@ -178,6 +191,12 @@ impl Network {
 
     pub fn get(&self, id: u64) -> Option<&InFlight> {
         self.slot_of(id).and_then(|slot| self.slots[slot].as_ref())
+    }
+
+    /// Messages in flight in no particular order, for what does not depend on it (a digest of the multiset, say):
+    /// unlike `in_flight`, it sorts nothing and allocates nothing.
+    pub fn unordered(&self) -> impl Iterator<Item = &InFlight> {
+        self.slots.iter().flatten()
     }
 
     /// Messages in flight, in delivery order.
@@ -277,6 +296,32 @@ mod tests {
         assert_eq!(drain(&mut network, 5), vec![1, 4, 10]);
         assert_eq!(drain(&mut network, 6), vec![3]);
         assert!(network.is_empty());
+    }
+
+    #[test]
+    fn a_message_never_due_waits_until_taken_or_pushed_again_with_a_time() {
+        let mut network = Network::default();
+        network.push(message(1, u64::MAX));
+        network.push(message(2, 5));
+        assert_eq!(drain(&mut network, u64::MAX - 1), vec![2]);
+        assert_eq!(network.in_flight().map(|message| message.id).collect::<Vec<_>>(), vec![1]);
+        let waiting = network.remove(1).expect("still in flight");
+        network.push(InFlight { deliver_at: 7, ..waiting });
+        assert_eq!(drain(&mut network, 7), vec![1]);
+        assert!(network.is_empty());
+    }
+
+    #[test]
+    fn a_copy_delivers_what_the_original_does_without_its_stale_keys() {
+        let mut network = Network::default();
+        for id in 1..=6 {
+            network.push(message(id, id % 3));
+        }
+        network.remove(2);
+        network.remove(4);
+        let mut copy = network.clone();
+        assert_eq!(copy.keys, 4, "the keys of removed messages are not copied");
+        assert_eq!(drain(&mut copy, 10), drain(&mut network, 10));
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::check::invariants::{names, Position, SafetyChecker, Violation, Violat
 use crate::check::{check_with, CheckOptions, CheckOutcome, History};
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{Bug, Config, EnvelopeOf, Event, Node, NodeId, ReadyOf, Rejection, Reply, Request, RoleKind};
+use crate::shared::Shared;
 use crate::storage::{MemoryStorage, Storage};
 
 use super::client::{Client, Outstanding};
@@ -46,7 +47,6 @@ pub struct Machine {
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
     pub(super) down_until: Option<u64>,
-    ready: ReadyOf<KvStore>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub struct Sim {
     /// Random link faults in force (`faults.rs`).
     pub(super) link_faults: Vec<super::faults::LinkFault>,
     /// Each node's clock (`clock.rs`): how many of its ticks a simulator tick holds.
-    clocks: Vec<super::clock::Clock>,
+    clocks: Shared<Vec<super::clock::Clock>>,
     clients: Vec<Client>,
     pub(super) visitor: Client,
     /// Whether the visitor's client retries by itself (`UserAction::SetRetries`; off until an action turns it on).
@@ -81,11 +81,11 @@ pub struct Sim {
     /// action (see `stepping.rs`).
     pub(super) stepping: bool,
     /// The clients whose requests stepping chooses (`UserAction::Request`), by number from 1.
-    pub(super) step_clients: Vec<Client>,
+    pub(super) step_clients: Shared<Vec<Client>>,
     /// Every operation the visitor sent, oldest first, with its path and outcome.
     pub(super) visitor_ops: Vec<VisitorOp>,
     invoked: u64,
-    pub(super) history: History,
+    pub(super) history: Shared<History>,
     pub(super) checker: SafetyChecker,
     pub(super) trace: Trace,
     scheduled: BTreeMap<u64, Vec<UserAction>>,
@@ -103,6 +103,9 @@ pub struct Sim {
     /// When kept (`keep_durable_batches`): every batch that became durable, with its node, oldest first, until
     /// taken. The browser copies them to IndexedDB; the simulator itself never reads them.
     durable_batches: Option<Vec<(NodeId, KvBatch)>>,
+    /// What the node being collected from said (`collect`), drained every time: kept only so its buffers are
+    /// reused. One for the whole cluster rather than one per machine, so a copied machine is smaller.
+    ready: ReadyOf<KvStore>,
 }
 
 /// A write batch of the playground's nodes.
@@ -121,7 +124,6 @@ impl Sim {
                 durable_at: VecDeque::new(),
                 paused: false,
                 down_until: None,
-                ready: ReadyOf::<KvStore>::default(),
             }));
         }
         let mut scheduled: BTreeMap<u64, Vec<UserAction>> = BTreeMap::new();
@@ -138,15 +140,15 @@ impl Sim {
             network: Network::default(),
             partition_until: None,
             link_faults: Vec::new(),
-            clocks: super::clock::Clock::for_nodes(config.nodes, config.drift_ppm, seed),
+            clocks: Shared::new(super::clock::Clock::for_nodes(config.nodes, config.drift_ppm, seed)),
             clients,
             visitor: Client::new(VISITOR),
             visitor_retries: false,
             stepping: false,
-            step_clients: Vec::new(),
+            step_clients: Shared::default(),
             visitor_ops: Vec::new(),
             invoked: 0,
-            history: History::new(),
+            history: Shared::new(History::new()),
             checker,
             trace: Trace::new(keep_trace),
             scheduled,
@@ -158,6 +160,7 @@ impl Sim {
             undecided: None,
             fault_gate: None,
             durable_batches: None,
+            ready: ReadyOf::<KvStore>::default(),
             config,
         })
     }
@@ -432,14 +435,8 @@ impl Sim {
         // A new machine rather than `Rc::make_mut`, which would copy the node only to drop it.
         let mut storage = shared.storage.clone();
         storage.crash();
-        self.machines[id as usize - 1] = Rc::new(Machine {
-            node: None,
-            storage,
-            durable_at: VecDeque::new(),
-            paused: shared.paused,
-            down_until,
-            ready: ReadyOf::<KvStore>::default(),
-        });
+        self.machines[id as usize - 1] =
+            Rc::new(Machine { node: None, storage, durable_at: VecDeque::new(), paused: shared.paused, down_until });
         self.checker.node_crashed(id);
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }
@@ -545,7 +542,7 @@ impl Sim {
 
     fn collect(&mut self, index: usize) {
         let id = index as NodeId + 1;
-        let mut ready = std::mem::take(&mut Rc::make_mut(&mut self.machines[index]).ready);
+        let mut ready = std::mem::take(&mut self.ready);
         while let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() {
             node.ready_into(&mut ready);
             if ready.is_empty() {
@@ -585,7 +582,7 @@ impl Sim {
                 self.on_reply(id, reply);
             }
         }
-        Rc::make_mut(&mut self.machines[index]).ready = ready;
+        self.ready = ready;
     }
 
     // ----- Network -----
@@ -782,7 +779,7 @@ impl Sim {
             .clients
             .iter()
             .chain(std::iter::once(&self.visitor))
-            .chain(&self.step_clients)
+            .chain(self.step_clients.iter())
             .filter_map(|client| {
                 client.outstanding.as_ref().map(|o| format!("client {} #{}: {}", client.id, o.seq, o.command))
             })

@@ -51,7 +51,7 @@ impl Sim {
             let machine = Rc::make_mut(machine);
             machine.durable_at.iter_mut().filter(|at| **at == NEVER).for_each(|at| *at = self.now);
         }
-        for client in &mut self.step_clients {
+        for client in self.step_clients.iter_mut() {
             if let Some(outstanding) = &mut client.outstanding {
                 outstanding.sent_at = self.now;
             }

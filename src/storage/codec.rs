@@ -532,7 +532,7 @@ mod tests {
             _ => {
                 *applied += 1;
                 let mut state = KvStore::default();
-                state.data.insert(format!("applied{applied}"), "x".into());
+                std::rc::Rc::make_mut(&mut state.data).insert(format!("applied{applied}"), "x".into());
                 Record::Snapshot(Snapshot { upto: slot, state })
             }
         }
@@ -602,8 +602,9 @@ mod tests {
         let acceptor = AcceptorRecord { promised: Ballot::new(9, 3), chosen_upto: 12 };
         assert_eq!(decode_acceptor(1, &encode_acceptor(acceptor)).unwrap().value, acceptor);
         let mut state = KvStore::default();
-        state.data.insert("a".into(), "1".into());
-        state.sessions.insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
+        std::rc::Rc::make_mut(&mut state.data).insert("a".into(), "1".into());
+        std::rc::Rc::make_mut(&mut state.sessions)
+            .insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
         let snapshot = Snapshot { upto: 10, state };
         assert_eq!(decode_snapshot::<KvStore>(1, &encode_snapshot(&snapshot)).unwrap().value, snapshot);
         let document = Json::parse(r#"{"tick":42,"actions":["crash 2"]}"#).unwrap();
@@ -627,8 +628,9 @@ mod tests {
         let noop = Entry::<KvCommand> { ballot: Ballot::new(1, 1), value: Value::Noop, chosen: false };
         assert_eq!(encode_entry(&noop), r#"{"schema":1,"ballot":{"round":1,"node":1},"value":"Noop","chosen":false}"#);
         let mut state = KvStore::default();
-        state.data.insert("a".into(), "1".into());
-        state.sessions.insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
+        std::rc::Rc::make_mut(&mut state.data).insert("a".into(), "1".into());
+        std::rc::Rc::make_mut(&mut state.sessions)
+            .insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
         assert_eq!(
             encode_snapshot(&Snapshot { upto: 10, state }),
             r#"{"schema":1,"upto":10,"state":{"data":{"a":"1"},"sessions":{"7":{"seq":3,"output":{"Value":null}}}}}"#

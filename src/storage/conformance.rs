@@ -4,6 +4,7 @@
 //! memory backend answers at once by syncing, so natively the checks run to completion in one poll.
 
 use std::future::Future;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::kv::{KvCommand, KvStore};
@@ -51,7 +52,7 @@ pub fn every_record_type_batch(id: u64) -> WriteBatch<KvCommand, KvStore> {
 
 pub fn snapshot_state() -> KvStore {
     let mut state = KvStore::default();
-    state.data.insert("snap".into(), "shot".into());
+    Rc::make_mut(&mut state.data).insert("snap".into(), "shot".into());
     state
 }
 

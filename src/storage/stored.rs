@@ -258,14 +258,14 @@ impl Stored for KvStore {
         out.open('{');
         out.key("data");
         out.open('{');
-        for (key, value) in &self.data {
+        for (key, value) in self.data.iter() {
             out.key(key);
             out.str(value);
         }
         out.close('}');
         out.key("sessions");
         out.open('{');
-        for (client, session) in &self.sessions {
+        for (client, session) in self.sessions.iter() {
             // serde_json writes integer map keys as strings.
             out.key(&client.to_string());
             session.write(out);
@@ -293,7 +293,7 @@ impl Stored for KvStore {
             Ok(map)
         })?;
         // The planted bug's flag is not replicated state (serde skips it too): the node's config sets it.
-        Ok(KvStore { data, sessions, bug_apply_retry_twice: false })
+        Ok(KvStore { data: Rc::new(data), sessions: Rc::new(sessions), bug_apply_retry_twice: false })
     }
 }
 
@@ -358,8 +358,9 @@ mod tests {
     fn random_store(rng: &mut ChaCha8Rng) -> KvStore {
         let mut store = KvStore::default();
         for _ in 0..rng.random_range(0..4) {
-            store.data.insert(random_text(rng), random_text(rng));
-            store.sessions.insert(rng.random(), Session { seq: rng.random(), output: random_output(rng) });
+            Rc::make_mut(&mut store.data).insert(random_text(rng), random_text(rng));
+            Rc::make_mut(&mut store.sessions)
+                .insert(rng.random(), Session { seq: rng.random(), output: random_output(rng) });
         }
         store
     }

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use crate::paxos::{Ballot, Message, NodeId, Slot};
 
 use super::{describe_value, names, KvValue};
+use crate::shared::Shared;
 
 /// A broken invariant, before the checker stamps where it happened.
 pub(super) struct Found {
@@ -29,17 +30,17 @@ pub(super) struct Found {
 pub(super) struct BallotChecks {
     /// The value each ballot proposed in each slot, and the node that proposed it; by ballot first, so one
     /// ballot's proposals in a range of slots are one range of keys.
-    proposals: BTreeMap<(Ballot, Slot), (NodeId, KvValue)>,
+    proposals: Shared<BTreeMap<(Ballot, Slot), (NodeId, KvValue)>>,
     /// Per node (by index), the highest ballot it ever sent prepares or accepts in, and whether it did so since
     /// it last started.
-    used: Vec<Option<(Ballot, bool)>>,
+    used: Shared<Vec<Option<(Ballot, bool)>>>,
     /// Per ballot, the highest commit point sent in it so far (slots below were checked).
-    commit_points: BTreeMap<Ballot, (NodeId, Slot)>,
+    commit_points: Shared<BTreeMap<Ballot, (NodeId, Slot)>>,
 }
 
 impl BallotChecks {
     pub fn new(nodes: usize) -> Self {
-        BallotChecks { used: vec![None; nodes], ..BallotChecks::default() }
+        BallotChecks { used: Shared::new(vec![None; nodes]), ..BallotChecks::default() }
     }
 
     /// Node `node` proposes (or accepts for itself, as a leader) `value` for `slot` in `ballot`.
@@ -85,10 +86,13 @@ impl BallotChecks {
     fn sent_in(&mut self, index: usize, node: NodeId, ballot: Ballot) -> Option<Found> {
         let before = self.used[index];
         let reused = before.filter(|(used, this_life)| ballot < *used || (ballot == *used && !this_life));
-        self.used[index] = Some(match before {
+        let after = Some(match before {
             Some((used, this_life)) if used > ballot => (used, this_life),
             _ => (ballot, true),
         });
+        if after != before {
+            self.used[index] = after; // Written only when it changes: `used` is shared with copies of the checker.
+        }
         let (used, _) = reused?;
         Some(Found {
             invariant: names::BALLOTS_INCREASE,
