@@ -7,11 +7,11 @@ use rustc_hash::{FxHashSet, FxHasher};
 use crate::check::invariants::Violation;
 use crate::check::Outcome;
 use crate::paxos::NodeId;
-use crate::sim::{ScheduledAction, Sim, UserAction};
+use crate::sim::{Sim, UserAction};
 use crate::storage::Storage;
 
 use super::event::content_digest;
-use super::{Bounds, Event, ExploreConfig};
+use super::{Bounds, Event};
 
 /// What a path has spent of each bound.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -39,19 +39,10 @@ pub struct World {
 }
 
 impl World {
-    /// The start state, and the actions of the warm-up that led to it (see `ExploreConfig::start`).
-    pub fn start(config: &ExploreConfig) -> Result<(World, Vec<ScheduledAction>), String> {
-        let (sim, actions) = config.start()?;
-        Ok((
-            World {
-                sim,
-                spent: Spent::default(),
-                crashes_max: config.bounds.crashes,
-                decided: 0,
-                acknowledged_at_once: 0,
-            },
-            actions,
-        ))
+    /// A start state: `sim` (stepping) with nothing of `bounds` spent.
+    pub fn new(sim: Sim, bounds: &Bounds) -> World {
+        assert!(sim.stepping(), "the explorer's start state steps: nothing happens unless an event says so");
+        World { sim, spent: Spent::default(), crashes_max: bounds.crashes, decided: 0, acknowledged_at_once: 0 }
     }
 
     pub fn sim(&self) -> &Sim {
