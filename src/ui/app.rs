@@ -6,8 +6,8 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::components::{
-    checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, MessagePanel, NodeCard, Ring,
-    ScenarioPane, ScenarioPanel, SequenceDiagram,
+    checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, ExplorerPanel, MessagePanel, NodeCard,
+    Ring, ScenarioPane, ScenarioPanel, SequenceDiagram,
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
@@ -59,6 +59,9 @@ pub enum Cmd {
     PlayScenario(Rc<Result<Loaded, String>>),
     /// A scenario the address names, read and run: play it (and show its text), or show why not.
     OpenScenario(Rc<Result<Loaded, String>>),
+    /// The explorer's counterexample: its whole run (the run's actions up to the start, then the path's, one a
+    /// tick), to step through from where the search started.
+    LoadPath(Rc<RunRecord>),
 }
 
 /// Everything one frame renders: the cluster's view plus the controls' state.
@@ -82,6 +85,8 @@ pub struct Frame {
     /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
     pub persistent: bool,
     pub scenario: Rc<ScenarioPane>,
+    /// The run on screen, where "Explore from here" starts.
+    pub record: Rc<RunRecord>,
 }
 
 /// A frame to draw, and whether ticks made it (see [`Shared::draw`]).
@@ -241,6 +246,7 @@ impl Shared {
             saved_tick: self.persistence.saved().map(|saved| saved.tick),
             persistent: self.persistence.choice().cluster().is_some(),
             scenario: self.pane.clone(),
+            record: Rc::new(self.runner.record.clone()),
         }
     }
 
@@ -312,7 +318,31 @@ impl Shared {
                 }
                 Err(error) => self.error = Some(error.clone()),
             },
+            Cmd::LoadPath(record) => self.load_path(&record),
         }
+    }
+
+    /// The explorer's counterexample `record` becomes the run, paused where the search started, its timeline
+    /// reaching the path's end (`ui::explorer::path_start`).
+    fn load_path(&mut self, record: &RunRecord) {
+        let start = super::explorer::path_start(record).unwrap_or(0);
+        let end = record.actions.last().map_or(start, |(tick, _)| *tick);
+        let mut runner = match Runner::new(record.clone()) {
+            Ok(runner) => runner,
+            Err(error) => {
+                self.error = Some(format!("The counterexample could not be loaded: {error}."));
+                return;
+            }
+        };
+        runner.replay_to(start);
+        runner.horizon = end;
+        runner.say_line(format!(
+            "Loaded the explorer's counterexample: {} steps, from tick {start} to tick {end}, where it breaks. Step through it.",
+            end - start
+        ));
+        self.replace_runner(runner);
+        self.persistence.rewrite(&mut self.runner);
+        (self.playing, self.carry, self.owed, self.selected) = (false, 0.0, 0.0, None);
     }
 
     /// A new run of `record` in the same storage (the visitor's cluster is rewritten, as "New run" does); the
@@ -685,6 +715,8 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                         retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
+                    <ExplorerPanel record={f.record.clone()} tick={view.now} in_flight={view.messages_in_flight}
+                        dispatch={dispatch.clone()} />
                     { narration(&f.narration, f.narration_first, !f.playing || f.speed <= 8.0) }
                 </aside>
                 <section class="nodes" aria-label="Nodes">
