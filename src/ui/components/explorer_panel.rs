@@ -10,7 +10,7 @@ use super::controls::input_value;
 use crate::explore::Bounds;
 use crate::sim::link::RunRecord;
 use crate::ui::app::Cmd;
-use crate::ui::explorer::{self, Explorer, Found, News, Outcome, Status};
+use crate::ui::explorer::{self, Explorer, News};
 
 #[derive(Properties, PartialEq)]
 pub struct ExplorerPanelProps {
@@ -26,10 +26,9 @@ pub struct ExplorerPanelProps {
 #[derive(Clone, Debug, PartialEq)]
 enum Search {
     Idle,
-    Running(Status),
-    Cancelled(Status),
-    Done(Rc<Outcome>),
-    Failed(String),
+    Running(News),
+    Cancelled(News),
+    Done(Rc<News>),
 }
 
 /// The panel's bounds before the run's nodes and messages are added: the command line's defaults (`Bounds`),
@@ -61,8 +60,8 @@ pub fn explorer_panel(props: &ExplorerPanelProps) -> Html {
         let (search, explorer) = (search.clone(), explorer.clone());
         Callback::from(move |_: MouseEvent| {
             explorer.borrow_mut().take();
-            if let Search::Running(status) = *search {
-                search.set(Search::Cancelled(status));
+            if let Search::Running(news) = &*search {
+                search.set(Search::Cancelled(news.clone()));
             }
         })
     };
@@ -93,17 +92,13 @@ fn start_search(
 ) {
     explorer.borrow_mut().take();
     let heard = search.clone();
-    let hear = move |news: News| match news {
-        News::Progress(status) => heard.set(Search::Running(status)),
-        News::Done(outcome) => heard.set(Search::Done(Rc::new(outcome))),
-        News::Failed(why) => heard.set(Search::Failed(why)),
-    };
+    let hear = move |news: News| heard.set(if news.done { Search::Done(Rc::new(news)) } else { Search::Running(news) });
     match explorer::start(record, tick, bounds, hear) {
         Ok(started) => {
             *explorer.borrow_mut() = Some(started);
-            search.set(Search::Running(Status::default()));
+            search.set(Search::Running(News::default()));
         }
-        Err(why) => search.set(Search::Failed(why)),
+        Err(why) => search.set(Search::Done(Rc::new(News::failed(why)))),
     }
 }
 
@@ -167,58 +162,56 @@ fn count(n: u64) -> String {
     out
 }
 
-fn progress_line(status: &Status) -> String {
-    format!(
-        "{} states, depth {}, {} states/s",
-        count(status.states),
-        status.depth,
-        count(status.states_per_s().round() as u64)
-    )
+fn progress_line(news: &News) -> String {
+    format!("{} states, depth {}, {} states/s", count(news.states), news.depth, count(news.states_per_s()))
 }
 
 /// What the status region says.
 fn status_view(search: &Search, on_cancel: Callback<MouseEvent>, dispatch: &Callback<Cmd>) -> Html {
     match search {
         Search::Idle => html! { <p>{ "Not run yet." }</p> },
-        Search::Running(status) => html! {
+        Search::Running(news) => html! {
             <>
-                <p>{ format!("Exploring: {}.", progress_line(status)) }</p>
+                <p>{ format!("Exploring: {}.", progress_line(news)) }</p>
                 <button onclick={on_cancel}>{ "Cancel" }</button>
             </>
         },
-        Search::Cancelled(status) => html! { <p>{ format!("Cancelled after {}.", progress_line(status)) }</p> },
-        Search::Failed(why) => html! { <p class="bad">{ format!("The explorer could not run: {why}.") }</p> },
-        Search::Done(outcome) => outcome_view(outcome, dispatch),
+        Search::Cancelled(news) => html! { <p>{ format!("Cancelled after {}.", progress_line(news)) }</p> },
+        Search::Done(news) => outcome_view(news, dispatch),
     }
 }
 
-fn outcome_view(outcome: &Outcome, dispatch: &Callback<Cmd>) -> Html {
-    let status = &outcome.status;
-    let took = format!("{:.1} s, {} states/s", status.elapsed_s, count(status.states_per_s().round() as u64));
-    match &outcome.found {
-        Some(found) => found_view(found, status, dispatch),
-        None if outcome.exhausted => html! {
+fn outcome_view(news: &News, dispatch: &Callback<Cmd>) -> Html {
+    // Tenths of a second by integer arithmetic: formatting a float would cost the first load 5 kB.
+    let tenths = news.elapsed_ms / 100;
+    let took = format!("{}.{} s, {} states/s", tenths / 10, tenths % 10, count(news.states_per_s()));
+    if let Some(why) = &news.failed {
+        return html! { <p class="bad">{ format!("The explorer could not run: {why}.") }</p> };
+    }
+    match (&news.violation, &news.run) {
+        (Some(violation), Some(run)) => found_view(news, violation, run, dispatch),
+        _ if news.exhausted => html! {
             <p class="good">{ format!(
                 "Exhausted: all {} states within the bounds were explored ({took}), and no invariant broke.",
-                count(status.states)
+                count(news.states)
             ) }</p>
         },
-        None => html! {
+        _ => html! {
             <p>{ format!(
                 "Stopped at {} states ({took}), the most a search here holds: the space was not exhausted, and no \
                  invariant broke in what was explored.",
-                count(status.states)
+                count(news.states)
             ) }</p>
         },
     }
 }
 
 /// A violation: in words, its path, and the button that loads it into the timeline.
-fn found_view(found: &Found, status: &Status, dispatch: &Callback<Cmd>) -> Html {
-    let summary = found.violation.lines().next().unwrap_or_default().to_string();
+fn found_view(news: &News, violation: &str, run: &str, dispatch: &Callback<Cmd>) -> Html {
+    let summary = violation.lines().next().unwrap_or_default().to_string();
     let load = {
-        let (dispatch, found) = (dispatch.clone(), found.clone());
-        Callback::from(move |_: MouseEvent| match explorer::read_run(&found) {
+        let (dispatch, run) = (dispatch.clone(), run.to_string());
+        Callback::from(move |_: MouseEvent| match explorer::read_run(&run) {
             Ok(record) => dispatch.emit(Cmd::LoadPath(Rc::new(record))),
             Err(why) => gloo::console::error!(format!("the counterexample does not read: {why}")),
         })
@@ -227,11 +220,11 @@ fn found_view(found: &Found, status: &Status, dispatch: &Callback<Cmd>) -> Html 
         <>
             <p class="bad">{ format!(
                 "Violation found after {} states, {} events from here: {summary}",
-                count(status.states),
-                found.events.len()
+                count(news.states),
+                news.events.len()
             ) }</p>
             <ol class="explorer-path">
-                { for found.events.iter().map(|event| html! { <li>{ event.clone() }</li> }) }
+                { for news.events.iter().map(|event| html! { <li>{ event.clone() }</li> }) }
             </ol>
             <button class="primary" onclick={load}>{ "Load counterexample" }</button>
         </>

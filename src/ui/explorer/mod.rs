@@ -51,51 +51,39 @@ pub struct Request {
     pub bounds: Bounds,
 }
 
-/// How far a search has got.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Status {
+/// What the worker says: how far the search has got, every few thousand states, and, in the last message, how it
+/// ended. One flat message rather than an enum of several: each type the page deserializes costs its first load
+/// a visitor of its own (BENCHMARKS.md, "Explore from here").
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct News {
     /// Unique states met.
     pub states: u64,
     /// The deepest event met.
     pub depth: u32,
-    pub elapsed_s: f64,
-}
-
-impl Status {
-    pub fn states_per_s(&self) -> f64 {
-        self.states as f64 / self.elapsed_s.max(1e-3)
-    }
-}
-
-/// A path to a violation.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Found {
-    /// The violation, in the checker's words.
-    pub violation: String,
-    /// The path's events from the start, in words.
-    pub events: Vec<String>,
-    /// The whole run: the actions up to the start, then one action a tick (`encode_record`).
-    pub run: String,
-}
-
-/// How a search ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub status: Status,
+    pub elapsed_ms: u64,
+    /// The search is over: the fields below say how.
+    pub done: bool,
     /// Every state within the bounds was explored.
     pub exhausted: bool,
-    /// Stopped at the worker's limit of states ([`serve::STATES_MAX`]) without exhausting the space.
-    pub limited: bool,
-    pub found: Option<Found>,
+    /// The search could not run (bad bounds, a run that does not replay, a worker that failed to load).
+    pub failed: Option<String>,
+    /// The violation found, in the checker's words.
+    pub violation: Option<String>,
+    /// Its path's events from the start, in words.
+    pub events: Vec<String>,
+    /// Its whole run: the actions up to the start, then one action a tick (`encode_record`).
+    pub run: Option<String>,
 }
 
-/// What the worker says.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum News {
-    Progress(Status),
-    Done(Outcome),
-    /// The search could not run (bad bounds, a run that does not replay, a worker that failed to load).
-    Failed(String),
+impl News {
+    pub fn states_per_s(&self) -> u64 {
+        self.states * 1000 / self.elapsed_ms.max(1)
+    }
+
+    /// The last news of a search that could not run.
+    pub fn failed(why: String) -> News {
+        News { done: true, failed: Some(why), ..News::default() }
+    }
 }
 
 fn escape(text: &str) -> String {
@@ -107,8 +95,8 @@ fn unescape(text: &str) -> Option<String> {
 }
 
 /// A counterexample's run, read back: the page's `Cmd::LoadPath` plays it.
-pub fn read_run(found: &Found) -> Result<RunRecord, String> {
-    decode_record(&found.run, &unescape)
+pub fn read_run(run: &str) -> Result<RunRecord, String> {
+    decode_record(run, &unescape)
 }
 
 /// The tick a path starts from in a counterexample's run: that of its last `Stepping { on: true }` (the search
@@ -143,11 +131,11 @@ pub fn start(record: &RunRecord, tick: u64, bounds: Bounds, hear: impl Fn(News) 
     let hear = Rc::new(hear);
     let heard = hear.clone();
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        heard(serde_wasm_bindgen::from_value(event.data()).unwrap_or_else(|error| News::Failed(error.to_string())));
+        heard(serde_wasm_bindgen::from_value(event.data()).unwrap_or_else(|error| News::failed(error.to_string())));
     });
     let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
         event.prevent_default();
-        hear(News::Failed(format!("the explorer's worker failed ({})", event.message())));
+        hear(News::failed(format!("the explorer's worker failed ({})", event.message())));
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
