@@ -3,6 +3,7 @@
 // paused at tick 30 (`2.<nodes>.<seed>.<bug>.<clients>~@30.paused.8`), three nodes, no background clients.
 
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { SHOTS, openPage, until, launchedForThisFile } from './harness.mjs';
 
@@ -39,7 +40,7 @@ test('explore from a state with a planted bug finds it, and its counterexample t
     await page.getByRole('button', { name: 'Explore from here' }).click();
     const found = await until(async () => {
       const text = await explorer(page).innerText();
-      return /Violation found after [\d,]+ states, (\d+) events from here/.exec(text);
+      return /Violation found after [\d,]+ states \([^)]*\), (\d+) events from here/.exec(text);
     }, 'the explorer to find the planted bug', SEARCH_TIMEOUT_MS);
     const events = Number(found[1]);
     assert.ok(events > 0, 'a path of at least one event');
@@ -84,3 +85,26 @@ test('explore on the correct protocol with small bounds says the space was exhau
     assert.match(await checker(page).innerText(), /Checker: OK/, 'exploring leaves the run on screen as it was');
   });
 });
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+for (const colorScheme of ['light', 'dark']) {
+  test(`the explorer's panel with a violation and its path has no serious accessibility violation (${colorScheme})`, async () => {
+    // The audit's own script is let through the page's CSP, as in accessibility.test.mjs.
+    const context = await env.browser.newContext({ colorScheme, viewport: { width: 1280, height: 900 }, bypassCSP: true });
+    const { page, problems } = await openPage(env.browser, runUrl({ bug: 'minority-quorum' }), { context });
+    try {
+      await page.getByRole('button', { name: 'Explore from here' }).click();
+      await page.getByRole('button', { name: 'Load counterexample' }).waitFor({ timeout: SEARCH_TIMEOUT_MS });
+      await page.addScriptTag({ path: AXE });
+      const violations = await page.evaluate(async () => (await window.axe.run('.explorer-panel')).violations);
+      const serious = violations
+        .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+        .flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(' ')}`));
+      assert.deepEqual(serious, []);
+      assert.deepEqual(problems, [], 'the page logged errors');
+    } finally {
+      await context.close();
+    }
+  });
+}

@@ -189,7 +189,7 @@ fn outcome_view(news: &News, dispatch: &Callback<Cmd>) -> Html {
         return html! { <p class="bad">{ format!("The explorer could not run: {why}.") }</p> };
     }
     match (&news.violation, &news.run) {
-        (Some(violation), Some(run)) => found_view(news, violation, run, dispatch),
+        (Some(violation), Some(run)) => found_view(news, (violation, &took), run, dispatch),
         _ if news.exhausted => html! {
             <p class="good">{ format!(
                 "Exhausted: all {} states within the bounds were explored ({took}), and no invariant broke.",
@@ -207,7 +207,7 @@ fn outcome_view(news: &News, dispatch: &Callback<Cmd>) -> Html {
 }
 
 /// A violation: in words, its path, and the button that loads it into the timeline.
-fn found_view(news: &News, violation: &str, run: &str, dispatch: &Callback<Cmd>) -> Html {
+fn found_view(news: &News, (violation, took): (&str, &str), run: &str, dispatch: &Callback<Cmd>) -> Html {
     let summary = violation.lines().next().unwrap_or_default().to_string();
     let load = {
         let (dispatch, run) = (dispatch.clone(), run.to_string());
@@ -219,7 +219,7 @@ fn found_view(news: &News, violation: &str, run: &str, dispatch: &Callback<Cmd>)
     html! {
         <>
             <p class="bad">{ format!(
-                "Violation found after {} states, {} events from here: {summary}",
+                "Violation found after {} states ({took}), {} events from here: {summary}",
                 count(news.states),
                 news.events.len()
             ) }</p>
