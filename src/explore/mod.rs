@@ -22,6 +22,7 @@
 
 mod config;
 mod event;
+mod hasher;
 mod reduction;
 mod report;
 pub mod search;

@@ -2,7 +2,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::FxHashSet;
 
 use crate::check::invariants::Violation;
 use crate::check::Outcome;
@@ -11,6 +11,7 @@ use crate::sim::{Sim, UserAction};
 use crate::storage::Storage;
 
 use super::event::content_digest;
+use super::hasher::Fingerprinter;
 use super::{Bounds, Event};
 
 /// What a path has spent of each bound.
@@ -169,7 +170,7 @@ impl World {
     /// messages in flight (as a multiset: ids and times do not matter), the clients, the order of invocations and
     /// outcomes in the history, what the checker recorded as chosen and learned, and the bounds spent.
     pub fn fingerprint(&self) -> u64 {
-        let mut state = FxHasher::default();
+        let mut state = Fingerprinter::default();
         for machine in self.sim.machines() {
             match &machine.node {
                 Some(node) => node.fingerprint(&mut state),
@@ -232,7 +233,7 @@ impl World {
     /// A digest of what the clients' side holds: each operation's outcome and whether it was answered, and which
     /// step clients wait for an answer. Two states with different marks differ in their history or clients.
     pub(super) fn clients_mark(&self) -> u64 {
-        let mut state = FxHasher::default();
+        let mut state = Fingerprinter::default();
         for op in self.sim.history().operations() {
             (op.client, std::mem::discriminant(&op.outcome), op.response_time().is_some()).hash(&mut state);
         }
@@ -258,7 +259,7 @@ impl World {
     }
 
     /// The history's invocations and outcomes in the order they happened, without their times.
-    fn hash_history(&self, state: &mut FxHasher) {
+    fn hash_history(&self, state: &mut Fingerprinter) {
         let mut moments: Vec<(u64, bool, usize)> = Vec::new();
         for (index, op) in self.sim.history().operations().iter().enumerate() {
             moments.push((op.invoke, false, index));
