@@ -299,8 +299,8 @@ impl Shared {
             Cmd::Restart(setup) => self.restart(RunRecord::fresh(setup), None),
             Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
             Cmd::Share => self.share_url = Some(share_url(&self.runner.record, &self.moment())),
-            // Asynchronous: the dispatcher starts them (`persist::open`).
-            Cmd::ResetCluster | Cmd::TakeOver => {}
+            // The dispatcher takes them: asynchronous (`persist::open`), or a whole new run (`load_path`).
+            Cmd::ResetCluster | Cmd::TakeOver | Cmd::LoadPath(_) => {}
             Cmd::ExportScenario => {
                 // The text will describe what is shown: the run waits while the engine writes it.
                 self.playing = false;
@@ -318,7 +318,6 @@ impl Shared {
                 }
                 Err(error) => self.error = Some(error.clone()),
             },
-            Cmd::LoadPath(record) => self.load_path(&record),
         }
     }
 
@@ -656,6 +655,7 @@ fn dispatcher(handles: Handles) -> Callback<Cmd> {
             Cmd::ResetCluster => persist::open(&shared, Open::Reset),
             Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
             Cmd::ExportScenario => export_scenario(&shared),
+            Cmd::LoadPath(ref record) => shared.borrow_mut().load_path(record),
             _ => {}
         }
         shared.borrow_mut().handle(cmd);
