@@ -106,3 +106,60 @@ fn a_rejected_retry_leaves_the_outcome_unknown_while_the_first_attempt_may_still
     let history = synod::check::linearizability_violation(sim.history(), 0, sim.now());
     assert!(history.is_none(), "{history:?}");
 }
+
+#[test]
+fn the_enabled_events_are_every_message_and_every_node_choice() {
+    let mut sim = stepping_cluster();
+    let put = KvCommand::Put { key: "x".into(), value: "1".into() };
+    sim.step(UserAction::Request { client: 1, target: 3, command: put });
+    sim.step(UserAction::Crash { node: 2 });
+    let events = sim.enabled_events();
+    for message in sim.network().in_flight() {
+        let id = message.id;
+        for event in
+            [UserAction::DeliverNow { id }, UserAction::DropMessage { id }, UserAction::DuplicateMessage { id }]
+        {
+            assert!(events.contains(&event), "{event:?} is offered");
+        }
+    }
+    assert!(events.contains(&UserAction::Restart { node: 2 }) && !events.contains(&UserAction::Crash { node: 2 }));
+    assert!(!events.contains(&UserAction::TickNode { node: 2 }), "a node that is down has no timer");
+    assert!(events.contains(&UserAction::AckWrite { node: 3 }), "the leader's write waits for its disk");
+    assert!(!events.contains(&UserAction::AckWrite { node: 1 }), "node 1 has written nothing");
+    assert_eq!(events.len(), 3 * sim.network().len() + 1 + 3 + 2, "and nothing else");
+    let accept = sim.network().in_flight().find(|m| m.kind == MessageKind::Accept && m.to == 1).unwrap().id;
+    let name = sim.describe_event(&UserAction::DeliverNow { id: accept }).unwrap();
+    assert_eq!(name, format!("Deliver #{accept} accept 3 → 1"));
+    assert_eq!(sim.describe_event(&UserAction::TickNode { node: 3 }).unwrap(), "Fire timer of node 3");
+    assert_eq!(sim.describe_event(&UserAction::AckWrite { node: 1 }).unwrap(), "Acknowledge write of node 1");
+    assert_eq!(sim.describe_event(&UserAction::Heal), None, "a heal is not one event");
+}
+
+#[test]
+fn the_changes_of_a_step_name_the_node_and_its_fields_in_memory_and_on_disk() {
+    let mut sim = stepping_cluster();
+    let put = KvCommand::Put { key: "x".into(), value: "1".into() };
+    sim.step(UserAction::Request { client: 1, target: 3, command: put });
+    let accept = sim.network().in_flight().find(|m| m.kind == MessageKind::Accept && m.to == 1).unwrap().id;
+    let before = sim.machines().to_vec();
+    sim.step(UserAction::DeliverNow { id: accept });
+    let changes = sim.changes_since(&before);
+    assert_eq!(changes.iter().map(|c| c.node).collect::<Vec<_>>(), vec![1], "only node 1 changed");
+    let field = |changes: &[synod::sim::NodeChanges], place, name: &str| {
+        changes[0].fields.iter().find(|f| f.place == place && f.field.starts_with(name)).cloned()
+    };
+    let slot = field(&changes, synod::sim::Place::Memory, "slot ").expect("a slot of its log changed");
+    assert_eq!(slot.before, "empty");
+    assert!(slot.after.starts_with("accepted put x=1"), "{slot:?}");
+    let pending = field(&changes, synod::sim::Place::Disk, "writes not yet durable").expect("a write is pending");
+    assert_eq!((pending.before.as_str(), pending.after.as_str()), ("0", "1"));
+    assert!(field(&changes, synod::sim::Place::Disk, "slot ").is_none(), "nothing reached the disk yet");
+    let before = sim.machines().to_vec();
+    sim.step(UserAction::AckWrite { node: 1 });
+    let changes = sim.changes_since(&before);
+    let on_disk = field(&changes, synod::sim::Place::Disk, "slot ").expect("the entry reached the disk");
+    assert_eq!(on_disk.before, "empty");
+    let before = sim.machines().to_vec();
+    sim.step(UserAction::TickNode { node: 2 });
+    assert!(sim.changes_since(&before).iter().all(|c| c.node == 2), "a timer changes its own node only");
+}

@@ -373,6 +373,11 @@ impl<S: StateMachine> Node<S> {
         self.now
     }
 
+    /// When, on this node's clock, it last heard from `peer` (`None`: never, or `peer` is not a peer).
+    pub fn last_heard(&self, peer: NodeId) -> Option<u64> {
+        self.peers.get(&peer).and_then(|peer| peer.last_heard)
+    }
+
     /// The next slot this node would propose into, when it leads.
     pub fn next_slot(&self) -> Option<Slot> {
         match &self.role {

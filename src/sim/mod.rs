@@ -3,7 +3,10 @@
 //! safety and linearizability checkers watching every step.
 
 mod action;
+pub mod branches;
+mod changes;
 pub mod checkpoints;
+mod choices;
 mod client;
 pub mod clock;
 mod config;
@@ -19,6 +22,7 @@ mod trace;
 mod visitor;
 
 pub use action::{ScheduledAction, UserAction};
+pub use changes::{FieldChange, NodeChanges, Place};
 pub use config::{
     FaultConfig, SimConfig, Timing, WorkloadConfig, FAULT_FIELDS, FAULT_FIELDS_V1, FUZZ_DRIFT_PPM, LATE_TICKS_MIN,
     LEASE_BUG_DRIFT_PPM, PLAYGROUND_TICKS_MAX,

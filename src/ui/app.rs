@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use super::components::{
     checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, ExplorerPanel, MessagePanel, NodeCard,
-    Ring, ScenarioPane, ScenarioPanel, SequenceDiagram,
+    Ring, ScenarioPane, ScenarioPanel, SequenceDiagram, StepPanel,
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
@@ -17,7 +17,10 @@ use super::runner::{
 use super::source::{self, query_param, Loaded, Source};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
+use crate::sim::branches::Branches;
 use crate::sim::{FaultConfig, UserAction};
+
+mod stepping;
 
 /// Adding `?panic-test` to the page's address makes the app panic right after it mounts, so the end-to-end
 /// tests can check that a panic in the release build shows the error banner.
@@ -30,6 +33,14 @@ const FRAME_SAMPLES_MAX: u32 = 2_000;
 /// keeps its speed down to 25 frames a second: on a busy 2-core machine the page draws 25 to 40 a second at that
 /// speed (BENCHMARKS.md), and a tick costs far less than drawing a frame.
 const TICKS_PER_FRAME_MAX: f64 = 80.0;
+/// Main-thread time a frame spends taking ticks, at most: with the render that follows, a fast-forward frame then
+/// stays near the 10 ms frame budget. At least one tick is taken per frame; ticks not taken stay owed (up to
+/// `OWED_MAX`), so on a slow or busy machine fast-forward runs slower than asked instead of dropping frames.
+const TICK_BUDGET_MS: f64 = 4.0;
+/// The node cards are the heaviest part of a frame to render: while ticks flow, they follow at most this often
+/// (about 30 times a second), which no one can tell from every frame at fast-forward, and which slower speeds
+/// (a tick every 125 ms at 8 ticks/s) never reach.
+const CARDS_EVERY_MS: f64 = 30.0;
 /// Ticks owed at most: a frame's ticks that storage held back (a commit still under way) are taken with the next
 /// frame's, so a commit that takes up to two frames does not slow the run; beyond that the run slows to what the
 /// disk takes. In memory nothing is held back, so a frame takes at most `TICKS_PER_FRAME_MAX`.
@@ -62,6 +73,18 @@ pub enum Cmd {
     /// The explorer's counterexample: its whole run (the run's actions up to the start, then the path's, one a
     /// tick), to step through from where the search started.
     LoadPath(Rc<RunRecord>),
+    /// Start (`true`) or stop stepping event by event (`stepping.rs`).
+    StepByEvent(bool),
+    /// While stepping: this event happens next, in a tick of its own.
+    Choose(UserAction),
+    /// One event back or forward along the path.
+    Back,
+    Forward,
+    /// To tick `tick` of branch `branch` of the history.
+    Jump {
+        branch: usize,
+        tick: u64,
+    },
 }
 
 /// Everything one frame renders: the cluster's view plus the controls' state.
@@ -87,6 +110,12 @@ pub struct Frame {
     pub scenario: Rc<ScenarioPane>,
     /// The run on screen, where "Explore from here" starts.
     pub record: Rc<RunRecord>,
+    /// Whether the run is stepping event by event.
+    pub stepping: bool,
+    /// While stepping, every event the visitor may choose next, with its name.
+    pub next_events: Rc<[(UserAction, String)]>,
+    /// The history's branches, with the current one as the run has it now, while stepping or once there are two.
+    pub branches: Option<Rc<Branches>>,
 }
 
 /// A frame to draw, and whether ticks made it (see [`Shared::draw`]).
@@ -117,11 +146,15 @@ struct Shared {
     ticked: bool,
     /// An animation frame is taking ticks: with IndexedDB only a frame takes them (see [`Shared::draw`]).
     in_frame: bool,
+    /// While an animation frame takes ticks, the time (`now_ms`) by which it stops ([`TICK_BUDGET_MS`]).
+    ticks_until: Option<f64>,
     alive: bool,
     /// The scenario editor's text and news.
     pane: Rc<ScenarioPane>,
     /// The title of the scenario this run came from (an export keeps it).
     title: Option<String>,
+    /// The paths the visitor left by going back and choosing differently (`stepping.rs`).
+    branches: Branches,
 }
 
 impl Shared {
@@ -146,9 +179,11 @@ impl Shared {
             shown_now: 0,
             ticked: false,
             in_frame: false,
+            ticks_until: None,
             alive: true,
             pane: Rc::default(),
             title: None,
+            branches: Branches::default(),
         }
     }
 
@@ -221,6 +256,9 @@ impl Shared {
 
     fn build_frame(&self) -> Frame {
         let mut view = from_sim(self.runner.sim(), &self.windows);
+        for changes in &self.runner.changes {
+            view.nodes[usize::from(changes.node) - 1].changes = Rc::from(changes.fields.clone());
+        }
         // The disk panes show what IndexedDB holds, not the simulator's copy.
         if let Some(disks) = self.persistence.disk_views(view.nodes.len()) {
             for (node, disk) in view.nodes.iter_mut().zip(disks) {
@@ -247,6 +285,9 @@ impl Shared {
             persistent: self.persistence.choice().cluster().is_some(),
             scenario: self.pane.clone(),
             record: Rc::new(self.runner.record.clone()),
+            stepping: sim.stepping(),
+            next_events: self.next_events(),
+            branches: self.branches_shown(),
         }
     }
 
@@ -258,25 +299,17 @@ impl Shared {
                 self.playing = true;
                 self.last_ts = None;
             }
-            Cmd::Pause => {
-                self.playing = false;
-                self.carry = 0.0;
-                self.owed = 0.0;
-            }
+            Cmd::Pause => self.pause(),
             Cmd::Step => {
                 self.playing = false;
                 self.carry = 0.0;
                 self.owed = (self.owed + 1.0).min(TICKS_PER_FRAME_MAX);
             }
             Cmd::Speed(speed) => self.speed = speed.clamp(0.25, 2_000.0),
-            Cmd::Seek(tick) => {
-                self.runner.seek(tick);
-                self.persistence.rewrite(&mut self.runner);
-                self.playing = false;
-                self.carry = 0.0;
-                self.owed = 0.0;
-            }
+            Cmd::Seek(tick) => self.seek(tick),
+            Cmd::Act(action) if self.takes_a_step(&action) => self.choose(action),
             Cmd::Act(action) => {
+                self.keep_branch();
                 if let UserAction::SetFaults { faults } = &action {
                     self.faults = faults.clone();
                 }
@@ -318,6 +351,11 @@ impl Shared {
                 }
                 Err(error) => self.error = Some(error.clone()),
             },
+            Cmd::StepByEvent(on) => self.step_by_event(on),
+            Cmd::Choose(event) => self.choose(event),
+            Cmd::Back => self.seek(self.runner.now().saturating_sub(1)),
+            Cmd::Forward => self.forward(),
+            Cmd::Jump { branch, tick } => self.jump(branch, tick),
         }
     }
 
@@ -342,6 +380,20 @@ impl Shared {
         self.replace_runner(runner);
         self.persistence.rewrite(&mut self.runner);
         (self.playing, self.carry, self.owed, self.selected) = (false, 0.0, 0.0, None);
+    }
+
+    /// Stops the clock: nothing owed, nothing carried.
+    fn pause(&mut self) {
+        self.playing = false;
+        self.carry = 0.0;
+        self.owed = 0.0;
+    }
+
+    /// Time travel to `tick`, paused.
+    fn seek(&mut self, tick: u64) {
+        self.runner.seek(tick);
+        self.persistence.rewrite(&mut self.runner);
+        self.pause();
     }
 
     /// A new run of `record` in the same storage (the visitor's cluster is rewritten, as "New run" does); the
@@ -430,6 +482,7 @@ impl Host for Shared {
     fn replace_runner(&mut self, runner: Runner) {
         self.faults = runner.sim().config().faults.clone();
         self.runner = runner;
+        self.branches = Branches::default();
         self.owed = 0.0;
         self.share_url = None;
         self.changed();
@@ -440,8 +493,9 @@ impl Host for Shared {
     fn pump(&mut self) -> Option<Pending> {
         let may_take = self.in_frame || !self.persistence.is_driving();
         let owed = if may_take { self.owed.floor() as u64 } else { 0 };
+        let until = self.ticks_until;
         let (pending, taken) = persist::pump_ticks(&mut self.persistence, &mut self.runner, owed, |runner| {
-            runner.sim().violations().is_empty()
+            runner.sim().violations().is_empty() && until.is_none_or(|until| now_ms() < until)
         });
         self.owed -= taken as f64;
         if !self.runner.sim().violations().is_empty() {
@@ -474,10 +528,12 @@ fn animation_frame(shared: &Rc<RefCell<Shared>>, ts: f64) -> Option<(Option<Draw
     s.advance(ts);
     let drawn_first = if s.persistence.is_driving() { s.draw() } else { None };
     s.in_frame = true;
+    s.ticks_until = Some(now_ms() + TICK_BUDGET_MS);
     drop(s);
     persist::drive(shared);
     let mut s = shared.borrow_mut();
     s.in_frame = false;
+    s.ticks_until = None;
     let drawn = drawn_first.or_else(|| s.draw());
     Some((drawn, s.time()))
 }
@@ -616,10 +672,14 @@ pub fn app() -> Html {
 fn frame_loop(handles: Handles) -> impl FnOnce() {
     let Handles { shared, published, cards, cards_due, clock } = handles;
     let loop_shared = shared.clone();
+    let mut cards_shown_at = f64::NEG_INFINITY;
     each_animation_frame(move |ts: f64| {
         let start = now_ms();
-        if let Some(view) = cards_due.borrow_mut().take() {
-            cards.set(view);
+        if ts - cards_shown_at >= CARDS_EVERY_MS {
+            if let Some(view) = cards_due.borrow_mut().take() {
+                cards.set(view);
+                cards_shown_at = ts;
+            }
         }
         let Some((next, time)) = animation_frame(&loop_shared, ts) else { return false };
         // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
@@ -711,6 +771,7 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                     <Controls frame={f.clone()} dispatch={dispatch.clone()} />
                 </section>
                 <aside class="side">
+                    <StepPanel frame={f.clone()} dispatch={dispatch.clone()} />
                     <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
                         retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
                         dispatch={dispatch.clone()} />

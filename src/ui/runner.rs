@@ -7,9 +7,10 @@ use std::collections::VecDeque;
 
 use crate::paxos::{Event, NodeId};
 use crate::scenario::Scenario;
+use crate::sim::branches::Branch;
 use crate::sim::checkpoints::Checkpoints;
 use crate::sim::link::TICKS_MAX;
-use crate::sim::{Sim, Timing, UserAction};
+use crate::sim::{NodeChanges, Sim, Timing, UserAction};
 
 pub use crate::sim::link::{
     decode_link, decode_record, encode_link, encode_record, Moment, RunRecord, RunSetup, DEFAULT_SPEED, SPEEDS,
@@ -61,6 +62,11 @@ pub struct Runner {
     pub disk_name: &'static str,
     /// How many actions `act` took, ever (the record may forget some when the visitor acts in the past).
     acts: u64,
+    /// What each recorded action is called (`labels[i]` names `record.actions[i]`), named when it is applied:
+    /// a message's kind and ends are known only while it is in flight.
+    labels: Vec<Option<String>>,
+    /// What the last tick changed in each node, while stepping (the page shows it on the node's card).
+    pub changes: Vec<NodeChanges>,
 }
 
 impl Runner {
@@ -78,6 +84,8 @@ impl Runner {
             chosen_narrated: 0,
             disk_name: "disk",
             acts: 0,
+            labels: Vec::new(),
+            changes: Vec::new(),
         };
         runner.apply_recorded();
         let first = runner.checkpoint();
@@ -115,8 +123,59 @@ impl Runner {
     pub fn forget_future(&mut self) {
         let now = self.sim.now();
         self.record.actions.retain(|(tick, _)| *tick <= now);
+        self.labels.truncate(self.record.actions.len());
         self.horizon = now;
         self.checkpoints.forget_after(now);
+    }
+
+    /// Acting in the past forgets the recorded future (a new branch: the page keeps the old one, see
+    /// [`Runner::has_future`]).
+    fn forget_future_actions(&mut self) {
+        if self.horizon > self.sim.now() {
+            self.forget_future();
+        }
+    }
+
+    /// Whether actions are recorded after the current tick: acting now would leave them (a branch).
+    pub fn has_future(&self) -> bool {
+        let now = self.sim.now();
+        self.record.actions.iter().any(|(tick, _)| *tick > now)
+    }
+
+    /// While stepping, the visitor chose `event`: it is recorded as the run's next tick, the tick after the
+    /// last one chosen (each event has a tick of its own, so Back and Forward move one event at a time);
+    /// returns how many ticks to take to reach it. The recorded future is forgotten first, as by any action.
+    pub fn plan(&mut self, event: UserAction) -> u64 {
+        self.forget_future_actions();
+        let now = self.sim.now();
+        let last = self.record.actions.last().map_or(0, |(tick, _)| *tick);
+        let tick = now.max(last) + 1;
+        self.acts += 1;
+        self.record.actions.push((tick, event));
+        self.labels.resize(self.record.actions.len(), None);
+        tick - now
+    }
+
+    /// The run as a branch of its history: its actions with their names, and the furthest tick reached.
+    pub fn branch(&self) -> Branch {
+        let labels = self.record.actions.iter().zip(self.labels.iter().chain(std::iter::repeat(&None)));
+        Branch {
+            parent: None,
+            labels: labels
+                .map(|((_, action), label)| label.clone().unwrap_or_else(|| describe_action(action)))
+                .collect(),
+            actions: self.record.actions.clone(),
+            end: self.horizon,
+        }
+    }
+
+    /// A run of `branch` (with `setup`), at `tick`, its timeline reaching the branch's end.
+    pub fn of_branch(setup: RunSetup, branch: &Branch, tick: u64) -> Result<Runner, String> {
+        let mut runner = Runner::new(RunRecord { setup, actions: branch.actions.clone() })?;
+        runner.labels = branch.labels.iter().cloned().map(Some).collect();
+        runner.replay_to(tick.min(branch.end));
+        runner.horizon = runner.horizon.max(branch.end);
+        Ok(runner)
     }
 
     /// A copy of the simulator for time travel (batches are copied to IndexedDB from the live one only).
@@ -142,9 +201,11 @@ impl Runner {
         if self.sim.now() >= TICKS_MAX {
             return;
         }
+        let before = self.sim.stepping().then(|| self.sim.machines().to_vec());
         self.sim.tick();
         self.narrate();
         self.apply_recorded();
+        self.changes = before.map(|before| self.sim.changes_since(&before)).unwrap_or_default();
         let now = self.sim.now();
         if self.checkpoints.due(now) {
             let checkpoint = self.checkpoint();
@@ -155,9 +216,11 @@ impl Runner {
 
     fn apply_recorded(&mut self) {
         let now = self.sim.now();
-        let due: Vec<UserAction> =
-            self.record.actions.iter().filter(|(tick, _)| *tick == now).map(|(_, action)| action.clone()).collect();
-        for action in due {
+        let due: Vec<usize> = (0..self.record.actions.len()).filter(|i| self.record.actions[*i].0 == now).collect();
+        self.labels.resize(self.record.actions.len(), None);
+        for index in due {
+            let action = self.record.actions[index].1.clone();
+            self.labels[index] = Some(label(&self.sim, &action));
             self.sim.apply_action(action);
         }
         self.narrate();
@@ -192,11 +255,9 @@ impl Runner {
                 },
             });
         }
-        if self.horizon > now {
-            self.record.actions.retain(|(tick, _)| *tick <= now);
-            self.horizon = now;
-            self.checkpoints.forget_after(now);
-        }
+        self.forget_future_actions();
+        self.labels.resize(self.record.actions.len(), None);
+        self.labels.push(Some(label(&self.sim, &action)));
         self.record.actions.push((now, action.clone()));
         let restart = match action {
             UserAction::Restart { node } if self.sim.node(node).is_none() => Some(node),
@@ -225,8 +286,10 @@ impl Runner {
     /// on from the present, if that is nearer).
     pub fn seek(&mut self, tick: u64) {
         let tick = tick.min(self.horizon);
-        let (at, checkpoint) = self.checkpoints.at_or_before(tick);
+        // From before the tick, so that the tick itself is stepped and its changes are shown.
+        let (at, checkpoint) = self.checkpoints.at_or_before(tick.saturating_sub(1));
         if tick < self.sim.now() || *at > self.sim.now() {
+            self.changes.clear();
             self.sim = checkpoint.clone();
             self.narrated_at = (self.sim.now(), usize::MAX);
         }
@@ -305,6 +368,12 @@ impl Runner {
             }
         }
     }
+}
+
+/// What an action is called in the history: the event's name while it can be told (`Sim::describe_event`),
+/// else what narration says of it.
+fn label(sim: &Sim, action: &UserAction) -> String {
+    sim.describe_event(action).unwrap_or_else(|| describe_action(action))
 }
 
 pub fn describe_action(action: &UserAction) -> String {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use crate::check::invariants::describe_value;
 use crate::paxos::{Ballot, MessageKind, NodeId, RoleKind, SlotState};
-use crate::sim::{AttemptOutcome, KvNode, Machine, Sim, VisitorOp, VisitorOutcome};
+use crate::sim::{AttemptOutcome, FieldChange, KvNode, Machine, Sim, VisitorOp, VisitorOutcome};
 use crate::storage::Storage;
 
 /// Rows a log panel shows at once (its height in `style.css`: 12 × 22 px).
@@ -91,6 +91,8 @@ pub struct NodeView {
     pub kv: Rc<[(String, String)]>,
     pub memory: Option<MemoryView>,
     pub disk: DiskView,
+    /// What the last event changed in this node, field by field (while stepping; empty otherwise).
+    pub changes: Rc<[FieldChange]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -306,6 +308,7 @@ fn node_view(id: NodeId, machine: &Machine, windows: &LogWindows) -> NodeView {
         }),
         kv: Rc::from(kv),
         disk,
+        changes: Rc::from(Vec::new()),
     }
 }
 
@@ -329,6 +332,7 @@ fn down_node_view(id: NodeId, machine: &Machine, disk: DiskView) -> NodeView {
         kv: Rc::from(Vec::new()),
         memory: None,
         disk,
+        changes: Rc::from(Vec::new()),
     }
 }
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { RENDER_TIMEOUT_MS, openPage, until, launchedForThisFile } from './harness.mjs';
+import { RENDER_TIMEOUT_MS, openPage, tick, until, launchedForThisFile } from './harness.mjs';
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
@@ -52,6 +52,21 @@ for (const colorScheme of ['light', 'dark']) {
     await audit(env.server.url + '/', { colorScheme }, pausedOnAnAcceptedSlot);
   });
 }
+
+test('stepping event by event, with a branch in the history and a node showing its changes, has no serious violation', async () => {
+  await audit(env.server.url + '/', { colorScheme: 'dark' }, async (page) => {
+    await page.getByRole('button', { name: 'Step by event' }).click();
+    const next = page.getByRole('list', { name: 'Next events' });
+    const fire = next.getByRole('button', { name: /^Fire timer of node / });
+    const before = await tick(page);
+    await fire.first().click();
+    await until(async () => (await tick(page)) === before + 1, 'the timer to fire');
+    await page.getByRole('button', { name: 'Back', exact: true }).click();
+    await fire.last().click();
+    await page.getByRole('navigation', { name: 'History' }).getByText('Branch 2').waitFor();
+    await page.getByRole('region', { name: /^Node \d changes$/ }).first().waitFor();
+  });
+});
 
 test('an embedded scenario has no serious accessibility violation', async () => {
   await audit(env.server.url + '/index.html?scenario=leader-crash&embed=1', { waitForApp: false }, async (page) => {

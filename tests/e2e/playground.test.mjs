@@ -201,7 +201,7 @@ test('a shared link opens at the moment shared: the tick, the roles, the message
     await until(async () => (await tick(page)) > 90, 'tick 90, well after the last action');
     await page.getByRole('button', { name: 'Pause', exact: true }).click();
     const messages = page.getByRole('list', { name: 'Pick a message' }).getByRole('button');
-    while ((await messages.count()) < 2) await page.getByRole('button', { name: 'Step' }).click();
+    while ((await messages.count()) < 2) await page.getByRole('button', { name: 'Step', exact: true }).click();
     // The second message: the first is what the panel targets when nothing is picked.
     await messages.nth(1).click();
     picked = await page.locator('.picked').innerText();

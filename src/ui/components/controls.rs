@@ -64,12 +64,7 @@ fn time_controls(f: &Frame, d: &Callback<Cmd>) -> Html {
     html! {
         <section class="control-group time" aria-label="Time">
             <div class="buttons">
-                if f.playing {
-                    <button onclick={emit(d, Cmd::Pause)}>{ "Pause" }</button>
-                } else {
-                    <button class="primary" onclick={emit(d, Cmd::Play)}>{ "Play" }</button>
-                }
-                <button onclick={emit(d, Cmd::Step)}>{ "Step" }</button>
+                { time_buttons(f, d) }
                 <label class="inline">
                     <span>{ "Speed" }</span>
                     <select onchange={on_speed}>
@@ -92,6 +87,30 @@ fn time_controls(f: &Frame, d: &Callback<Cmd>) -> Html {
             </label>
         </section>
     }
+}
+
+/// Play or pause, one tick, and stepping event by event; while stepping, Back, Forward (one event each) and
+/// letting time run again.
+fn time_buttons(f: &Frame, d: &Callback<Cmd>) -> Html {
+    if f.stepping {
+        return html! { <>
+            <button onclick={emit(d, Cmd::Back)} disabled={f.view.now == 0} aria-keyshortcuts="ArrowLeft">{ "Back" }</button>
+            <button onclick={emit(d, Cmd::Forward)} disabled={f.view.now >= f.horizon} aria-keyshortcuts="ArrowRight">
+                { "Forward" }
+            </button>
+            <button class="primary" onclick={emit(d, Cmd::StepByEvent(false))}>{ "Let time run" }</button>
+        </> };
+    }
+    html! { <>
+        if f.playing {
+            <button onclick={emit(d, Cmd::Pause)}>{ "Pause" }</button>
+        } else {
+            <button class="primary" onclick={emit(d, Cmd::Play)}>{ "Play" }</button>
+        }
+        <button onclick={emit(d, Cmd::Step)}>{ "Step" }</button>
+        <button onclick={emit(d, Cmd::StepByEvent(true))}
+            title="Stop time: nothing happens until you choose the next event">{ "Step by event" }</button>
+    </> }
 }
 
 /// The seed being typed, and "New run" to restart with it once it is a number.

@@ -19,6 +19,7 @@ pub fn help() -> Html {
                   answer is linearizable. Plant a bug to see it turn red. Share copies a link that replays exactly \
                   this run and opens at the moment you shared: the same tick, paused or playing, the same message \
                   picked." }</p>
+            <p>{ "Step by event stops time: choose each delivery, drop, timer, write or crash yourself from Next                   events, go Back and Forward (← →), and choose differently to grow a branch in the History tree.                   The card of the node an event changed lists what changed." }</p>
             <p>{ "Keyboard: every control is a button, a field or a slider. The message dots on the ring are one \
                   tab stop: arrow keys move between them, Enter picks one for Drop, Duplicate or Deliver now \
                   (pause first). A focused log scrolls with the arrow and Page keys." }</p>

@@ -14,6 +14,7 @@ mod node_card;
 mod ring;
 mod scenario_panel;
 mod sequence;
+mod step_panel;
 mod storage_status;
 
 pub use checker_badge::checker_badge;
@@ -30,6 +31,7 @@ pub use node_card::NodeCard;
 pub use ring::Ring;
 pub use scenario_panel::{ScenarioPane, ScenarioPanel};
 pub use sequence::SequenceDiagram;
+pub use step_panel::StepPanel;
 pub use storage_status::storage_status;
 
 /// Sets a CSS property through the CSSOM (the page's CSP forbids `style` attributes, not the CSSOM): how the

@@ -1,7 +1,7 @@
 use yew::prelude::*;
 
 use super::LogView;
-use crate::sim::UserAction;
+use crate::sim::{Place, UserAction};
 use crate::ui::app::Cmd;
 use crate::ui::view::{NodeView, RoleView};
 
@@ -53,6 +53,7 @@ pub fn node_card(props: &NodeCardProps) -> Html {
                 { memory_pane(node) }
                 { disk_pane(node) }
             </div>
+            { changes_pane(node) }
             <LogView node={id} log_start={node.log_start} log_end={node.log_end} window_top={node.window_top}
                 rows={node.rows.clone()} dispatch={props.dispatch.clone()} />
             { kv_store(node) }
@@ -97,6 +98,26 @@ fn disk_pane(node: &NodeView) -> Html {
                 <li class={classes!((disk.unsynced_batches > 0).then_some("unsynced"))}>
                     { format!("{} unsynced writes", disk.unsynced_batches) }
                 </li>
+            </ul>
+        </section>
+    }
+}
+
+/// While stepping, what the last event changed in this node, field by field, in memory and on disk.
+fn changes_pane(node: &NodeView) -> Html {
+    if node.changes.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="changes" aria-label={format!("Node {} changes", node.id)}>
+            <h3>{ "Changed by the last event" }</h3>
+            <ul>
+                { for node.changes.iter().map(|change| html! {
+                    <li class={classes!(if change.place == Place::Disk { "disk" } else { "memory" })}>
+                        <span class="where">{ if change.place == Place::Disk { "disk" } else { "memory" } }</span>
+                        { format!(" {}: {} → {}", change.field, change.before, change.after) }
+                    </li>
+                }) }
             </ul>
         </section>
     }
