@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::collections::HashSet;
 use std::time::Instant;
 
-use synod::explore::{Bounds, ExploreConfig, World};
+use synod::explore::{Bounds, ExploreConfig, Origin, World};
 use synod::paxos::BugSet;
 
 /// Counts the allocations and bytes the measured code asks for (frees are not counted: a copy's cost is what it
@@ -94,7 +94,7 @@ fn breadth_first_states(start: World, bounds: &Bounds) -> Vec<World> {
 fn main() {
     let config = ExploreConfig::new(Bounds::default(), BugSet::NONE);
     let bounds = &config.bounds;
-    let (start, _) = World::start(&config).expect("the default cluster starts");
+    let start = Origin::WarmUp.start(&config).expect("the default cluster starts").world;
     let states: Vec<World> = breadth_first_states(start, bounds).into_iter().step_by(SAMPLE_EVERY).collect();
     let (mut clone_allocations, mut clone_bytes, mut clone_ns) = (0, 0, 0.0);
     let (mut child_allocations, mut child_bytes, mut child_ns, mut children) = (0, 0, 0.0, 0u64);

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::kv::KvCommand;
 use crate::paxos::{Bug, BugSet, RoleKind};
+use crate::sim::link::RunSetup;
 use crate::sim::{ScheduledAction, Sim, SimConfig, Timing, UserAction};
 
 /// The seed of the warm-up run (the only randomness: once stepping starts, nothing is drawn).
@@ -154,6 +155,19 @@ impl ExploreConfig {
         let mut config = SimConfig::playground(self.bounds.nodes, self.bugs, 0, self.snapshot_interval);
         config.timing = Timing { heartbeat_ticks: 1, election_timeout_ticks: 3, retry_ticks: 2 };
         config
+    }
+
+    /// The setup of the warm-up's run, as a playground link carries it (one planted bug: the first).
+    pub fn run_setup(&self) -> RunSetup {
+        let sim = self.sim_config();
+        RunSetup {
+            nodes: sim.nodes,
+            seed: EXPLORE_SEED,
+            bug: self.bugs.iter().next(),
+            clients: 0,
+            snapshot_interval: sim.snapshot_interval,
+            timing: sim.timing,
+        }
     }
 
     /// The command step client `number` (from 1) sends.

@@ -103,7 +103,7 @@ impl std::fmt::Display for Event {
 
 /// A hasher-independent digest of a message's content (not its id): identical copies in flight are one choice.
 pub(super) fn content_digest<T: Hash>(content: &T) -> u64 {
-    let mut hasher = rustc_hash::FxHasher::default();
+    let mut hasher = super::hasher::Fingerprinter::default();
     content.hash(&mut hasher);
     hasher.finish()
 }

@@ -22,33 +22,16 @@
 
 mod config;
 mod event;
+mod hasher;
 mod reduction;
 mod report;
 pub mod search;
+mod start;
 mod world;
 
 pub use config::{Bounds, ExploreConfig, Shard, EXPLORE_SEED, HELD_STATES_MAX, OPS, SNAPSHOT_INTERVAL};
 pub use event::Event;
 pub use report::{merge, Counterexample, Report};
-pub use search::{explore, Progress};
+pub use search::{explore, explore_from, Progress};
+pub use start::{replayed, Origin, Start};
 pub use world::World;
-
-use crate::sim::link::{encode_record, RunRecord, RunSetup};
-use crate::sim::ScheduledAction;
-
-/// A path as the text of a playground link's `run` parameter (and of `synod replay --run`): the explorer's
-/// cluster, the warm-up's actions and one event a tick. Keys and values are plain words, so nothing needs
-/// escaping. A link carries one planted bug: the first, when several are planted.
-pub fn run_text(config: &ExploreConfig, actions: &[ScheduledAction]) -> String {
-    let sim = config.sim_config();
-    let setup = RunSetup {
-        nodes: sim.nodes,
-        seed: EXPLORE_SEED,
-        bug: config.bugs.iter().next(),
-        clients: 0,
-        snapshot_interval: sim.snapshot_interval,
-        timing: sim.timing,
-    };
-    let record = RunRecord { setup, actions: actions.iter().map(|a| (a.tick, a.action.clone())).collect() };
-    encode_record(&record, &|text| text.to_string())
-}

@@ -105,7 +105,7 @@ pub type SleepSet = Vec<Asleep>;
 
 /// An event's name across paths: a message event by its kind and content, any other by itself.
 pub fn key(world: &World, event: Event) -> u64 {
-    let mut hasher = rustc_hash::FxHasher::default();
+    let mut hasher = super::hasher::Fingerprinter::default();
     match event {
         Event::Deliver { id } | Event::Drop { id } | Event::Duplicate { id } => {
             let kind = match event {

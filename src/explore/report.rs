@@ -7,7 +7,8 @@ use crate::check::invariants::Violation;
 use crate::sim::ScheduledAction;
 
 use super::search::Progress;
-use super::{Bounds, Event, ExploreConfig, Shard, World};
+use super::{Bounds, Event, ExploreConfig, Shard, Start};
+use crate::sim::link::encode_record;
 
 /// A path to a violation, as events and as the stepped run that replays it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,33 +28,42 @@ pub struct Counterexample {
 }
 
 impl Counterexample {
-    /// `path` from `start` (reached by `warmup`): its run is the warm-up's actions, then every action the path
-    /// took (its events and the acknowledgements taken with them), one a tick.
-    pub fn new(
-        config: &ExploreConfig,
-        start: &World,
-        warmup: &[ScheduledAction],
-        path: &[Event],
-        violation: &Violation,
-    ) -> Self {
+    /// `path` from `start`: its run is the actions that led to the start, then every action the path took (its
+    /// events and the acknowledgements taken with them), one a tick.
+    pub fn new(start: &Start, path: &[Event], violation: &Violation) -> Self {
         let mut taken = Vec::new();
-        let mut world = start.clone();
+        let mut world = start.world.clone();
         for event in path {
             world.apply_recording(*event, &mut |action| taken.push(action));
         }
-        let mut actions = warmup.to_vec();
-        let first = warmup.last().map_or(1, |last| last.tick + 1);
-        actions.extend((first..).zip(taken).map(|(tick, action)| ScheduledAction { tick, action }));
-        let run = super::run_text(config, &actions);
+        let first = start.world.sim().now() + 1;
+        let mut record = start.lead_in.clone();
+        record.actions.extend((first..).zip(taken));
+        // Keys and values of the explorer's own operations are plain words; a run's may need escaping.
+        let run = encode_record(&record, &|text| percent_escape(text));
         Counterexample {
             events: path.iter().map(Event::to_string).collect(),
             length: path.len(),
             violation: violation.to_string(),
             replay: format!("synod replay --run '{run}'"),
             link: format!("index.html?run={run}"),
-            actions,
+            actions: record.actions.into_iter().map(|(tick, action)| ScheduledAction { tick, action }).collect(),
         }
     }
+}
+
+/// `text` as a URI component: what the page's `encodeURIComponent` and the CLI's reader expect (the explorer's
+/// warm-up only ever writes plain words, which stay as they are).
+fn percent_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

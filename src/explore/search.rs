@@ -11,7 +11,7 @@ use crate::check::invariants::Violation;
 
 use super::reduction::{self, Asleep, Footprint, SleepSet};
 use super::report::{Counterexample, Report};
-use super::{Event, ExploreConfig, World};
+use super::{Event, ExploreConfig, Origin, World};
 
 /// How far a search has got, for a progress bar.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -48,18 +48,30 @@ impl Tally<'_> {
     }
 }
 
-/// Explores every state within `config`'s bounds, or until the first violation or `states_max` unique states.
-/// `report_progress` hears how far it got every few thousand states, and stops the search by returning false.
-/// `clock` gives seconds since some fixed moment (the browser and the native CLI each have their own).
+/// Explores every state within `config`'s bounds from the explorer's warm-up (`ExploreConfig::start`), or until
+/// the first violation or `states_max` unique states. `report_progress` hears how far it got every few thousand
+/// states, and stops the search by returning false. `clock` gives seconds since some fixed moment (the browser
+/// and the native CLI each have their own).
 pub fn explore(
     config: &ExploreConfig,
     report_progress: &mut dyn FnMut(&Progress) -> bool,
     clock: &dyn Fn() -> f64,
 ) -> Result<Report, String> {
+    explore_from(config, &Origin::WarmUp, report_progress, clock)
+}
+
+/// [`explore`] from `origin`: the warm-up, or a moment of a playground run (`start.rs`). The time taken includes
+/// reaching the start state.
+pub fn explore_from(
+    config: &ExploreConfig,
+    origin: &Origin,
+    report_progress: &mut dyn FnMut(&Progress) -> bool,
+    clock: &dyn Fn() -> f64,
+) -> Result<Report, String> {
     config.validate()?;
     let started = clock();
-    let (root, warmup) = World::start(config)?;
-    let start = root.clone();
+    let start = origin.start(config)?;
+    let root = start.world.clone();
     let elapsed = || clock() - started;
     let mut tally =
         Tally { progress: Progress::default(), clock: &elapsed, report_progress, found: None, cancelled: false };
@@ -74,9 +86,9 @@ pub fn explore(
     tally.progress.elapsed_s = elapsed();
     (tally.report_progress)(&tally.progress);
     let complete = complete && !tally.cancelled;
-    let counterexample =
-        tally.found.map(|(events, violation)| Counterexample::new(config, &start, &warmup, &events, &violation));
-    Ok(Report::new(config, &tally.progress, complete, counterexample))
+    let counterexample = tally.found.map(|(events, violation)| Counterexample::new(&start, &events, &violation));
+    let bugs = origin.bugs(config);
+    Ok(Report::new(&ExploreConfig { bugs, ..config.clone() }, &tally.progress, complete, counterexample))
 }
 
 /// The events enabled in `world`, but only this shard's share of the first ones.
@@ -386,7 +398,7 @@ mod tests {
     use crate::paxos::BugSet;
 
     fn met(config: &ExploreConfig) -> FxHashMap<u64, Seen> {
-        let (root, _) = World::start(config).unwrap();
+        let root = Origin::WarmUp.start(config).unwrap().world;
         let clock = || 0.0;
         let mut report = |_: &Progress| true;
         let mut tally = Tally {

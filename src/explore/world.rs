@@ -2,16 +2,17 @@
 
 use std::hash::{Hash, Hasher};
 
-use rustc_hash::{FxHashSet, FxHasher};
+use rustc_hash::FxHashSet;
 
 use crate::check::invariants::Violation;
 use crate::check::Outcome;
 use crate::paxos::NodeId;
-use crate::sim::{ScheduledAction, Sim, UserAction};
+use crate::sim::{Sim, UserAction};
 use crate::storage::Storage;
 
 use super::event::content_digest;
-use super::{Bounds, Event, ExploreConfig};
+use super::hasher::Fingerprinter;
+use super::{Bounds, Event};
 
 /// What a path has spent of each bound.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -39,19 +40,10 @@ pub struct World {
 }
 
 impl World {
-    /// The start state, and the actions of the warm-up that led to it (see `ExploreConfig::start`).
-    pub fn start(config: &ExploreConfig) -> Result<(World, Vec<ScheduledAction>), String> {
-        let (sim, actions) = config.start()?;
-        Ok((
-            World {
-                sim,
-                spent: Spent::default(),
-                crashes_max: config.bounds.crashes,
-                decided: 0,
-                acknowledged_at_once: 0,
-            },
-            actions,
-        ))
+    /// A start state: `sim` (stepping) with nothing of `bounds` spent.
+    pub fn new(sim: Sim, bounds: &Bounds) -> World {
+        assert!(sim.stepping(), "the explorer's start state steps: nothing happens unless an event says so");
+        World { sim, spent: Spent::default(), crashes_max: bounds.crashes, decided: 0, acknowledged_at_once: 0 }
     }
 
     pub fn sim(&self) -> &Sim {
@@ -178,7 +170,7 @@ impl World {
     /// messages in flight (as a multiset: ids and times do not matter), the clients, the order of invocations and
     /// outcomes in the history, what the checker recorded as chosen and learned, and the bounds spent.
     pub fn fingerprint(&self) -> u64 {
-        let mut state = FxHasher::default();
+        let mut state = Fingerprinter::default();
         for machine in self.sim.machines() {
             match &machine.node {
                 Some(node) => node.fingerprint(&mut state),
@@ -241,7 +233,7 @@ impl World {
     /// A digest of what the clients' side holds: each operation's outcome and whether it was answered, and which
     /// step clients wait for an answer. Two states with different marks differ in their history or clients.
     pub(super) fn clients_mark(&self) -> u64 {
-        let mut state = FxHasher::default();
+        let mut state = Fingerprinter::default();
         for op in self.sim.history().operations() {
             (op.client, std::mem::discriminant(&op.outcome), op.response_time().is_some()).hash(&mut state);
         }
@@ -267,7 +259,7 @@ impl World {
     }
 
     /// The history's invocations and outcomes in the order they happened, without their times.
-    fn hash_history(&self, state: &mut FxHasher) {
+    fn hash_history(&self, state: &mut Fingerprinter) {
         let operations = self.sim.history().operations();
         // Each moment (time, answered, operation) is distinct; they are taken smallest first by a scan for the
         // least one after the last, not collected and sorted: a history here holds a few operations (at most

@@ -6,8 +6,8 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::components::{
-    checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, MessagePanel, NodeCard, Ring,
-    ScenarioPane, ScenarioPanel, SequenceDiagram, StepPanel,
+    checker_badge, help, logo, narration, storage_status, ClientPanel, Controls, ExplorerPanel, MessagePanel, NodeCard,
+    Ring, ScenarioPane, ScenarioPanel, SequenceDiagram, StepPanel,
 };
 use super::frames::{each_animation_frame, Clock};
 use super::persist::{self, DiskChoice, Host, Open, Pending, Persistence, StorageStatus, PLAYGROUND_CLUSTER};
@@ -70,6 +70,9 @@ pub enum Cmd {
     PlayScenario(Rc<Result<Loaded, String>>),
     /// A scenario the address names, read and run: play it (and show its text), or show why not.
     OpenScenario(Rc<Result<Loaded, String>>),
+    /// The explorer's counterexample: its whole run (the run's actions up to the start, then the path's, one a
+    /// tick), to step through from where the search started.
+    LoadPath(Rc<RunRecord>),
     /// Start (`true`) or stop stepping event by event (`stepping.rs`).
     StepByEvent(bool),
     /// While stepping: this event happens next, in a tick of its own.
@@ -105,6 +108,8 @@ pub struct Frame {
     /// Whether the cluster is kept in IndexedDB (not a shared run, which lives in memory).
     pub persistent: bool,
     pub scenario: Rc<ScenarioPane>,
+    /// The run on screen, where "Explore from here" starts.
+    pub record: Rc<RunRecord>,
     /// Whether the run is stepping event by event.
     pub stepping: bool,
     /// While stepping, every event the visitor may choose next, with its name.
@@ -279,6 +284,7 @@ impl Shared {
             saved_tick: self.persistence.saved().map(|saved| saved.tick),
             persistent: self.persistence.choice().cluster().is_some(),
             scenario: self.pane.clone(),
+            record: Rc::new(self.runner.record.clone()),
             stepping: sim.stepping(),
             next_events: self.next_events(),
             branches: self.branches_shown(),
@@ -326,8 +332,8 @@ impl Shared {
             Cmd::Restart(setup) => self.restart(RunRecord::fresh(setup), None),
             Cmd::Faults(faults) => self.handle(Cmd::Act(UserAction::SetFaults { faults })),
             Cmd::Share => self.share_url = Some(share_url(&self.runner.record, &self.moment())),
-            // Asynchronous: the dispatcher starts them (`persist::open`).
-            Cmd::ResetCluster | Cmd::TakeOver => {}
+            // The dispatcher takes them: asynchronous (`persist::open`), or a whole new run (`load_path`).
+            Cmd::ResetCluster | Cmd::TakeOver | Cmd::LoadPath(_) => {}
             Cmd::ExportScenario => {
                 // The text will describe what is shown: the run waits while the engine writes it.
                 self.playing = false;
@@ -351,6 +357,29 @@ impl Shared {
             Cmd::Forward => self.forward(),
             Cmd::Jump { branch, tick } => self.jump(branch, tick),
         }
+    }
+
+    /// The explorer's counterexample `record` becomes the run, paused where the search started, its timeline
+    /// reaching the path's end (`ui::explorer::path_start`).
+    fn load_path(&mut self, record: &RunRecord) {
+        let start = super::explorer::path_start(record).unwrap_or(0);
+        let end = record.actions.last().map_or(start, |(tick, _)| *tick);
+        let mut runner = match Runner::new(record.clone()) {
+            Ok(runner) => runner,
+            Err(error) => {
+                self.error = Some(format!("The counterexample could not be loaded: {error}."));
+                return;
+            }
+        };
+        runner.replay_to(start);
+        runner.horizon = end;
+        runner.say_line(format!(
+            "Loaded the explorer's counterexample: {} steps, from tick {start} to tick {end}, where it breaks. Step through it.",
+            end - start
+        ));
+        self.replace_runner(runner);
+        self.persistence.rewrite(&mut self.runner);
+        (self.playing, self.carry, self.owed, self.selected) = (false, 0.0, 0.0, None);
     }
 
     /// Stops the clock: nothing owed, nothing carried.
@@ -686,6 +715,7 @@ fn dispatcher(handles: Handles) -> Callback<Cmd> {
             Cmd::ResetCluster => persist::open(&shared, Open::Reset),
             Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
             Cmd::ExportScenario => export_scenario(&shared),
+            Cmd::LoadPath(ref record) => shared.borrow_mut().load_path(record),
             _ => {}
         }
         shared.borrow_mut().handle(cmd);
@@ -746,6 +776,8 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                         retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
                         dispatch={dispatch.clone()} />
                     <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
+                    <ExplorerPanel record={f.record.clone()} tick={view.now} in_flight={view.messages_in_flight}
+                        dispatch={dispatch.clone()} />
                     { narration(&f.narration, f.narration_first, !f.playing || f.speed <= 8.0) }
                 </aside>
                 <section class="nodes" aria-label="Nodes">

@@ -8,6 +8,7 @@ mod app;
 pub mod components;
 pub mod embed;
 pub mod engine;
+pub mod explorer;
 pub mod frames;
 pub mod panic_hook;
 pub mod persist;

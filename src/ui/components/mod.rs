@@ -3,6 +3,7 @@
 mod checker_badge;
 mod client_panel;
 mod controls;
+mod explorer_panel;
 mod fault_controls;
 mod help;
 mod log_view;
@@ -19,6 +20,7 @@ mod storage_status;
 pub use checker_badge::checker_badge;
 pub use client_panel::ClientPanel;
 pub use controls::Controls;
+pub use explorer_panel::ExplorerPanel;
 pub use fault_controls::FaultControls;
 pub use help::help;
 pub use log_view::LogView;

@@ -160,7 +160,7 @@ thread_local! {
 
 /// This build's name for itself: the hash in the file name of the page's module (`synod-web-<hash>.js`), from
 /// the boot block (`Trunk.toml`'s `pattern_script`), or "dev" where there is none.
-fn version() -> String {
+pub(crate) fn version() -> String {
     let boot = gloo::utils::document().get_element_by_id("synod-boot").and_then(|boot| boot.text_content());
     // Splits at characters, not at "synod-web-": a substring search links 1.6 kB of searcher code into the page.
     let file = boot.as_deref().and_then(|boot| boot.split(['"', '/']).find_map(|part| part.strip_prefix("synod-web-")));
