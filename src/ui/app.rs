@@ -359,29 +359,6 @@ impl Shared {
         }
     }
 
-    /// The explorer's counterexample `record` becomes the run, paused where the search started, its timeline
-    /// reaching the path's end (`ui::explorer::path_start`).
-    fn load_path(&mut self, record: &RunRecord) {
-        let start = super::explorer::path_start(record).unwrap_or(0);
-        let end = record.actions.last().map_or(start, |(tick, _)| *tick);
-        let mut runner = match Runner::new(record.clone()) {
-            Ok(runner) => runner,
-            Err(error) => {
-                self.error = Some(format!("The counterexample could not be loaded: {error}."));
-                return;
-            }
-        };
-        runner.replay_to(start);
-        runner.horizon = end;
-        runner.say_line(format!(
-            "Loaded the explorer's counterexample: {} steps, from tick {start} to tick {end}, where it breaks. Step through it.",
-            end - start
-        ));
-        self.replace_runner(runner);
-        self.persistence.rewrite(&mut self.runner);
-        (self.playing, self.carry, self.owed, self.selected) = (false, 0.0, 0.0, None);
-    }
-
     /// Stops the clock: nothing owed, nothing carried.
     fn pause(&mut self) {
         self.playing = false;

@@ -49,6 +49,10 @@ test('explore from a state with a planted bug finds it, and its counterexample t
     // acknowledged with it).
     assert.match(await checker(page).innerText(), /Checker: OK/);
     assert.equal(await page.locator('.tick').innerText(), 'tick 30');
+    // The path is a branch of the history: it shares the run up to tick 29 and steps from tick 30, where the
+    // search started.
+    const tree = page.getByRole('navigation', { name: 'History' });
+    assert.match(await tree.innerText(), /Branch 2, leaving branch 1 at tick 29/);
     let steps = 0;
     while (/Checker: OK/.test(await checker(page).innerText())) {
       assert.ok(steps < 40, 'the checker turns red within the path\'s 40 events at most');

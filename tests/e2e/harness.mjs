@@ -123,9 +123,9 @@ export async function tick(page) {
 
 /** Sends one operation from the client panel. */
 export async function submit(page, { target, op = 'put', key, value = '' }) {
-  await page.getByLabel('Target node').selectOption(String(target));
-  await page.getByLabel('Operation').selectOption(op);
-  await page.getByLabel('Key').fill(key);
+  await page.getByLabel(/^Target node/).selectOption(String(target));
+  await page.getByLabel(/^Operation/).selectOption(op);
+  await page.getByLabel(/^Key/).fill(key);
   if (op === 'put' || op === 'append' || op === 'cas') await page.getByLabel('Value', { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Submit' }).click();
 }

@@ -49,7 +49,7 @@ test('after the leader is killed a new one is elected and writes continue; a res
     assert.match(await memory.innerText(), /empty/, 'a killed node has nothing in memory');
     const disk = page.getByRole('region', { name: `Node ${old} disk` });
     assert.match(await disk.innerText(), /[1-9]\d* entries/, 'its disk keeps the log');
-    await page.getByLabel('Target node').selectOption(String(old));
+    await page.getByLabel(/^Target node/).selectOption(String(old));
     assert.match(await page.getByRole('region', { name: 'Client', exact: true }).innerText(), /gets no reply and times out/);
     const fresh = await until(async () => {
       const id = await leader(page);

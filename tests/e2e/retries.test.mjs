@@ -104,7 +104,7 @@ test('the client panel with its attempts fits a 375 px phone', async () => {
       const panel = page.getByRole('region', { name: 'Client', exact: true });
       // The form for each operation, the scan's and the read level's included.
       for (const op of ['put', 'cas', 'get', 'scan']) {
-        await page.getByLabel('Operation').selectOption(op);
+        await page.getByLabel(/^Operation/).selectOption(op);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${op}: no horizontal scrolling, got ${overflow} px too wide`);
         const box = await panel.boundingBox();
@@ -148,7 +148,7 @@ test('a scan at a chosen read level returns the range in key order', async () =>
     await submit(page, { target: 1, key: 'a', value: '1' });
     await answeredOk(page, 'put a=1');
     await until(async () => /a\s+1/.test(await kvText(page, 1)) && /b\s+2/.test(await kvText(page, 1)), 'a and b on node 1');
-    await page.getByLabel('Operation').selectOption('scan');
+    await page.getByLabel(/^Operation/).selectOption('scan');
     await page.getByLabel('Read level').selectOption('local');
     await page.getByLabel('Start key').fill('a');
     await page.getByLabel('End key').fill('c');

@@ -10,9 +10,10 @@
 use std::rc::Rc;
 
 use super::Shared;
-use crate::sim::branches::Branches;
+use crate::sim::branches::{Branch, Branches};
 use crate::sim::UserAction;
-use crate::ui::runner::{describe_action, Runner};
+use crate::ui::persist::Host;
+use crate::ui::runner::{describe_action, RunRecord, Runner};
 
 impl Shared {
     /// Before anything is done now: if the run has recorded events after now, acting would forget them, so the
@@ -102,5 +103,42 @@ impl Shared {
     pub(super) fn branches_shown(&self) -> Option<Rc<Branches>> {
         (self.runner.sim().stepping() || self.branches.len() > 1)
             .then(|| Rc::new(self.branches.with_current(self.runner.branch())))
+    }
+}
+
+impl Shared {
+    /// The explorer's counterexample `record` becomes the run, paused where the search started, its timeline
+    /// reaching the path's end (`ui::explorer::path_start`): a branch of the history that leaves the run on
+    /// screen at that tick, so the visitor can step through it and jump back to where they were.
+    pub(super) fn load_path(&mut self, record: &RunRecord) {
+        let start = crate::ui::explorer::path_start(record).unwrap_or(0);
+        let end = record.actions.last().map_or(start, |(tick, _)| *tick);
+        let labels = record.actions.iter().map(|(_, action)| describe_action(action)).collect();
+        let path = Branch { parent: None, actions: record.actions.clone(), labels, end };
+        let runner = match Runner::of_branch(record.setup.clone(), &path, start) {
+            Ok(runner) => runner,
+            Err(error) => return self.error = Some(format!("The counterexample could not be loaded: {error}.")),
+        };
+        // The path shares the run's actions before the tick it starts at; at that tick, its stepping begins.
+        let live = self.runner.branch();
+        let before_start = |actions: &[(u64, UserAction)]| actions.iter().take_while(|(tick, _)| *tick < start).count();
+        let shared = record.setup == self.runner.record.setup
+            && live.actions[..before_start(&live.actions)] == record.actions[..before_start(&record.actions)];
+        if shared {
+            self.branches.fork(start.saturating_sub(1), live);
+        } else {
+            // Explored from a run that is no longer on screen (a new run since): the path starts a history of its own.
+            self.branches = Branches::default();
+        }
+        self.faults = runner.sim().config().faults.clone();
+        self.runner = runner;
+        self.runner.say_line(format!(
+            "Loaded the explorer's counterexample: {} steps, from tick {start} to tick {end}, where it breaks. Step through it.",
+            end - start
+        ));
+        self.persistence.rewrite(&mut self.runner);
+        (self.selected, self.share_url) = (None, None);
+        self.pause();
+        self.changed();
     }
 }
