@@ -126,7 +126,9 @@ fn slot_text(node: &KvNode, slot: u64) -> String {
 fn log_changes(before: &KvNode, after: &KvNode) -> Vec<FieldChange> {
     let start = before.log().start().min(after.log().start());
     let end = before.log().end().max(after.log().end());
+    // Compared as slot states first: only the slots that differ are written out.
     (start..end)
+        .filter(|slot| before.get(*slot) != after.get(*slot))
         .filter_map(|slot| {
             change(Place::Memory, format!("slot {slot}"), slot_text(before, slot), slot_text(after, slot))
         })
@@ -141,7 +143,9 @@ fn store_changes(before: &KvNode, after: &KvNode) -> Vec<FieldChange> {
     };
     // The keys of either store, each once (the new ones after the old: no set to build).
     let keys = old.keys().chain(new.keys().filter(|key| !old.contains_key(*key)));
-    keys.filter_map(|key| change(Place::Memory, format!("key \"{key}\""), value(old, key), value(new, key))).collect()
+    keys.filter(|key| old.get(*key) != new.get(*key))
+        .filter_map(|key| change(Place::Memory, format!("key \"{key}\""), value(old, key), value(new, key)))
+        .collect()
 }
 
 fn disk_changes(before: &Machine, after: &Machine) -> Vec<FieldChange> {
@@ -159,7 +163,7 @@ fn disk_changes(before: &Machine, after: &Machine) -> Vec<FieldChange> {
     let mut changes: Vec<FieldChange> =
         scalar.into_iter().filter_map(|(field, a, b)| change(Place::Disk, field, a, b)).collect();
     let slots = old.entries.keys().chain(new.entries.keys().filter(|slot| !old.entries.contains_key(*slot)));
-    changes.extend(slots.filter_map(|slot| {
+    changes.extend(slots.filter(|slot| old.entries.get(*slot) != new.entries.get(*slot)).filter_map(|slot| {
         let (a, b) = (entry(old.entries.get(slot), false), entry(new.entries.get(slot), false));
         change(Place::Disk, format!("slot {slot}"), a, b)
     }));

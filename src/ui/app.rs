@@ -256,8 +256,8 @@ impl Shared {
 
     fn build_frame(&self) -> Frame {
         let mut view = from_sim(self.runner.sim(), &self.windows);
-        for changes in &self.runner.changes {
-            view.nodes[usize::from(changes.node) - 1].changes = Rc::from(changes.fields.clone());
+        for changes in self.runner.changes() {
+            view.nodes[usize::from(changes.node) - 1].changes = Rc::from(changes.fields);
         }
         // The disk panes show what IndexedDB holds, not the simulator's copy.
         if let Some(disks) = self.persistence.disk_views(view.nodes.len()) {

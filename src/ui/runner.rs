@@ -4,13 +4,14 @@
 //! link also carries the [`Moment`] it was shared at, so it opens where the sender was.
 
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use crate::paxos::{Event, NodeId};
 use crate::scenario::Scenario;
 use crate::sim::branches::Branch;
 use crate::sim::checkpoints::Checkpoints;
 use crate::sim::link::TICKS_MAX;
-use crate::sim::{NodeChanges, Sim, Timing, UserAction};
+use crate::sim::{Machine, NodeChanges, Sim, Timing, UserAction};
 
 pub use crate::sim::link::{
     decode_link, decode_record, encode_link, encode_record, Moment, RunRecord, RunSetup, DEFAULT_SPEED, SPEEDS,
@@ -65,8 +66,10 @@ pub struct Runner {
     /// What each recorded action is called (`labels[i]` names `record.actions[i]`), named when it is applied:
     /// a message's kind and ends are known only while it is in flight.
     labels: Vec<Option<String>>,
-    /// What the last tick changed in each node, while stepping (the page shows it on the node's card).
-    pub changes: Vec<NodeChanges>,
+    /// The machines as they were before the last tick, when it was taken while stepping: what [`Runner::changes`]
+    /// compares with. Kept rather than compared at each tick, so a replay of many stepped ticks (a seek, a link,
+    /// a branch) compares only the one on screen.
+    before_last_tick: Option<Vec<Rc<Machine>>>,
 }
 
 impl Runner {
@@ -85,7 +88,7 @@ impl Runner {
             disk_name: "disk",
             acts: 0,
             labels: Vec::new(),
-            changes: Vec::new(),
+            before_last_tick: None,
         };
         runner.apply_recorded();
         let first = runner.checkpoint();
@@ -140,6 +143,12 @@ impl Runner {
     pub fn has_future(&self) -> bool {
         let now = self.sim.now();
         self.record.actions.iter().any(|(tick, _)| *tick > now)
+    }
+
+    /// What the last tick changed in each node, when it was taken while stepping (the page shows it on the
+    /// node's card); nothing otherwise.
+    pub fn changes(&self) -> Vec<NodeChanges> {
+        self.before_last_tick.as_ref().map(|before| self.sim.changes_since(before)).unwrap_or_default()
     }
 
     /// While stepping, the visitor chose `event`: it is recorded as the run's next tick, the tick after the
@@ -201,11 +210,12 @@ impl Runner {
         if self.sim.now() >= TICKS_MAX {
             return;
         }
-        let before = self.sim.stepping().then(|| self.sim.machines().to_vec());
+        // Dropped first: a machine still held here would be copied by the tick's first write to it.
+        self.before_last_tick = None;
+        self.before_last_tick = self.sim.stepping().then(|| self.sim.machines().to_vec());
         self.sim.tick();
         self.narrate();
         self.apply_recorded();
-        self.changes = before.map(|before| self.sim.changes_since(&before)).unwrap_or_default();
         let now = self.sim.now();
         if self.checkpoints.due(now) {
             let checkpoint = self.checkpoint();
@@ -289,7 +299,7 @@ impl Runner {
         // From before the tick, so that the tick itself is stepped and its changes are shown.
         let (at, checkpoint) = self.checkpoints.at_or_before(tick.saturating_sub(1));
         if tick < self.sim.now() || *at > self.sim.now() {
-            self.changes.clear();
+            self.before_last_tick = None;
             self.sim = checkpoint.clone();
             self.narrated_at = (self.sim.now(), usize::MAX);
         }
