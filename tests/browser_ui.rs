@@ -197,6 +197,28 @@ fn seeking_is_exact_with_bounded_checkpoints() {
 }
 
 #[wasm_bindgen_test]
+fn events_planned_ahead_are_not_a_future_to_branch_from_but_a_path_gone_back_on_is() {
+    use synod::sim::UserAction;
+    use ui::runner::{RunRecord, RunSetup, Runner};
+
+    let mut runner = Runner::new(RunRecord { setup: RunSetup::default(), actions: Vec::new() }).unwrap();
+    runner.act(UserAction::Stepping { on: true });
+    // Two events chosen before either tick is taken (the page waits for IndexedDB): each its own tick ahead.
+    assert_eq!(runner.plan(UserAction::TickNode { node: 1 }), 1);
+    assert!(!runner.has_future(), "an event planned ahead is where the run goes, not a path it leaves");
+    assert_eq!(runner.plan(UserAction::TickNode { node: 2 }), 2);
+    runner.step();
+    runner.step();
+    assert!(!runner.has_future(), "at the end of the path");
+    let changed: Vec<u8> = runner.changes().iter().map(|changes| changes.node).collect();
+    assert_eq!(changed, vec![2], "the last tick fired node 2's timer, and changed node 2 only");
+    runner.seek(runner.now() - 1);
+    assert!(runner.has_future(), "back one event: acting now would leave the path");
+    let changed: Vec<u8> = runner.changes().iter().map(|changes| changes.node).collect();
+    assert_eq!(changed, vec![1], "a seek shows what the tick it lands on changed");
+}
+
+#[wasm_bindgen_test]
 fn the_clock_tells_each_new_time_to_its_listeners_until_they_stop() {
     use std::cell::RefCell;
     use std::rc::Rc;

@@ -139,10 +139,12 @@ impl Runner {
         }
     }
 
-    /// Whether actions are recorded after the current tick: acting now would leave them (a branch).
+    /// Whether acting now would forget recorded actions (a branch left): the visitor went back in time, and
+    /// actions are recorded after now. An event planned but not yet reached (`plan`) is not such a future: the
+    /// run has not been there yet.
     pub fn has_future(&self) -> bool {
         let now = self.sim.now();
-        self.record.actions.iter().any(|(tick, _)| *tick > now)
+        self.horizon > now && self.record.actions.iter().any(|(tick, _)| *tick > now)
     }
 
     /// What the last tick changed in each node, when it was taken while stepping (the page shows it on the
