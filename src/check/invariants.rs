@@ -4,7 +4,7 @@
 //! durable, every message a node sends, and every `Ready` a node hands out (applied commands and protocol
 //! events). From that it keeps its own account of the truth and compares every node against it:
 //!
-//! - **One value per slot.** A value is *chosen* in a slot when a majority of acceptors durably accepted the
+//! - **One value per slot.** A value is *chosen* in a slot when a majority of its configuration durably accepted the
 //!   same (ballot, value) there (counted from the write batches as they become durable, with a real majority
 //!   whatever quorum a planted bug makes the nodes use). Two chosen values for one slot break Paxos.
 //! - **Learned values agree**, with each other and with the chosen value: what a node *believes* is chosen.
@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::check::history::client_name;
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{
-    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Node, NodeId, ReadLevel, Record, Reply, Slot,
-    SlotState, Value, WriteBatch,
+    Applied, Ballot, ClientId, DurableStateOf, EnvelopeOf, Event, Members, Node, NodeId, ReadLevel, Record, Reply,
+    Slot, SlotState, Value, WriteBatch,
 };
 use crate::shared::Shared;
 
@@ -280,7 +280,11 @@ impl Reference {
 #[derive(Clone, Debug)]
 pub struct SafetyChecker {
     nodes: usize,
-    majority: usize,
+    /// The configuration that governs each slot from the key on, from the reconfigurations the checker itself saw
+    /// chosen (issue 20): a slot is chosen by a real majority of its own configuration.
+    configurations: Shared<BTreeMap<Slot, Members>>,
+    /// Lamport's α: a reconfiguration chosen in slot `j` governs from `j + alpha` (the nodes' pipeline window).
+    alpha: u64,
     at: Position,
     acceptances: Shared<BTreeMap<(Slot, Ballot), Vec<Acceptance>>>,
     /// The truly chosen value per slot and the ballot that first chose it.
@@ -317,7 +321,8 @@ impl SafetyChecker {
         assert!((1..=63).contains(&nodes), "a checked cluster has 1 to 63 nodes, not {nodes}");
         SafetyChecker {
             nodes,
-            majority: nodes / 2 + 1,
+            configurations: Shared::new(BTreeMap::from([(0, Members::of(1..=nodes as NodeId))])),
+            alpha: crate::paxos::Config::cluster(1, 1).pipeline_window,
             at: Position::default(),
             acceptances: Shared::default(),
             chosen: Shared::default(),
@@ -331,6 +336,20 @@ impl SafetyChecker {
             disk_checks: Vec::new(),
             violations: Vec::new(),
         }
+    }
+
+    /// A node joined the cluster: it takes the next id (issue 20).
+    pub fn node_added(&mut self, node: NodeId) {
+        assert_eq!(node as usize, self.nodes + 1, "nodes join with the next id");
+        self.nodes += 1;
+        self.mirrors.push(Mirror::default());
+        self.replicas.push(Replica::default());
+        self.ballots.node_added();
+    }
+
+    /// The configuration that governs `slot`, as far as the checker has seen reconfigurations chosen.
+    pub fn configuration_at(&self, slot: Slot) -> Members {
+        *self.configurations.range(..=slot).next_back().expect("the initial configuration governs from 0").1
     }
 
     pub fn set_position(&mut self, at: Position) {
@@ -684,10 +703,11 @@ impl SafetyChecker {
             let detail = format!("ballot {ballot} carried two different values for slot {slot}");
             self.violate(names::ONE_VALUE_PER_BALLOT, Some(slot), vec![node], values, detail);
         }
-        if voters.count_ones() as usize != self.majority {
-            return; // Not chosen yet, or chosen already (counted when the majority was reached).
+        let members = self.configuration_at(slot);
+        if !members.contains(node) || members.count(voters) != members.quorum(false) {
+            return; // Not chosen yet, chosen already (counted when the majority was reached), or not a voter here.
         }
-        let voter_ids: Vec<NodeId> = (1..=self.nodes as NodeId).filter(|id| voters & (1 << id) != 0).collect();
+        let voter_ids: Vec<NodeId> = members.ids().filter(|id| voters & (1 << id) != 0).collect();
         match self.chosen.get(&slot) {
             Some((first_ballot, first)) if first != value => {
                 let values = vec![describe_value(first), describe_value(value)];
@@ -709,6 +729,9 @@ impl SafetyChecker {
                     }
                 }
                 self.chosen.insert(slot, (ballot, value.clone()));
+                if let Some(members) = value.reconfig() {
+                    self.configurations.insert(slot + self.alpha, members);
+                }
             }
         }
     }

@@ -32,10 +32,14 @@ pub enum Bug {
     /// The leader trusts its read lease for the full `lease_ticks` of its own clock, as if every clock ran at the
     /// same rate: a slow leader clock outlives the followers' promises, and a new leader's write goes unseen.
     LeaseIgnoresDrift,
+    /// A leader lets a configuration it proposed govern at once: from the slot that holds it on, it counts votes with
+    /// the new configuration's quorum, before the old configuration's quorum has chosen the change (issue 20). With
+    /// a node replaced, old and new quorums need not intersect.
+    ReconfigWithoutOverlap,
 }
 
 impl Bug {
-    pub const ALL: [Bug; 10] = [
+    pub const ALL: [Bug; 11] = [
         Bug::ForgetPromiseOnRestart,
         Bug::IgnoreAcceptedInPhase1,
         Bug::MinorityQuorum,
@@ -46,6 +50,7 @@ impl Bug {
         Bug::AdoptLowestBallot,
         Bug::CommitForeignChosen,
         Bug::LeaseIgnoresDrift,
+        Bug::ReconfigWithoutOverlap,
     ];
 
     /// The kebab-case name used on the command line, in URLs and scenarios.
@@ -61,6 +66,7 @@ impl Bug {
             Bug::AdoptLowestBallot => "adopt-lowest-ballot",
             Bug::CommitForeignChosen => "commit-foreign-chosen",
             Bug::LeaseIgnoresDrift => "lease-ignores-drift",
+            Bug::ReconfigWithoutOverlap => "reconfig-without-overlap",
         }
     }
 
@@ -86,6 +92,9 @@ impl Bug {
             }
             Bug::LeaseIgnoresDrift => {
                 "the leader trusts its read lease for its full length on its own clock, ignoring drift, so a slow leader clock serves stale reads after a new leader wrote"
+            }
+            Bug::ReconfigWithoutOverlap => {
+                "a leader counts votes with a new configuration as soon as it proposes it, without the old configuration's quorum, so a replaced node's quorum can choose alone"
             }
         }
     }

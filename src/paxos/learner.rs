@@ -211,17 +211,20 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn catch_up_lagging_peers(&mut self) {
         let behind_point = self.chosen_at_last_heartbeat;
         self.chosen_at_last_heartbeat = self.first_unchosen;
-        // After a reconfiguration a candidate catches up too: the new configuration's preferred leader may be a new
-        // node whose prepares the old members ignore until they learn the change (`membership.rs`). In a cluster
-        // whose configuration never changed every candidate is a member for everyone, and the traffic is saved.
-        let candidate_after_change = matches!(self.role, Role::Candidate(_)) && self.reconfigs_learned > 0;
-        let leading = matches!(self.role, Role::Leader(_)) || candidate_after_change;
+        // After a reconfiguration a candidate catches up too, and every node catches up the node the election rule
+        // prefers: that may be a new member that does not yet know it is one, so it neither campaigns nor counts the
+        // old members' ballots (`membership.rs`). In a cluster whose configuration never changed every node knows
+        // itself a member, and the traffic is saved.
+        let changed = self.reconfigs_learned > 0;
+        let leading = matches!(self.role, Role::Leader(_)) || (changed && matches!(self.role, Role::Candidate(_)));
         let leader = self.leader();
+        let preferred = if changed { self.preferred_leader() } else { None };
         let lagging: Vec<(NodeId, Slot)> = self
             .peers
             .iter()
             .filter(|(id, peer)| {
-                peer.chosen_upto < behind_point && self.is_alive(**id) && (leading || leader == Some(**id))
+                let wanted = leading || leader == Some(**id) || preferred == Some(**id);
+                peer.chosen_upto < behind_point && self.is_alive(**id) && wanted
             })
             .map(|(id, peer)| (*id, peer.chosen_upto))
             .collect();

@@ -431,8 +431,10 @@ impl<S: StateMachine> Node<S> {
         if matches!(self.role, Role::Leader(_)) {
             return Some(self.config.id);
         }
+        // A hint at a node the newest configuration removed is stale: it no longer leads or campaigns.
+        let member = |node: NodeId| self.membership.latest().contains(node);
         match self.leader_hint {
-            Some(hint) if hint != self.config.id && self.is_alive(hint) => Some(hint),
+            Some(hint) if hint != self.config.id && self.is_alive(hint) && member(hint) => Some(hint),
             _ => self.preferred_leader().filter(|id| *id != self.config.id),
         }
     }
@@ -494,7 +496,7 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn handle(&mut self, from: NodeId, message: MessageOf<S>) {
-        if from != self.config.id && !self.membership.includes_from(self.first_unchosen, from) {
+        if self.is_outsider(from) {
             return self.handle_from_outsider(from, message);
         }
         self.observe(from, &message);
@@ -519,6 +521,15 @@ impl<S: StateMachine> Node<S> {
             Message::InstallSnapshot { ballot: _, snapshot } => self.install_snapshot(*snapshot),
             Message::Forward { ballot: _, request } => self.on_forward(*request),
         }
+    }
+
+    /// Whether no configuration from this node's chosen point on includes `node` (Bug::ReconfigWithoutOverlap: nor
+    /// the configuration this node proposed as a leader, whose members it hears at once).
+    fn is_outsider(&self, node: NodeId) -> bool {
+        if node == self.config.id || self.membership.includes_from(self.first_unchosen, node) {
+            return false;
+        }
+        !(self.bug(Bug::ReconfigWithoutOverlap) && self.proposed_reconfig().is_some_and(|(_, new)| new.contains(node)))
     }
 
     /// A message from a node that no configuration from this node's chosen point on includes: one that joins and is

@@ -424,6 +424,7 @@ impl<S: StateMachine> Node<S> {
         if let Some(peer) = self.peers.get_mut(&from) {
             peer.chosen_upto = chosen_upto;
         }
+        let proposed_change = if self.bug(Bug::ReconfigWithoutOverlap) { self.proposed_reconfig() } else { None };
         let Role::Leader(leader) = &mut self.role else { return };
         if leader.ballot != ballot {
             return;
@@ -433,8 +434,12 @@ impl<S: StateMachine> Node<S> {
         let minority = self.config.bugs.contains(Bug::MinorityQuorum);
         let mut newly_chosen = Vec::new();
         for slot in start..end {
-            // Each slot counts the votes of its own configuration (`membership.rs`).
-            let members = self.membership.at(slot);
+            // Each slot counts the votes of its own configuration (`membership.rs`); Bug::ReconfigWithoutOverlap
+            // counts with the configuration it proposed from that slot on.
+            let members = match proposed_change {
+                Some((from, members)) if slot >= from => members,
+                _ => self.membership.at(slot),
+            };
             let votes = &mut leader.votes[(slot - leader.votes_start) as usize];
             if *votes & bit(from) != 0 || !members.contains(from) {
                 continue;
@@ -456,6 +461,13 @@ impl<S: StateMachine> Node<S> {
             }
         }
         self.advance_and_apply();
+    }
+
+    /// The reconfiguration this leader proposed and does not yet know chosen, with its slot.
+    pub(super) fn proposed_reconfig(&self) -> Option<(Slot, Members)> {
+        let Role::Leader(leader) = &self.role else { return None };
+        (self.first_unchosen..leader.next_slot)
+            .find_map(|slot| self.log.get(slot).and_then(|entry| entry.value.reconfig()).map(|members| (slot, members)))
     }
 
     /// Forgets vote counts of slots now chosen.

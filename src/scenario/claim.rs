@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::check::invariants::names;
-use crate::paxos::{NodeId, RoleKind, SlotState, Value};
+use crate::paxos::{Members, NodeId, RoleKind, SlotState, Value};
 use crate::sim::Sim;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum Claim {
     Violation(String),
     /// `green`: no violation so far.
     Green,
+    /// `members N …`: the configuration in effect (issue 20) is exactly these nodes.
+    Members(Vec<NodeId>),
 }
 
 /// What the run has seen so far beyond the simulator's current state.
@@ -41,7 +43,7 @@ impl Claim {
             Some(node) if sim.machines()[id as usize - 1].paused => format!("paused ({:?})", node.role()),
             Some(node) => format!("{:?}", node.role()).to_lowercase(),
         };
-        let up: Vec<NodeId> = (1..=sim.config().nodes as NodeId).filter(|id| sim.node(*id).is_some()).collect();
+        let up: Vec<NodeId> = (1..=sim.machines().len() as NodeId).filter(|id| sim.node(*id).is_some()).collect();
         match self {
             Claim::Leader(id) => match sim.node(*id) {
                 Some(node) if node.role() == RoleKind::Leader => Ok(()),
@@ -54,6 +56,8 @@ impl Claim {
                     Err(format!("node {id} is {}; leaders now: [{}]", role(*id), leaders.join(", ")))
                 }
             },
+            Claim::Members(ids) if sim.members() == Members::of(ids.iter().copied()) => Ok(()),
+            Claim::Members(_) => Err(format!("the configuration in effect is {}", sim.members())),
             Claim::Down(id) if sim.node(*id).is_none() => Ok(()),
             Claim::Down(id) => Err(format!("node {id} is {}", role(*id))),
             Claim::Value { key, value, on } => check_value(sim, key, value.as_ref(), on.as_ref().unwrap_or(&up)),

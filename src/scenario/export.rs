@@ -147,6 +147,9 @@ fn action_line(sim: &Sim, action: &UserAction) -> Result<String, String> {
         UserAction::SetFaults { faults } => format!("faults {}", fault_changes(&sim.config().faults, faults)),
         UserAction::ClientOp { target, command } => format!("{} via {target}", client_op(command)),
         UserAction::SetRetries { on } => format!("retries {}", if *on { "on" } else { "off" }),
+        UserAction::AddNode => "add-node".into(),
+        UserAction::RemoveNode { node } => format!("remove-node {node}"),
+        UserAction::ReplaceNode { node } => format!("replace-node {node}"),
         UserAction::Stepping { .. }
         | UserAction::TickNode { .. }
         | UserAction::AckWrite { .. }

@@ -432,7 +432,9 @@ impl Reader {
 
     /// The `at`, `say` and `expect` lines, into `scenario`.
     fn timeline(&self, scenario: &mut Scenario) -> Result<(), ScenarioError> {
-        let (end, nodes) = (scenario.end, scenario.nodes);
+        // Nodes added during the run (`add-node`, `replace-node`) take the next ids: lines may name them.
+        let added = self.timed.iter().filter(|(_, kind, _, rest)| *kind == "at" && adds_a_node(rest)).count();
+        let (end, nodes) = (scenario.end, scenario.nodes + added);
         for (line, kind, tick, rest) in &self.timed {
             let field = format!("{kind} {tick}");
             if *tick > end {
@@ -474,7 +476,7 @@ fn parse_verdict(line: usize, text: &str) -> Result<Verdict, ScenarioError> {
 /// An `expect` line's claim.
 fn parse_claim(text: &str, nodes: usize) -> Result<Claim, String> {
     let usage = "expected `leader N`, `down N`, `KEY = VALUE [on N …]`, `KEY absent [on N …]`, `slot S = VALUE`, \
-                 `snapshot-installed N`, `violation INVARIANT` or `green`";
+                 `snapshot-installed N`, `members N …`, `violation INVARIANT` or `green`";
     let words = words(text)?;
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let claim = match w[..] {
@@ -483,6 +485,9 @@ fn parse_claim(text: &str, nodes: usize) -> Result<Claim, String> {
         ["snapshot-installed", id] => Claim::SnapshotInstalled(node(id, nodes)?),
         ["violation", name] => Claim::Violation(invariant_name(name)?),
         ["green"] => Claim::Green,
+        ["members", ref ids @ ..] if !ids.is_empty() => {
+            Claim::Members(ids.iter().map(|id| node(id, nodes)).collect::<Result<_, _>>()?)
+        }
         ["slot", slot, "=", ..] => {
             let slot = slot.parse().map_err(|_| format!("{slot:?} is not a slot number"))?;
             let value = text.split_once('=').map(|(_, v)| v.trim().to_string()).unwrap_or_default();
@@ -563,7 +568,8 @@ fn words(text: &str) -> Result<Vec<String>, String> {
 }
 
 const ACTIONS: &str = "put, get, delete, append, cas, scan, kill, restart, pause, resume, partition, cut, \
-                       heal-link, heal, drop, duplicate, deliver, faults, reload, retries";
+                       heal-link, heal, drop, duplicate, deliver, faults, reload, retries, add-node, remove-node, \
+                       replace-node";
 
 /// `on` or `off` (the client's automatic retries).
 fn on_off(text: &str) -> Result<bool, String> {
@@ -572,6 +578,10 @@ fn on_off(text: &str) -> Result<bool, String> {
         "off" => Ok(false),
         _ => Err(format!("expected `on` or `off` (the client's automatic retries), not {text:?}")),
     }
+}
+
+fn adds_a_node(action: &str) -> bool {
+    matches!(action.split_whitespace().next(), Some("add-node" | "replace-node"))
 }
 
 fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Action, ScenarioError> {
@@ -588,6 +598,10 @@ fn parse_action(line: usize, field: &str, text: &str, nodes: usize) -> Result<Ac
         "resume" => Action::Do(UserAction::Resume { node: one_node()? }),
         "heal" if rest.is_empty() => Action::Do(UserAction::Heal),
         "reload" if rest.is_empty() => Action::Do(UserAction::Reload),
+        "add-node" if rest.is_empty() => Action::Do(UserAction::AddNode),
+        "add-node" => return Err(fail("`add-node` takes nothing more: the new node takes the next unused id".into())),
+        "remove-node" => Action::Do(UserAction::RemoveNode { node: one_node()? }),
+        "replace-node" => Action::Do(UserAction::ReplaceNode { node: one_node()? }),
         "reload" => return Err(fail("`reload` takes nothing more: every running node restarts from its disk".into())),
         "heal" => return Err(fail("`heal` heals every link and takes nothing more; see `heal-link A->B`".into())),
         "cut" | "heal-link" => {

@@ -42,6 +42,9 @@ shipped![
     "stale-local-read",
     "lease-read-leader-change",
     "range-scan",
+    "grow-3-to-5",
+    "replace-crashed-node",
+    "remove-leader",
     "bug-forget-promise-on-restart",
     "bug-ignore-accepted-in-phase1",
     "bug-minority-quorum",
@@ -52,6 +55,7 @@ shipped![
     "bug-adopt-lowest-ballot",
     "bug-commit-foreign-chosen",
     "bug-lease-ignores-drift",
+    "bug-reconfig-without-overlap",
 ];
 
 /// The shipped scenario called `name`.

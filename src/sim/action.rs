@@ -88,6 +88,16 @@ pub enum UserAction {
         client: u8,
         target: NodeId,
     },
+    /// A new node with the next unused id starts, and the operator asks the leader to add it (issue 20).
+    AddNode,
+    /// The operator asks the leader for a configuration without `node`.
+    RemoveNode {
+        node: NodeId,
+    },
+    /// A new node starts, and one configuration change swaps it for `node`.
+    ReplaceNode {
+        node: NodeId,
+    },
 }
 
 /// An action scheduled at a tick (a scenario, a shared URL, a shrunk failing run).

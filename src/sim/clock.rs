@@ -28,6 +28,11 @@ impl Clock {
             .collect()
     }
 
+    /// The clock of node `id` in a cluster that grew to it: the same draw `for_nodes` makes for it.
+    pub fn for_node(id: usize, drift_ppm: u32, seed: u64) -> Clock {
+        Clock::for_nodes(id, drift_ppm, seed)[id - 1]
+    }
+
     /// One simulator tick passes: how many ticks this node's clock takes (0, 1 or 2 for drift below 50%).
     pub fn advance(&mut self) -> u64 {
         self.phase_ppm += self.rate_ppm;

@@ -310,6 +310,8 @@ pub struct SimConfig {
     /// The read lease's length when the clients read at `lease` (see `lease_ticks()`); 0: twice the election
     /// timeout.
     pub lease_ticks: u64,
+    /// Random membership changes in the fault phase (`synod fuzz --reconfig`, `sim/membership.rs`).
+    pub reconfig: bool,
 }
 
 /// The nodes' timers, in ticks (see `paxos::Config`). The model checker shortens them, so that an election takes
@@ -346,6 +348,7 @@ impl Default for SimConfig {
             timing: Timing::default(),
             drift_ppm: 0,
             lease_ticks: 0,
+            reconfig: false,
         }
     }
 }
@@ -384,6 +387,8 @@ impl SimConfig {
         if bugs.contains(Bug::LeaseIgnoresDrift) {
             config.lease_bug_mix();
         }
+        // The bug lives in membership changes: it needs some.
+        config.reconfig |= bugs.contains(Bug::ReconfigWithoutOverlap);
         config
     }
 

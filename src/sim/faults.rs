@@ -110,7 +110,7 @@ impl Sim {
     /// Two groups: `leader` alone against the rest, else a random split. Which group comes first is random too,
     /// so a one-way cut silences either side.
     fn partition_groups(&mut self, leader: Option<NodeId>) -> Vec<Vec<NodeId>> {
-        let nodes = self.config.nodes as NodeId;
+        let nodes = self.machines.len() as NodeId;
         let mut groups = vec![Vec::new(), Vec::new()];
         match leader {
             Some(leader) => {
@@ -127,7 +127,7 @@ impl Sim {
 
     /// Each directed link between two different nodes, cut with a chance of one in three.
     fn random_links(&mut self) -> Vec<(NodeId, NodeId)> {
-        let nodes = self.config.nodes as NodeId;
+        let nodes = self.machines.len() as NodeId;
         let mut links = Vec::new();
         for from in 1..=nodes {
             for to in (1..=nodes).filter(|to| *to != from) {
@@ -190,7 +190,7 @@ impl Sim {
 
     /// Two different nodes, at random.
     fn random_link(&mut self) -> (NodeId, NodeId) {
-        let nodes = self.config.nodes as u64;
+        let nodes = self.machines.len() as u64;
         let from = self.rng.between(1, nodes);
         let to = (from - 1 + self.rng.between(1, nodes - 1)) % nodes + 1;
         (from as NodeId, to as NodeId)
@@ -215,8 +215,13 @@ impl Sim {
 
     /// Whether one more node may go down: at most a minority is down at once, so a majority can make progress.
     fn may_crash(&self) -> bool {
-        let down = self.machines.iter().filter(|machine| machine.node.is_none()).count();
-        down < (self.config.nodes - 1) / 2
+        // Counted in the smaller of the configurations in play (a change may be under way), over its members.
+        let smallest = match &self.reconfiguration {
+            Some(change) if change.target.len() < self.members.len() => change.target,
+            _ => self.members,
+        };
+        let down = self.machines.iter().filter(|machine| machine.node.is_none() && !machine.retired).count();
+        down < (smallest.len() - 1) / 2
     }
 
     /// Called as a batch of node `id` lands on disk, before the node is told: with `mid_write_crash_ppm`, the

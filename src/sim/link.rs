@@ -187,6 +187,9 @@ pub fn encode_record(record: &RunRecord, escape: &dyn Fn(&str) -> String) -> Str
             }
             UserAction::Retry { client, target } => format!("y{client},{target}"),
             UserAction::SetRetries { on } => format!("c{}", u8::from(*on)),
+            UserAction::AddNode => "j".into(),
+            UserAction::RemoveNode { node } => format!("l{node}"),
+            UserAction::ReplaceNode { node } => format!("w{node}"),
         };
         out.push_str(&format!("~{tick}:{code}"));
     }
@@ -232,7 +235,9 @@ pub fn decode_record(text: &str, unescape: &dyn Fn(&str) -> Option<String>) -> R
             return Err(bad("the actions' ticks"));
         }
         last = tick;
-        actions.push((tick, decode_action(code, &setup, unescape)?));
+        // A node added earlier in the run (`j`, `w`) may be named from then on.
+        let added = actions.iter().filter(|(_, action)| adds_a_node(action)).count();
+        actions.push((tick, decode_action(code, &setup, added, unescape)?));
     }
     Ok(RunRecord { setup, actions })
 }
@@ -293,12 +298,17 @@ fn decode_timing(text: &str) -> Result<Timing, String> {
 }
 
 /// One action's code, as `encode_record` writes it.
+fn adds_a_node(action: &UserAction) -> bool {
+    matches!(action, UserAction::AddNode | UserAction::ReplaceNode { .. })
+}
+
 fn decode_action(
     code: &str,
     setup: &RunSetup,
+    added: usize,
     unescape: &dyn Fn(&str) -> Option<String>,
 ) -> Result<UserAction, String> {
-    let nodes = setup.nodes;
+    let nodes = setup.nodes + added;
     let node = |text: &str| -> Result<NodeId, String> {
         text.parse::<NodeId>().ok().filter(|id| (1..=nodes as NodeId).contains(id)).ok_or_else(|| bad("a node"))
     };
@@ -326,6 +336,9 @@ fn decode_action(
         "D" => UserAction::DuplicateMessage { id: number(rest)? },
         "n" => UserAction::DeliverNow { id: number(rest)? },
         "R" if rest.is_empty() => UserAction::Reload,
+        "j" if rest.is_empty() => UserAction::AddNode,
+        "l" => UserAction::RemoveNode { node: node(rest)? },
+        "w" => UserAction::ReplaceNode { node: node(rest)? },
         "c" if rest == "0" || rest == "1" => UserAction::SetRetries { on: rest == "1" },
         "f" => decode_faults(rest, setup)?,
         "o" => {

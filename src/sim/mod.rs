@@ -13,6 +13,7 @@ mod config;
 mod faults;
 pub mod fuzz;
 pub mod link;
+pub mod membership;
 pub mod network;
 mod rng;
 pub mod shrink;

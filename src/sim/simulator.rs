@@ -47,6 +47,8 @@ pub struct Machine {
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
     pub(super) down_until: Option<u64>,
+    /// Removed from the configuration and retired (issue 20): never restarted.
+    pub retired: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +102,11 @@ pub struct Sim {
     undecided: Option<String>,
     /// Set by the shrinker: numbers every random fault and lets through only the ones it keeps.
     fault_gate: Option<FaultGate>,
+    /// The configuration the operator last saw in effect, and the change it drives (`membership.rs`).
+    pub(super) members: crate::paxos::Members,
+    pub(super) reconfiguration: Option<super::membership::Reconfiguration>,
+    /// A node that said it retired while it was collected: stopped once it settles.
+    retiring: Option<NodeId>,
     /// When kept (`keep_durable_batches`): every batch that became durable, with its node, oldest first, until
     /// taken. The browser copies them to IndexedDB; the simulator itself never reads them.
     durable_batches: Option<Vec<(NodeId, KvBatch)>>,
@@ -124,6 +131,7 @@ impl Sim {
                 durable_at: VecDeque::new(),
                 paused: false,
                 down_until: None,
+                retired: false,
             }));
         }
         let mut scheduled: BTreeMap<u64, Vec<UserAction>> = BTreeMap::new();
@@ -161,6 +169,9 @@ impl Sim {
             fault_gate: None,
             durable_batches: None,
             ready: ReadyOf::<KvStore>::default(),
+            members: crate::paxos::Members::of(1..=config.nodes as NodeId),
+            reconfiguration: None,
+            retiring: None,
             config,
         })
     }
@@ -177,12 +188,22 @@ impl Sim {
         node
     }
 
-    fn boot(config: &SimConfig, id: NodeId, durable: &crate::paxos::DurableStateOf<KvStore>) -> Result<KvNode, String> {
+    pub(super) fn boot(
+        config: &SimConfig,
+        id: NodeId,
+        durable: &crate::paxos::DurableStateOf<KvStore>,
+    ) -> Result<KvNode, String> {
         // The planted bug's switch must be on before recovery re-applies the log, as it was when the node
         // first applied it; otherwise the restarted node diverges from the others for a reason of our making.
         let machine =
             KvStore { bug_apply_retry_twice: config.bugs.contains(Bug::ApplyRetryTwice), ..KvStore::default() };
         Node::recover_with(Self::node_config(config, id), durable, machine)
+    }
+
+    /// A clock for a node that joined (`membership.rs`).
+    pub(super) fn add_clock(&mut self, id: NodeId) {
+        let clock = super::clock::Clock::for_node(id as usize, self.config.drift_ppm, self.seed);
+        self.clocks.push(clock);
     }
 
     /// Numbers every random fault this run draws and lets only those in `keep` take effect (`None`: all of
@@ -339,6 +360,10 @@ impl Sim {
             }
         }
         self.step_clients();
+        if self.phase == Phase::Faults {
+            self.maybe_reconfigure();
+        }
+        self.drive_reconfiguration();
         if let Phase::Healing { since } = self.phase {
             self.check_healed(since);
         }
@@ -406,6 +431,9 @@ impl Sim {
             UserAction::AckWrite { node } => self.ack_write(node),
             UserAction::Request { client, target, command } => self.step_request(client, target, command),
             UserAction::Retry { client, target } => self.step_retry(client, target),
+            UserAction::AddNode => self.add_node(),
+            UserAction::RemoveNode { node } => self.remove_node(node),
+            UserAction::ReplaceNode { node } => self.replace_node(node),
         }
     }
 
@@ -435,15 +463,16 @@ impl Sim {
         // A new machine rather than `Rc::make_mut`, which would copy the node only to drop it.
         let mut storage = shared.storage.clone();
         storage.crash();
+        let (paused, retired) = (shared.paused, shared.retired);
         self.machines[id as usize - 1] =
-            Rc::new(Machine { node: None, storage, durable_at: VecDeque::new(), paused: shared.paused, down_until });
+            Rc::new(Machine { node: None, storage, durable_at: VecDeque::new(), paused, down_until, retired });
         self.checker.node_crashed(id);
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }
 
     pub(super) fn restart(&mut self, id: NodeId) {
         let index = id as usize - 1;
-        if self.machines[index].node.is_some() {
+        if self.machines[index].node.is_some() || self.machines[index].retired {
             return;
         }
         let node = Self::boot(&self.config, id, self.machines[index].storage.durable()).expect("the config was valid");
@@ -486,7 +515,7 @@ impl Sim {
         self.network.set_link_faults(Default::default());
         self.trace.record(self.now, TraceEvent::Healed);
         self.config.faults = self.config.faults.healed();
-        for id in 1..=self.config.nodes as NodeId {
+        for id in 1..=self.machines.len() as NodeId {
             self.set_paused(id, false);
             self.restart(id);
         }
@@ -534,6 +563,9 @@ impl Sim {
         for _ in 0..10_000 {
             self.collect(index);
             if !self.sync_due(index) {
+                if let Some(id) = self.retiring.take() {
+                    self.retire(id);
+                }
                 return;
             }
         }
@@ -564,6 +596,9 @@ impl Sim {
             }
             ready.applied.clear();
             for event in ready.events.drain(..) {
+                if matches!(event, Event::Retired { .. }) {
+                    self.retiring = Some(id);
+                }
                 if self.recent_max == 0 {
                     continue;
                 }
@@ -690,18 +725,32 @@ impl Sim {
         let client_id = client.id;
         let op = self.history.invoke(client_id, command.clone(), self.now);
         self.checker.client_invoked(client_id, seq, &command);
-        let target = self.rng.between(1, self.config.nodes as u64) as NodeId;
+        let target = self.random_target(None);
         let outstanding = Outstanding { op, seq, command, target, sent_at: self.now, attempts: 1 };
         let request = outstanding.request(client_id);
         self.clients[index].outstanding = Some(outstanding);
         self.send_request(target, request);
     }
 
+    /// A node for a client to ask: any, or (`other_than`) another than the one it asked last. Only machines that may
+    /// still run: a retired node (issue 20) answers no one. With every machine active the draws are those of
+    /// before issue 20, so earlier seeds replay the same.
+    fn random_target(&mut self, other_than: Option<NodeId>) -> NodeId {
+        let active: Vec<NodeId> = self.active_nodes().collect();
+        let count = active.len() as u64;
+        match other_than {
+            None => active[self.rng.between(1, count) as usize - 1],
+            Some(last) => {
+                let shift = if count > 1 { self.rng.between(1, count - 1) } else { 0 };
+                let from = active.iter().position(|id| *id == last).unwrap_or(0) as u64;
+                active[((from + shift) % count) as usize]
+            }
+        }
+    }
+
     /// Sends the same (client, seq) again, to another node.
     fn retry(&mut self, index: usize, mut outstanding: Outstanding) {
-        let nodes = self.config.nodes as u64;
-        let shift = if nodes > 1 { self.rng.between(1, nodes - 1) } else { 0 };
-        outstanding.target = ((outstanding.target as u64 - 1 + shift) % nodes + 1) as NodeId;
+        outstanding.target = self.random_target(Some(outstanding.target));
         outstanding.attempts += 1;
         outstanding.sent_at = self.now;
         let request = outstanding.request(self.clients[index].id);
@@ -788,6 +837,10 @@ impl Sim {
         let highest = nodes.iter().map(|node| node.applied_upto()).max().unwrap_or(0);
         let leaders = nodes.iter().filter(|node| node.role() == RoleKind::Leader).count();
         let converged = nodes.iter().all(|node| node.applied_upto() == highest) && leaders == 1;
+        let pending: Vec<String> = match &self.reconfiguration {
+            Some(change) => pending.into_iter().chain([format!("the change to {}", change.target)]).collect(),
+            None => pending,
+        };
         if pending.is_empty() && converged {
             self.finish();
             return;

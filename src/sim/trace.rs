@@ -126,6 +126,9 @@ fn encode_action(action: &UserAction, hash: &mut TraceHash) {
         }
         UserAction::Retry { client, target } => hash.nodes(18, &[*client, *target]),
         UserAction::SetRetries { on } => hash.words(19, &[u64::from(*on)]),
+        UserAction::AddNode => hash.u8(20),
+        UserAction::RemoveNode { node } => hash.nodes(21, &[*node]),
+        UserAction::ReplaceNode { node } => hash.nodes(22, &[*node]),
     }
 }
 

@@ -432,5 +432,10 @@ pub fn describe_action(action: &UserAction) -> String {
         UserAction::Retry { client, target } => format!("Client {client} sent its request again, to node {target}."),
         UserAction::SetRetries { on: true } => "Your client now retries by itself, with backoff.".into(),
         UserAction::SetRetries { on: false } => "Your client no longer retries: you decide after each reply.".into(),
+        UserAction::AddNode => {
+            "You added a node: it catches up, then the leader proposes a configuration with it.".into()
+        }
+        UserAction::RemoveNode { node } => format!("You asked the leader for a configuration without node {node}."),
+        UserAction::ReplaceNode { node } => format!("You asked for a new node in place of node {node}, in one change."),
     }
 }

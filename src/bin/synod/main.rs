@@ -57,6 +57,9 @@ mod cli {
         /// linearizability checker, whose search is then much slower and sometimes gives up (BENCHMARKS.md).
         #[arg(long, default_value_t = 0)]
         scans: u32,
+        /// Mix random membership changes (add, remove, replace a node, keeping 3 to 5 members) with every fault.
+        #[arg(long)]
+        reconfig: bool,
     }
 
     #[derive(clap::ValueEnum, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +91,7 @@ mod cli {
             let mut config = SimConfig::fuzz_reads(self.nodes, bugs, self.reads.level(), self.drift);
             config.workload.ops = self.ops;
             config.workload.scans = self.scans;
+            config.reconfig |= self.reconfig;
             if self.faults == FaultMix::Classic {
                 config.faults = FaultConfig::fuzz_classic();
             }
@@ -99,8 +103,9 @@ mod cli {
             let faults = if self.faults == FaultMix::Classic { " --faults classic" } else { "" };
             let reads = self.reads.level().name();
             let scans = if self.scans > 0 { format!(" --scans {}", self.scans) } else { String::new() };
+            let reconfig = if self.reconfig { " --reconfig" } else { "" };
             format!(
-                "--nodes {} --ops {}{bugs}{faults} --reads {reads} --drift {}{scans}",
+                "--nodes {} --ops {}{bugs}{faults} --reads {reads} --drift {}{scans}{reconfig}",
                 self.nodes, self.ops, self.drift
             )
         }
@@ -488,7 +493,7 @@ mod cli {
     }
 
     fn print_replay(sim: &Sim, lines: usize) -> ExitCode {
-        let nodes = sim.config().nodes;
+        let nodes = sim.machines().len(); // Nodes added during the run (issue 20) get a column too.
         println!("seed {}: {} trace events, hash {:016x}", sim.seed(), sim.trace().len(), sim.trace().hash());
         println!("space-time diagram: one column per node; → sent, ← delivered, ✕ dropped/lost");
         let header: String = (1..=nodes).map(|node| format!("{:^6}", format!("n{node}"))).collect();

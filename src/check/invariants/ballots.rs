@@ -43,6 +43,11 @@ impl BallotChecks {
         BallotChecks { used: Shared::new(vec![None; nodes]), ..BallotChecks::default() }
     }
 
+    /// A node joined with the next id.
+    pub fn node_added(&mut self) {
+        self.used.push(None);
+    }
+
     /// Node `node` proposes (or accepts for itself, as a leader) `value` for `slot` in `ballot`.
     pub fn proposed(
         &mut self,
