@@ -308,3 +308,45 @@ fn a_node_that_does_not_report_applied_requests_still_applies_them() {
     assert_eq!(quiet.applied_upto(), 2);
     assert_eq!(quiet.machine(), reporting.machine(), "both applied the same requests");
 }
+
+#[test]
+fn an_accept_of_fresh_slots_is_one_range_record_that_storage_reads_slot_by_slot() {
+    let mut follower = node(1, BugSet::default());
+    let ballot = Ballot::new(1, 3);
+    let values: Rc<[Value<KvCommand>]> = vec![put(1, "a"), Value::Noop, put(2, "b")].into();
+    let accept = Message::Accept { ballot, first_slot: 0, values: Rc::clone(&values), chosen_upto: 0 };
+    follower.receive(from(3, 1, accept));
+    let batch = follower.ready().write.expect("the acceptance is written");
+    assert_eq!(batch.records.len(), 2, "a promise and one range record: {:?}", batch.records);
+    assert!(
+        matches!(&batch.records[1], Record::AcceptRange { first_slot: 0, values: held, .. } if Rc::ptr_eq(held, &values))
+    );
+
+    // Storage holds exactly what one `Accept` per slot would have left.
+    let mut from_range = DurableStateOf::<KvStore>::default();
+    from_range.apply_batch(&batch);
+    let mut from_slots = DurableStateOf::<KvStore>::default();
+    from_slots.apply(&Record::Promise(ballot));
+    for (slot, value) in (0..).zip(values.iter()) {
+        from_slots.apply(&Record::Accept { slot, ballot, value: value.clone() });
+    }
+    assert_eq!(from_range, from_slots);
+    assert_eq!(from_range.entries.len(), 3);
+}
+
+#[test]
+fn an_accept_over_a_chosen_slot_keeps_a_record_per_slot() {
+    let mut follower = node(1, BugSet::default());
+    let ballot = Ballot::new(1, 3);
+    follower.receive(from(
+        3,
+        1,
+        Message::Chosen { ballot, entries: vec![(0, Entry { ballot, value: put(1, "a"), chosen: true })] },
+    ));
+    drain(&mut follower);
+    let values: Rc<[Value<KvCommand>]> = vec![put(1, "a"), put(2, "b")].into();
+    follower.receive(from(3, 1, Message::Accept { ballot: Ballot::new(2, 3), first_slot: 0, values, chosen_upto: 0 }));
+    let batch = follower.ready().write.expect("the acceptance is written");
+    let kinds: Vec<&str> = batch.records.iter().map(Record::name).collect();
+    assert_eq!(kinds, ["promise", "accept", "accept"]);
+}
