@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use super::node::{Node, Role};
+use super::node::{extend_chosen_events, Node, Role};
 use super::{
     Ballot, Bug, Entry, Event, Message, NodeId, ProposeOutcome, Record, Rejection, Request, Slot, Snapshot,
     StateMachine, Value,
@@ -318,29 +318,31 @@ impl<S: StateMachine> Node<S> {
         }
         let start = first_slot.max(leader.votes_start);
         let end = (first_slot + count).min(leader.next_slot);
-        let mut newly_chosen = Vec::new();
+        // Marks slots chosen as their votes reach a quorum, in the same pass (no list of them per message).
+        let (mut quorum_reached, mut learned) = (false, false);
         for slot in start..end {
             let votes = &mut leader.votes[(slot - leader.votes_start) as usize];
             if *votes & bit(from) != 0 {
                 continue;
             }
             *votes |= bit(from);
-            if votes.count_ones() as usize == self.quorum {
-                newly_chosen.push(slot);
+            if votes.count_ones() as usize != self.quorum {
+                continue;
+            }
+            quorum_reached = true;
+            if let Some(entry) = self.log.get_mut(slot).filter(|entry| !entry.chosen) {
+                entry.chosen = true;
+                learned = true;
+                extend_chosen_events(&mut self.events, slot, ballot);
             }
         }
-        if !newly_chosen.is_empty() {
+        if quorum_reached {
             leader.last_progress_tick = self.now;
         }
-        for slot in newly_chosen {
-            if let Some(entry) = self.log.get_mut(slot) {
-                if !entry.chosen {
-                    entry.chosen = true;
-                    self.report_chosen(slot, ballot);
-                }
-            }
+        // Most acceptances arrive after their slots reached a quorum: nothing new to apply then.
+        if learned {
+            self.advance_and_apply();
         }
-        self.advance_and_apply();
     }
 
     /// Forgets vote counts of slots now chosen.
