@@ -103,7 +103,7 @@ async fn every_record_type_reads_back_through_a_fresh_connection() {
         "promise, accepts (value and no-op), chosen, chosen-up-to"
     );
 
-    let snapshot = Snapshot { upto: 5, state: conformance::snapshot_state() };
+    let snapshot = Snapshot { upto: 5, state: conformance::snapshot_state(), membership: Default::default() };
     let batched =
         Value::Batch(std::rc::Rc::new(command(8).requests().iter().chain(command(9).requests()).cloned().collect()));
     one.submit(WriteBatch {
@@ -183,7 +183,7 @@ async fn a_write_that_commits_after_the_crash_is_undone() {
         id: 2,
         records: vec![
             Record::Promise(Ballot::new(9, 9)),
-            Record::Snapshot(Snapshot { upto: 6, state: KvStore::default() }),
+            Record::Snapshot(Snapshot { upto: 6, state: KvStore::default(), membership: Default::default() }),
             Record::Accept { slot: 20, ballot: Ballot::new(9, 9), value: command(20) },
         ],
     });
@@ -224,7 +224,11 @@ async fn recovery_equals_the_state_before_the_kill() {
             if step == 4 {
                 let mut state = KvStore::default();
                 std::rc::Rc::make_mut(&mut state.data).insert(format!("round{round}"), "done".into());
-                records.push(Record::Snapshot(Snapshot { upto: slot.saturating_sub(2), state }));
+                records.push(Record::Snapshot(Snapshot {
+                    upto: slot.saturating_sub(2),
+                    state,
+                    membership: Default::default(),
+                }));
             }
             batches.push(WriteBatch { id, records });
         }
@@ -334,7 +338,7 @@ async fn version_0_records_are_migrated_and_rewritten() {
     let stored = get_raw(cluster, stores::ACCEPTOR, JsValue::from(2)).await.unwrap().as_string().unwrap();
     assert_eq!(stored, codec::encode_acceptor(codec::AcceptorRecord { promised: Ballot::new(3, 2), chosen_upto: 1 }));
     let stored = get_raw(cluster, stores::ENTRIES, entry_key(2, 0)).await.unwrap().as_string().unwrap();
-    assert!(stored.starts_with(r#"{"schema":1,"ballot":{"round":3,"node":1}"#), "rewritten in version 1: {stored}");
+    assert!(stored.starts_with(r#"{"schema":2,"ballot":{"round":3,"node":1}"#), "rewritten in version 2: {stored}");
     assert_eq!(reread(cluster, 2).await.unwrap(), state, "and reads the same again");
 }
 
@@ -713,7 +717,11 @@ async fn benchmark_recovery_of_five_nodes() {
             let mut storage: KvIdb = db.node_storage(node).await.unwrap();
             let mut records = vec![Record::Promise(ballot), Record::ChosenUpTo(COMMANDS)];
             let batches = if compacted {
-                records.push(Record::Snapshot(Snapshot { upto: COMMANDS, state: state.clone() }));
+                records.push(Record::Snapshot(Snapshot {
+                    upto: COMMANDS,
+                    state: state.clone(),
+                    membership: Default::default(),
+                }));
                 accept_batches(COMMANDS + SUFFIX, SUFFIX).split_off((COMMANDS / SUFFIX) as usize)
             } else {
                 accept_batches(COMMANDS, 500)

@@ -158,10 +158,11 @@ pub struct Position {
     pub tick: u64,
 }
 
-/// A value in words: `noop`, `put x=1 (client 2 #5)`, or a batch of those.
+/// A value in words: `noop`, `configuration {1, 2, 4}`, `put x=1 (client 2 #5)`, or a batch of those.
 pub fn describe_value(value: &KvValue) -> String {
     match value {
         Value::Noop => "noop".into(),
+        Value::Reconfig(members) => format!("configuration {members}"),
         Value::Command(request) => format!("{} ({} #{})", request.command, client_name(request.client), request.seq),
         Value::Batch(requests) => {
             let parts: Vec<String> = requests

@@ -8,7 +8,9 @@ use super::{BugSet, NodeId, NODES_MAX};
 pub struct Config {
     /// This node's id.
     pub id: NodeId,
-    /// Every member's id, this node's included.
+    /// The cluster's initial configuration: every member's id at slot 0. Later configurations come through the log
+    /// (`membership.rs`). A node that joins later is not in it: it starts as a learner and votes once it learns a
+    /// configuration that includes it.
     pub members: Vec<NodeId>,
     /// A node broadcasts a heartbeat (which doubles as the leader's commit notice) this often.
     pub heartbeat_ticks: u64,
@@ -17,7 +19,9 @@ pub struct Config {
     pub election_timeout_ticks: u64,
     /// Prepares and accepts still unanswered after this long are sent again (messages get lost).
     pub retry_ticks: u64,
-    /// How many slots a leader may have proposed but not yet chosen (pipelining).
+    /// How many slots a leader may have proposed but not yet chosen (pipelining). It is also Lamport's α: a
+    /// reconfiguration chosen in slot `j` governs slots from `j + pipeline_window` on (`membership.rs`), so every
+    /// node of a cluster must use the same value.
     pub pipeline_window: u64,
     /// How many client requests a leader queues beyond the window before it rejects with "overloaded".
     pub queue_max: usize,
@@ -90,8 +94,8 @@ impl Config {
         if self.members.iter().enumerate().any(|(i, id)| self.members[..i].contains(id)) {
             return Err("member ids must be distinct".into());
         }
-        if !self.members.contains(&self.id) {
-            return Err(format!("node {} is not a member", self.id));
+        if self.id == 0 || self.id as usize > NODES_MAX {
+            return Err(format!("node ids are 1 to {NODES_MAX}, not {}", self.id));
         }
         if self.heartbeat_ticks == 0 || self.retry_ticks == 0 {
             return Err("heartbeat_ticks and retry_ticks must be at least 1".into());

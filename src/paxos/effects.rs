@@ -103,6 +103,16 @@ pub enum Event {
     SnapshotInstalled {
         upto: Slot,
     },
+    /// The reconfiguration chosen in `slot` became known here: `members` vote from `from_slot` on.
+    Reconfigured {
+        slot: Slot,
+        from_slot: Slot,
+        members: super::Members,
+    },
+    /// This node learned that no configuration from `from_slot` on includes it: it no longer votes or campaigns.
+    Retired {
+        from_slot: Slot,
+    },
     /// A local invariant broke. Only reported (not panicked) when a planted bug is on.
     InvariantBroken {
         invariant: String,

@@ -24,16 +24,23 @@ impl<S: StateMachine> Node<S> {
             .is_some_and(|heard| self.now.saturating_sub(heard) < timeout)
     }
 
-    /// Whether this node hears a majority, itself included.
+    /// Whether this node hears a majority of the newest configuration, itself included if it is a member.
     pub fn quorum_connected(&self) -> bool {
-        1 + self.others().filter(|node| self.is_alive(*node)).count() >= self.quorum
+        let members = self.membership.latest();
+        let alive = members.ids().filter(|node| self.is_alive(*node)).count();
+        alive >= members.quorum(self.bug(super::Bug::MinorityQuorum))
     }
 
-    /// The node the election rule picks: the highest id among live nodes that hear a majority.
+    /// The node the election rule picks: the highest id among live members of the newest configuration that hear
+    /// a majority of it.
     pub fn preferred_leader(&self) -> Option<NodeId> {
-        let me = self.quorum_connected().then_some(self.config.id);
-        let peers =
-            self.peers.iter().filter(|(id, peer)| peer.quorum_connected && self.is_alive(**id)).map(|(id, _)| *id);
+        let members = self.membership.latest();
+        let me = (members.contains(self.config.id) && self.quorum_connected()).then_some(self.config.id);
+        let peers = self
+            .peers
+            .iter()
+            .filter(|(id, peer)| members.contains(**id) && peer.quorum_connected && self.is_alive(**id))
+            .map(|(id, _)| *id);
         peers.chain(me).max()
     }
 

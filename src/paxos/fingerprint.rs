@@ -34,7 +34,7 @@ where
         for (slot, entry) in self.log.iter_from(self.log.start()) {
             (slot, entry).hash(state);
         }
-        (&self.machine, &self.snapshot, &self.queue).hash(state);
+        (&self.machine, &self.snapshot, &self.queue, &self.membership, self.reconfigs_learned).hash(state);
         (self.next_batch, self.persisted_upto, &self.held).hash(state);
         self.hash_role(state);
         self.hash_times(state);
@@ -53,7 +53,11 @@ where
             Role::Leader(leader) => {
                 state.write_u8(2);
                 (leader.ballot, leader.next_slot, leader.votes_start, &leader.votes).hash(state);
-                (leader.unsent_from, leader.commit_sent).hash(state);
+                // Re-proposals still to come, not where they end: the end only gates lease reads, which the
+                // explorer does not tell apart either.
+                let reproposals_left = leader.reads_from.saturating_sub(leader.next_slot);
+                (leader.unsent_from, leader.commit_sent, reproposals_left, &leader.deferred).hash(state);
+                (leader.reconfigs_learned, leader.pending_reconfig).hash(state);
                 self.age(leader.last_progress_tick, retry).hash(state);
             }
         }

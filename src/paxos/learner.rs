@@ -72,12 +72,55 @@ impl<S: StateMachine> Node<S> {
 
     /// Moves the chosen point over every contiguous chosen slot and applies them.
     pub(super) fn advance_and_apply(&mut self) {
-        while self.log.get(self.first_unchosen).is_some_and(|entry| entry.chosen) {
+        let was_voter = self.membership.includes_from(self.first_unchosen, self.config.id);
+        let learned = self.reconfigs_learned;
+        while let Some(entry) = self.log.get(self.first_unchosen).filter(|entry| entry.chosen) {
+            if let Some(members) = entry.value.reconfig() {
+                self.learn_configuration(self.first_unchosen, members);
+            }
             self.first_unchosen += 1;
         }
         self.apply_chosen();
         self.trim_votes();
         self.check_leader_window();
+        if self.reconfigs_learned > learned || was_voter {
+            self.follow_configuration(was_voter);
+        }
+    }
+
+    /// A reconfiguration became part of the chosen prefix: it governs from α slots on (`membership.rs`). Its
+    /// members become peers, so prepares and accepts reach them.
+    fn learn_configuration(&mut self, slot: Slot, members: super::Members) {
+        self.membership.record(slot, members, self.config.pipeline_window);
+        self.reconfigs_learned += 1;
+        for id in members.ids().filter(|id| *id != self.config.id) {
+            self.peers.insert(id);
+        }
+        self.events.push(Event::Reconfigured { slot, from_slot: slot + self.config.pipeline_window, members });
+    }
+
+    /// After the chosen prefix moved: a leader elected before a reconfiguration it now knows campaigns again, with
+    /// the new configuration's quorum (or hands over, if it is not a member), and a node that no configuration
+    /// from its chosen point on includes retires.
+    fn follow_configuration(&mut self, was_voter: bool) {
+        let id = self.config.id;
+        if let Role::Leader(leader) = &self.role {
+            if leader.reconfigs_learned < self.reconfigs_learned {
+                // The followers learn the reconfiguration from this commit: the next ballot's commit points will
+                // not vouch for slots chosen in this one.
+                let commit = Message::Commit { ballot: leader.ballot, chosen_upto: self.first_unchosen };
+                self.broadcast(commit, false);
+                if self.membership.latest().contains(id) {
+                    self.start_phase_one();
+                } else {
+                    self.step_down("it is not in the new configuration".into());
+                }
+            }
+        }
+        if was_voter && !self.membership.includes_from(self.first_unchosen, id) {
+            self.step_down("it was removed from the configuration".into());
+            self.events.push(Event::Retired { from_slot: self.first_unchosen });
+        }
     }
 
     fn apply_chosen(&mut self) {
@@ -108,7 +151,9 @@ impl<S: StateMachine> Node<S> {
         }
         // Bug::SnapshotOffByOne: the snapshot claims one slot it does not contain.
         let upto = if self.bug(Bug::SnapshotOffByOne) { self.applied_upto + 1 } else { self.applied_upto };
-        let snapshot = Snapshot { upto, state: self.machine.snapshot() };
+        let mut membership = self.membership.clone();
+        membership.forget_before(upto);
+        let snapshot = Snapshot { upto, state: self.machine.snapshot(), membership };
         self.records.push(Record::Snapshot(snapshot.clone()));
         self.snapshot = Some(snapshot);
         self.compact_to(upto);
@@ -122,6 +167,7 @@ impl<S: StateMachine> Node<S> {
         }
         self.check_foreign_snapshot(snapshot.upto);
         self.machine.restore(&snapshot.state);
+        self.adopt_membership(&snapshot.membership);
         let upto = snapshot.upto;
         self.records.push(Record::Snapshot(snapshot.clone()));
         self.snapshot = Some(snapshot);
@@ -131,7 +177,26 @@ impl<S: StateMachine> Node<S> {
     }
 
     /// Everything below `upto` is in the snapshot now: drop it from the log.
+    /// Takes the configurations a snapshot carries (it covers every reconfiguration chosen below its end). An
+    /// empty one comes from before issue 20: the initial configuration still holds.
+    pub(super) fn adopt_membership(&mut self, membership: &super::Membership) {
+        if membership.is_empty() || membership.iter().eq(self.membership.iter()) {
+            return;
+        }
+        let known = self.membership.len() as u64;
+        let mut adopted = membership.clone();
+        for (_, members) in adopted.iter() {
+            for id in members.ids().filter(|id| *id != self.config.id) {
+                self.peers.insert(id);
+            }
+        }
+        std::mem::swap(&mut self.membership, &mut adopted);
+        // Count what was new to this node, so a leader knows to campaign again.
+        self.reconfigs_learned += (self.membership.len() as u64).saturating_sub(known).max(1);
+    }
+
     fn compact_to(&mut self, upto: Slot) {
+        self.membership.forget_before(upto);
         self.log.compact(upto);
         self.applied_upto = self.applied_upto.max(upto);
         self.first_unchosen = self.first_unchosen.max(upto);
@@ -146,7 +211,11 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn catch_up_lagging_peers(&mut self) {
         let behind_point = self.chosen_at_last_heartbeat;
         self.chosen_at_last_heartbeat = self.first_unchosen;
-        let leading = matches!(self.role, Role::Leader(_));
+        // After a reconfiguration a candidate catches up too: the new configuration's preferred leader may be a new
+        // node whose prepares the old members ignore until they learn the change (`membership.rs`). In a cluster
+        // whose configuration never changed every candidate is a member for everyone, and the traffic is saved.
+        let candidate_after_change = matches!(self.role, Role::Candidate(_)) && self.reconfigs_learned > 0;
+        let leading = matches!(self.role, Role::Leader(_)) || candidate_after_change;
         let leader = self.leader();
         let lagging: Vec<(NodeId, Slot)> = self
             .peers

@@ -126,13 +126,22 @@ impl<S: StateMachine> Node<S> {
         if !self.leases_on() {
             return None;
         }
+        // While a configuration change is in the window, reads go through the log: one quorum's grants would not
+        // stop a leader of the other configuration.
+        let mut configurations = self.membership.governing(self.first_unchosen, leader.next_slot + 1);
+        let members = configurations.next().expect("a configuration governs every slot");
+        if configurations.next().is_some() || !members.contains(self.config.id) {
+            return None;
+        }
         let mut stamps: Vec<u64> = self
             .peers
             .iter()
+            .filter(|(id, _)| members.contains(**id))
             .filter_map(|(_, peer)| peer.lease_stamp.filter(|(ballot, _)| *ballot == leader.ballot))
             .map(|(_, stamp)| stamp)
             .collect();
-        let needed = self.quorum - 1; // The leader grants itself: it steps down before it promises another ballot.
+        // The leader grants itself: it steps down before it promises another ballot.
+        let needed = members.quorum(self.bug(super::Bug::MinorityQuorum)) - 1;
         if stamps.len() < needed {
             return None;
         }

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ballot, NodeId, Request, Slot};
+use super::{Ballot, Members, Membership, NodeId, Request, Slot};
 
 /// The value of one slot: a no-op (a new leader fills holes with them), one client request, or a batch.
 /// Requests are shared (`Rc`): one value travels to every follower, into storage and out as "applied"
@@ -18,6 +18,8 @@ pub enum Value<C> {
     Command(Rc<Request<C>>),
     /// A thin pointer, so a `Value` is two words: entries and records are stored per slot per replica.
     Batch(Rc<Vec<Rc<Request<C>>>>),
+    /// A new configuration, for every slot from α after this one on (`membership.rs`).
+    Reconfig(Members),
 }
 
 impl<C> Value<C> {
@@ -28,7 +30,7 @@ impl<C> Value<C> {
     /// The client requests this value carries, in order.
     pub fn requests(&self) -> &[Rc<Request<C>>] {
         match self {
-            Value::Noop => &[],
+            Value::Noop | Value::Reconfig(_) => &[],
             Value::Command(request) => std::slice::from_ref(request),
             Value::Batch(requests) => requests,
         }
@@ -36,6 +38,14 @@ impl<C> Value<C> {
 
     pub fn is_noop(&self) -> bool {
         matches!(self, Value::Noop)
+    }
+
+    /// The configuration this value sets, if it is a reconfiguration.
+    pub fn reconfig(&self) -> Option<Members> {
+        match self {
+            Value::Reconfig(members) => Some(*members),
+            _ => None,
+        }
     }
 }
 
@@ -53,6 +63,10 @@ pub struct Entry<C> {
 pub struct Snapshot<Snap> {
     pub upto: Slot,
     pub state: Snap,
+    /// The configurations that govern slots from `upto` on, as the snapshot's node knew them (empty in snapshots
+    /// written before issue 20: the initial configuration, which never changed then).
+    #[serde(default)]
+    pub membership: Membership,
 }
 
 /// Rare, large payloads (snapshots, a forwarded request) are boxed: every message is moved several times on

@@ -52,16 +52,20 @@ impl Peers {
         Peers(peers)
     }
 
+    /// Adds a node heard from for the first time (a node that joined, or one this node has not yet learned of).
+    pub fn insert(&mut self, id: NodeId) {
+        let at = self.0.partition_point(|(peer, _)| *peer < id);
+        if self.0.get(at).is_none_or(|(peer, _)| *peer != id) {
+            self.0.insert(at, (id, Peer::default()));
+        }
+    }
+
     pub fn get_mut(&mut self, id: &NodeId) -> Option<&mut Peer> {
         self.0.iter_mut().find(|(peer, _)| peer == id).map(|(_, peer)| peer)
     }
 
     pub fn get(&self, id: &NodeId) -> Option<&Peer> {
         self.0.iter().find(|(peer, _)| peer == id).map(|(_, peer)| peer)
-    }
-
-    pub fn contains_key(&self, id: &NodeId) -> bool {
-        self.get(id).is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -87,14 +91,17 @@ impl Peers {
 pub(super) enum Role<C> {
     Follower,
     Candidate(CandidateState<C>),
-    Leader(LeaderState),
+    Leader(LeaderState<C>),
 }
 
 /// Cloning a node is cheap enough to keep periodic copies for time travel in the playground.
 #[derive(Clone)]
 pub struct Node<S: StateMachine> {
     pub(super) config: Config,
-    pub(super) quorum: usize,
+    /// Which nodes vote for which slot (`membership.rs`).
+    pub(super) membership: super::Membership,
+    /// How many reconfigurations this node has learned chosen: a leader elected before the latest campaigns again.
+    pub(super) reconfigs_learned: u64,
     // Acceptor: mirrors what is durable, plus what is being written.
     pub(super) promised: Ballot,
     pub(super) log: Log<S::Command>,
@@ -180,11 +187,7 @@ impl<S: StateMachine> Node<S> {
     /// replicated state (a planted bug's switch) and must already hold while recovery re-applies the log.
     pub fn recover_with(config: Config, durable: &DurableStateOf<S>, machine: S) -> Result<Self, String> {
         config.validate()?;
-        let quorum = if config.bugs.contains(Bug::MinorityQuorum) {
-            (config.members.len() / 2).max(1) // Bug::MinorityQuorum: two quorums need not intersect.
-        } else {
-            config.members.len() / 2 + 1
-        };
+        let membership = super::Membership::initial(super::Members::of(config.members.iter().copied()));
         let peers = Peers::new(config.members.iter().copied().filter(|id| *id != config.id));
         let promised = if config.bugs.contains(Bug::ForgetPromiseOnRestart) {
             Ballot::ZERO // Bug::ForgetPromiseOnRestart: the promise on disk is ignored.
@@ -195,7 +198,8 @@ impl<S: StateMachine> Node<S> {
         let lease_ticks = config.lease_ticks;
         let mut node = Node {
             config,
-            quorum,
+            membership,
+            reconfigs_learned: 0,
             promised,
             log: Log::default(),
             first_unchosen: 0,
@@ -225,6 +229,7 @@ impl<S: StateMachine> Node<S> {
         };
         if let Some(snapshot) = &durable.snapshot {
             node.machine.restore(&snapshot.state);
+            node.adopt_membership(&snapshot.membership);
             node.log.compact(snapshot.upto);
             node.applied_upto = snapshot.upto;
             node.first_unchosen = snapshot.upto;
@@ -260,7 +265,8 @@ impl<S: StateMachine> Node<S> {
             "message for node {} delivered to node {}",
             envelope.to, self.config.id
         );
-        assert!(self.peers.contains_key(&envelope.from), "message from non-member {}", envelope.from);
+        assert_ne!(envelope.from, self.config.id, "node {} sent itself a message through the network", self.config.id);
+        self.peers.insert(envelope.from);
         self.heard_from(envelope.from);
         self.handle(envelope.from, envelope.message);
         self.drain_self_inbox();
@@ -328,8 +334,14 @@ impl<S: StateMachine> Node<S> {
         &self.config
     }
 
+    /// The quorum of the newest configuration this node knows.
     pub fn quorum(&self) -> usize {
-        self.quorum
+        self.membership.latest().quorum(self.bug(Bug::MinorityQuorum))
+    }
+
+    /// Which nodes vote for which slot, as far as this node knows.
+    pub fn membership(&self) -> &super::Membership {
+        &self.membership
     }
 
     pub fn role(&self) -> RoleKind {
@@ -493,6 +505,9 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn handle(&mut self, from: NodeId, message: MessageOf<S>) {
+        if from != self.config.id && !self.membership.includes_from(self.first_unchosen, from) {
+            return self.handle_from_outsider(from, message);
+        }
         self.observe(from, &message);
         match message {
             Message::Prepare { ballot, first_unchosen } => self.on_prepare(from, ballot, first_unchosen),
@@ -514,6 +529,29 @@ impl<S: StateMachine> Node<S> {
             Message::Chosen { ballot: _, entries } => self.on_chosen(entries),
             Message::InstallSnapshot { ballot: _, snapshot } => self.install_snapshot(*snapshot),
             Message::Forward { ballot: _, request } => self.on_forward(*request),
+        }
+    }
+
+    /// A message from a node that no configuration from this node's chosen point on includes: one that joins and is
+    /// still catching up, one that was removed, or one in a configuration this node has not learned yet. Its ballot
+    /// deposes no one and it gets no promise or acceptance (ignoring a message is always safe: it could have been
+    /// lost); what it says about itself is kept so a leader can catch it up, and a prepare from it (a removed node
+    /// that missed its removal campaigns) is answered with the chosen slots it lacks.
+    fn handle_from_outsider(&mut self, from: NodeId, message: MessageOf<S>) {
+        match message {
+            Message::Heartbeat { quorum_connected, chosen_upto, .. } => {
+                if let Some(peer) = self.peers.get_mut(&from) {
+                    peer.quorum_connected = quorum_connected;
+                    peer.chosen_upto = chosen_upto;
+                }
+            }
+            Message::Prepare { first_unchosen, .. } if first_unchosen < self.first_unchosen => {
+                self.catch_up(from, first_unchosen)
+            }
+            Message::Chosen { ballot: _, entries } => self.on_chosen(entries),
+            Message::InstallSnapshot { ballot: _, snapshot } => self.install_snapshot(*snapshot),
+            Message::Forward { ballot: _, request } => self.on_forward(*request),
+            _ => {}
         }
     }
 

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::node::{extend_chosen_events, Node, Role};
 use super::{
-    Ballot, Bug, Entry, Event, Message, NodeId, ProposeOutcome, Record, Rejection, Request, Slot, Snapshot,
+    Ballot, Bug, Entry, Event, Members, Message, NodeId, ProposeOutcome, Record, Rejection, Request, Slot, Snapshot,
     StateMachine, Value,
 };
 
@@ -40,7 +40,7 @@ pub(super) struct CandidateState<C> {
 
 /// A node that won phase 1 and proposes in its ballot.
 #[derive(Clone, Debug)]
-pub(super) struct LeaderState {
+pub(super) struct LeaderState<C> {
     pub ballot: Ballot,
     /// The next slot to propose into.
     pub next_slot: Slot,
@@ -54,6 +54,13 @@ pub(super) struct LeaderState {
     pub commit_sent: Slot,
     /// The end of the slots phase 1 re-proposed: lease reads wait until every slot below it is applied.
     pub reads_from: Slot,
+    /// Values phase 1 adopted for slots beyond the window, re-proposed (holes as no-ops) as the window reaches
+    /// them, below `reads_from`: a slot's configuration is known only inside the window (`membership.rs`).
+    pub deferred: BTreeMap<Slot, Value<C>>,
+    /// How many reconfigurations this node had learned when it won phase 1: one more, and it campaigns again.
+    pub reconfigs_learned: u64,
+    /// A configuration a client asked for, waiting for its new members to catch up.
+    pub pending_reconfig: Option<Members>,
 }
 
 impl<S: StateMachine> Node<S> {
@@ -99,7 +106,10 @@ impl<S: StateMachine> Node<S> {
     fn can_propose_now(&self) -> bool {
         match &self.role {
             Role::Leader(leader) => {
-                self.config.batch_max == 1 && self.queue.is_empty() && self.window_has_room(leader.next_slot)
+                self.config.batch_max == 1
+                    && self.queue.is_empty()
+                    && leader.next_slot >= leader.reads_from
+                    && self.window_has_room(leader.next_slot)
             }
             _ => false,
         }
@@ -161,13 +171,23 @@ impl<S: StateMachine> Node<S> {
             self.learn_chosen(slot, entry.ballot, entry.value);
         }
         self.advance_and_apply();
-        let promises = match &self.role {
-            Role::Candidate(candidate) => candidate.promised_by.count_ones() as usize,
-            _ => 0,
+        let promised_by = match &self.role {
+            Role::Candidate(candidate) => candidate.promised_by,
+            _ => return,
         };
-        if promises >= self.quorum {
+        if self.phase_one_won(promised_by) {
             self.become_leader();
         }
+    }
+
+    /// Phase 1 needs a quorum of every configuration that governs a slot of the window, where the leader will
+    /// propose (`membership.rs`).
+    fn phase_one_won(&self, promised_by: u64) -> bool {
+        let minority = self.bug(Bug::MinorityQuorum);
+        let window_end = self.first_unchosen + self.config.pipeline_window;
+        self.membership
+            .governing(self.first_unchosen, window_end)
+            .all(|members| members.has_quorum(promised_by, minority))
     }
 
     /// Keeps, per slot, the reported entry with the highest ballot; returns the entries reported as chosen.
@@ -202,6 +222,10 @@ impl<S: StateMachine> Node<S> {
         let first_slot = self.first_unchosen;
         let reported_end = candidate.adopted.keys().next_back().map_or(0, |slot| slot + 1);
         let end = reported_end.max(self.log.end()).max(first_slot);
+        let window_end = end.min(first_slot + self.config.pipeline_window);
+        let ignore_reports = self.bug(Bug::IgnoreAcceptedInPhase1);
+        let mut adopted = candidate.adopted;
+        let deferred = adopted.split_off(&window_end);
         self.role = Role::Leader(LeaderState {
             ballot,
             next_slot: first_slot,
@@ -211,12 +235,17 @@ impl<S: StateMachine> Node<S> {
             last_progress_tick: self.now,
             commit_sent: 0,
             reads_from: end,
+            deferred: if ignore_reports {
+                BTreeMap::new()
+            } else {
+                deferred.into_iter().map(|(slot, entry)| (slot, entry.value)).collect()
+            },
+            reconfigs_learned: self.reconfigs_learned,
+            pending_reconfig: None,
         });
         self.leader_hint = Some(self.config.id);
-        let ignore_reports = self.bug(Bug::IgnoreAcceptedInPhase1);
         let (mut noops, mut reproposed) = (0, 0);
-        let mut adopted = candidate.adopted;
-        for slot in first_slot..end {
+        for slot in first_slot..window_end {
             let value = match self.log.get(slot) {
                 Some(entry) if entry.chosen => entry.value.clone(),
                 // Bug::IgnoreAcceptedInPhase1: every slot not known chosen becomes a no-op.
@@ -261,7 +290,10 @@ impl<S: StateMachine> Node<S> {
     /// own acceptance (released once our records are durable).
     pub(super) fn flush_proposals(&mut self) {
         let Role::Leader(leader) = &self.role else { return };
-        let mut next_slot = leader.next_slot;
+        let next_slot = leader.next_slot;
+        let next_slot = self.repropose_deferred(next_slot);
+        let next_slot = self.propose_reconfig_when_ready(next_slot);
+        let mut next_slot = next_slot;
         while !self.queue.is_empty() && self.window_has_room(next_slot) {
             let take = self.queue.len().min(self.config.batch_max);
             let value = if take == 1 {
@@ -271,6 +303,7 @@ impl<S: StateMachine> Node<S> {
             };
             next_slot = self.propose_next(value) + 1;
         }
+        self.pad_to_next_configuration(next_slot);
         let first_unchosen = self.first_unchosen;
         let Role::Leader(leader) = &mut self.role else { return };
         let (ballot, first_slot, end) = (leader.ballot, leader.unsent_from, leader.next_slot);
@@ -287,6 +320,85 @@ impl<S: StateMachine> Node<S> {
         leader.commit_sent = leader.commit_sent.max(first_unchosen);
         self.send_accepts(ballot, first_slot, end);
         self.send(self.config.id, Message::Accepted { ballot, first_slot, count: end - first_slot, chosen_upto: 0 });
+    }
+
+    /// Re-proposes what phase 1 found beyond the window, as the window reaches it: the adopted value, or a no-op
+    /// for a hole. Returns the next slot.
+    fn repropose_deferred(&mut self, mut next_slot: Slot) -> Slot {
+        loop {
+            let room = self.window_has_room(next_slot);
+            let Role::Leader(leader) = &mut self.role else { return next_slot };
+            if next_slot >= leader.reads_from || !room {
+                return next_slot;
+            }
+            let value = match self.log.get(next_slot) {
+                Some(entry) if entry.chosen => entry.value.clone(),
+                _ => leader.deferred.remove(&next_slot).unwrap_or(Value::Noop),
+            };
+            next_slot = self.propose_next(value) + 1;
+        }
+    }
+
+    /// Once a configuration change has been chosen, fills the slots the old configuration still governs with
+    /// no-ops when no request is waiting, so the new one takes effect now, not after α more requests
+    /// (`membership.rs`).
+    fn pad_to_next_configuration(&mut self, mut next_slot: Slot) {
+        let Some(change) = self.membership.next_change_after(next_slot.saturating_sub(1)) else { return };
+        while self.queue.is_empty() && next_slot < change && self.window_has_room(next_slot) {
+            next_slot = self.propose_next(Value::Noop) + 1;
+        }
+    }
+
+    // ----- Reconfiguration -----
+
+    /// A client (an operator) asks for a new configuration. Only the leader takes it, one change at a time; it is
+    /// proposed once every new member has caught up (`membership.rs`).
+    pub fn reconfigure(&mut self, members: Members) -> Result<(), Rejection> {
+        members.validate().map_err(Rejection::Invalid)?;
+        if !matches!(self.role, Role::Leader(_)) {
+            return Err(Rejection::NotLeader { hint: self.leader() });
+        }
+        if self.reconfig_under_way() {
+            return Err(Rejection::Invalid("another configuration change is under way".into()));
+        }
+        if members == self.membership.latest() {
+            return Err(Rejection::Invalid(format!("the configuration is already {members}")));
+        }
+        for joiner in members.ids() {
+            self.peers.insert(joiner);
+        }
+        let Role::Leader(leader) = &mut self.role else { unreachable!("checked above") };
+        leader.pending_reconfig = Some(members);
+        Ok(())
+    }
+
+    /// Whether a change was asked for, proposed, or chosen but not yet in effect.
+    pub fn reconfig_under_way(&self) -> bool {
+        let Role::Leader(leader) = &self.role else { return false };
+        let proposed = (self.first_unchosen..leader.next_slot)
+            .any(|slot| self.log.get(slot).is_some_and(|entry| entry.value.reconfig().is_some()));
+        leader.pending_reconfig.is_some()
+            || proposed
+            || self.membership.next_change_after(self.first_unchosen).is_some()
+    }
+
+    /// Proposes the pending configuration once each new member has learned to within one catch-up message of this
+    /// leader's chosen point: a member that counts in a quorum must be able to vote at once.
+    fn propose_reconfig_when_ready(&mut self, next_slot: Slot) -> Slot {
+        let Role::Leader(leader) = &self.role else { return next_slot };
+        let Some(members) = leader.pending_reconfig else { return next_slot };
+        let current = self.membership.latest();
+        let near = self.first_unchosen.saturating_sub(self.config.catch_up_max);
+        let caught_up = members
+            .ids()
+            .filter(|id| !current.contains(*id) && *id != self.config.id)
+            .all(|id| self.peers.get(&id).is_some_and(|peer| peer.chosen_upto >= near && peer.last_heard.is_some()));
+        if !caught_up || next_slot < leader.reads_from || !self.window_has_room(next_slot) {
+            return next_slot;
+        }
+        let Role::Leader(leader) = &mut self.role else { unreachable!("checked above") };
+        leader.pending_reconfig = None;
+        self.propose_next(Value::Reconfig(members)) + 1
     }
 
     /// Sends the leader's values for `first_slot..end` to every follower.
@@ -318,15 +430,18 @@ impl<S: StateMachine> Node<S> {
         }
         let start = first_slot.max(leader.votes_start);
         let end = (first_slot + count).min(leader.next_slot);
+        let minority = self.config.bugs.contains(Bug::MinorityQuorum);
         // Marks slots chosen as their votes reach a quorum, in the same pass (no list of them per message).
         let (mut quorum_reached, mut learned) = (false, false);
         for slot in start..end {
+            // Each slot counts the votes of its own configuration (`membership.rs`).
+            let members = self.membership.at(slot);
             let votes = &mut leader.votes[(slot - leader.votes_start) as usize];
-            if *votes & bit(from) != 0 {
+            if *votes & bit(from) != 0 || !members.contains(from) {
                 continue;
             }
             *votes |= bit(from);
-            if votes.count_ones() as usize != self.quorum {
+            if members.count(*votes) != members.quorum(minority) {
                 continue;
             }
             quorum_reached = true;

@@ -99,6 +99,7 @@ fn check_slot(sim: &Sim, up: &[NodeId], slot: u64, value: &str) -> Result<(), St
         if let Some(SlotState::Chosen(entry)) = sim.node(*id).map(|node| node.get(slot)) {
             let text = match &entry.value {
                 Value::Noop => "noop".to_string(),
+                Value::Reconfig(members) => format!("configuration {members}"),
                 Value::Command(request) => request.command.to_string(),
                 Value::Batch(requests) => requests.iter().map(|r| r.command.to_string()).collect::<Vec<_>>().join(", "),
             };

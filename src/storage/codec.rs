@@ -9,13 +9,16 @@
 //!
 //! | store | key | value (JSON text) |
 //! | --- | --- | --- |
-//! | `meta` | `"schema"` | `{"schema":1,"format":"synod"}`: written when the database is created |
-//! | `acceptor` | node id | `{"schema":1,"promised":{"round":3,"node":2},"chosen_upto":17}` |
-//! | `entries` | `[node id, slot]` | `{"schema":1,"ballot":{"round":3,"node":2},"value":…,"chosen":true}` |
-//! | `snapshots` | node id | `{"schema":1,"upto":16,"state":…}`: the node's latest snapshot |
-//! | `trace` | any string | `{"schema":1,"value":…}`: whatever the simulator keeps (trace position, actions) |
+//! | `meta` | `"schema"` | `{"schema":2,"format":"synod"}`: written when the database is created |
+//! | `acceptor` | node id | `{"schema":2,"promised":{"round":3,"node":2},"chosen_upto":17}` |
+//! | `entries` | `[node id, slot]` | `{"schema":2,"ballot":{"round":3,"node":2},"value":…,"chosen":true}` |
+//! | `snapshots` | node id | `{"schema":2,"upto":16,"state":…,"membership":[[0,14]]}`: the node's latest snapshot |
+//! | `trace` | any string | `{"schema":2,"value":…}`: whatever the simulator keeps (trace position, actions) |
 //!
-//! `value` is a [`Value`] as serde_json writes it (`"Noop"`, `{"Command":{…}}`, `{"Batch":[…]}`), `state` the
+//! `value` is a [`Value`] as serde_json writes it (`"Noop"`, `{"Command":{…}}`, `{"Batch":[…]}`,
+//! `{"Reconfig":30}`, a configuration as the bit mask of its node ids), `membership` the configurations that
+//! govern slots from the snapshot on (`[[first slot, members], …]`; version 1 had none: it migrates to `[]`,
+//! the initial configuration), `state` the
 //! state machine's snapshot (for the key-value store, its data and session table). A node's whole durable
 //! state is its `acceptor` record, its `snapshots` record and its `entries` range `[node, 0]..[node, ∞)`; no
 //! entry lies below the snapshot (the transaction that writes a snapshot deletes them).
@@ -36,11 +39,12 @@
 //!   caller shows it and offers to reset the cluster. Nothing is changed on disk in that case.
 //!
 //! Version 0 is the worked example of a migration (Synod never wrote it; tests do): it stored ballots as
-//! `"round.node"` strings (`"promised":"3.2"`, `"ballot":"3.2"`). Version 1 stores them as objects.
+//! `"round.node"` strings (`"promised":"3.2"`, `"ballot":"3.2"`). Version 1 stores them as objects. Version 2
+//! (issue 20, membership changes) adds a snapshot's `membership` and the `Reconfig` value.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::paxos::{Ballot, DurableState, Entry, NodeId, Slot, Snapshot, Value, WriteBatch};
+use crate::paxos::{Ballot, DurableState, Entry, Membership, NodeId, Slot, Snapshot, Value, WriteBatch};
 
 use super::json::{Json, Stored, Writer};
 use super::StorageError;
@@ -48,7 +52,7 @@ use super::StorageError;
 /// IndexedDB's version of the database: which object stores exist.
 pub const DATABASE_VERSION: u32 = 1;
 /// The version of the record encoding this build writes; it reads this one and every older one.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 /// Every cluster's database name starts with this.
 pub const DATABASE_PREFIX: &str = "synod-";
 /// What the `meta` record's `format` says, so a foreign database of the same name is not mistaken for ours.
@@ -155,7 +159,7 @@ impl From<DecodeError> for StorageError {
 // Every record is an object with its `schema` first, then its fields; `storage::json` reads and writes them
 // (the text serde_json would write for the same shapes, which is what earlier builds wrote).
 
-/// A record: `{"schema":1,` then what `fields` writes, then `}`.
+/// A record: `{"schema":2,` then what `fields` writes, then `}`.
 fn record(fields: impl FnOnce(&mut Writer)) -> String {
     let mut out = Writer::default();
     out.open('{');
@@ -199,6 +203,8 @@ pub fn encode_snapshot<Snap: Stored>(snapshot: &Snapshot<Snap>) -> String {
         out.u64(snapshot.upto);
         out.key("state");
         snapshot.state.write(out);
+        out.key("membership");
+        snapshot.membership.write(out);
     })
 }
 
@@ -249,6 +255,12 @@ pub fn upgrade_record(store: &str, from: u64, record: &mut Json) -> Result<(), S
         (0, stores::ACCEPTOR) => ballot_from_v0(record, "promised"),
         (0, stores::ENTRIES) => ballot_from_v0(record, "ballot"),
         (0, _) => Ok(()),
+        // Version 1 came before membership changes: a snapshot's configurations are the initial one's (empty).
+        (1, stores::SNAPSHOTS) => {
+            record.set("membership", Json::Array(Vec::new()));
+            Ok(())
+        }
+        (1, _) => Ok(()),
         _ => Err(format!("no upgrade from schema version {from} for the {store} store")),
     }?;
     record.set("schema", Json::Number((from + 1).to_string()));
@@ -300,7 +312,11 @@ pub fn decode_entry<C: Stored>(node: NodeId, slot: Slot, text: &str) -> Result<D
 
 pub fn decode_snapshot<Snap: Stored>(node: NodeId, text: &str) -> Result<Decoded<Snapshot<Snap>>, DecodeError> {
     decode(stores::SNAPSHOTS, RecordKey::Node(node), text, |snapshot| {
-        Ok(Snapshot { upto: snapshot.read_field("upto", Json::u64)?, state: snapshot.read_field("state", Snap::read)? })
+        Ok(Snapshot {
+            upto: snapshot.read_field("upto", Json::u64)?,
+            state: snapshot.read_field("state", Snap::read)?,
+            membership: snapshot.read_field("membership", Membership::read)?,
+        })
     })
 }
 
@@ -542,7 +558,7 @@ mod tests {
                 *applied += 1;
                 let mut state = KvStore::default();
                 std::rc::Rc::make_mut(&mut state.data).insert(format!("applied{applied}"), "x".into());
-                Record::Snapshot(Snapshot { upto: slot, state })
+                Record::Snapshot(Snapshot { upto: slot, state, membership: Default::default() })
             }
         }
     }
@@ -586,7 +602,8 @@ mod tests {
         let accepts = (0..3).map(|slot| Record::Accept { slot, ballot: Ballot::new(2, 1), value: put(slot) });
         let writes = plan_batch(&mut state, &batch(3, accepts.collect()));
         assert_eq!(writes.iter().map(Write::name).collect::<Vec<_>>(), ["put entry"; 3]);
-        let snapshot = Record::Snapshot(Snapshot { upto: 2, state: KvStore::default() });
+        let snapshot =
+            Record::Snapshot(Snapshot { upto: 2, state: KvStore::default(), membership: Default::default() });
         let writes = plan_batch(&mut state, &batch(4, vec![snapshot]));
         assert_eq!(writes[0], Write::DeleteEntries { from: 0, to: Some(2) });
         assert_eq!(
@@ -614,12 +631,12 @@ mod tests {
         std::rc::Rc::make_mut(&mut state.data).insert("a".into(), "1".into());
         std::rc::Rc::make_mut(&mut state.sessions)
             .insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
-        let snapshot = Snapshot { upto: 10, state };
+        let snapshot = Snapshot { upto: 10, state, membership: Default::default() };
         assert_eq!(decode_snapshot::<KvStore>(1, &encode_snapshot(&snapshot)).unwrap().value, snapshot);
         let document = Json::parse(r#"{"tick":42,"actions":["crash 2"]}"#).unwrap();
         let json = encode_document(&document);
         assert_eq!(decode_document::<Json>("position", &json).unwrap().value, document);
-        assert!(json.starts_with(r#"{"schema":1,"#), "every record carries its version first: {json}");
+        assert!(json.starts_with(r#"{"schema":2,"#), "every record carries its version first: {json}");
         decode_meta(&encode_meta()).expect("the meta record decodes");
     }
 
@@ -628,24 +645,37 @@ mod tests {
     #[test]
     fn records_are_written_as_the_layout_says() {
         let acceptor = AcceptorRecord { promised: Ballot::new(3, 2), chosen_upto: 17 };
-        assert_eq!(encode_acceptor(acceptor), r#"{"schema":1,"promised":{"round":3,"node":2},"chosen_upto":17}"#);
+        assert_eq!(encode_acceptor(acceptor), r#"{"schema":2,"promised":{"round":3,"node":2},"chosen_upto":17}"#);
         let entry = Entry { ballot: Ballot::new(3, 2), value: put(4), chosen: true };
         assert_eq!(
             encode_entry(&entry),
-            r#"{"schema":1,"ballot":{"round":3,"node":2},"value":{"Command":{"client":7,"seq":4,"command":{"Put":{"key":"k4","value":"v"}}}},"chosen":true}"#
+            r#"{"schema":2,"ballot":{"round":3,"node":2},"value":{"Command":{"client":7,"seq":4,"command":{"Put":{"key":"k4","value":"v"}}}},"chosen":true}"#
         );
         let noop = Entry::<KvCommand> { ballot: Ballot::new(1, 1), value: Value::Noop, chosen: false };
-        assert_eq!(encode_entry(&noop), r#"{"schema":1,"ballot":{"round":1,"node":1},"value":"Noop","chosen":false}"#);
+        assert_eq!(encode_entry(&noop), r#"{"schema":2,"ballot":{"round":1,"node":1},"value":"Noop","chosen":false}"#);
         let mut state = KvStore::default();
         std::rc::Rc::make_mut(&mut state.data).insert("a".into(), "1".into());
         std::rc::Rc::make_mut(&mut state.sessions)
             .insert(7, crate::kv::Session { seq: 3, output: crate::kv::KvOutput::Value(None) });
         assert_eq!(
-            encode_snapshot(&Snapshot { upto: 10, state }),
-            r#"{"schema":1,"upto":10,"state":{"data":{"a":"1"},"sessions":{"7":{"seq":3,"output":{"Value":null}}}}}"#
+            encode_snapshot(&Snapshot { upto: 10, state, membership: Default::default() }),
+            r#"{"schema":2,"upto":10,"state":{"data":{"a":"1"},"sessions":{"7":{"seq":3,"output":{"Value":null}}}},"membership":[]}"#
         );
-        assert_eq!(encode_document(&String::from("x")), r#"{"schema":1,"value":"x"}"#);
-        assert_eq!(encode_meta(), r#"{"schema":1,"format":"synod"}"#);
+        assert_eq!(encode_document(&String::from("x")), r#"{"schema":2,"value":"x"}"#);
+        assert_eq!(encode_meta(), r#"{"schema":2,"format":"synod"}"#);
+    }
+
+    #[test]
+    fn version_1_snapshots_migrate_to_the_initial_configuration_and_reconfigurations_are_read() {
+        let snapshot = decode_snapshot::<KvStore>(3, r#"{"schema":1,"upto":4,"state":{"data":{},"sessions":{}}}"#);
+        let snapshot = snapshot.unwrap();
+        assert!(snapshot.migrated && snapshot.value.membership.is_empty() && snapshot.value.upto == 4);
+        let reconfig = r#"{"schema":2,"ballot":{"round":1,"node":2},"value":{"Reconfig":14},"chosen":true}"#;
+        let entry = decode_entry::<KvCommand>(2, 9, reconfig).unwrap().value;
+        assert_eq!(entry.value, Value::Reconfig(crate::paxos::Members::of([1, 2, 3])));
+        assert_eq!(encode_entry(&entry), reconfig);
+        let bad = r#"{"schema":2,"ballot":{"round":1,"node":2},"value":{"Reconfig":1},"chosen":true}"#;
+        assert!(decode_entry::<KvCommand>(2, 9, bad).unwrap_err().to_string().contains("node ids start at 1"));
     }
 
     #[test]
@@ -678,21 +708,21 @@ mod tests {
         assert!(matches!(error.problem, Problem::NotJson(_)));
         assert!(error.to_string().starts_with("the entries record [1, 3] is not JSON"), "{error}");
 
-        let error = decode_acceptor(4, r#"{"schema":2,"promised":{"round":1,"node":1},"chosen_upto":0}"#).unwrap_err();
-        assert_eq!(error.problem, Problem::NewerSchema(2), "a newer record is refused even when it looks familiar");
+        let error = decode_acceptor(4, r#"{"schema":3,"promised":{"round":1,"node":1},"chosen_upto":0}"#).unwrap_err();
+        assert_eq!(error.problem, Problem::NewerSchema(3), "a newer record is refused even when it looks familiar");
         let message = StorageError::from(error).to_string();
         assert!(
-            message.contains("acceptor record 4 has schema version 2") && message.contains("newer build"),
+            message.contains("acceptor record 4 has schema version 3") && message.contains("newer build"),
             "{message}"
         );
 
         let error = decode_snapshot::<KvStore>(4, r#"{"upto":1,"state":{}}"#).unwrap_err();
         assert_eq!(error.problem, Problem::NoSchema);
-        let error = decode_acceptor(4, r#"{"schema":1,"promised":"1.1","chosen_upto":0}"#).unwrap_err();
+        let error = decode_acceptor(4, r#"{"schema":2,"promised":"1.1","chosen_upto":0}"#).unwrap_err();
         assert!(matches!(error.problem, Problem::BadShape(_)), "a current record of the wrong shape: {error}");
         let error = decode_acceptor(4, "[1, 2]").unwrap_err();
         assert!(matches!(error.problem, Problem::BadShape(_)));
-        let error = decode_meta(r#"{"schema":1,"format":"someone-else"}"#).unwrap_err();
+        let error = decode_meta(r#"{"schema":2,"format":"someone-else"}"#).unwrap_err();
         assert!(error.to_string().contains("not written by Synod"), "{error}");
     }
 
@@ -701,7 +731,7 @@ mod tests {
         let records = NodeRecords::<KvCommand, KvStore> {
             node: 2,
             acceptor: None,
-            snapshot: Some(Snapshot { upto: 5, state: KvStore::default() }),
+            snapshot: Some(Snapshot { upto: 5, state: KvStore::default(), membership: Default::default() }),
             entries: vec![(4, Entry { ballot: Ballot::new(1, 1), value: Value::Noop, chosen: true })],
         };
         let error = records.into_state().unwrap_err();

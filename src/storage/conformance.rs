@@ -69,7 +69,10 @@ pub async fn every_record_type_round_trips<S: Storage<KvCommand, KvStore> + Sett
     assert!(durable.entries[&5].value.is_noop());
     assert!(durable.entries[&6].chosen && !durable.entries[&4].chosen);
     assert_eq!(durable.chosen_upto, 3);
-    storage.submit(WriteBatch { id: 2, records: vec![Record::Snapshot(Snapshot { upto: 5, state: state.clone() })] });
+    storage.submit(WriteBatch {
+        id: 2,
+        records: vec![Record::Snapshot(Snapshot { upto: 5, state: state.clone(), membership: Default::default() })],
+    });
     storage.settle().await;
     assert_eq!(storage.poll_durable().expect("poll"), Some(2));
     let durable = storage.durable();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::kv::{KvCommand, KvOutput, KvStore, Session};
-use crate::paxos::{Ballot, Request, Value};
+use crate::paxos::{Ballot, Members, Membership, Request, Value};
 
 use super::json::{Json, Stored, Writer};
 
@@ -21,6 +21,44 @@ impl Stored for Ballot {
 
     fn read(json: &Json) -> Result<Ballot, String> {
         Ok(Ballot::new(json.read_field("round", Json::u32)?, json.read_field("node", Json::u8)?))
+    }
+}
+
+/// A configuration, as serde writes the bit mask: a number.
+impl Stored for Members {
+    fn write(&self, out: &mut Writer) {
+        out.u64(self.0);
+    }
+
+    fn read(json: &Json) -> Result<Members, String> {
+        let members = Members(json.u64()?);
+        members.validate()?;
+        Ok(members)
+    }
+}
+
+/// Configurations by first slot, as serde writes them: `[[slot, members], …]`.
+impl Stored for Membership {
+    fn write(&self, out: &mut Writer) {
+        out.open('[');
+        for (from, members) in self.iter() {
+            out.open('[');
+            out.u64(from);
+            members.write(out);
+            out.close(']');
+        }
+        out.close(']');
+    }
+
+    fn read(json: &Json) -> Result<Membership, String> {
+        let mut membership = Membership::default();
+        for pair in json.array()? {
+            match pair.array()? {
+                [from, members] => membership.push_checked(from.u64()?, Members::read(members)?)?,
+                _ => return Err("a configuration is [first slot, members]".into()),
+            }
+        }
+        Ok(membership)
     }
 }
 
@@ -61,6 +99,11 @@ impl<C: Stored> Stored for Value<C> {
                 out.close(']');
                 out.close('}');
             }
+            Value::Reconfig(members) => {
+                out.variant("Reconfig");
+                out.u64(members.0);
+                out.close('}');
+            }
         }
     }
 
@@ -72,7 +115,8 @@ impl<C: Stored> Stored for Value<C> {
                 let requests = requests.array()?.iter().map(|request| Request::read(request).map(Rc::new));
                 Ok(Value::Batch(Rc::new(requests.collect::<Result<_, _>>()?)))
             }
-            (name, _) => Err(unknown_variant(name, "Noop, Command(…), Batch(…)")),
+            ("Reconfig", Some(members)) => Ok(Value::Reconfig(Members::read(members)?)),
+            (name, _) => Err(unknown_variant(name, "Noop, Command(…), Batch(…), Reconfig(…)")),
         }
     }
 }
@@ -337,11 +381,26 @@ mod tests {
     }
 
     fn random_value(rng: &mut ChaCha8Rng) -> Value<KvCommand> {
-        match rng.random_range(0..3) {
+        match rng.random_range(0..4) {
             0 => Value::Noop,
             1 => Value::Command(random_request(rng)),
+            2 => Value::Reconfig(random_members(rng)),
             _ => Value::Batch(Rc::new((0..rng.random_range(0..4)).map(|_| random_request(rng)).collect())),
         }
+    }
+
+    fn random_members(rng: &mut ChaCha8Rng) -> Members {
+        Members::of((0..rng.random_range(1..8)).map(|_| rng.random_range(1..=63)))
+    }
+
+    fn random_membership(rng: &mut ChaCha8Rng) -> Membership {
+        let mut membership = Membership::default();
+        let mut from = 0;
+        for _ in 0..rng.random_range(0..4) {
+            membership.push_checked(from, random_members(rng)).expect("increasing");
+            from += rng.random_range(1..100);
+        }
+        membership
     }
 
     fn random_output(rng: &mut ChaCha8Rng) -> KvOutput {
@@ -384,6 +443,7 @@ mod tests {
             agrees_with_serde(&ballot);
             agrees_with_serde(&random_command(&mut rng));
             agrees_with_serde(&random_value(&mut rng));
+            agrees_with_serde(&random_membership(&mut rng));
             agrees_with_serde(&random_output(&mut rng));
             agrees_with_serde(&random_store(&mut rng));
             agrees_with_serde(&random_text(&mut rng));
@@ -399,7 +459,8 @@ mod tests {
             out.bool(entry.chosen);
             out.close('}');
             assert_eq!(out.finish(), serde_json::to_string(&entry).unwrap());
-            let snapshot = Snapshot { upto: rng.random(), state: random_store(&mut rng) };
+            let snapshot =
+                Snapshot { upto: rng.random(), state: random_store(&mut rng), membership: random_membership(&mut rng) };
             let read: Snapshot<KvStore> = serde_json::from_str(&serde_json::to_string(&snapshot).unwrap()).unwrap();
             assert_eq!(read, snapshot);
         }

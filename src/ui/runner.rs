@@ -59,6 +59,8 @@ pub struct Runner {
     /// Events of the current tick already narrated.
     narrated_at: (u64, usize),
     chosen_narrated: u64,
+    /// The slot after the newest reconfiguration narrated.
+    reconfig_narrated: u64,
     /// What narration calls the nodes' disks ("disk", or "IndexedDB" when the page keeps them there).
     pub disk_name: &'static str,
     /// How many actions `act` took, ever (the record may forget some when the visitor acts in the past).
@@ -85,6 +87,7 @@ impl Runner {
             narrated: 0,
             narrated_at: (0, 0),
             chosen_narrated: 0,
+            reconfig_narrated: 0,
             disk_name: "disk",
             acts: 0,
             labels: Vec::new(),
@@ -373,6 +376,15 @@ impl Runner {
                 Event::SnapshotInstalled { upto } => Some(format!("node {node} installed a snapshot up to {upto}")),
                 Event::InvariantBroken { invariant, detail } => {
                     Some(format!("node {node} broke {invariant}: {detail}"))
+                }
+                // Every node learns it; narrate it once, from the first.
+                Event::Reconfigured { slot, from_slot, members } if slot >= self.reconfig_narrated => {
+                    self.reconfig_narrated = slot + 1;
+                    Some(format!("configuration {members} chosen in slot {slot}: they vote from slot {from_slot} on"))
+                }
+                Event::Reconfigured { .. } => None,
+                Event::Retired { from_slot } => {
+                    Some(format!("node {node} retired: it votes no more from slot {from_slot}"))
                 }
             };
             if let Some(line) = line {
