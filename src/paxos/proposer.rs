@@ -17,6 +17,7 @@
 //!   and does not yet know chosen (`check_leader_window`).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::rc::Rc;
 
 use super::node::{extend_chosen_events, Node, Role};
 use super::{
@@ -318,8 +319,26 @@ impl<S: StateMachine> Node<S> {
         }
         leader.unsent_from = end;
         leader.commit_sent = leader.commit_sent.max(first_unchosen);
-        self.send_accepts(ballot, first_slot, end);
+        let values = self.send_accepts(ballot, first_slot, end);
+        self.record_own_acceptances_as_one(ballot, first_slot, values);
         self.send(self.config.id, Message::Accepted { ballot, first_slot, count: end - first_slot, chosen_upto: 0 });
+    }
+
+    /// `propose_next` recorded the leader's own acceptance slot by slot. When those records are still the last
+    /// ones of the batch being built, in slot order, they become one `AcceptRange` sharing the values just sent to
+    /// the followers: the same acceptances in the same batch, without a 40-byte record per slot in storage.
+    fn record_own_acceptances_as_one(&mut self, ballot: Ballot, first_slot: Slot, values: Rc<[Value<S::Command>]>) {
+        let count = values.len();
+        let Some(tail_start) = self.records.len().checked_sub(count).filter(|_| count > 1) else { return };
+        let recorded_each =
+            (first_slot..).zip(values.iter()).zip(&self.records[tail_start..]).all(|((slot, value), record)| {
+                matches!(record, Record::Accept { slot: at, ballot: by, value: recorded }
+                    if *at == slot && *by == ballot && recorded == value)
+            });
+        if recorded_each {
+            self.records.truncate(tail_start);
+            self.records.push(Record::AcceptRange { first_slot, ballot, values });
+        }
     }
 
     /// Re-proposes what phase 1 found beyond the window, as the window reaches it: the adopted value, or a no-op
@@ -401,16 +420,17 @@ impl<S: StateMachine> Node<S> {
         self.propose_next(Value::Reconfig(members)) + 1
     }
 
-    /// Sends the leader's values for `first_slot..end` to every follower.
-    fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot) {
-        let values: std::rc::Rc<[Value<S::Command>]> = (first_slot..end)
+    /// Sends the leader's values for `first_slot..end` to every follower; returns them.
+    fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot) -> Rc<[Value<S::Command>]> {
+        let values: Rc<[Value<S::Command>]> = (first_slot..end)
             .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value.clone())
             .collect();
         let chosen_upto = self.first_unchosen;
         for index in 0..self.peers.len() {
-            let accept = Message::Accept { ballot, first_slot, values: std::rc::Rc::clone(&values), chosen_upto };
+            let accept = Message::Accept { ballot, first_slot, values: Rc::clone(&values), chosen_upto };
             self.send(self.peers.id_at(index), accept);
         }
+        values
     }
 
     pub(super) fn on_accepted(

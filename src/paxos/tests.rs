@@ -191,7 +191,38 @@ fn with_a_planted_bug_a_broken_invariant_is_reported_not_panicked() {
 
 #[test]
 fn a_leader_counts_its_own_vote_only_once_it_is_durable() {
-    // Node 3 of 3 leads with promises from itself and node 1.
+    let (mut leader, ballot) = elected_leader();
+    leader.propose(Request { client: 1, seq: 1, command: KvCommand::Get { key: "k".into() } });
+    let ready = leader.ready();
+    let batch = ready.write.expect("the leader's own accept is written");
+    // Node 1's vote alone is not a majority of 3; the leader's own vote is not counted until durable.
+    leader.receive(from(1, 3, Message::Accepted { ballot, first_slot: 0, count: 1, chosen_upto: 0 }));
+    assert!(matches!(leader.get(0), SlotState::Accepted(_)));
+    leader.persisted(batch.id);
+    assert!(matches!(leader.get(0), SlotState::Chosen(_)));
+}
+
+#[test]
+fn a_leader_records_the_slots_it_sends_in_one_accept_as_one_range() {
+    let (mut leader, ballot) = elected_leader();
+    for seq in 1..=3 {
+        leader.propose(Request { client: 1, seq, command: KvCommand::Get { key: "k".into() } });
+    }
+    let ready = leader.ready();
+    let records = ready.write.expect("the leader's own accepts are written").records;
+    assert!(
+        matches!(&records[..], [Record::AcceptRange { first_slot: 0, ballot: by, values }] if *by == ballot && values.len() == 3),
+        "{records:?}"
+    );
+    let Some(Message::Accept { values: sent, .. }) = ready.messages.first().map(|envelope| &envelope.message) else {
+        panic!("the accepts go out with the write")
+    };
+    let Record::AcceptRange { values: recorded, .. } = &records[0] else { unreachable!() };
+    assert!(Rc::ptr_eq(sent, recorded), "the record shares the values sent to the followers");
+}
+
+/// Node 3 of 3, leading with promises from itself and node 1.
+fn elected_leader() -> (KvNode, Ballot) {
     let mut leader = node(3, BugSet::NONE);
     for _ in 0..12 {
         leader.receive(from(
@@ -212,14 +243,7 @@ fn a_leader_counts_its_own_vote_only_once_it_is_durable() {
     leader.receive(from(1, 3, Message::Promise { ballot, entries: vec![], snapshot: None, chosen_upto: 0 }));
     drain(&mut leader);
     assert_eq!(leader.role(), RoleKind::Leader);
-    leader.propose(Request { client: 1, seq: 1, command: KvCommand::Get { key: "k".into() } });
-    let ready = leader.ready();
-    let batch = ready.write.expect("the leader's own accept is written");
-    // Node 1's vote alone is not a majority of 3; the leader's own vote is not counted until durable.
-    leader.receive(from(1, 3, Message::Accepted { ballot, first_slot: 0, count: 1, chosen_upto: 0 }));
-    assert!(matches!(leader.get(0), SlotState::Accepted(_)));
-    leader.persisted(batch.id);
-    assert!(matches!(leader.get(0), SlotState::Chosen(_)));
+    (leader, ballot)
 }
 
 #[test]
