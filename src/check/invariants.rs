@@ -439,23 +439,20 @@ impl SafetyChecker {
     pub fn write_issued(&mut self, node: NodeId, batch: &KvBatch) {
         let index = self.index(node);
         for record in &batch.records {
-            match record {
-                Record::Accept { slot, ballot, value } | Record::Chosen { slot, ballot, value } => {
-                    self.mirrors[index].entries.insert(*slot, (*ballot, value.clone()));
-                }
-                Record::Promise(_) | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
+            if let Record::Chosen { slot, ballot, value } = record {
+                self.mirrors[index].entries.insert(*slot, (*ballot, value.clone()));
+            }
+            for (slot, ballot, value) in record.acceptances() {
+                self.mirrors[index].entries.insert(slot, (ballot, value.clone()));
             }
         }
         let chosen = &self.chosen;
         let mut found = Vec::new();
-        for record in &batch.records {
-            if let Record::Accept { slot, ballot, value } = record {
-                found.extend(
-                    self.ballots.proposed(node, *slot, *ballot, value, &|slot| {
-                        chosen.get(&slot).map(|(_, value)| value.clone())
-                    }),
-                );
-            }
+        for (slot, ballot, value) in batch.records.iter().flat_map(Record::acceptances) {
+            found.extend(
+                self.ballots
+                    .proposed(node, slot, ballot, value, &|slot| chosen.get(&slot).map(|(_, value)| value.clone())),
+            );
         }
         self.report_found(found);
     }
@@ -466,25 +463,32 @@ impl SafetyChecker {
         for record in &batch.records {
             match record {
                 Record::Promise(ballot) => promised = promised.max(*ballot),
-                Record::Accept { slot, ballot, value } => {
-                    if *ballot < promised {
-                        self.violate(
-                            names::ACCEPT_RESPECTS_PROMISE,
-                            Some(*slot),
-                            vec![node],
-                            vec![describe_value(value)],
-                            format!("node {node} durably accepted ballot {ballot} after durably promising {promised}"),
-                        );
+                Record::Accept { .. } | Record::AcceptRange { .. } => {
+                    for (slot, ballot, value) in record.acceptances() {
+                        if ballot < promised {
+                            self.violate(
+                                names::ACCEPT_RESPECTS_PROMISE,
+                                Some(slot),
+                                vec![node],
+                                vec![describe_value(value)],
+                                format!(
+                                    "node {node} durably accepted ballot {ballot} after durably promising {promised}"
+                                ),
+                            );
+                        }
+                        promised = promised.max(ballot);
+                        self.count_acceptance(node, slot, ballot, value);
                     }
-                    promised = promised.max(*ballot);
-                    self.count_acceptance(node, *slot, *ballot, value);
                 }
                 Record::Chosen { .. } | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
             }
         }
-        let slots = batch.records.iter().filter_map(|record| match record {
-            Record::Accept { slot, .. } | Record::Chosen { slot, .. } => Some(*slot),
-            _ => None,
+        let slots = batch.records.iter().flat_map(|record| {
+            let chosen = match record {
+                Record::Chosen { slot, .. } => Some(*slot),
+                _ => None,
+            };
+            chosen.into_iter().chain(record.acceptances().map(|(slot, _, _)| slot))
         });
         let chosen_upto = batch.records.iter().fold(durable.chosen_upto, |upto, record| match record {
             Record::ChosenUpTo(slot) => upto.max(*slot),

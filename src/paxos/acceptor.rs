@@ -9,6 +9,8 @@
 //!   a leader a higher ballot has deposed, whose message was late: it is neither accepted nor acknowledged (an
 //!   acknowledgement would be a vote for a value that cannot be chosen), and its sender is caught up instead.
 
+use std::rc::Rc;
+
 use super::node::Node;
 use super::{Ballot, Bug, Entry, Event, Message, NodeId, Record, Slot, StateMachine, Value};
 
@@ -66,7 +68,7 @@ impl<S: StateMachine> Node<S> {
         from: NodeId,
         ballot: Ballot,
         first_slot: Slot,
-        values: std::rc::Rc<[Value<S::Command>]>,
+        values: Rc<[Value<S::Command>]>,
         chosen_upto: Slot,
     ) {
         // Bug::AcceptBelowPromise lets a ballot below the promise through.
@@ -77,8 +79,13 @@ impl<S: StateMachine> Node<S> {
         let first_held = first_slot.max(self.log.start());
         let mut leader_is_behind = first_slot < first_held;
         let mut acknowledged: Option<(Slot, Slot)> = None;
+        let one_record = self.accepts_all_fresh(first_slot, &values);
+        if one_record {
+            let values = Rc::clone(&values);
+            self.records.push(Record::AcceptRange { first_slot, ballot, values });
+        }
         for (slot, value) in (first_slot..).zip(values.iter()).filter(|(slot, _)| *slot >= first_held) {
-            if !self.accept_one(slot, ballot, value.clone()) {
+            if !self.accept_one(slot, ballot, value.clone(), !one_record) {
                 leader_is_behind = true;
                 self.acknowledge(from, ballot, acknowledged.take());
                 continue;
@@ -97,6 +104,17 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
+    /// Whether every slot of an accept for `first_slot..` with `values` is held and not known chosen, so that
+    /// every slot is accepted as proposed and one `AcceptRange` record, sharing the message's values, stands for
+    /// all of them. A single value keeps its `Accept` record: a range would keep the message's slice alive
+    /// beside it for nothing.
+    fn accepts_all_fresh(&self, first_slot: Slot, values: &[Value<S::Command>]) -> bool {
+        values.len() > 1
+            && first_slot >= self.log.start()
+            && (first_slot..first_slot + values.len() as Slot)
+                .all(|slot| self.log.get(slot).is_none_or(|entry| !entry.chosen))
+    }
+
     /// Sends the acceptance of slots `start..end`, if any.
     fn acknowledge(&mut self, to: NodeId, ballot: Ballot, range: Option<(Slot, Slot)>) {
         if let Some((first_slot, end)) = range {
@@ -105,11 +123,14 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
-    /// Accepts `value` for `slot` in `ballot`, unless the slot is known chosen with another value. Returns whether
-    /// the acceptance may be acknowledged.
-    fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>) -> bool {
+    /// Accepts `value` for `slot` in `ballot`, unless the slot is known chosen with another value, and records
+    /// it unless the caller already recorded the whole message (`record` is false). Returns whether the
+    /// acceptance may be acknowledged.
+    fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>, record: bool) -> bool {
         match self.log.get(slot) {
             Some(entry) if entry.chosen => {
+                // `accepts_all_fresh` ruled chosen slots out of a range record: this one needs its own.
+                assert!(record, "node {}: slot {slot} is chosen but was covered by a range record", self.config.id);
                 if entry.value != value {
                     return false; // A deposed leader's late accept: see the module docs.
                 }
@@ -131,7 +152,9 @@ impl<S: StateMachine> Node<S> {
                 self.invariant(!conflicting, "accept-same-ballot-same-value", || {
                     format!("ballot {ballot} proposed two different values for slot {slot}")
                 });
-                self.records.push(Record::Accept { slot, ballot, value: value.clone() });
+                if record {
+                    self.records.push(Record::Accept { slot, ballot, value: value.clone() });
+                }
                 self.log.set(slot, Entry { ballot, value, chosen: false });
                 true
             }

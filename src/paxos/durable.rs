@@ -2,6 +2,7 @@
 //! node rebuilds itself from a `DurableState` alone, so everything safety needs must be here.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,10 @@ pub enum Record<C, Snap> {
     Promise(Ballot),
     /// The acceptor accepted `value` for `slot` in `ballot`.
     Accept { slot: Slot, ballot: Ballot, value: Value<C> },
+    /// The acceptor accepted `values[i]` for slot `first_slot + i`, in `ballot`: a whole accept message in one
+    /// record, sharing the message's values. A follower under load accepts hundreds of slots per message, and a
+    /// record per slot was most of the memory its storage wrote.
+    AcceptRange { first_slot: Slot, ballot: Ballot, values: Rc<[Value<C>]> },
     /// The node learned that `value` was chosen for `slot` (catch-up from a leader).
     Chosen { slot: Slot, ballot: Ballot, value: Value<C> },
     /// Every slot below this is chosen, with the value this log holds for it.
@@ -31,10 +36,24 @@ impl<C, Snap> Record<C, Snap> {
         match self {
             Record::Promise(_) => "promise",
             Record::Accept { .. } => "accept",
+            Record::AcceptRange { .. } => "accept-range",
             Record::Chosen { .. } => "chosen",
             Record::ChosenUpTo(_) => "chosen-up-to",
             Record::Snapshot(_) => "snapshot",
         }
+    }
+
+    /// The acceptances this record writes, slot by slot: one for `Accept`, one per value for `AcceptRange`,
+    /// none for the others.
+    pub fn acceptances(&self) -> impl Iterator<Item = (Slot, Ballot, &Value<C>)> {
+        let (first_slot, ballot, values): (Slot, Ballot, &[Value<C>]) = match self {
+            Record::Accept { slot, ballot, value } => (*slot, *ballot, std::slice::from_ref(value)),
+            Record::AcceptRange { first_slot, ballot, values } => (*first_slot, *ballot, values),
+            Record::Promise(_) | Record::Chosen { .. } | Record::ChosenUpTo(_) | Record::Snapshot(_) => {
+                (0, Ballot::ZERO, &[])
+            }
+        };
+        (first_slot..).zip(values).map(move |(slot, value)| (slot, ballot, value))
     }
 }
 
@@ -72,10 +91,11 @@ impl<C: Clone, Snap: Clone> DurableState<C, Snap> {
             // A promise never goes backwards on disk either: a stale record (reordered by a buggy driver)
             // must not lower it. The planted bug `forget-promise-on-restart` acts on recovery, not here.
             Record::Promise(ballot) => self.promised = self.promised.max(*ballot),
-            Record::Accept { slot, ballot, value } => {
-                if *slot >= self.log_start() {
-                    let chosen = self.entries.get(slot).is_some_and(|entry| entry.chosen);
-                    self.entries.insert(*slot, Entry { ballot: *ballot, value: value.clone(), chosen });
+            Record::Accept { .. } | Record::AcceptRange { .. } => {
+                let log_start = self.log_start();
+                for (slot, ballot, value) in record.acceptances().filter(|(slot, _, _)| *slot >= log_start) {
+                    let chosen = self.entries.get(&slot).is_some_and(|entry| entry.chosen);
+                    self.entries.insert(slot, Entry { ballot, value: value.clone(), chosen });
                 }
             }
             Record::Chosen { slot, ballot, value } => {

@@ -161,6 +161,17 @@ fn hand_over<T>(from: &mut Vec<T>, to: &mut Vec<T>) {
     }
 }
 
+/// `Node::report_chosen` on the events alone, for a handler that holds other parts of the node borrowed.
+pub(super) fn extend_chosen_events(events: &mut Vec<Event>, slot: Slot, ballot: Ballot) {
+    if let Some(Event::Chosen { first_slot, count, ballot: last }) = events.last_mut() {
+        if *last == ballot && *first_slot + *count == slot {
+            *count += 1;
+            return;
+        }
+    }
+    events.push(Event::Chosen { first_slot: slot, count: 1, ballot });
+}
+
 impl<S: StateMachine> Node<S> {
     /// A fresh node with empty storage.
     pub fn new(config: Config) -> Result<Self, String> {
@@ -597,13 +608,7 @@ impl<S: StateMachine> Node<S> {
 
     /// Reports `slot` chosen: extends the previous event if it ends just before `slot` in the same ballot.
     pub(super) fn report_chosen(&mut self, slot: Slot, ballot: Ballot) {
-        if let Some(Event::Chosen { first_slot, count, ballot: last }) = self.events.last_mut() {
-            if *last == ballot && *first_slot + *count == slot {
-                *count += 1;
-                return;
-            }
-        }
-        self.events.push(Event::Chosen { first_slot: slot, count: 1, ballot });
+        extend_chosen_events(&mut self.events, slot, ballot);
     }
 
     pub(super) fn reject(&mut self, request: &Request<S::Command>, rejection: super::Rejection) -> ProposeOutcome {

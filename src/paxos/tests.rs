@@ -191,7 +191,38 @@ fn with_a_planted_bug_a_broken_invariant_is_reported_not_panicked() {
 
 #[test]
 fn a_leader_counts_its_own_vote_only_once_it_is_durable() {
-    // Node 3 of 3 leads with promises from itself and node 1.
+    let (mut leader, ballot) = elected_leader();
+    leader.propose(Request { client: 1, seq: 1, command: KvCommand::Get { key: "k".into() } });
+    let ready = leader.ready();
+    let batch = ready.write.expect("the leader's own accept is written");
+    // Node 1's vote alone is not a majority of 3; the leader's own vote is not counted until durable.
+    leader.receive(from(1, 3, Message::Accepted { ballot, first_slot: 0, count: 1, chosen_upto: 0 }));
+    assert!(matches!(leader.get(0), SlotState::Accepted(_)));
+    leader.persisted(batch.id);
+    assert!(matches!(leader.get(0), SlotState::Chosen(_)));
+}
+
+#[test]
+fn a_leader_records_the_slots_it_sends_in_one_accept_as_one_range() {
+    let (mut leader, ballot) = elected_leader();
+    for seq in 1..=3 {
+        leader.propose(Request { client: 1, seq, command: KvCommand::Get { key: "k".into() } });
+    }
+    let ready = leader.ready();
+    let records = ready.write.expect("the leader's own accepts are written").records;
+    assert!(
+        matches!(&records[..], [Record::AcceptRange { first_slot: 0, ballot: by, values }] if *by == ballot && values.len() == 3),
+        "{records:?}"
+    );
+    let Some(Message::Accept { values: sent, .. }) = ready.messages.first().map(|envelope| &envelope.message) else {
+        panic!("the accepts go out with the write")
+    };
+    let Record::AcceptRange { values: recorded, .. } = &records[0] else { unreachable!() };
+    assert!(Rc::ptr_eq(sent, recorded), "the record shares the values sent to the followers");
+}
+
+/// Node 3 of 3, leading with promises from itself and node 1.
+fn elected_leader() -> (KvNode, Ballot) {
     let mut leader = node(3, BugSet::NONE);
     for _ in 0..12 {
         leader.receive(from(
@@ -212,14 +243,7 @@ fn a_leader_counts_its_own_vote_only_once_it_is_durable() {
     leader.receive(from(1, 3, Message::Promise { ballot, entries: vec![], snapshot: None, chosen_upto: 0 }));
     drain(&mut leader);
     assert_eq!(leader.role(), RoleKind::Leader);
-    leader.propose(Request { client: 1, seq: 1, command: KvCommand::Get { key: "k".into() } });
-    let ready = leader.ready();
-    let batch = ready.write.expect("the leader's own accept is written");
-    // Node 1's vote alone is not a majority of 3; the leader's own vote is not counted until durable.
-    leader.receive(from(1, 3, Message::Accepted { ballot, first_slot: 0, count: 1, chosen_upto: 0 }));
-    assert!(matches!(leader.get(0), SlotState::Accepted(_)));
-    leader.persisted(batch.id);
-    assert!(matches!(leader.get(0), SlotState::Chosen(_)));
+    (leader, ballot)
 }
 
 #[test]
@@ -308,4 +332,46 @@ fn a_node_that_does_not_report_applied_requests_still_applies_them() {
     assert!(quiet.ready().applied.is_empty());
     assert_eq!(quiet.applied_upto(), 2);
     assert_eq!(quiet.machine(), reporting.machine(), "both applied the same requests");
+}
+
+#[test]
+fn an_accept_of_fresh_slots_is_one_range_record_that_storage_reads_slot_by_slot() {
+    let mut follower = node(1, BugSet::default());
+    let ballot = Ballot::new(1, 3);
+    let values: Rc<[Value<KvCommand>]> = vec![put(1, "a"), Value::Noop, put(2, "b")].into();
+    let accept = Message::Accept { ballot, first_slot: 0, values: Rc::clone(&values), chosen_upto: 0 };
+    follower.receive(from(3, 1, accept));
+    let batch = follower.ready().write.expect("the acceptance is written");
+    assert_eq!(batch.records.len(), 2, "a promise and one range record: {:?}", batch.records);
+    assert!(
+        matches!(&batch.records[1], Record::AcceptRange { first_slot: 0, values: held, .. } if Rc::ptr_eq(held, &values))
+    );
+
+    // Storage holds exactly what one `Accept` per slot would have left.
+    let mut from_range = DurableStateOf::<KvStore>::default();
+    from_range.apply_batch(&batch);
+    let mut from_slots = DurableStateOf::<KvStore>::default();
+    from_slots.apply(&Record::Promise(ballot));
+    for (slot, value) in (0..).zip(values.iter()) {
+        from_slots.apply(&Record::Accept { slot, ballot, value: value.clone() });
+    }
+    assert_eq!(from_range, from_slots);
+    assert_eq!(from_range.entries.len(), 3);
+}
+
+#[test]
+fn an_accept_over_a_chosen_slot_keeps_a_record_per_slot() {
+    let mut follower = node(1, BugSet::default());
+    let ballot = Ballot::new(1, 3);
+    follower.receive(from(
+        3,
+        1,
+        Message::Chosen { ballot, entries: vec![(0, Entry { ballot, value: put(1, "a"), chosen: true })] },
+    ));
+    drain(&mut follower);
+    let values: Rc<[Value<KvCommand>]> = vec![put(1, "a"), put(2, "b")].into();
+    follower.receive(from(3, 1, Message::Accept { ballot: Ballot::new(2, 3), first_slot: 0, values, chosen_upto: 0 }));
+    let batch = follower.ready().write.expect("the acceptance is written");
+    let kinds: Vec<&str> = batch.records.iter().map(Record::name).collect();
+    assert_eq!(kinds, ["promise", "accept", "accept"]);
 }

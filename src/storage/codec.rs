@@ -417,11 +417,16 @@ where
     for record in &batch.records {
         state.apply(record);
         match record {
-            crate::paxos::Record::Accept { slot, .. } | crate::paxos::Record::Chosen { slot, .. } => {
+            crate::paxos::Record::Chosen { slot, .. } => {
                 check_slot(*slot);
                 slots.insert(*slot);
             }
-            _ => {}
+            _ => {
+                for (slot, _, _) in record.acceptances() {
+                    check_slot(slot);
+                    slots.insert(slot);
+                }
+            }
         }
     }
     let mut writes = Vec::with_capacity(slots.len() + 3);
@@ -542,7 +547,11 @@ mod tests {
         let slot = rng.random_range(0..40);
         match rng.random_range(0..10) {
             0 | 1 => Record::Promise(ballot),
-            2..=4 => Record::Accept { slot, ballot, value: if rng.random_bool(0.2) { Value::Noop } else { put(slot) } },
+            2 | 3 => Record::Accept { slot, ballot, value: if rng.random_bool(0.2) { Value::Noop } else { put(slot) } },
+            4 => {
+                let values = (slot..slot + rng.random_range(2..5)).map(put).collect();
+                Record::AcceptRange { first_slot: slot, ballot, values }
+            }
             5 | 6 => Record::Chosen { slot, ballot, value: put(slot) },
             7 | 8 => Record::ChosenUpTo(slot),
             _ => {
