@@ -458,7 +458,7 @@ impl<S: StateMachine> Node<S> {
             // Each slot counts the votes of its own configuration (`membership.rs`); Bug::ReconfigWithoutOverlap
             // counts with the configuration it proposed from that slot on.
             let members = match proposed_change {
-                Some((from, members)) if slot >= from => members,
+                Some((change_slot, proposed)) if slot >= change_slot => proposed,
                 _ => self.membership.at(slot),
             };
             let votes = &mut leader.votes[(slot - leader.votes_start) as usize];
