@@ -7,7 +7,7 @@ use synod::sim::link::decode_record;
 use synod::sim::{ScheduledAction, Sim};
 
 fn small(ops: u8) -> Bounds {
-    Bounds { nodes: 3, ops, crashes: 0, drops: 0, dups: 0, ticks: 0, retries: 0, messages: 3, depth: 40 }
+    Bounds { nodes: 3, ops, crashes: 0, drops: 0, dups: 0, ticks: 0, retries: 0, messages: 3, depth: 40, reconfigs: 0 }
 }
 
 fn run(config: &ExploreConfig) -> Report {

@@ -338,6 +338,12 @@ impl SafetyChecker {
         }
     }
 
+    /// The nodes' α: a reconfiguration chosen in slot `j` governs from `j + alpha` (their pipeline window).
+    pub fn with_alpha(mut self, alpha: u64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
     /// A node joined the cluster: it takes the next id (issue 20).
     pub fn node_added(&mut self, node: NodeId) {
         assert_eq!(node as usize, self.nodes + 1, "nodes join with the next id");

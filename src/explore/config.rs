@@ -7,6 +7,9 @@ use crate::paxos::{Bug, BugSet, RoleKind};
 use crate::sim::link::RunSetup;
 use crate::sim::{ScheduledAction, Sim, SimConfig, Timing, UserAction};
 
+/// The explored cluster's pipeline window, which is also the α of membership changes.
+pub const ALPHA: u64 = 4;
+
 /// The seed of the warm-up run (the only randomness: once stepping starts, nothing is drawn).
 pub const EXPLORE_SEED: u64 = 1;
 
@@ -33,6 +36,10 @@ pub struct Bounds {
     pub messages: u8,
     /// Events on a path.
     pub depth: u32,
+    /// Membership changes (issue 20): a node added, an added node removed, or an original node replaced by a new
+    /// one. Each waits for the last to take effect.
+    #[serde(default)]
+    pub reconfigs: u8,
 }
 
 /// The default bounds: three nodes, one client request, one crash, four node ticks (enough for a follower to time
@@ -44,7 +51,7 @@ pub struct Bounds {
 /// (BENCHMARKS.md has what each bug needs).
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { nodes: 3, ops: 1, crashes: 1, drops: 0, dups: 0, ticks: 4, retries: 0, messages: 2, depth: 40 }
+        Bounds { nodes: 3, ops: 1, crashes: 1, drops: 0, dups: 0, ticks: 4, retries: 0, messages: 2, depth: 40, reconfigs: 0 }
     }
 }
 
@@ -132,6 +139,12 @@ impl ExploreConfig {
         if bugs.contains(Bug::SnapshotOffByOne) {
             config.snapshot_interval = 1;
         }
+        if bugs.contains(Bug::ReconfigWithoutOverlap) {
+            // A node replaced by a new one: old and new quorums can then be disjoint. The new node's heartbeat
+            // and the leader's accepts go to three nodes at once, so four messages in flight.
+            config.bounds.reconfigs = config.bounds.reconfigs.max(1);
+            config.bounds.messages = config.bounds.messages.max(4);
+        }
         config
     }
 
@@ -154,6 +167,9 @@ impl ExploreConfig {
     pub fn sim_config(&self) -> SimConfig {
         let mut config = SimConfig::playground(self.bounds.nodes, self.bugs, 0, self.snapshot_interval);
         config.timing = Timing { heartbeat_ticks: 1, election_timeout_ticks: 3, retry_ticks: 2 };
+        // α (`paxos::membership`): a change takes effect four slots after its own, so the leader pads three no-ops
+        // rather than sixty-three. The explorer's paths hold two client requests at most.
+        config.pipeline_window = ALPHA;
         config
     }
 

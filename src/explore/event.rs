@@ -46,6 +46,16 @@ pub enum Event {
         client: u8,
         target: NodeId,
     },
+    /// A new node starts, and the operator asks the leader to add it (issue 20).
+    AddNode,
+    /// The operator asks the leader to remove `node`.
+    RemoveNode {
+        node: NodeId,
+    },
+    /// A new node starts, and the operator asks for it in `node`'s place, in one change.
+    ReplaceNode {
+        node: NodeId,
+    },
 }
 
 impl Event {
@@ -63,6 +73,9 @@ impl Event {
                 UserAction::Request { client, target, command: ExploreConfig::command(client) }
             }
             Event::Retry { client, target } => UserAction::Retry { client, target },
+            Event::AddNode => UserAction::AddNode,
+            Event::RemoveNode { node } => UserAction::RemoveNode { node },
+            Event::ReplaceNode { node } => UserAction::ReplaceNode { node },
         }
     }
 
@@ -78,6 +91,9 @@ impl Event {
             UserAction::Restart { node } => Event::Restart { node },
             UserAction::Request { client, target, .. } => Event::Request { client, target },
             UserAction::Retry { client, target } => Event::Retry { client, target },
+            UserAction::AddNode => Event::AddNode,
+            UserAction::RemoveNode { node } => Event::RemoveNode { node },
+            UserAction::ReplaceNode { node } => Event::ReplaceNode { node },
             _ => return None,
         })
     }
@@ -97,6 +113,9 @@ impl std::fmt::Display for Event {
                 write!(f, "client {client} sends {} to node {target}", ExploreConfig::command(*client))
             }
             Event::Retry { client, target } => write!(f, "client {client} sends its request again, to node {target}"),
+            Event::AddNode => write!(f, "add a node"),
+            Event::RemoveNode { node } => write!(f, "remove node {node}"),
+            Event::ReplaceNode { node } => write!(f, "replace node {node} with a new node"),
         }
     }
 }

@@ -35,6 +35,9 @@
 //! can lose states. Every state the plain search reaches is still reached, at the same depth: `tests/explore.rs`
 //! compares the two searches' state counts.
 //!
+//! - a membership change, and every event while one is under way, commutes with nothing (the operator's state
+//!   is global, and a change starts and stops machines).
+//!
 //! Events are named across paths by a key: a message event by its content (identical copies are one choice, and a
 //! message's id depends on the path), any other event by its node or client.
 
@@ -63,6 +66,11 @@ impl Footprint {
     /// What `event` did, taking `parent` to `child`.
     pub fn of(event: Event, parent: &World, child: &World) -> Footprint {
         let mut nodes = parent.named_node(event).map_or(0, |node| 1u16 << (node - 1));
+        // A membership change, and any event while one is under way, touches the operator's state and may start or
+        // stop machines: it commutes with nothing.
+        if parent.changes_membership(event) || child.changes_membership(event) {
+            nodes = u16::MAX;
+        }
         let machines = parent.sim().machines().iter().zip(child.sim().machines());
         for (index, (before, after)) in machines.enumerate() {
             if !std::rc::Rc::ptr_eq(before, after) {

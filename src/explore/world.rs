@@ -25,6 +25,7 @@ struct Spent {
     dups: u8,
     ticks: u8,
     retries: u8,
+    reconfigs: u8,
 }
 
 #[derive(Clone)]
@@ -68,8 +69,8 @@ impl World {
                 events.push(Event::Duplicate { id });
             }
         }
-        let up: Vec<NodeId> = (1..=bounds.nodes as NodeId).filter(|node| self.sim.node(*node).is_some()).collect();
-        for node in 1..=bounds.nodes as NodeId {
+        let up: Vec<NodeId> = self.sim.active_nodes().filter(|node| self.sim.node(*node).is_some()).collect();
+        for node in self.sim.active_nodes() {
             if !up.contains(&node) {
                 events.push(Event::Restart { node });
                 continue;
@@ -85,7 +86,27 @@ impl World {
             }
         }
         self.client_events(bounds, &up, &mut events);
+        self.reconfig_events(bounds, &mut events);
         events
+    }
+
+    /// Membership changes, one at a time: a node added (one beyond the bounds' nodes at most), an added node
+    /// removed, an original node replaced by a new one.
+    fn reconfig_events(&self, bounds: &Bounds, events: &mut Vec<Event>) {
+        if self.spent.reconfigs >= bounds.reconfigs || self.sim.reconfiguration().is_some() {
+            return;
+        }
+        let members = self.sim.members();
+        if members.len() <= bounds.nodes {
+            events.push(Event::AddNode);
+        }
+        for node in members.ids() {
+            if node as usize > bounds.nodes {
+                events.push(Event::RemoveNode { node });
+            } else if members.len() == bounds.nodes {
+                events.push(Event::ReplaceNode { node });
+            }
+        }
     }
 
     fn client_events(&self, bounds: &Bounds, up: &[NodeId], events: &mut Vec<Event>) {
@@ -119,7 +140,7 @@ impl World {
         if violation.is_some() || !self.acknowledges_at_once() {
             return violation;
         }
-        for node in 1..=self.sim.config().nodes as NodeId {
+        for node in 1..=self.sim.machines().len() as NodeId {
             while self.sim.volatile_writes(node) > 0 {
                 self.acknowledged_at_once += 1;
                 if let Some(violation) = self.step(UserAction::AckWrite { node }, record) {
@@ -142,6 +163,7 @@ impl World {
                 self.spent.issued |= 1 << client;
             }
             Event::Retry { .. } => self.spent.retries += 1,
+            Event::AddNode | Event::RemoveNode { .. } | Event::ReplaceNode { .. } => self.spent.reconfigs += 1,
             Event::Deliver { .. } | Event::Ack { .. } | Event::Restart { .. } => {}
         }
     }
@@ -174,7 +196,7 @@ impl World {
         for machine in self.sim.machines() {
             match &machine.node {
                 Some(node) => node.fingerprint(&mut state),
-                None => state.write_u8(0xdd),
+                None => state.write_u8(if machine.retired { 0xde } else { 0xdd }),
             }
             machine.storage.durable().hash(&mut state);
             machine.storage.pending().for_each(|batch| batch.hash(&mut state));
@@ -190,6 +212,11 @@ impl World {
         self.hash_history(&mut state);
         self.sim.checker().fingerprint(&mut state);
         self.spent.hash(&mut state);
+        // The operator: the configuration it saw in effect and the change it asks for (nothing before issue 20's
+        // events, so the states of runs without them hash as before).
+        if self.spent.reconfigs > 0 {
+            (self.sim.members(), self.sim.reconfiguration().map(|change| change.target)).hash(&mut state);
+        }
         state.finish()
     }
 
@@ -202,7 +229,14 @@ impl World {
             }
             Event::Tick { node } | Event::Ack { node } | Event::Crash { node } | Event::Restart { node } => Some(node),
             Event::Request { target, .. } | Event::Retry { target, .. } => Some(target),
+            Event::AddNode | Event::RemoveNode { .. } | Event::ReplaceNode { .. } => None,
         }
+    }
+
+    /// Whether `event` asks for a membership change, or one is under way here.
+    pub(super) fn changes_membership(&self, event: Event) -> bool {
+        matches!(event, Event::AddNode | Event::RemoveNode { .. } | Event::ReplaceNode { .. })
+            || self.sim.reconfiguration().is_some()
     }
 
     /// The step clients that have sent their request.
@@ -221,7 +255,7 @@ impl World {
         let holds_writes = self.named_node(event).is_some_and(|node| self.sim.volatile_writes(node) > 0);
         holds_writes
             || child.acknowledged_at_once != self.acknowledged_at_once
-            || (1..=self.sim.config().nodes as NodeId)
+            || (1..=self.sim.machines().len() as NodeId)
                 .any(|node| self.sim.volatile_writes(node) != child.sim.volatile_writes(node))
     }
 
@@ -251,7 +285,8 @@ impl World {
 
     /// The bounds with room for two more events here, a bit each in `Spent::counts` order.
     pub(super) fn roomy_bounds(&self, bounds: &Bounds) -> u8 {
-        let limits = [bounds.ops, bounds.crashes, bounds.drops, bounds.dups, bounds.ticks, bounds.retries];
+        let limits =
+            [bounds.ops, bounds.crashes, bounds.drops, bounds.dups, bounds.ticks, bounds.retries, bounds.reconfigs];
         let spent = self.spent.counts();
         (0..limits.len())
             .filter(|field| limits[*field] >= spent[*field].saturating_add(2))
@@ -284,9 +319,9 @@ impl World {
 }
 
 impl Spent {
-    /// What each bound has spent: ops, crashes, drops, duplicates, ticks, retries.
-    fn counts(&self) -> [u8; 6] {
-        [self.ops, self.crashes, self.drops, self.dups, self.ticks, self.retries]
+    /// What each bound has spent: ops, crashes, drops, duplicates, ticks, retries, membership changes.
+    fn counts(&self) -> [u8; 7] {
+        [self.ops, self.crashes, self.drops, self.dups, self.ticks, self.retries, self.reconfigs]
     }
 }
 

@@ -312,6 +312,9 @@ pub struct SimConfig {
     pub lease_ticks: u64,
     /// Random membership changes in the fault phase (`synod fuzz --reconfig`, `sim/membership.rs`).
     pub reconfig: bool,
+    /// The nodes' pipeline window, which is also α, how many slots after its own a reconfiguration governs
+    /// (`paxos::membership`).
+    pub pipeline_window: u64,
 }
 
 /// The nodes' timers, in ticks (see `paxos::Config`). The model checker shortens them, so that an election takes
@@ -349,6 +352,7 @@ impl Default for SimConfig {
             drift_ppm: 0,
             lease_ticks: 0,
             reconfig: false,
+            pipeline_window: crate::paxos::Config::cluster(1, 1).pipeline_window,
         }
     }
 }
@@ -463,6 +467,9 @@ impl SimConfig {
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=9).contains(&self.nodes) {
             return Err(format!("nodes: a simulated cluster has 1 to 9 nodes, not {}", self.nodes));
+        }
+        if self.pipeline_window == 0 {
+            return Err("pipeline_window: a leader needs room for at least one slot".into());
         }
         let Timing { heartbeat_ticks, election_timeout_ticks, retry_ticks } = self.timing;
         if heartbeat_ticks == 0 || retry_ticks == 0 || election_timeout_ticks <= heartbeat_ticks {

@@ -126,7 +126,9 @@ impl Sim {
             self.trace.record(self.now, TraceEvent::Node { node: 0, event });
             return self.shut_down_removed();
         }
-        if !(self.now - since).is_multiple_of(self.config.timing.retry_ticks) {
+        // While stepping every step asks (a change is one event there, and how long ago it was asked for must not
+        // matter to the model checker's states); otherwise every retry interval.
+        if !self.stepping && !(self.now - since).is_multiple_of(self.config.timing.retry_ticks) {
             return;
         }
         let leader = self.machines.iter().position(|machine| {

@@ -139,7 +139,8 @@ impl Sim {
             scheduled.entry(tick).or_default().push(action);
         }
         let clients = (1..=config.workload.clients).map(Client::new).collect();
-        let checker = SafetyChecker::new(config.nodes, config.bugs.contains(Bug::ApplyRetryTwice));
+        let checker = SafetyChecker::new(config.nodes, config.bugs.contains(Bug::ApplyRetryTwice))
+            .with_alpha(config.pipeline_window);
         Ok(Sim {
             seed,
             now: 0,
@@ -185,6 +186,7 @@ impl Sim {
         node.retry_ticks = config.timing.retry_ticks;
         node.lease_ticks = config.lease_ticks();
         node.clock_drift_ppm = config.drift_ppm;
+        node.pipeline_window = config.pipeline_window;
         node
     }
 
@@ -394,6 +396,7 @@ impl Sim {
         self.now += 1;
         self.checker.set_position(Position { step: self.trace.len(), tick: self.now });
         self.apply_action(action);
+        self.drive_reconfiguration();
     }
 
     /// Applies a user action now and records it in the trace.

@@ -59,6 +59,9 @@ struct SearchArgs {
     /// Events on a path.
     #[arg(long, default_value_t = Bounds::default().depth)]
     depth: u32,
+    /// Membership changes (add a node, remove an added one, replace an original one), one at a time.
+    #[arg(long, default_value_t = Bounds::default().reconfigs)]
+    reconfigs: u8,
     /// A planted bug (see `synod bugs`), with the bounds it needs; may be given more than once.
     #[arg(long = "bug")]
     bugs: Vec<Bug>,
@@ -100,6 +103,7 @@ impl SearchArgs {
             retries: self.retries,
             messages: self.messages,
             depth: self.depth,
+            reconfigs: self.reconfigs,
         };
         let bugs = self.bugs.iter().fold(BugSet::NONE, |set, bug| set.with(*bug));
         let mut config = ExploreConfig::new(bounds, bugs);
