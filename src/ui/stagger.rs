@@ -3,8 +3,8 @@
 //! At fast-forward every animation frame brings a new frame (dozens of ticks), and rendering the whole page for
 //! it (the ring, the controls, the side panels, five node cards, the space-time diagram) took 15–20 ms of the
 //! main thread, twice the frame budget. So while ticks flow, a new frame reaches one part of the page per
-//! animation frame, in turn: each part still shows a frame a few animation frames old at most (about 9 times a
-//! second at 60 frames a second, with seven parts), which no one can tell apart at 2,000 ticks a second, and a
+//! animation frame, in turn: each part still shows a frame a few animation frames old at most (about 7 times a
+//! second at 60 frames a second, with nine parts), which no one can tell apart at 2,000 ticks a second, and a
 //! frame renders one part. What the visitor does shows everywhere at once ([`Stagger::show_all`]).
 
 /// The parts of the page.
@@ -29,14 +29,23 @@ impl Part {
     }
 }
 
-/// How many groups the node cards are drawn in: at most three cards (of seven) render in one frame.
-pub const CARD_GROUPS: usize = 3;
+/// How many groups the node cards are drawn in: one card per frame up to five nodes, two at most (of seven).
+pub const CARD_GROUPS: usize = 5;
 
 pub const PARTS: usize = 4 + CARD_GROUPS;
 
 /// The order a new frame reaches the parts in: the card groups, the heaviest, between the others.
-const PART_ORDER: [Part; PARTS] =
-    [Part::Stage, Part::Cards(0), Part::Controls, Part::Cards(1), Part::Side, Part::Cards(2), Part::Diagram];
+const PART_ORDER: [Part; PARTS] = [
+    Part::Stage,
+    Part::Cards(0),
+    Part::Controls,
+    Part::Cards(1),
+    Part::Side,
+    Part::Cards(2),
+    Part::Diagram,
+    Part::Cards(3),
+    Part::Cards(4),
+];
 
 /// What each part shows: a frame (`T`) of its own, and the newest one, which the parts behind take in turn.
 #[derive(Clone, Debug)]

@@ -70,10 +70,10 @@ async function sample(page, seconds) {
     simP95: p95(sim),
     renderP95: p95(render),
     // While ticks flow, each frame renders one part of the page (src/ui/stagger.rs): the whole frame's p95 per
-    // part (0 Stage, 1 cards of nodes 1 and 4, 2 Controls, 3 cards of nodes 2 and 5, 4 Side, 5 card of node 3,
-    // 6 Diagram; -1: none or all), to see which part is the heaviest.
+    // part (0 Stage, 1 card of node 1, 2 Controls, 3 card of node 2, 4 Side, 5 card of node 3, 6 Diagram, 7 and 8
+    // cards of nodes 4 and 5; -1: none or all), to see which part is the heaviest.
     partP95: Object.fromEntries(
-      [-1, 0, 1, 2, 3, 4, 5, 6].map((part) => [part, p95(frames.filter((_, index) => parts[index] === part))]),
+      [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8].map((part) => [part, p95(frames.filter((_, index) => parts[index] === part))]),
     ),
   };
 }
