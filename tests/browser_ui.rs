@@ -242,3 +242,32 @@ fn the_clock_tells_each_new_time_to_its_listeners_until_they_stop() {
     assert!(clock != Clock::default(), "another clock is not");
     assert_eq!(Clock::at(7.5).now(), 7.5, "a clock can start at any time");
 }
+
+#[wasm_bindgen_test]
+fn while_ticks_flow_the_parts_take_the_newest_frame_in_turn_and_what_the_visitor_did_reaches_all_at_once() {
+    use ui::stagger::{Part, Stagger, CARD_GROUPS, PARTS};
+
+    let every_part = [Part::Stage, Part::Controls, Part::Side, Part::Diagram];
+    let every_part = every_part.into_iter().chain((0..CARD_GROUPS).map(Part::Cards));
+    let shown_by = |stagger: &Stagger<u32>| every_part.clone().map(|part| *stagger.shown(part)).collect::<Vec<_>>();
+    let mut stagger = Stagger::new(0);
+    assert_eq!(stagger.advance(), None, "nothing new, nothing to draw");
+    stagger.arrive(1);
+    let first = stagger.advance().expect("a part is behind");
+    assert_eq!(*stagger.shown(first), 1, "the part drawn shows the new frame");
+    assert_eq!(shown_by(&stagger).iter().filter(|frame| **frame == 1).count(), 1, "one part per animation frame");
+    // A newer frame while the others are still behind: each part takes the newest one, and the turn goes on
+    // from where it was, so the part drawn first is drawn last this time.
+    stagger.arrive(2);
+    let mut order: Vec<usize> = (0..PARTS).map(|_| stagger.advance().expect("behind").number()).collect();
+    assert_eq!(stagger.advance(), None, "every part is up to date after one turn");
+    assert_eq!(shown_by(&stagger), vec![2; PARTS]);
+    assert_eq!(order.last(), Some(&first.number()), "the part drawn first waits for the others");
+    order.sort_unstable();
+    assert_eq!(order, (0..PARTS).collect::<Vec<_>>(), "each part once per turn");
+    stagger.arrive(3);
+    stagger.advance();
+    stagger.show_all(4);
+    assert_eq!(shown_by(&stagger), vec![4; PARTS], "what the visitor did shows everywhere at once");
+    assert_eq!(stagger.advance(), None);
+}

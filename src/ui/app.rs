@@ -15,6 +15,7 @@ use super::runner::{
     decode_link, encode_link, Moment, RunRecord, RunSetup, Runner, DEFAULT_SPEED, LINK_OPEN_TICKS_MAX, SPEEDS,
 };
 use super::source::{self, query_param, Loaded, Source};
+use super::stagger::{Part, Stagger, CARD_GROUPS};
 use super::view::{from_sim, ClusterView, LogWindows};
 use crate::paxos::NodeId;
 use crate::sim::branches::Branches;
@@ -36,11 +37,7 @@ const TICKS_PER_FRAME_MAX: f64 = 80.0;
 /// Main-thread time a frame spends taking ticks, at most: with the render that follows, a fast-forward frame then
 /// stays near the 10 ms frame budget. At least one tick is taken per frame; ticks not taken stay owed (up to
 /// `OWED_MAX`), so on a slow or busy machine fast-forward runs slower than asked instead of dropping frames.
-const TICK_BUDGET_MS: f64 = 4.0;
-/// The node cards are the heaviest part of a frame to render: while ticks flow, they follow at most this often
-/// (about 30 times a second), which no one can tell from every frame at fast-forward, and which slower speeds
-/// (a tick every 125 ms at 8 ticks/s) never reach.
-const CARDS_EVERY_MS: f64 = 30.0;
+const TICK_BUDGET_MS: f64 = 3.0;
 /// Ticks owed at most: a frame's ticks that storage held back (a commit still under way) are taken with the next
 /// frame's, so a commit that takes up to two frames does not slow the run; beyond that the run slows to what the
 /// disk takes. In memory nothing is held back, so a frame takes at most `TICKS_PER_FRAME_MAX`.
@@ -563,13 +560,22 @@ struct FrameSamples {
     frame: js_sys::Array,
     sim: js_sys::Array,
     render: js_sys::Array,
+    /// `__synodPartOf`, if asked for too: which part of the page the frame rendered ([`Part::number`], -1 for
+    /// none, or all of them at once), so the benchmark can say which part is the heaviest.
+    part: Option<js_sys::Array>,
 }
 
 impl FrameSamples {
     fn requested() -> Option<FrameSamples> {
         let window = gloo::utils::window();
         let get = |name: &str| js_sys::Reflect::get(&window, &JsValue::from_str(name)).ok()?.dyn_into().ok();
-        Some(FrameSamples { frame: get("__synodFrameMs")?, sim: get("__synodSimMs")?, render: get("__synodRenderMs")? })
+        let part = get("__synodPartOf");
+        Some(FrameSamples {
+            frame: get("__synodFrameMs")?,
+            sim: get("__synodSimMs")?,
+            render: get("__synodRenderMs")?,
+            part,
+        })
     }
 }
 
@@ -584,16 +590,21 @@ fn now_ms() -> f64 {
     gloo::utils::window().performance().map_or(0.0, |p| p.now())
 }
 
-/// What the app's effects and callbacks share: the run, what is shown, and the clock.
+/// What the app's effects and callbacks share: the run, what each part of the page shows, and the clock.
 #[derive(Clone)]
 struct Handles {
     shared: Rc<std::cell::RefCell<Shared>>,
-    published: UseStateHandle<Rc<Frame>>,
-    /// The node cards show the view one animation frame behind the rest of the page, so a tick's rendering
-    /// (most of it the five cards' text, logs and stores) is split over two frames instead of crowding one.
-    cards: UseStateHandle<Rc<ClusterView>>,
-    cards_due: Rc<std::cell::RefCell<Option<Rc<ClusterView>>>>,
+    /// What each part of the page shows (see [`Stagger`]): rendered from `stagger` after each change.
+    shown: UseStateHandle<Stagger<Rc<Frame>>>,
+    stagger: Rc<std::cell::RefCell<Stagger<Rc<Frame>>>>,
     clock: Rc<Clock>,
+}
+
+impl Handles {
+    /// Renders what the parts show now.
+    fn show(&self) {
+        self.shown.set(self.stagger.borrow().clone());
+    }
 }
 
 /// The root component: the playground.
@@ -608,14 +619,13 @@ pub fn app() -> Html {
             shared
         })
     };
-    let published = use_state(|| shared.borrow_mut().publish());
-    let cards = use_state(|| published.view.clone());
-    let cards_due = use_mut_ref(|| None::<Rc<ClusterView>>);
+    let stagger = use_mut_ref(|| Stagger::new(shared.borrow_mut().publish()));
+    let shown = use_state(|| stagger.borrow().clone());
     let clock = {
         let shared = shared.clone();
         use_memo((), move |_| Clock::at(shared.borrow().time()))
     };
-    let handles = Handles { shared: shared.clone(), published: published.clone(), cards, cards_due, clock };
+    let handles = Handles { shared: shared.clone(), shown: shown.clone(), stagger, clock };
     use_effect_with((), |_| {
         if panic_test_requested() {
             panic!("deliberate panic requested with ?{PANIC_TEST_PARAM}");
@@ -641,42 +651,51 @@ pub fn app() -> Html {
             }
         });
     }
-    page(&published, &handles.cards, &handles.clock, &dispatch)
+    page(&shown, &handles.clock, &dispatch)
 }
 
 /// Advances the run on every animation frame and publishes what changed; the returned function (the effect's
 /// cleanup) ends the loop at its next frame.
 fn frame_loop(handles: Handles) -> impl FnOnce() {
-    let Handles { shared, published, cards, cards_due, clock } = handles;
-    let loop_shared = shared.clone();
-    let mut cards_shown_at = f64::NEG_INFINITY;
+    let shared = handles.shared.clone();
     each_animation_frame(move |ts: f64| {
         let start = now_ms();
-        if ts - cards_shown_at >= CARDS_EVERY_MS {
-            if let Some(view) = cards_due.borrow_mut().take() {
-                cards.set(view);
-                cards_shown_at = ts;
-            }
-        }
-        let Some((next, time)) = animation_frame(&loop_shared, ts) else { return false };
+        let Some((next, time)) = animation_frame(&handles.shared, ts) else { return false };
         // The clock first: it moves what is drawn now, before Yew draws the next frame (at this time).
-        clock.set(time);
-        if let Some((next, ticked)) = next {
-            if ticked {
-                *cards_due.borrow_mut() = Some(next.view.clone());
-            } else {
-                cards_due.borrow_mut().take();
-                cards.set(next.view.clone());
+        handles.clock.set(time);
+        let mut stagger = handles.stagger.borrow_mut();
+        let shown_all = match next {
+            // Ticks made it: the parts take it one per animation frame (see `Stagger`).
+            Some((next, true)) => {
+                stagger.arrive(next);
+                false
             }
-            published.set(next);
+            Some((next, false)) => {
+                stagger.show_all(next);
+                true
+            }
+            None => false,
+        };
+        let part = stagger.advance();
+        let changed = part.is_some() || shown_all;
+        drop(stagger);
+        if changed {
+            handles.show();
         }
-        if let Some(FrameSamples { frame, sim, render }) = FrameSamples::requested() {
+        if let Some(FrameSamples { frame, sim, render, part: part_of }) = FrameSamples::requested() {
             push_sample(&sim, now_ms() - start);
             // Yew renders in a microtask after this callback: one more microtask later, it is done.
             wasm_bindgen_futures::spawn_local(async move { push_sample(&render, now_ms() - start) });
             // The browser lays out and paints after that: a zero-delay timeout runs once all of it is done, so
-            // it measures the frame's whole main-thread work.
-            gloo::timers::callback::Timeout::new(0, move || push_sample(&frame, now_ms() - start)).forget();
+            // it measures the frame's whole main-thread work (the part with it, so the two stay in step).
+            let part = part.filter(|_| !shown_all).map_or(-1.0, |part| part.number() as f64);
+            gloo::timers::callback::Timeout::new(0, move || {
+                push_sample(&frame, now_ms() - start);
+                if let Some(part_of) = part_of {
+                    push_sample(&part_of, part);
+                }
+            })
+            .forget();
         }
         true
     });
@@ -685,47 +704,41 @@ fn frame_loop(handles: Handles) -> impl FnOnce() {
 
 /// What the visitor's commands go through: the run handles them, and the page shows the result at once.
 fn dispatcher(handles: Handles) -> Callback<Cmd> {
-    let Handles { shared, published, cards, cards_due, clock } = handles;
     Callback::from(move |cmd: Cmd| {
+        let shared = &handles.shared;
         let copy = matches!(cmd, Cmd::Share);
         match cmd {
-            Cmd::ResetCluster => persist::open(&shared, Open::Reset),
-            Cmd::TakeOver => persist::open(&shared, Open::TakeOver),
-            Cmd::ExportScenario => export_scenario(&shared),
+            Cmd::ResetCluster => persist::open(shared, Open::Reset),
+            Cmd::TakeOver => persist::open(shared, Open::TakeOver),
+            Cmd::ExportScenario => export_scenario(shared),
             Cmd::LoadPath(ref record) => shared.borrow_mut().load_path(record),
             _ => {}
         }
         shared.borrow_mut().handle(cmd);
-        persist::drive(&shared);
+        persist::drive(shared);
         let (next, time) = {
             let mut s = shared.borrow_mut();
             s.dirty = false;
             s.ticked = false;
             (s.publish(), s.time())
         };
-        clock.set(time);
+        handles.clock.set(time);
         if copy {
             if let Some(url) = &next.share_url {
                 // Refusal is fine: the link is shown in the page too.
                 super::copy_text(url, |_| {});
             }
         }
-        // What the visitor did shows everywhere at once (only ticks are split over two frames).
-        cards_due.borrow_mut().take();
-        cards.set(next.view.clone());
-        published.set(next);
+        // What the visitor did shows everywhere at once (only ticks reach the parts in turn).
+        handles.stagger.borrow_mut().show_all(next);
+        handles.show();
     })
 }
 
-/// The playground's page for frame `f` (the node cards from `cards`, a frame behind).
-fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<Cmd>) -> Html {
-    let view = f.view.clone();
-    let unreachable: Vec<NodeId> = view
-        .nodes
-        .iter()
-        .filter(|node| node.paused || node.role == super::view::RoleView::Down)
-        .map(|node| node.id)
-        .collect();
+/// The playground's page, each part from the frame it shows (see [`Stagger`]).
+fn page(shown: &Stagger<Rc<Frame>>, clock: &Clock, dispatch: &Callback<Cmd>) -> Html {
+    let stage = shown.shown(Part::Stage);
+    let view = stage.view.clone();
     html! {
         <div class="page playground">
             <header class="site-header">
@@ -738,32 +751,19 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                 </p>
                 { checker_badge(&view.checker) }
             </header>
-            if let Some(error) = &f.error {
+            if let Some(error) = &stage.error {
                 <p class="notice">{ error.clone() }</p>
             }
-            { storage_status(&f.storage, f.persistent, f.saved_tick, dispatch) }
+            { storage_status(&stage.storage, stage.persistent, stage.saved_tick, dispatch) }
             <main class="layout">
                 <section class="stage" aria-label="Cluster">
-                    <Ring view={view.clone()} clock={clock.clone()} selected={f.selected} dispatch={dispatch.clone()} />
-                    <Controls frame={f.clone()} dispatch={dispatch.clone()} />
+                    <Ring view={view} clock={clock.clone()} selected={stage.selected} dispatch={dispatch.clone()} />
+                    <Controls frame={shown.shown(Part::Controls).clone()} dispatch={dispatch.clone()} />
                 </section>
-                <aside class="side">
-                    <StepPanel frame={f.clone()} dispatch={dispatch.clone()} />
-                    <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
-                        retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
-                        dispatch={dispatch.clone()} />
-                    <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
-                    <ExplorerPanel record={f.record.clone()} tick={view.now} in_flight={view.messages_in_flight}
-                        dispatch={dispatch.clone()} />
-                    { narration(&f.narration, f.narration_first, !f.playing || f.speed <= 8.0) }
-                </aside>
-                <section class="nodes" aria-label="Nodes">
-                    { for cards.nodes.iter().map(|node| html! {
-                        <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
-                    }) }
-                </section>
-                <SequenceDiagram view={view.clone()} clock={clock.clone()} />
-                <ScenarioPanel pane={f.scenario.clone()} dispatch={dispatch.clone()} />
+                { side(shown, dispatch) }
+                { node_cards(shown, dispatch) }
+                <SequenceDiagram view={shown.shown(Part::Diagram).view.clone()} clock={clock.clone()} />
+                <ScenarioPanel pane={shown.shown(Part::Controls).scenario.clone()} dispatch={dispatch.clone()} />
                 { help() }
             </main>
             <footer class="site-footer">
@@ -771,6 +771,44 @@ fn page(f: &Rc<Frame>, cards: &ClusterView, clock: &Clock, dispatch: &Callback<C
                 <span>{ "Rust · WebAssembly · Yew" }</span>
             </footer>
         </div>
+    }
+}
+
+/// The node cards, each from the frame its group shows.
+fn node_cards(shown: &Stagger<Rc<Frame>>, dispatch: &Callback<Cmd>) -> Html {
+    let nodes = (0..shown.shown(Part::Stage).view.nodes.len())
+        .filter_map(|index| shown.shown(Part::Cards(index % CARD_GROUPS)).view.nodes.get(index));
+    html! {
+        <section class="nodes" aria-label="Nodes">
+            { for nodes.map(|node| html! {
+                <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
+            }) }
+        </section>
+    }
+}
+
+/// The side column: stepping and exploring (with the controls), the visitor's client, the messages in flight
+/// and the narration.
+fn side(shown: &Stagger<Rc<Frame>>, dispatch: &Callback<Cmd>) -> Html {
+    let (controls, f) = (shown.shown(Part::Controls), shown.shown(Part::Side));
+    let view = f.view.clone();
+    let unreachable: Vec<NodeId> = view
+        .nodes
+        .iter()
+        .filter(|node| node.paused || node.role == super::view::RoleView::Down)
+        .map(|node| node.id)
+        .collect();
+    html! {
+        <aside class="side">
+            <StepPanel frame={controls.clone()} dispatch={dispatch.clone()} />
+            <ClientPanel nodes={view.nodes.len()} ops={view.visitor_ops.clone()} busy={view.visitor_busy}
+                retries={view.visitor_retries} read_leases={view.read_leases} unreachable={unreachable}
+                dispatch={dispatch.clone()} />
+            <MessagePanel view={view.clone()} selected={f.selected} dispatch={dispatch.clone()} />
+            <ExplorerPanel record={controls.record.clone()} tick={controls.view.now}
+                in_flight={controls.view.messages_in_flight} dispatch={dispatch.clone()} />
+            { narration(&f.narration, f.narration_first, !f.playing || f.speed <= 8.0) }
+        </aside>
     }
 }
 

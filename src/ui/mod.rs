@@ -14,6 +14,7 @@ pub mod panic_hook;
 pub mod persist;
 pub mod runner;
 pub mod source;
+pub mod stagger;
 pub mod view;
 
 pub use app::{App, Cmd, Frame};

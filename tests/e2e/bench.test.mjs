@@ -47,14 +47,16 @@ async function sample(page, seconds) {
     window.__synodFrameMs = [];
     window.__synodSimMs = [];
     window.__synodRenderMs = [];
+    window.__synodPartOf = [];
   });
   await page.waitForTimeout(seconds * 1000);
   // Taken away again, so the page stops timing itself (a timer and a microtask per frame) before a trace.
-  const [frames, sim, render] = await page.evaluate(() => {
-    const samples = [window.__synodFrameMs, window.__synodSimMs, window.__synodRenderMs];
+  const [frames, sim, render, parts] = await page.evaluate(() => {
+    const samples = [window.__synodFrameMs, window.__synodSimMs, window.__synodRenderMs, window.__synodPartOf];
     delete window.__synodFrameMs;
     delete window.__synodSimMs;
     delete window.__synodRenderMs;
+    delete window.__synodPartOf;
     return samples;
   });
   const sorted = frames.slice().sort((a, b) => a - b);
@@ -67,6 +69,12 @@ async function sample(page, seconds) {
     max: sorted[sorted.length - 1],
     simP95: p95(sim),
     renderP95: p95(render),
+    // While ticks flow, each frame renders one part of the page (src/ui/stagger.rs): the whole frame's p95 per
+    // part (0 Stage, 1 card of node 1, 2 Controls, 3 card of node 2, 4 Side, 5 card of node 3, 6 Diagram, 7 and 8
+    // cards of nodes 4 and 5; -1: none or all), to see which part is the heaviest.
+    partP95: Object.fromEntries(
+      [-1, 0, 1, 2, 3, 4, 5, 6, 7, 8].map((part) => [part, p95(frames.filter((_, index) => parts[index] === part))]),
+    ),
   };
 }
 
@@ -109,6 +117,7 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
       180_000,
     );
     const fast = await sampleWithRate(page, 5);
+    const fastWork = await traceFrames(page, 5);
     await setSpeed(page, 8);
     const normal = await sample(page, 5);
     const work = await traceFrames(page, 5);
@@ -134,6 +143,7 @@ test('frame time with 5 nodes and 1,000-entry logs', { skip: !BENCH && 'set SYNO
     console.log(`frame ms at 8 ticks/s, node cards in view, logs scrolled halfway: ${JSON.stringify(scrolled)}`);
     console.log(`main-thread CPU ms per frame, node cards in view, logs scrolled halfway (trace): ${JSON.stringify(scrolledWork)}`);
     console.log(`frame ms and ticks/s reached at speed 2000 (≤80 ticks per frame): ${JSON.stringify(fast)}`);
+    console.log(`main-thread CPU ms per frame at speed 2000 (trace): ${JSON.stringify(fastWork)}`);
     assert.ok(heights.every((height) => height >= 1000 * 22), `scrollbars as tall as 1,000 rows: ${heights}`);
     assert.ok(rows <= 5 * 13, `only the rows in view are rendered: ${rows}`);
     assert.ok(work.frames >= 100, `frames traced: ${work.frames}`);

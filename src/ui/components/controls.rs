@@ -3,9 +3,10 @@ use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::paxos::Bug;
+use crate::paxos::{Bug, NodeId};
 use crate::ui::app::{Cmd, Frame};
 use crate::ui::runner::{RunSetup, SPEEDS};
+use crate::ui::view::RoleView;
 
 use super::FaultControls;
 
@@ -32,11 +33,12 @@ pub fn controls(props: &ControlsProps) -> Html {
         <div class="controls">
             { time_controls(f, d) }
             <section class="control-group setup" aria-label="Run">
-                <SeedForm frame={f.clone()} dispatch={d.clone()} />
+                <SeedForm setup={f.setup.clone()} dispatch={d.clone()} />
                 { setup_choices(f, d) }
                 { share(f, d) }
             </section>
-            <FaultControls frame={f.clone()} dispatch={d.clone()} />
+            <FaultControls faults={f.faults.clone()} nodes={f.setup.nodes as NodeId} leader={leader(f)}
+                dispatch={d.clone()} />
         </div>
     }
 }
@@ -113,14 +115,26 @@ fn time_buttons(f: &Frame, d: &Callback<Cmd>) -> Html {
     </> }
 }
 
+/// The node that leads now, if one does.
+fn leader(f: &Frame) -> Option<NodeId> {
+    f.view.nodes.iter().find(|node| node.role == RoleView::Leader).map(|node| node.id)
+}
+
+/// The run's setup only, so the seed form skips rendering while the run plays.
+#[derive(Properties, PartialEq)]
+struct SeedFormProps {
+    setup: RunSetup,
+    dispatch: Callback<Cmd>,
+}
+
 /// The seed being typed, and "New run" to restart with it once it is a number.
 #[function_component(SeedForm)]
-fn seed_form(props: &ControlsProps) -> Html {
-    let (f, d) = (&props.frame, &props.dispatch);
-    let seed_draft = use_state(|| f.setup.seed.to_string());
+fn seed_form(props: &SeedFormProps) -> Html {
+    let (setup, d) = (&props.setup, &props.dispatch);
+    let seed_draft = use_state(|| setup.seed.to_string());
     {
         let seed_draft = seed_draft.clone();
-        use_effect_with(f.setup.seed, move |seed| seed_draft.set(seed.to_string()));
+        use_effect_with(setup.seed, move |seed| seed_draft.set(seed.to_string()));
     }
     let on_seed_input = {
         let seed_draft = seed_draft.clone();
@@ -130,7 +144,7 @@ fn seed_form(props: &ControlsProps) -> Html {
     };
     let seed_valid = seed_draft.trim().parse::<u64>().is_ok();
     let on_seed_submit = {
-        let (d, setup, draft) = (d.clone(), f.setup.clone(), (*seed_draft).clone());
+        let (d, setup, draft) = (d.clone(), setup.clone(), (*seed_draft).clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             if let Ok(seed) = draft.trim().parse::<u64>() {

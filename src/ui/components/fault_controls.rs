@@ -2,20 +2,22 @@
 //! flapping links, crashes after a write), partitions the visitor makes by hand, both ways or one way, and single
 //! links.
 
-use std::rc::Rc;
-
 use yew::prelude::*;
 
 use crate::paxos::NodeId;
 use crate::sim::{FaultConfig, UserAction};
-use crate::ui::app::{Cmd, Frame};
-use crate::ui::view::RoleView;
+use crate::ui::app::Cmd;
 
 use super::controls::{input_value, select_value};
 
-#[derive(Properties, PartialEq)]
+/// Only what the faults show, not the whole frame: at fast-forward a new frame comes every few animation
+/// frames, and these controls then skip rendering.
+#[derive(Properties, PartialEq, Clone)]
 pub struct FaultControlsProps {
-    pub frame: Rc<Frame>,
+    pub faults: FaultConfig,
+    pub nodes: NodeId,
+    /// The node that leads now, for "isolate the leader".
+    pub leader: Option<NodeId>,
     pub dispatch: Callback<Cmd>,
 }
 
@@ -29,23 +31,23 @@ const DOWN_TICKS: u64 = 30;
 pub fn fault_controls(props: &FaultControlsProps) -> Html {
     html! {
         <section class="control-group faults" aria-label="Faults">
-            { rate_sliders(&props.frame, &props.dispatch) }
-            <PartitionControls frame={props.frame.clone()} dispatch={props.dispatch.clone()} />
-            <LinkControls frame={props.frame.clone()} dispatch={props.dispatch.clone()} />
+            { rate_sliders(&props.faults, &props.dispatch) }
+            <PartitionControls ..props.clone() />
+            <LinkControls ..props.clone() />
         </section>
     }
 }
 
 /// One slider for a rate in percent; `set` writes the new percentage into the fault rates.
 fn rate_slider(
-    frame: &Frame,
+    faults: &FaultConfig,
     dispatch: &Callback<Cmd>,
     (label, hint): (&'static str, &'static str),
     (value, max): (u32, u32),
     set: fn(&mut FaultConfig, u32),
 ) -> Html {
     let on_change = {
-        let (dispatch, faults) = (dispatch.clone(), frame.faults.clone());
+        let (dispatch, faults) = (dispatch.clone(), faults.clone());
         Callback::from(move |event: Event| {
             let mut next = faults.clone();
             set(&mut next, input_value(&event).parse().unwrap_or(0));
@@ -64,8 +66,8 @@ fn rate_slider(
 
 /// The sliders of the random fault rates. A plain function, not a component: it keeps no state, and each
 /// component costs the bundle its own copy of Yew's generic mounting and diffing code.
-fn rate_sliders(f: &Frame, d: &Callback<Cmd>) -> Html {
-    let rates = &f.faults;
+fn rate_sliders(rates: &FaultConfig, d: &Callback<Cmd>) -> Html {
+    let f = rates;
     let percent = |ppm: u32| ppm / 10_000;
     let delay = rates.delay_max;
     let on_delay = {
@@ -134,8 +136,7 @@ fn partition_actions(isolated: &[NodeId], n: NodeId, direction: &str) -> Vec<Use
 
 #[function_component(PartitionControls)]
 fn partition_controls(props: &FaultControlsProps) -> Html {
-    let (f, d) = (&*props.frame, &props.dispatch);
-    let n = f.setup.nodes as NodeId;
+    let (n, d) = (props.nodes, &props.dispatch);
     let choice = use_state(|| "minority".to_string());
     let direction = use_state(|| "both".to_string());
     let on_choice = {
@@ -146,8 +147,7 @@ fn partition_controls(props: &FaultControlsProps) -> Html {
         let direction = direction.clone();
         Callback::from(move |event: Event| direction.set(select_value(&event)))
     };
-    let leader = f.view.nodes.iter().find(|node| node.role == RoleView::Leader).map(|node| node.id);
-    let isolated = isolated_group(&choice, n, leader);
+    let isolated = isolated_group(&choice, n, props.leader);
     let actions = partition_actions(&isolated, n, &direction);
     let on_partition = {
         let d = d.clone();
@@ -189,8 +189,7 @@ fn emit(dispatch: &Callback<Cmd>, cmd: Cmd) -> Callback<MouseEvent> {
 
 #[function_component(LinkControls)]
 fn link_controls(props: &FaultControlsProps) -> Html {
-    let (f, d) = (&*props.frame, &props.dispatch);
-    let n = f.setup.nodes as NodeId;
+    let (n, d) = (props.nodes, &props.dispatch);
     let link = use_state(|| (1 as NodeId, 2 as NodeId));
     let on_link_from = {
         let link = link.clone();

@@ -91,12 +91,14 @@ pub fn message_panel(props: &MessagePanelProps) -> Html {
 }
 
 /// One message in the list: a button that picks it, with its place in the whole list for assistive technology.
+/// Not keyed by message: most messages live a tick or two, so keyed rows would be made anew on nearly every
+/// render; by position, a render rewrites the rows' text.
 fn message_row(m: &MessageView, index: usize, total: usize, target: Option<u64>, dispatch: &Callback<Cmd>) -> Html {
     let id = m.id;
     let dispatch = dispatch.clone();
     let selected = Some(id) == target;
     html! {
-        <li key={id} aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}>
+        <li aria-setsize={total.to_string()} aria-posinset={(index + 1).to_string()}>
             <button class={classes!("message", selected.then_some("selected"))}
                 aria-pressed={selected.to_string()}
                 onclick={Callback::from(move |_| dispatch.emit(Cmd::Select(Some(id))))}>

@@ -49,9 +49,10 @@ pub fn sequence_diagram(props: &SequenceDiagramProps) -> Html {
             <h2>{ "Space-time diagram" }</h2>
             <svg viewBox={format!("0 0 {} {}", fmt(WIDTH), fmt(height))} role="img"
                 aria-label="Messages in flight per node over time; the vertical line is now">
-                // Each keyed list in a group of its own: Yew matches a list that mixes keyed and unkeyed
-                // children by position, and re-creates every keyed child whose key moved (here: all lanes and
-                // arrows on every tick).
+                // Each list in a group of its own: Yew matches a list that mixes keyed and unkeyed children by
+                // position, and re-creates every keyed child whose key moved. The arrows are not keyed: most
+                // messages live a tick or two, so keyed arrows would nearly all be made anew on every render; by
+                // position, a render moves the lines it has.
                 <g class="lanes">
                     { for (1..=n as u8).map(|id| html! {
                         <g key={id}>
@@ -63,7 +64,7 @@ pub fn sequence_diagram(props: &SequenceDiagramProps) -> Html {
                 <line class="now" x1={fmt(now_x)} x2={fmt(now_x)} y1="0" y2={fmt(height)} />
                 <g class="arrows" ref={arrows_ref} transform={slide(props.clock.now())}>
                     { for view.messages.iter().take(150).map(|m| html! {
-                        <line key={m.id} class={classes!("arrow", kind_class(m.kind))}
+                        <line class={classes!("arrow", kind_class(m.kind))}
                             x1={fmt(x(m.sent_at as f64))} y1={fmt(y(m.from))}
                             x2={fmt(x(m.deliver_at as f64))} y2={fmt(y(m.to))} />
                     }) }
