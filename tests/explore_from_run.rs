@@ -16,7 +16,18 @@ fn fresh_run(nodes: usize, bug: Option<Bug>, clients: u64) -> RunRecord {
 fn bounds_at(record: &RunRecord, tick: u64, extra: u8, crashes: u8, ticks: u8) -> Bounds {
     let in_flight = replayed(record, tick).unwrap().network().len() as u8;
     let nodes = record.setup.nodes;
-    Bounds { nodes, ops: 1, crashes, drops: 0, dups: 0, ticks, retries: 0, messages: in_flight + extra, depth: 40, reconfigs: 0 }
+    Bounds {
+        nodes,
+        ops: 1,
+        crashes,
+        drops: 0,
+        dups: 0,
+        ticks,
+        retries: 0,
+        messages: in_flight + extra,
+        depth: 40,
+        reconfigs: 0,
+    }
 }
 
 fn search(bounds: Bounds, record: &RunRecord, tick: u64) -> Report {

@@ -10,7 +10,18 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn small() -> Bounds {
-    Bounds { nodes: 3, ops: 1, crashes: 0, drops: 0, dups: 0, ticks: 0, retries: 0, messages: 3, depth: 40, reconfigs: 0 }
+    Bounds {
+        nodes: 3,
+        ops: 1,
+        crashes: 0,
+        drops: 0,
+        dups: 0,
+        ticks: 0,
+        retries: 0,
+        messages: 3,
+        depth: 40,
+        reconfigs: 0,
+    }
 }
 
 fn run(config: &ExploreConfig) -> Report {

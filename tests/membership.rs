@@ -251,3 +251,39 @@ fn one_change_at_a_time_and_only_at_the_leader() {
     assert!(second.to_string().contains("under way"), "{second}");
     assert!(leader.reconfigure(Members::of([0])).is_err(), "node ids start at 1");
 }
+
+/// Issue 20's figure: at 5 nodes with a request every round, a change (6 replaces 1) loses none of the decided
+/// commands, and the leader's chosen point stalls for a few rounds only (a round is one tick of every node). Run
+/// with `--nocapture` to see the stall.
+#[test]
+fn under_load_a_replacement_loses_nothing_and_stalls_the_pipeline_briefly() {
+    let mut cluster = settled(5);
+    cluster.disks.insert(6, DurableState::default());
+    cluster.start(6);
+    let (mut stall, mut longest, mut last_chosen) = (0, 0, 0);
+    for round in 0..80 {
+        if round == 10 {
+            cluster.reconfigure(&[2, 3, 4, 5, 6]);
+        }
+        let leader = cluster.leader().expect("a leader every round, through the change");
+        cluster.next_seq += 1;
+        let command = KvCommand::Put { key: format!("k{round}"), value: "v".into() };
+        cluster.nodes.get_mut(&leader).unwrap().propose(Request { client: 9, seq: cluster.next_seq, command });
+        cluster.collect(leader);
+        cluster.round();
+        let chosen = cluster.nodes[&leader].first_unchosen();
+        stall = if chosen > last_chosen { 0 } else { stall + 1 };
+        longest = longest.max(stall);
+        last_chosen = chosen;
+    }
+    cluster.rounds(10);
+    assert_eq!(cluster.latest(6), Members::of([2, 3, 4, 5, 6]));
+    for id in 2..=6 {
+        for round in 0..80 {
+            assert!(cluster.nodes[&id].machine().get(&format!("k{round}")).is_some(), "node {id} lost k{round}");
+        }
+    }
+    println!("longest stall of the leader's chosen point: {longest} rounds");
+    assert!(longest <= 4, "the pipeline stalled {longest} rounds");
+    cluster.assert_agreement();
+}

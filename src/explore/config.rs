@@ -51,7 +51,18 @@ pub struct Bounds {
 /// (BENCHMARKS.md has what each bug needs).
 impl Default for Bounds {
     fn default() -> Self {
-        Bounds { nodes: 3, ops: 1, crashes: 1, drops: 0, dups: 0, ticks: 4, retries: 0, messages: 2, depth: 40, reconfigs: 0 }
+        Bounds {
+            nodes: 3,
+            ops: 1,
+            crashes: 1,
+            drops: 0,
+            dups: 0,
+            ticks: 4,
+            retries: 0,
+            messages: 2,
+            depth: 40,
+            reconfigs: 0,
+        }
     }
 }
 

@@ -204,4 +204,39 @@ mod tests {
         assert!(sim.machines()[leader as usize - 1].retired, "the removed leader retired");
         assert!(sim.violations().is_empty(), "{:?}", sim.violations());
     }
+
+    /// The longest run of ticks in which no node's chosen point moved, over ticks `from..to`.
+    fn longest_stall(sim: &mut Sim, from: u64, to: u64) -> u64 {
+        sim.run_until(from);
+        let chosen = |sim: &Sim| sim.active_nodes().filter_map(|id| sim.node(id)).map(|n| n.first_unchosen()).max();
+        let (mut last, mut since, mut longest) = (chosen(sim), from, 0);
+        while sim.now() < to {
+            sim.tick();
+            let now = chosen(sim);
+            if now > last {
+                longest = longest.max(sim.now() - since - 1);
+                (last, since) = (now, sim.now());
+            }
+        }
+        longest.max(to - since)
+    }
+
+    /// Issue 20's figure, at 5 nodes under the fuzzer's client load (no faults): replacing a node stalls the
+    /// chosen point for a few ticks more than the load's own gaps, and loses no decided command (the checker
+    /// stays green). `cargo test --release --lib stalls -- --nocapture` prints the figures.
+    #[test]
+    fn a_replacement_under_load_stalls_the_pipeline_a_few_ticks() {
+        let mut before = sim(5);
+        let quiet = longest_stall(&mut before, 100, 200);
+        let mut during = sim(5);
+        during.run_until(100);
+        during.apply_action(UserAction::ReplaceNode { node: 1 });
+        let stall = longest_stall(&mut during, 100, 200);
+        assert_eq!(during.members(), Members::of([2, 3, 4, 5, 6]));
+        println!(
+            "longest stall without a change: {quiet} ticks; with node 6 replacing node 1 at tick 100: {stall} ticks"
+        );
+        assert!(stall <= quiet + 20, "the change stalled the pipeline {stall} ticks");
+        assert!(during.violations().is_empty(), "{:?}", during.violations());
+    }
 }

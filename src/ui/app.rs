@@ -776,13 +776,18 @@ fn page(shown: &Stagger<Rc<Frame>>, clock: &Clock, dispatch: &Callback<Cmd>) -> 
 
 /// The node cards, each from the frame its group shows.
 fn node_cards(shown: &Stagger<Rc<Frame>>, dispatch: &Callback<Cmd>) -> Html {
-    let nodes = (0..shown.shown(Part::Stage).view.nodes.len())
-        .filter_map(|index| shown.shown(Part::Cards(index % CARD_GROUPS)).view.nodes.get(index));
+    let stage = &shown.shown(Part::Stage).view.nodes;
+    let nodes =
+        (0..stage.len()).filter_map(|index| shown.shown(Part::Cards(index % CARD_GROUPS)).view.nodes.get(index));
+    // A new node takes the next unused id; the simulator keeps a cluster at seven members at most.
+    let room = stage.iter().filter(|node| node.member).count() < crate::sim::membership::CLUSTER_SIZE_MAX;
+    let add = dispatch.reform(|_: MouseEvent| Cmd::Act(UserAction::AddNode));
     html! {
         <section class="nodes" aria-label="Nodes">
             { for nodes.map(|node| html! {
                 <NodeCard key={node.id} node={node.clone()} dispatch={dispatch.clone()} />
             }) }
+            <button class="add-node" disabled={!room} onclick={add}>{ "Add node" }</button>
         </section>
     }
 }

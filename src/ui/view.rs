@@ -93,6 +93,9 @@ pub struct NodeView {
     pub disk: DiskView,
     /// What the last event changed in this node, field by field (while stepping; empty otherwise).
     pub changes: Rc<[FieldChange]>,
+    /// Whether it votes in the configuration in effect (issue 20), and whether it was removed and shut down.
+    pub member: bool,
+    pub retired: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,8 +241,11 @@ fn ballot(ballot: Ballot) -> String {
 
 /// Builds the view of `sim`. `windows` says which log rows each node panel shows.
 pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
-    let nodes =
-        sim.machines().iter().enumerate().map(|(index, machine)| node_view(index as NodeId + 1, machine, windows));
+    let members = sim.members();
+    let nodes = sim.machines().iter().enumerate().map(|(index, machine)| {
+        let id = index as NodeId + 1;
+        NodeView { member: members.contains(id), retired: machine.retired, ..node_view(id, machine, windows) }
+    });
     let network = sim.network();
     let messages: Vec<MessageView> = network
         .in_flight()
@@ -309,6 +315,8 @@ fn node_view(id: NodeId, machine: &Machine, windows: &LogWindows) -> NodeView {
         kv: Rc::from(kv),
         disk,
         changes: Rc::from(Vec::new()),
+        member: false,
+        retired: false,
     }
 }
 
@@ -333,6 +341,8 @@ fn down_node_view(id: NodeId, machine: &Machine, disk: DiskView) -> NodeView {
         memory: None,
         disk,
         changes: Rc::from(Vec::new()),
+        member: false,
+        retired: false,
     }
 }
 

@@ -22,8 +22,11 @@ pub fn node_card(props: &NodeCardProps) -> Html {
         Callback::from(move |_: MouseEvent| dispatch.emit(Cmd::Act(action.clone())))
     };
     let down = node.role == RoleView::Down;
-    let role_label =
-        if node.paused && !down { format!("{} (paused)", node.role.name()) } else { node.role.name().into() };
+    let role_label = match () {
+        _ if node.retired => "retired".to_string(),
+        _ if node.paused && !down => format!("{} (paused)", node.role.name()),
+        _ => node.role.name().into(),
+    };
     html! {
         <article class={classes!("node-card", format!("role-{}", node.role.name()))} aria-label={format!("Node {id}")}>
             <header>
@@ -38,7 +41,9 @@ pub fn node_card(props: &NodeCardProps) -> Html {
                 <div><dt>{ "leader" }</dt><dd>{ node.leader.map_or("?".into(), |l| l.to_string()) }</dd></div>
             </dl>
             <div class="node-actions">
-                if down {
+                if node.retired {
+                    <p class="hint">{ "Removed from the configuration: it no longer votes." }</p>
+                } else if down {
                     <button onclick={act(UserAction::Restart { node: id })}>{ format!("Restart node {id}") }</button>
                 } else {
                     <button class="danger" onclick={act(UserAction::Crash { node: id })}>{ format!("Kill node {id}") }</button>
@@ -47,6 +52,9 @@ pub fn node_card(props: &NodeCardProps) -> Html {
                     } else {
                         <button onclick={act(UserAction::Pause { node: id })}>{ format!("Pause node {id}") }</button>
                     }
+                }
+                if node.member && !node.retired {
+                    <button onclick={act(UserAction::RemoveNode { node: id })}>{ format!("Remove node {id}") }</button>
                 }
             </div>
             <div class="storage">
