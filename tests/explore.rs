@@ -127,3 +127,36 @@ fn states_rebuilt_from_their_paths_give_the_same_search() {
     let direct = run(&ExploreConfig::new(small(1), Bug::SnapshotOffByOne.into())).counterexample.unwrap();
     assert_eq!(found.events, direct.events);
 }
+
+/// The bounds BENCHMARKS.md gives for a 3 → 4 → 3 change hold a whole such path: node 4 added, counted, removed
+/// and retired, within one tick, three messages in flight and eighty events (it takes 78). So the exhaustive search of those
+/// bounds covers the change (a greedy walk: the change's events first, then node 4's tick, then deliveries and
+/// acknowledgements in the order offered).
+#[test]
+fn the_membership_bounds_hold_a_whole_three_four_three_path() {
+    use synod::explore::{Event, Origin};
+    use synod::paxos::Members;
+    let bounds = Bounds { ops: 0, ticks: 1, crashes: 1, messages: 3, reconfigs: 2, depth: 80, ..Bounds::default() };
+    let config = ExploreConfig::new(bounds.clone(), BugSet::NONE);
+    let mut world = Origin::WarmUp.start(&config).expect("a start state").world;
+    let members = |world: &synod::explore::World| world.sim().members();
+    let mut seen_four = false;
+    for depth in 0..bounds.depth {
+        seen_four |= members(&world) == Members::of([1, 2, 3, 4]);
+        if seen_four && members(&world) == Members::of([1, 2, 3]) && world.sim().reconfiguration().is_none() {
+            assert!(world.sim().machines()[3].retired, "node 4 retired");
+            return;
+        }
+        let events = world.events(&bounds);
+        let wanted = |event: &&Event| match event {
+            Event::AddNode | Event::RemoveNode { node: 4 } => true,
+            Event::Tick { node: 4 } => world.sim().reconfiguration().is_some(),
+            Event::Deliver { .. } | Event::Ack { .. } => true,
+            _ => false,
+        };
+        let event = *events.iter().find(wanted).unwrap_or_else(|| panic!("stuck at depth {depth}: {events:?}"));
+        assert!(world.apply(event).is_none(), "no violation on the way");
+        assert!(world.sim().network().len() <= usize::from(bounds.messages), "{event} exceeded the messages bound");
+    }
+    panic!("no 3 -> 4 -> 3 path within {} events", bounds.depth);
+}
