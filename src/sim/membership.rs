@@ -5,11 +5,9 @@
 //! the simulated network, and asks again every retry interval while the change is not in effect (a leader that
 //! took it may have been deposed before it was chosen). One change at a time: a new one waits for the last.
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::paxos::{Members, NodeId, RoleKind};
-use crate::storage::MemoryStorage;
 
 use super::simulator::{Machine, Sim};
 use super::TraceEvent;
@@ -95,15 +93,7 @@ impl Sim {
     fn start_machine(&mut self) -> NodeId {
         let id = self.machines.len() as NodeId + 1;
         let node = Self::boot(&self.config, id, &Default::default()).expect("the config was valid");
-        let machine = Machine {
-            node: Some(node),
-            storage: MemoryStorage::new(),
-            durable_at: VecDeque::new(),
-            paused: false,
-            down_until: None,
-            retired: false,
-        };
-        self.machines.push(Rc::new(machine));
+        self.machines.push(Rc::new(Machine::fresh(node)));
         self.add_clock(id);
         self.checker.node_added(id);
         self.trace.record(self.now, TraceEvent::Restarted { node: id });

@@ -51,6 +51,20 @@ pub struct Machine {
     pub retired: bool,
 }
 
+impl Machine {
+    /// A running node with an empty disk: at the start, or a node that joins (issue 20).
+    pub(super) fn fresh(node: KvNode) -> Machine {
+        Machine {
+            node: Some(node),
+            storage: MemoryStorage::new(),
+            durable_at: VecDeque::new(),
+            paused: false,
+            down_until: None,
+            retired: false,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// Random faults and client operations.
@@ -125,14 +139,7 @@ impl Sim {
         let mut machines = Vec::new();
         for id in 1..=config.nodes as NodeId {
             let node = Self::boot(&config, id, &crate::paxos::DurableStateOf::<KvStore>::default())?;
-            machines.push(Rc::new(Machine {
-                node: Some(node),
-                storage: MemoryStorage::new(),
-                durable_at: VecDeque::new(),
-                paused: false,
-                down_until: None,
-                retired: false,
-            }));
+            machines.push(Rc::new(Machine::fresh(node)));
         }
         let mut scheduled: BTreeMap<u64, Vec<UserAction>> = BTreeMap::new();
         for ScheduledAction { tick, action } in actions {
