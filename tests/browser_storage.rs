@@ -295,10 +295,12 @@ async fn corrupted_records_give_the_documented_error() {
 async fn newer_records_and_databases_are_refused() {
     let cluster = "test/newer";
     fresh(cluster).await;
-    let newer = r#"{"schema":2,"promised":{"round":1,"node":1},"chosen_upto":0}"#;
-    put_raw(cluster, stores::ACCEPTOR, JsValue::from(1), JsValue::from_str(newer)).await;
+    let newer_version = codec::SCHEMA_VERSION + 1;
+    let newer = format!(r#"{{"schema":{newer_version},"promised":{{"round":1,"node":1}},"chosen_upto":0}}"#);
+    put_raw(cluster, stores::ACCEPTOR, JsValue::from(1), JsValue::from_str(&newer)).await;
     let message = corrupt_message(reread(cluster, 1).await);
-    assert!(message.contains("acceptor record 1 has schema version 2") && message.contains("newer build"), "{message}");
+    let expected = format!("acceptor record 1 has schema version {newer_version}");
+    assert!(message.contains(&expected) && message.contains("newer build"), "{message}");
 
     put_raw(cluster, stores::META, JsValue::from_str("schema"), JsValue::from_str(r#"{"schema":5,"format":"synod"}"#))
         .await;
