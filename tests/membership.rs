@@ -162,7 +162,6 @@ fn a_new_node_catches_up_by_snapshot_before_it_votes_and_then_counts_in_quorums(
     for index in 0..40 {
         cluster.put(&format!("k{index}"));
     }
-    cluster.disks.insert(4, DurableState::default());
     cluster.start(4);
     cluster.reconfigure(&[1, 2, 3, 4]);
     cluster.rounds(30);
@@ -214,7 +213,6 @@ fn replacing_a_node_in_one_step_keeps_every_chosen_value_through_restarts() {
     for index in 0..5 {
         cluster.put(&format!("k{index}"));
     }
-    cluster.disks.insert(4, DurableState::default());
     cluster.start(4);
     cluster.stop(2);
     cluster.reconfigure(&[1, 3, 4]);
@@ -258,7 +256,6 @@ fn one_change_at_a_time_and_only_at_the_leader() {
 #[test]
 fn under_load_a_replacement_loses_nothing_and_stalls_the_pipeline_briefly() {
     let mut cluster = settled(5);
-    cluster.disks.insert(6, DurableState::default());
     cluster.start(6);
     let (mut stall, mut longest, mut last_chosen) = (0, 0, 0);
     for round in 0..80 {

@@ -180,17 +180,16 @@ impl<S: StateMachine> Node<S> {
     /// Takes the configurations a snapshot carries (it covers every reconfiguration chosen below its end). An
     /// empty one comes from before issue 20: the initial configuration still holds.
     pub(super) fn adopt_membership(&mut self, membership: &super::Membership) {
-        if membership.is_empty() || membership.iter().eq(self.membership.iter()) {
+        if membership.is_empty() || *membership == self.membership {
             return;
         }
         let known = self.membership.len() as u64;
-        let mut adopted = membership.clone();
-        for (_, members) in adopted.iter() {
+        for (_, members) in membership.iter() {
             for id in members.ids().filter(|id| *id != self.config.id) {
                 self.peers.insert(id);
             }
         }
-        std::mem::swap(&mut self.membership, &mut adopted);
+        self.membership = membership.clone();
         // Count what was new to this node, so a leader knows to campaign again.
         self.reconfigs_learned += (self.membership.len() as u64).saturating_sub(known).max(1);
     }

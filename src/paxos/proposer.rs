@@ -25,10 +25,6 @@ use super::{
     StateMachine, Value,
 };
 
-fn bit(node: NodeId) -> u64 {
-    1 << node
-}
-
 /// A node running phase 1.
 #[derive(Clone, Debug)]
 pub(super) struct CandidateState<C> {
@@ -159,8 +155,10 @@ impl<S: StateMachine> Node<S> {
         snapshot: Option<Snapshot<S::Snapshot>>,
     ) {
         match &mut self.role {
-            Role::Candidate(candidate) if candidate.ballot == ballot && candidate.promised_by & bit(from) == 0 => {
-                candidate.promised_by |= bit(from);
+            Role::Candidate(candidate)
+                if candidate.ballot == ballot && candidate.promised_by & Members::bit(from) == 0 =>
+            {
+                candidate.promised_by |= Members::bit(from);
             }
             _ => return, // Stale, duplicated, or not campaigning any more.
         }
@@ -462,10 +460,10 @@ impl<S: StateMachine> Node<S> {
                 _ => self.membership.at(slot),
             };
             let votes = &mut leader.votes[(slot - leader.votes_start) as usize];
-            if *votes & bit(from) != 0 || !members.contains(from) {
+            if *votes & Members::bit(from) != 0 || !members.contains(from) {
                 continue;
             }
-            *votes |= bit(from);
+            *votes |= Members::bit(from);
             if members.count(*votes) != members.quorum(minority) {
                 continue;
             }
@@ -592,7 +590,7 @@ impl<S: StateMachine> Node<S> {
                 candidate.sent_tick = now;
                 let (ballot, promised_by) = (candidate.ballot, candidate.promised_by);
                 let first_unchosen = self.first_unchosen;
-                let silent: Vec<NodeId> = self.others().filter(|node| promised_by & bit(*node) == 0).collect();
+                let silent: Vec<NodeId> = self.others().filter(|node| promised_by & Members::bit(*node) == 0).collect();
                 for node in silent {
                     self.send(node, Message::Prepare { ballot, first_unchosen });
                 }
