@@ -284,3 +284,44 @@ fn under_load_a_replacement_loses_nothing_and_stalls_the_pipeline_briefly() {
     assert!(longest <= 4, "the pipeline stalled {longest} rounds");
     cluster.assert_agreement();
 }
+
+/// Seed 81047 of `synod fuzz --reconfig` (100,000 seeds): a deposed leader's proposal of a change is re-proposed by
+/// a later leader after that leader's own proposal of the same change was chosen, so the same configuration is
+/// chosen twice, a few slots apart. The leader padded only up to the first of the two, so the second never took
+/// effect, and every later change was refused as "under way". Here node 3 proposes a put and the change while
+/// nodes 1 and 2 are down; node 2 then leads, proposes the change again, and finds node 3's acceptances when it
+/// campaigns anew after the change is chosen.
+#[test]
+fn the_same_change_chosen_twice_takes_effect_and_the_next_change_goes_through() {
+    let mut cluster = settled(3);
+    cluster.put("a");
+    cluster.start(4);
+    cluster.rounds(5);
+    cluster.stop(1);
+    cluster.stop(2);
+    let command = KvCommand::Put { key: "b".into(), value: "lost".into() };
+    cluster.nodes.get_mut(&3).unwrap().propose(Request { client: 8, seq: 1, command });
+    cluster.collect(3);
+    cluster.reconfigure(&[1, 2, 3, 4]);
+    cluster.rounds(2);
+    cluster.stop(3);
+    cluster.start(1);
+    cluster.start(2);
+    cluster.rounds(20);
+    assert_eq!(cluster.leader(), Some(2));
+    cluster.reconfigure(&[1, 2, 3, 4]);
+    cluster.start(3);
+    cluster.rounds(40);
+    let grown = Members::of([1, 2, 3, 4]);
+    let leader = cluster.leader().expect("one leader");
+    let chosen_as_grown = cluster.nodes[&leader].membership().iter().filter(|(_, members)| *members == grown).count();
+    assert_eq!(chosen_as_grown, 2, "the change was chosen twice: {:?}", cluster.nodes[&leader].membership());
+    cluster.reconfigure(&[1, 2, 3]);
+    cluster.rounds(40);
+    for id in 1..=3 {
+        let node = &cluster.nodes[&id];
+        assert_eq!(node.membership().at(node.first_unchosen()), Members::of([1, 2, 3]), "node {id}");
+    }
+    cluster.put("c");
+    cluster.assert_agreement();
+}

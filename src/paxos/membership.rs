@@ -149,6 +149,11 @@ impl Membership {
         self.0.last().expect("a membership always holds a configuration").1
     }
 
+    /// The first slot the newest configuration governs.
+    pub fn latest_from(&self) -> Slot {
+        self.0.last().expect("a membership always holds a configuration").0
+    }
+
     /// Every configuration that governs a slot in `from..to`, oldest first.
     pub fn governing(&self, from: Slot, to: Slot) -> impl Iterator<Item = Members> + '_ {
         let first = self.0.partition_point(|(start, _)| *start <= from).saturating_sub(1);

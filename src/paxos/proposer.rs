@@ -302,7 +302,7 @@ impl<S: StateMachine> Node<S> {
             };
             next_slot = self.propose_next(value) + 1;
         }
-        self.pad_to_next_configuration(next_slot);
+        self.pad_to_newest_configuration(next_slot);
         let first_unchosen = self.first_unchosen;
         let Role::Leader(leader) = &mut self.role else { return };
         let (ballot, first_slot, end) = (leader.ballot, leader.unsent_from, leader.next_slot);
@@ -356,12 +356,14 @@ impl<S: StateMachine> Node<S> {
         }
     }
 
-    /// Once a configuration change has been chosen, fills the slots the old configuration still governs with
-    /// no-ops when no request is waiting, so the new one takes effect now, not after α more requests
-    /// (`membership.rs`).
-    fn pad_to_next_configuration(&mut self, mut next_slot: Slot) {
-        let Some(change) = self.membership.next_change_after(next_slot.saturating_sub(1)) else { return };
-        while self.queue.is_empty() && next_slot < change && self.window_has_room(next_slot) {
+    /// Once a configuration change has been chosen, fills the slots the older configurations still govern with
+    /// no-ops when no request is waiting, so the newest one takes effect now, not after α more requests
+    /// (`membership.rs`). It pads up to the *newest* change, not the next one: two changes can be chosen α slots
+    /// apart or closer (a deposed leader's proposal re-proposed by its successor, after the successor's own), and
+    /// a leader that stopped at the first would leave the second pending with nothing to fill its slots.
+    fn pad_to_newest_configuration(&mut self, mut next_slot: Slot) {
+        let newest = self.membership.latest_from();
+        while self.queue.is_empty() && next_slot < newest && self.window_has_room(next_slot) {
             next_slot = self.propose_next(Value::Noop) + 1;
         }
     }
