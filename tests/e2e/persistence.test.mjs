@@ -99,6 +99,27 @@ test('a node killed before a reload restarts from IndexedDB after it', async () 
   });
 });
 
+test('a node added to the cluster is still a member after a reload, with what it learned', async () => {
+  await withContext(async (context, problems) => {
+    const page = await open(context, problems);
+    await until(async () => /Saved in this browser/.test(await storage(page).innerText()), 'IndexedDB to open');
+    await setSpeed(page, 100);
+    const added = (await page.locator('article.node-card').count()) + 1;
+    await page.getByRole('button', { name: 'Add node', exact: true }).click();
+    const remove = page.getByRole('button', { name: `Remove node ${added}`, exact: true });
+    await until(async () => (await remove.count()) === 1, `node ${added} to join the configuration`);
+    const boss = await until(() => leader(page), 'a leader');
+    await submit(page, { target: boss, key: 'grown', value: 'yes' });
+    await answered(page);
+    await until(async () => /grown\s+yes/.test(await kvText(page, added)), `the write on node ${added}`);
+    await reload(page);
+    const narration = page.getByRole('region', { name: 'What just happened' });
+    assert.match(await narration.innerText(), /rebuilt from IndexedDB and checked equal/);
+    assert.equal(await remove.count(), 1, `node ${added} is still a member`);
+    assert.match(await kvText(page, added), /grown\s+yes/, `node ${added} kept what it learned`);
+  });
+});
+
 /** The tick the storage bar says IndexedDB holds ("Saved up to tick N."). */
 async function savedTick(page) {
   const text = await page.locator('.storage-saved').innerText();
