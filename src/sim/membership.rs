@@ -7,9 +7,9 @@
 
 use std::rc::Rc;
 
-use crate::paxos::{Members, NodeId, RoleKind};
+use crate::paxos::{Members, NodeId, RoleKind, Slot};
 
-use super::simulator::{Machine, Sim};
+use super::simulator::{KvNode, Machine, Sim};
 use super::TraceEvent;
 
 /// Cluster sizes the simulator lets a change reach.
@@ -20,6 +20,11 @@ pub const CLUSTER_SIZE_MAX: usize = 7;
 pub struct Reconfiguration {
     pub target: Members,
     pub since: u64,
+    /// The newest configuration's first slot that any node knew when the change was asked for. The change is in
+    /// effect only at a node that knows a newer one: a node that has not yet learned the last change may still
+    /// be in an older configuration equal to the target (removing the node just added), and taking its word
+    /// would shut down a member of the configuration actually in effect.
+    pub newer_than: Slot,
 }
 
 impl Sim {
@@ -36,6 +41,10 @@ impl Sim {
     /// Machines that are neither retired nor never started: every node that may still run.
     pub fn active_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         (1..=self.machines.len() as NodeId).filter(|id| !self.machines[*id as usize - 1].retired)
+    }
+
+    fn running_nodes(&self) -> impl Iterator<Item = &KvNode> + '_ {
+        self.machines.iter().filter_map(|machine| machine.node.as_ref())
     }
 
     /// Why a change cannot start now, if it cannot.
@@ -85,7 +94,8 @@ impl Sim {
 
     fn start_reconfiguration(&mut self, target: Members, why: String) {
         self.trace.record(self.now, TraceEvent::Node { node: 0, event: format!("{why}: asking for {target}") });
-        self.reconfiguration = Some(Reconfiguration { target, since: self.now });
+        let newer_than = self.running_nodes().map(|node| node.membership().latest_from()).max().unwrap_or(0);
+        self.reconfiguration = Some(Reconfiguration { target, since: self.now, newer_than });
         self.drive_reconfiguration();
     }
 
@@ -104,10 +114,12 @@ impl Sim {
     /// Every tick: completes the change once a node has it in effect, else asks the leader again every retry
     /// interval.
     pub(super) fn drive_reconfiguration(&mut self) {
-        let Some(Reconfiguration { target, since }) = self.reconfiguration.clone() else { return };
-        let in_effect = self.machines.iter().filter_map(|machine| machine.node.as_ref()).any(|node| {
+        let Some(Reconfiguration { target, since, newer_than }) = self.reconfiguration.clone() else { return };
+        let in_effect = self.running_nodes().any(|node| {
             let membership = node.membership();
-            membership.latest() == target && membership.at(node.first_unchosen()) == target
+            membership.latest_from() > newer_than
+                && membership.latest() == target
+                && membership.at(node.first_unchosen()) == target
         });
         if in_effect {
             self.members = target;
@@ -192,6 +204,30 @@ mod tests {
         sim.run_until(400);
         assert!(!sim.members().contains(leader));
         assert!(sim.machines()[leader as usize - 1].retired, "the removed leader retired");
+        assert!(sim.violations().is_empty(), "{:?}", sim.violations());
+    }
+
+    /// Seed 7714 of `synod fuzz --reconfig --nodes 3`: a node that had not yet learned a change (here paused) is
+    /// still in the configuration before it. Removing the node just added asks for that same configuration, and the
+    /// operator took the stale node's word that it was in effect, shut down the new node while the configuration
+    /// with it still governed, and the cluster lost its quorum for good.
+    #[test]
+    fn a_change_back_to_an_older_configuration_waits_for_a_node_that_learned_it() {
+        let mut sim = sim(3);
+        sim.run_until(60);
+        sim.apply_action(UserAction::Pause { node: 1 });
+        sim.apply_action(UserAction::AddNode);
+        sim.run_until(200);
+        assert_eq!(sim.members(), Members::of([1, 2, 3, 4]));
+        assert_eq!(sim.node(1).expect("paused, not down").membership().latest(), Members::of([1, 2, 3]));
+        sim.apply_action(UserAction::RemoveNode { node: 4 });
+        sim.tick();
+        assert!(sim.reconfiguration().is_some(), "in effect at no node yet, whatever the stale node 1 says");
+        assert!(!sim.machines()[3].retired, "node 4 still votes");
+        sim.apply_action(UserAction::Resume { node: 1 });
+        sim.run_until(400);
+        assert_eq!(sim.members(), Members::of([1, 2, 3]));
+        assert!(sim.machines()[3].retired, "node 4 retired once the change was in effect");
         assert!(sim.violations().is_empty(), "{:?}", sim.violations());
     }
 
