@@ -1,7 +1,8 @@
 //! The scenario engine: reading, running and writing scenarios (`crate::scenario`, the code `synod scenario
 //! check` runs) in a WebAssembly module of its own, `synod-scenario` (`src/bin/synod-scenario.rs`), which the
 //! page loads the first time it needs it: a scenario in the address, an embed, or the visitor exporting,
-//! editing or playing one.
+//! editing or playing one. It also starts the explorer's worker and relays its news ([`start_explorer`],
+//! `ui::explorer::relay`), which keeps serde out of the page's first load.
 //!
 //! # Why a second module
 //!
