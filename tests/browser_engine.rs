@@ -111,3 +111,43 @@ async fn embed_codes_carry_the_text_and_name_a_hosted_file() {
     let error = read_embed_codes(&serve::embed_codes("synod-scenario 1\nnodes 3\n", "p").await).unwrap_err();
     assert_eq!((error.line, error.field.as_str()), (Some(2), "nodes"));
 }
+
+/// "Explore from here" asks the engine to start its worker and hears the worker's news through it, as text
+/// (`ui::explorer::text`): every field crosses unchanged, the optional ones present and absent, and a request
+/// from a page of another build is refused.
+#[wasm_bindgen_test]
+fn an_explorer_request_and_its_news_cross_between_the_page_and_the_engine_unchanged() {
+    use synod::explore::Bounds;
+    use synod::ui::explorer::text::{read_news, read_request, write_news, write_request};
+    use synod::ui::explorer::{News, Request, PROTOCOL};
+
+    let bounds = Bounds {
+        nodes: 5,
+        ops: 2,
+        crashes: 1,
+        drops: 3,
+        dups: 4,
+        ticks: 6,
+        retries: 7,
+        messages: 30,
+        depth: 40,
+        reconfigs: 1,
+    };
+    let request = Request { protocol: PROTOCOL, run: "2.5.7.-.0~%22quoted%22".into(), tick: 30, bounds };
+    assert_eq!(read_request(&write_request(&request)).unwrap(), request);
+    let other_build = Request { protocol: PROTOCOL + 1, ..request };
+    assert!(read_request(&write_request(&other_build)).unwrap_err().contains("another version of this page"));
+
+    let progress = News { states: 123_456, depth: 17, elapsed_ms: 2_500, ..News::default() };
+    let found = News {
+        done: true,
+        violation: Some("commit-point-is-sound: \"k\" broke\non two lines".into()),
+        events: vec!["Deliver #3 accept 1 → 2".into(), "Crash node 2".into()],
+        run: Some("2.3.7.minority-quorum.0~…".into()),
+        ..progress.clone()
+    };
+    let exhausted = News { done: true, exhausted: true, ..progress.clone() };
+    for news in [progress, found, exhausted, News::failed("the worker failed (\\ at line 1)".into())] {
+        assert_eq!(read_news(&write_news(&news)).unwrap(), news);
+    }
+}

@@ -46,6 +46,13 @@ mod exports {
         serve::fetch(&url).await
     }
 
+    /// Starts a search in the explorer's worker (`synod::ui::explorer::relay`); `hear` gets each piece of news as
+    /// text. Returns the worker; a request that cannot start throws its reason.
+    #[wasm_bindgen(js_name = startExplorer)]
+    pub fn start_explorer(request: &str, hear: js_sys::Function) -> Result<web_sys::Worker, String> {
+        synod::ui::explorer::relay::start(request, hear)
+    }
+
     /// A promise of the answer.
     #[wasm_bindgen]
     pub async fn unpack(packed: String) -> String {

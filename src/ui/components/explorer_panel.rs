@@ -93,13 +93,9 @@ fn start_search(
     explorer.borrow_mut().take();
     let heard = search.clone();
     let hear = move |news: News| heard.set(if news.done { Search::Done(Rc::new(news)) } else { Search::Running(news) });
-    match explorer::start(record, tick, bounds, hear) {
-        Ok(started) => {
-            *explorer.borrow_mut() = Some(started);
-            search.set(Search::Running(News::default()));
-        }
-        Err(why) => search.set(Search::Done(Rc::new(News::failed(why)))),
-    }
+    // A search that cannot start says so in its news, after this.
+    *explorer.borrow_mut() = Some(explorer::start(record, tick, bounds, hear));
+    search.set(Search::Running(News::default()));
 }
 
 /// One number input of the bounds.

@@ -1,7 +1,8 @@
 //! The scenario engine: reading, running and writing scenarios (`crate::scenario`, the code `synod scenario
 //! check` runs) in a WebAssembly module of its own, `synod-scenario` (`src/bin/synod-scenario.rs`), which the
 //! page loads the first time it needs it: a scenario in the address, an embed, or the visitor exporting,
-//! editing or playing one.
+//! editing or playing one. It also starts the explorer's worker and relays its news ([`start_explorer`],
+//! `ui::explorer::relay`), which keeps serde out of the page's first load.
 //!
 //! # Why a second module
 //!
@@ -36,8 +37,8 @@ use super::runner::{decode_record, RunRecord};
 use crate::scenario::ScenarioError;
 use crate::storage::json::Json;
 
-/// Bumped whenever the JSON changes shape.
-pub const PROTOCOL: u32 = 1;
+/// Bumped whenever the JSON changes shape, or a call is added (2: `startExplorer`).
+pub const PROTOCOL: u32 = 2;
 
 /// A scenario the engine read and ran to its end.
 #[derive(Clone, Debug, PartialEq)]
@@ -151,6 +152,8 @@ extern "C" {
     fn unpack(this: &Engine, packed: &str) -> Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(method, catch, js_name = fetchScenario)]
     fn fetch_scenario(this: &Engine, url: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = startExplorer)]
+    fn start_explorer(this: &Engine, request: &str, hear: &js_sys::Function) -> Result<web_sys::Worker, JsValue>;
 }
 
 thread_local! {
@@ -237,4 +240,12 @@ pub async fn fetch(url: &str) -> Asked<String> {
 /// Unpacks a `#scenario=` link, in the engine.
 pub async fn unpack(packed: &str) -> Asked<String> {
     Ok(read_text(&ask_later(|engine| engine.unpack(packed)).await?))
+}
+
+/// Starts a search in the explorer's worker, from the engine (`ui::explorer::relay`, which holds what talks to the
+/// worker, so the page's first load does not): `request` is `ui::explorer::text::write_request`'s text, `hear`
+/// is called with each piece of news as text. The worker, to terminate.
+pub async fn start_explorer(request: &str, hear: &js_sys::Function) -> Result<web_sys::Worker, String> {
+    let engine = engine().await?;
+    engine.start_explorer(request, hear).map_err(|error| js_message(&error))
 }

@@ -22,12 +22,17 @@
 //!
 //! One [`Request`] from the page, then [`News`] from the worker: progress every few thousand states, then the
 //! outcome. Both cross `postMessage` as plain JavaScript objects made and read by serde-wasm-bindgen (no JSON
-//! text, no shared memory). The run crosses as its link text (`encode_record`), which the page already writes
+//! text, no shared memory), on the page's side in the scenario engine's module (`relay.rs`), which the page loads
+//! on first use: the page's own module hands it the request and hears the news as JSON text (`text.rs`), so
+//! serde and its decoder stay out of the page's first load. The run crosses as its link text (`encode_record`), which the page already writes
 //! for Share, and a counterexample comes back the same way, so the page reads no type of the explorer's own.
 //! [`PROTOCOL`] makes the worker refuse a page of another build.
 
+pub mod relay;
 pub mod serve;
+pub mod text;
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
@@ -105,42 +110,59 @@ pub fn path_start(record: &RunRecord) -> Option<u64> {
     record.actions.iter().rev().find(|(_, action)| *action == UserAction::Stepping { on: true }).map(|(tick, _)| *tick)
 }
 
-/// A search running in its worker; dropping it stops the search (the worker is terminated).
+/// A search running in its worker, started by the scenario engine's module (`relay.rs`) once it has loaded;
+/// dropping it stops the search (the worker is terminated, or never started if the engine is still loading).
 pub struct Explorer {
-    worker: web_sys::Worker,
-    _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::ErrorEvent)>,
+    running: Rc<RefCell<Running>>,
+}
+
+#[derive(Default)]
+struct Running {
+    stopped: bool,
+    worker: Option<web_sys::Worker>,
+    /// What the engine calls with each piece of news, as text.
+    on_news: Option<Closure<dyn FnMut(String)>>,
 }
 
 impl Drop for Explorer {
     fn drop(&mut self) {
-        self.worker.terminate();
+        let mut running = self.running.borrow_mut();
+        running.stopped = true;
+        if let Some(worker) = running.worker.take() {
+            worker.terminate();
+        }
+        running.on_news = None;
     }
 }
 
-/// Starts exploring `record` from `tick` within `bounds` in a new worker; `hear` is called with each piece of
-/// news, on the page's thread.
-pub fn start(record: &RunRecord, tick: u64, bounds: Bounds, hear: impl Fn(News) + 'static) -> Result<Explorer, String> {
+/// Starts exploring `record` from `tick` within `bounds` in a new worker, through the scenario engine (loaded on
+/// first use); `hear` is called with each piece of news, on the page's thread, a search that could not start
+/// included.
+pub fn start(record: &RunRecord, tick: u64, bounds: Bounds, hear: impl Fn(News) + 'static) -> Explorer {
     let request = Request { protocol: PROTOCOL, run: encode_record(record, &escape), tick, bounds };
-    let message = serde_wasm_bindgen::to_value(&request).map_err(|error| error.to_string())?;
-    let options = web_sys::WorkerOptions::new();
-    options.set_type(web_sys::WorkerType::Module);
-    let url = format!("explorer-worker.js?v={}", super::engine::version());
-    let worker = web_sys::Worker::new_with_options(&url, &options)
-        .map_err(|_| "this browser cannot start the explorer's worker".to_string())?;
+    let request = text::write_request(&request);
     let hear = Rc::new(hear);
     let heard = hear.clone();
-    let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-        heard(serde_wasm_bindgen::from_value(event.data()).unwrap_or_else(|error| News::failed(error.to_string())));
+    let on_news = Closure::<dyn FnMut(String)>::new(move |news: String| {
+        heard(text::read_news(&news).unwrap_or_else(|why| News::failed(format!("its news does not read: {why}"))));
     });
-    let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |event: web_sys::ErrorEvent| {
-        event.prevent_default();
-        hear(News::failed(format!("the explorer's worker failed ({})", event.message())));
+    let listener: js_sys::Function = on_news.as_ref().unchecked_ref::<js_sys::Function>().clone();
+    let running = Rc::new(RefCell::new(Running { on_news: Some(on_news), ..Running::default() }));
+    let starting = running.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let started = super::engine::start_explorer(&request, &listener).await;
+        let mut running = starting.borrow_mut();
+        match started {
+            Ok(worker) if running.stopped => worker.terminate(),
+            Ok(worker) => running.worker = Some(worker),
+            Err(why) if !running.stopped => {
+                drop(running);
+                hear(News::failed(why));
+            }
+            Err(_) => {}
+        }
     });
-    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    worker.post_message(&message).map_err(|_| "the explorer's worker refused the request".to_string())?;
-    Ok(Explorer { worker, _on_message: on_message, _on_error: on_error })
+    Explorer { running }
 }
 
 /// `value` as JavaScript, for the worker's answers.
