@@ -651,7 +651,10 @@ impl SafetyChecker {
     /// Node `node` crashed: its volatile state is gone.
     pub fn node_crashed(&mut self, node: NodeId) {
         let index = self.index(node);
-        self.mirrors[index].entries.clear();
+        // Written only when there is something to forget: a write copies the mirrors a copied cluster shares.
+        if !self.mirrors[index].entries.is_empty() {
+            self.mirrors[index].entries.clear();
+        }
     }
 
     /// Node `node` restarted from `durable`; `state` is the recovered node before its first `Ready`.

@@ -292,11 +292,13 @@ impl ReplayedPath {
     /// differ only there).
     fn rebuild(&mut self, root: &World, seen: &FxHashMap<u64, Seen>, fingerprint: u64) -> World {
         let mut steps = Vec::new(); // From the target up: (the state a step leads to, the step).
-        let mut at = fingerprint;
+        let (mut at, mut met) = (fingerprint, &seen[&fingerprint]);
+        // One lookup per step: the parent's entry, which is the next step's own.
         let kept = loop {
-            let Some((parent, event)) = seen[&at].parent else { break 0 };
+            let Some((parent, event)) = met.parent else { break 0 };
             steps.push((at, event));
-            let depth = seen[&parent].depth as usize;
+            met = &seen[&parent];
+            let depth = met.depth as usize;
             if depth == 0 || self.worlds.get(depth - 1).is_some_and(|(kept, _)| *kept == parent) {
                 break depth;
             }

@@ -2,8 +2,6 @@
 
 use std::hash::{Hash, Hasher};
 
-use rustc_hash::FxHashSet;
-
 use crate::check::invariants::Violation;
 use crate::check::Outcome;
 use crate::paxos::NodeId;
@@ -54,12 +52,16 @@ impl World {
     /// Every event enabled here within `bounds`, in a fixed order: messages in flight (one per distinct
     /// content), then each node's events, then the clients'.
     pub fn events(&self, bounds: &Bounds) -> Vec<Event> {
-        let mut events = Vec::new();
-        let mut contents = FxHashSet::default();
+        // Sized for a typical state, and the messages' contents told apart by a scan, not a hash set: a handful of
+        // messages are in flight, and this runs for every state expanded.
+        let mut events = Vec::with_capacity(16);
+        let mut contents: Vec<u64> = Vec::new();
         for message in self.sim.network().in_flight() {
-            if !contents.insert(content_digest(&message.envelope)) {
+            let content = content_digest(&message.envelope);
+            if contents.contains(&content) {
                 continue;
             }
+            contents.push(content);
             let id = message.id;
             events.push(Event::Deliver { id });
             if self.spent.drops < bounds.drops {
@@ -69,9 +71,8 @@ impl World {
                 events.push(Event::Duplicate { id });
             }
         }
-        let up: Vec<NodeId> = self.sim.active_nodes().filter(|node| self.sim.node(*node).is_some()).collect();
         for node in self.sim.active_nodes() {
-            if !up.contains(&node) {
+            if self.sim.node(node).is_none() {
                 events.push(Event::Restart { node });
                 continue;
             }
@@ -85,9 +86,14 @@ impl World {
                 events.push(Event::Crash { node });
             }
         }
-        self.client_events(bounds, &up, &mut events);
+        self.client_events(bounds, &mut events);
         self.reconfig_events(bounds, &mut events);
         events
+    }
+
+    /// The nodes that run: those a request can go to.
+    fn up_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.sim.active_nodes().filter(|node| self.sim.node(*node).is_some())
     }
 
     /// Membership changes, one at a time: a node added (one beyond the bounds' nodes at most), an added node
@@ -109,14 +115,14 @@ impl World {
         }
     }
 
-    fn client_events(&self, bounds: &Bounds, up: &[NodeId], events: &mut Vec<Event>) {
+    fn client_events(&self, bounds: &Bounds, events: &mut Vec<Event>) {
         for client in 1..=bounds.ops {
             if self.spent.issued & (1 << client) == 0 {
                 if self.spent.ops < bounds.ops {
-                    events.extend(up.iter().map(|target| Event::Request { client, target: *target }));
+                    events.extend(self.up_nodes().map(|target| Event::Request { client, target }));
                 }
             } else if self.spent.retries < bounds.retries && self.sim.step_request_waiting(client).is_some() {
-                events.extend(up.iter().map(|target| Event::Retry { client, target: *target }));
+                events.extend(self.up_nodes().map(|target| Event::Retry { client, target }));
             }
         }
     }

@@ -33,6 +33,8 @@
 //! - **It is durable without a record of its own**: the configurations come from the chosen log and the snapshot
 //!   (`Snapshot::membership`), both on disk, and a restarted node rebuilds them as it re-learns its log.
 
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{NodeId, Slot, NODES_MAX};
@@ -125,12 +127,17 @@ impl std::fmt::Display for Members {
 /// Every configuration from some slot on: `(first slot it governs, members)`, sorted by slot. The first entry
 /// governs every slot before the second. Empty (as in a snapshot written before issue 20): the node's initial
 /// configuration governs every slot.
+///
+/// Shared copy-on-write (`Rc::make_mut` on a change), as `KvStore`'s maps are: a node, each of its snapshots and
+/// each write batch that carries one hold a membership, and it changes only when a reconfiguration is learned or
+/// compacted away, so a copy of any of them (the model checker copies a node for every state it computes) costs a
+/// count, not an allocation. Serialised as the vector it holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Membership(Vec<(Slot, Members)>);
+pub struct Membership(Rc<Vec<(Slot, Members)>>);
 
 impl Membership {
     pub fn initial(members: Members) -> Membership {
-        Membership(vec![(0, members)])
+        Membership(Rc::new(vec![(0, members)]))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -178,7 +185,7 @@ impl Membership {
         let from = slot + alpha;
         let last = self.0.last().map_or(0, |(start, _)| *start);
         assert!(from > last, "configuration for slot {from} learned after one for slot {last}");
-        self.0.push((from, members));
+        Rc::make_mut(&mut self.0).push((from, members));
     }
 
     /// Appends a configuration read from storage, refusing one out of order.
@@ -186,14 +193,17 @@ impl Membership {
         if self.0.last().is_some_and(|(last, _)| *last >= from) {
             return Err(format!("configurations out of order at slot {from}"));
         }
-        self.0.push((from, members));
+        Rc::make_mut(&mut self.0).push((from, members));
         Ok(())
     }
 
     /// Drops configurations that govern no slot from `slot` on (after compaction).
     pub fn forget_before(&mut self, slot: Slot) {
         let keep_from = self.0.partition_point(|(start, _)| *start <= slot).saturating_sub(1);
-        self.0.drain(..keep_from);
+        if keep_from > 0 {
+            // Written only when something goes: a compaction usually drops none, and a write copies a shared vector.
+            Rc::make_mut(&mut self.0).drain(..keep_from);
+        }
     }
 
     /// How many configurations are known (the current one included).

@@ -47,7 +47,7 @@ impl Sim {
             .enumerate()
             .filter(|(_, (before, after))| !Rc::ptr_eq(before, after))
             .filter_map(|(index, (before, after))| {
-                let mut fields = memory_changes(before.node.as_ref(), after.node.as_ref());
+                let mut fields = memory_changes(before.node.as_deref(), after.node.as_deref());
                 fields.extend(disk_changes(before, after));
                 (!fields.is_empty()).then(|| NodeChanges { node: index as NodeId + 1, fields })
             })

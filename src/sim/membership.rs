@@ -44,7 +44,7 @@ impl Sim {
     }
 
     fn running_nodes(&self) -> impl Iterator<Item = &KvNode> + '_ {
-        self.machines.iter().filter_map(|machine| machine.node.as_ref())
+        self.machines.iter().filter_map(|machine| machine.node.as_deref())
     }
 
     /// Why a change cannot start now, if it cannot.
@@ -137,7 +137,7 @@ impl Sim {
             machine.node.as_ref().is_some_and(|node| node.role() == RoleKind::Leader && !machine.paused)
         });
         if let Some(index) = leader {
-            let node = Rc::make_mut(&mut self.machines[index]).node.as_mut().expect("a leader runs");
+            let node = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut().expect("a leader runs");
             let _ = node.reconfigure(target); // Refused while the last change is under way: asked again later.
             self.settle(index);
         }

@@ -38,11 +38,13 @@ pub const RECENT_EVENTS_MAX: usize = 256;
 
 /// One simulated machine: the node (absent while down), its disk, and when each issued write lands. A `Sim` holds
 /// each machine behind an `Rc` and copies it only when it changes (`Rc::make_mut`): a copy of a simulation (time
-/// travel, the model checker's states) shares every machine the next step does not touch.
+/// travel, the model checker's states) shares every machine the next step does not touch. Within a machine, the
+/// node and the disk are shared apart (`Shared`), so a step that changes one copies only that one: a tick or a
+/// delivery that writes nothing leaves the disk shared, and copying a machine is a few counts and a small struct.
 #[derive(Clone)]
 pub struct Machine {
-    pub node: Option<KvNode>,
-    pub storage: KvStorage,
+    pub node: Option<Shared<KvNode>>,
+    pub storage: Shared<KvStorage>,
     pub(super) durable_at: VecDeque<u64>,
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
@@ -55,8 +57,8 @@ impl Machine {
     /// A running node with an empty disk: at the start, or a node that joins (issue 20).
     pub(super) fn fresh(node: KvNode) -> Machine {
         Machine {
-            node: Some(node),
-            storage: MemoryStorage::new(),
+            node: Some(Shared::new(node)),
+            storage: Shared::new(MemoryStorage::new()),
             durable_at: VecDeque::new(),
             paused: false,
             down_until: None,
@@ -279,7 +281,7 @@ impl Sim {
     }
 
     pub fn node(&self, id: NodeId) -> Option<&KvNode> {
-        self.machines.get(id as usize - 1)?.node.as_ref()
+        self.machines.get(id as usize - 1)?.node.as_deref()
     }
 
     pub fn network(&self) -> &Network {
@@ -363,7 +365,7 @@ impl Sim {
                 continue;
             }
             for _ in 0..ticks {
-                let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else { break };
+                let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut() else { break };
                 node.tick();
                 self.settle(index);
             }
@@ -487,7 +489,7 @@ impl Sim {
         }
         let node = Self::boot(&self.config, id, self.machines[index].storage.durable()).expect("the config was valid");
         self.checker.node_restarted(&node, self.machines[index].storage.durable());
-        Rc::make_mut(&mut self.machines[index]).node = Some(node);
+        Rc::make_mut(&mut self.machines[index]).node = Some(Shared::new(node));
         Rc::make_mut(&mut self.machines[index]).down_until = None;
         self.trace.record(self.now, TraceEvent::Restarted { node: id });
         self.settle(index);
@@ -561,7 +563,7 @@ impl Sim {
             newest = Some(synced);
         }
         let Some(batch) = newest else { return false };
-        if let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() {
+        if let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut() {
             node.persisted(batch);
         }
         true
@@ -585,7 +587,7 @@ impl Sim {
     fn collect(&mut self, index: usize) {
         let id = index as NodeId + 1;
         let mut ready = std::mem::take(&mut self.ready);
-        while let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() {
+        while let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut() {
             node.ready_into(&mut ready);
             if ready.is_empty() {
                 break;
@@ -685,7 +687,7 @@ impl Sim {
             self.network.push(InFlight { deliver_at: self.now + 1, ..message });
             return;
         }
-        let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else {
+        let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut() else {
             self.trace.record(self.now, TraceEvent::Lost { id: message.id, why: Cow::Borrowed("node down") });
             return;
         };
@@ -777,7 +779,7 @@ impl Sim {
         if self.machines[index].paused {
             return; // Lost: the client will time out.
         }
-        let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_mut() else { return };
+        let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut() else { return };
         if let crate::paxos::ProposeOutcome::ReadLocally { .. } = node.propose(request) {
             self.reads_answered_locally += 1;
         }
@@ -843,7 +845,7 @@ impl Sim {
                 client.outstanding.as_ref().map(|o| format!("client {} #{}: {}", client.id, o.seq, o.command))
             })
             .collect();
-        let nodes: Vec<&KvNode> = self.machines.iter().filter_map(|machine| machine.node.as_ref()).collect();
+        let nodes: Vec<&KvNode> = self.machines.iter().filter_map(|machine| machine.node.as_deref()).collect();
         let highest = nodes.iter().map(|node| node.applied_upto()).max().unwrap_or(0);
         let leaders = nodes.iter().filter(|node| node.role() == RoleKind::Leader).count();
         let converged = nodes.iter().all(|node| node.applied_upto() == highest) && leaders == 1;

@@ -75,7 +75,7 @@ impl Sim {
         if machine.paused {
             return;
         }
-        if let Some(state) = machine.node.as_mut() {
+        if let Some(state) = machine.node.as_deref_mut() {
             state.tick();
             self.settle(index);
         }

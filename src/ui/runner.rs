@@ -285,7 +285,7 @@ impl Runner {
             self.checkpoints.replace_at(now, || checkpoint);
         }
         if let Some(id) = restart {
-            let durable = crate::storage::Storage::durable(&self.sim.machines()[id as usize - 1].storage);
+            let durable = crate::storage::Storage::durable(&*self.sim.machines()[id as usize - 1].storage);
             self.say(format!(
                 "node {id} reloaded from {}: promise {}, {} log entries, chosen below slot {}",
                 self.disk_name,
