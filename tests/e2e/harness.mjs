@@ -116,6 +116,15 @@ export async function kvText(page, node) {
   return page.getByRole('region', { name: `Node ${node} KV store` }).innerText();
 }
 
+/** Moves the timeline to tick `at` (time travel) and waits until the page shows it. */
+export async function seek(page, at) {
+  await page.getByLabel('Timeline').evaluate((input, value) => {
+    input.value = String(value);
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+  }, at);
+  await until(async () => (await tick(page)) === at, `tick ${at}`);
+}
+
 export async function tick(page) {
   const text = await page.locator('.tick').innerText();
   return Number(text.replace('tick ', ''));

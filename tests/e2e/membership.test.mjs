@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { leader, openPage, setSpeed, tick, until, launchedForThisFile } from './harness.mjs';
+import { leader, openPage, setSpeed, seek, tick, until, launchedForThisFile } from './harness.mjs';
 
 const env = launchedForThisFile();
 
@@ -38,14 +38,6 @@ async function isMember(page, id) {
 
 async function role(page, id) {
   return card(page, id).locator('.role-pill').innerText();
-}
-
-async function seek(page, at) {
-  await page.getByLabel('Timeline').evaluate((input, value) => {
-    input.value = String(value);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, at);
-  await until(async () => (await tick(page)) === at, `tick ${at}`);
 }
 
 test('a shared link replays the nodes added and removed, and time travel undoes and redoes them', async () => {

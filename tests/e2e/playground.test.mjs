@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { ROOT, SHOTS, kvText, leader, openPage, setSpeed, submit, tick, until, launchedForThisFile } from './harness.mjs';
+import { ROOT, SHOTS, kvText, leader, openPage, setSpeed, submit, seek, tick, until, launchedForThisFile } from './harness.mjs';
 
 const env = launchedForThisFile();
 
@@ -139,15 +139,6 @@ test('with a minority partitioned away the majority keeps going', async () => {
     await page.screenshot({ path: `${SHOTS}/partition.png`, fullPage: true });
   });
 });
-
-/** Travels to `at` with the timeline, as dragging it does. */
-async function seek(page, at) {
-  await page.getByLabel('Timeline').evaluate((input, value) => {
-    input.value = String(value);
-    input.dispatchEvent(new Event('input', { bubbles: true }));
-  }, at);
-  await until(async () => (await tick(page)) === at, `tick ${at}`);
-}
 
 /** Each node's role, as its card says it. */
 async function roles(page) {
