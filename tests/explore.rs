@@ -1,7 +1,7 @@
 //! The model checker on small bounds: it exhausts the correct core's space, finds planted bugs with the shortest
 //! path, and its counterexamples replay as runs; a search split into shards covers the same space.
 
-use synod::explore::{explore, merge, Bounds, ExploreConfig, Report, Shard};
+use synod::explore::{explore, explore_met, merge, Bounds, ExploreConfig, Report, Shard};
 use synod::paxos::{Bug, BugSet};
 use synod::sim::link::decode_record;
 use synod::sim::{ScheduledAction, Sim};
@@ -106,6 +106,45 @@ fn shards_cover_the_whole_space_and_merge() {
         run(&config).violations > 0
     });
     assert!(found);
+}
+
+/// Shards may meet the same state, so their counts add up to more than the whole; the union of the states they
+/// met is exactly the whole space (what `synod explore --threads N` reports).
+#[test]
+fn the_states_shards_met_together_are_exactly_the_whole_space() {
+    let whole = run(&ExploreConfig::new(small(1), BugSet::NONE));
+    let mut met = std::collections::HashSet::new();
+    let mut counted = 0;
+    for index in 0..3 {
+        let shard = Some(Shard { index, count: 3 });
+        let (report, shard_met) =
+            explore_met(&ExploreConfig { shard, ..ExploreConfig::new(small(1), BugSet::NONE) }, &mut |_| true, &|| 0.0)
+                .unwrap();
+        assert_eq!(shard_met.len() as u64, report.unique_states, "shard {index} lists each state it counted");
+        counted += report.unique_states;
+        met.extend(shard_met);
+    }
+    assert_eq!(met.len() as u64, whole.unique_states);
+    assert!(counted > whole.unique_states, "the shards share states (the root at least): {counted}");
+}
+
+#[test]
+fn the_command_line_counts_a_state_its_threads_share_once() {
+    let unique = |threads: &str| {
+        let bounds = ["--nodes", "3", "--ops", "1", "--crashes", "0", "--ticks", "0", "--messages", "3"];
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_synod"))
+            .args(["explore", "--depth", "40", "--retries", "0", "--json", "--threads", threads])
+            .args(bounds)
+            .output()
+            .expect("synod runs");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8(output.stdout).unwrap();
+        let report: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        assert_eq!(report["complete"], true);
+        report["unique_states"].as_u64().unwrap()
+    };
+    assert_eq!(unique("3"), unique("1"));
+    assert_eq!(unique("1"), run(&ExploreConfig::new(small(1), BugSet::NONE)).unique_states);
 }
 
 #[test]

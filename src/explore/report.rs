@@ -74,7 +74,8 @@ pub struct Report {
     pub shard: Option<Shard>,
     /// States met, a state met again counted again.
     pub states: u64,
-    /// Different states (by fingerprint). Merged shards may count a state once per shard.
+    /// Different states (by fingerprint). Shards merged by `explore merge` (separate processes, counts only) may
+    /// count a state once per shard; the threads of one process count each state once.
     pub unique_states: u64,
     /// Violations found (the search stops at the first).
     pub violations: u64,

@@ -68,6 +68,27 @@ pub fn explore_from(
     report_progress: &mut dyn FnMut(&Progress) -> bool,
     clock: &dyn Fn() -> f64,
 ) -> Result<Report, String> {
+    search(config, origin, report_progress, clock, false).map(|(report, _)| report)
+}
+
+/// [`explore`], and the fingerprint of every state it met. The threads of one process each search a shard, and
+/// two shards may meet the same state: the command line counts the union of their fingerprints, so a state is
+/// counted once however many threads met it.
+pub fn explore_met(
+    config: &ExploreConfig,
+    report_progress: &mut dyn FnMut(&Progress) -> bool,
+    clock: &dyn Fn() -> f64,
+) -> Result<(Report, Vec<u64>), String> {
+    search(config, &Origin::WarmUp, report_progress, clock, true)
+}
+
+fn search(
+    config: &ExploreConfig,
+    origin: &Origin,
+    report_progress: &mut dyn FnMut(&Progress) -> bool,
+    clock: &dyn Fn() -> f64,
+    keep_met: bool,
+) -> Result<(Report, Vec<u64>), String> {
     config.validate()?;
     let started = clock();
     let start = origin.start(config)?;
@@ -75,20 +96,22 @@ pub fn explore_from(
     let elapsed = || clock() - started;
     let mut tally =
         Tally { progress: Progress::default(), clock: &elapsed, report_progress, found: None, cancelled: false };
-    let complete = if let Some(violation) = root.sim().violations().first() {
+    let (complete, met): (bool, Vec<u64>) = if let Some(violation) = root.sim().violations().first() {
         tally.found = Some((Vec::new(), violation.clone()));
-        false
+        (false, vec![root.fingerprint()])
     } else if config.dfs {
-        depth_first(config, root, &mut tally)
+        let (complete, visited) = depth_first(config, root, &mut tally);
+        (complete, if keep_met { visited.into_keys().collect() } else { Vec::new() })
     } else {
-        breadth_first(config, root, &mut tally)
+        let (complete, frontier) = breadth_first_met(config, root, &mut tally);
+        (complete, if keep_met { frontier.seen.into_keys().collect() } else { Vec::new() })
     };
     tally.progress.elapsed_s = elapsed();
     (tally.report_progress)(&tally.progress);
     let complete = complete && !tally.cancelled;
     let counterexample = tally.found.map(|(events, violation)| Counterexample::new(&start, &events, &violation));
     let bugs = origin.bugs(config);
-    Ok(Report::new(&ExploreConfig { bugs, ..config.clone() }, &tally.progress, complete, counterexample))
+    Ok((Report::new(&ExploreConfig { bugs, ..config.clone() }, &tally.progress, complete, counterexample), met))
 }
 
 /// The events enabled in `world`, but only this shard's share of the first ones.
@@ -176,11 +199,6 @@ impl Frontier {
         }
         false
     }
-}
-
-/// Returns whether the bounded space was exhausted.
-fn breadth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
-    breadth_first_met(config, root, tally).0
 }
 
 /// The breadth-first search, and every state it met.
@@ -346,9 +364,9 @@ struct Frame {
     next: usize,
 }
 
-/// Returns whether the bounded space was exhausted. A state is expanded again when met at a smaller depth than
-/// before: with a depth bound, the deeper visit may have been cut short.
-fn depth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
+/// Returns whether the bounded space was exhausted, and every state met. A state is expanded again when met at a
+/// smaller depth than before: with a depth bound, the deeper visit may have been cut short.
+fn depth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> (bool, FxHashMap<u64, u32>) {
     let mut visited: FxHashMap<u64, u32> = FxHashMap::default();
     visited.insert(root.fingerprint(), 0);
     tally.progress.unique_states = 1;
@@ -364,13 +382,13 @@ fn depth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
         frame.next += 1;
         let mut child = frame.world.clone();
         if !tally.count(depth + 1) {
-            return false;
+            return (false, visited);
         }
         if let Some(violation) = child.apply(event) {
             let mut path: Vec<Event> = stack.iter().map(|frame| frame.events[frame.next - 1]).collect();
             path.truncate(depth as usize + 1);
             tally.found = Some((path, violation));
-            return false;
+            return (false, visited);
         }
         if child.sim().network().len() > usize::from(config.bounds.messages) {
             continue;
@@ -383,14 +401,14 @@ fn depth_first(config: &ExploreConfig, root: World, tally: &mut Tally) -> bool {
         }
         visited.insert(fingerprint, depth + 1);
         if tally.progress.unique_states >= config.states_max {
-            return false;
+            return (false, visited);
         }
         if depth + 1 < config.bounds.depth {
             let events = enabled(config, &child, depth + 1);
             stack.push(Frame { world: child, events, next: 0 });
         }
     }
-    true
+    (true, visited)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use synod::explore::{explore, merge, Bounds, ExploreConfig, Progress, Report, Shard};
+use synod::explore::{explore_met, merge, Bounds, ExploreConfig, Progress, Report, Shard};
 use synod::paxos::{Bug, BugSet};
 
 #[derive(Args)]
@@ -137,7 +137,7 @@ fn search(args: &SearchArgs) -> ExitCode {
     // States, unique states, depth, violations, over every thread.
     let totals = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
     let start = Instant::now();
-    let reports: Vec<Result<Report, String>> = std::thread::scope(|scope| {
+    let reports: Vec<Result<(Report, Vec<u64>), String>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|thread| {
                 let config = thread_config(&config, thread, threads);
@@ -155,7 +155,7 @@ fn search(args: &SearchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut report = if reports.len() == 1 { reports[0].clone() } else { merge_threads(&reports) };
+    let mut report = merge_threads(reports);
     report.shard = config.shard;
     print_report(&report, args.json)
 }
@@ -174,7 +174,7 @@ fn run_thread(
     bar: &ProgressBar,
     totals: &[AtomicU64; 4],
     start: Instant,
-) -> Result<Report, String> {
+) -> Result<(Report, Vec<u64>), String> {
     let mut last = Progress::default();
     let mut on_progress = |progress: &Progress| {
         let states =
@@ -188,17 +188,25 @@ fn run_thread(
         bar.set_message(format!("{states} states, {unique} unique, depth {depth}, {rate:.0} unique states/s"));
         totals[3].load(Ordering::Relaxed) == 0
     };
-    let report = explore(config, &mut on_progress, &|| start.elapsed().as_secs_f64())?;
+    let (report, met) = explore_met(config, &mut on_progress, &|| start.elapsed().as_secs_f64())?;
     if report.violations > 0 {
         totals[3].fetch_add(1, Ordering::Relaxed);
     }
-    Ok(report)
+    Ok((report, met))
 }
 
-/// The threads of one process: one search, so their shards merge as the whole search (not as shards).
-fn merge_threads(reports: &[Report]) -> Report {
-    let mut merged = merge(reports).expect("the threads' shards make one search");
+/// The threads of one process: one search, so their shards merge as the whole search (not as shards), and a
+/// state two threads met counts once (unlike `explore merge` of separate processes, which has only counts).
+fn merge_threads(results: Vec<(Report, Vec<u64>)>) -> Report {
+    let reports: Vec<Report> = results.iter().map(|(report, _)| report.clone()).collect();
+    if let [only] = &reports[..] {
+        return only.clone();
+    }
+    let mut merged = merge(&reports).expect("the threads' shards make one search");
+    let met: std::collections::HashSet<u64> = results.into_iter().flat_map(|(_, met)| met).collect();
     merged.shard = None;
+    merged.unique_states = met.len() as u64;
+    merged.states_per_s = merged.unique_states as f64 / merged.elapsed_s.max(1e-9);
     merged
 }
 
