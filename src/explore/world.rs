@@ -218,10 +218,13 @@ impl World {
         self.hash_history(&mut state);
         self.sim.checker().fingerprint(&mut state);
         self.spent.hash(&mut state);
-        // The operator: the configuration it saw in effect and the change it asks for (nothing before issue 20's
-        // events, so the states of runs without them hash as before).
+        // The operator: the configuration it saw in effect, the change it asks for, and how new a configuration must
+        // be to count as that change in effect (which decides when the operator shuts removed nodes down), but not
+        // when it was asked for, which stepping never reads (nothing before issue 20's events, so the states of runs
+        // without them hash as before).
         if self.spent.reconfigs > 0 {
-            (self.sim.members(), self.sim.reconfiguration().map(|change| change.target)).hash(&mut state);
+            let change = self.sim.reconfiguration().map(|change| (change.target, change.newer_than));
+            (self.sim.members(), change).hash(&mut state);
         }
         state.finish()
     }
