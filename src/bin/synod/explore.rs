@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use synod::explore::{explore_met, merge, Bounds, ExploreConfig, Progress, Report, Shard};
+use synod::explore::{explore, explore_met, merge, Bounds, ExploreConfig, Progress, Report, Shard};
 use synod::paxos::{Bug, BugSet};
 
 #[derive(Args)]
@@ -142,7 +142,7 @@ fn search(args: &SearchArgs) -> ExitCode {
             .map(|thread| {
                 let config = thread_config(&config, thread, threads);
                 let (bar, totals) = (&bar, &totals);
-                scope.spawn(move || run_thread(&config, bar, totals, start))
+                scope.spawn(move || run_thread(&config, threads > 1, bar, totals, start))
             })
             .collect();
         workers.into_iter().map(|worker| worker.join().expect("explore worker")).collect()
@@ -168,9 +168,11 @@ fn thread_config(config: &ExploreConfig, thread: usize, threads: usize) -> Explo
     ExploreConfig { shard: shard.or(config.shard), ..config.clone() }
 }
 
-/// Runs one thread's share; stops when another thread found a violation (`totals[3]`).
+/// Runs one thread's share; stops when another thread found a violation (`totals[3]`). With `several` threads it
+/// also returns the fingerprints of the states it met.
 fn run_thread(
     config: &ExploreConfig,
+    several: bool,
     bar: &ProgressBar,
     totals: &[AtomicU64; 4],
     start: Instant,
@@ -188,7 +190,13 @@ fn run_thread(
         bar.set_message(format!("{states} states, {unique} unique, depth {depth}, {rate:.0} unique states/s"));
         totals[3].load(Ordering::Relaxed) == 0
     };
-    let (report, met) = explore_met(config, &mut on_progress, &|| start.elapsed().as_secs_f64())?;
+    let clock = || start.elapsed().as_secs_f64();
+    // Only several threads need the states met, to count a state two of them met once.
+    let (report, met) = if several {
+        explore_met(config, &mut on_progress, &clock)?
+    } else {
+        (explore(config, &mut on_progress, &clock)?, Vec::new())
+    };
     if report.violations > 0 {
         totals[3].fetch_add(1, Ordering::Relaxed);
     }
@@ -198,12 +206,12 @@ fn run_thread(
 /// The threads of one process: one search, so their shards merge as the whole search (not as shards), and a
 /// state two threads met counts once (unlike `explore merge` of separate processes, which has only counts).
 fn merge_threads(results: Vec<(Report, Vec<u64>)>) -> Report {
-    let reports: Vec<Report> = results.iter().map(|(report, _)| report.clone()).collect();
-    if let [only] = &reports[..] {
-        return only.clone();
+    let (mut reports, met): (Vec<Report>, Vec<Vec<u64>>) = results.into_iter().unzip();
+    if reports.len() == 1 {
+        return reports.remove(0);
     }
     let mut merged = merge(&reports).expect("the threads' shards make one search");
-    let met: std::collections::HashSet<u64> = results.into_iter().flat_map(|(_, met)| met).collect();
+    let met: std::collections::HashSet<u64> = met.into_iter().flatten().collect();
     merged.shard = None;
     merged.unique_states = met.len() as u64;
     merged.states_per_s = merged.unique_states as f64 / merged.elapsed_s.max(1e-9);
