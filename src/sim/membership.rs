@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use crate::paxos::{Members, NodeId, RoleKind, Slot};
 
-use super::simulator::{KvNode, Machine, Sim};
+use super::simulator::{Machine, Sim};
 use super::TraceEvent;
 
 /// Cluster sizes the simulator lets a change reach.
@@ -41,10 +41,6 @@ impl Sim {
     /// Machines that are neither retired nor never started: every node that may still run.
     pub fn active_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
         (1..=self.machines.len() as NodeId).filter(|id| !self.machines[*id as usize - 1].retired)
-    }
-
-    fn running_nodes(&self) -> impl Iterator<Item = &KvNode> + '_ {
-        self.machines.iter().filter_map(|machine| machine.node.as_deref())
     }
 
     /// Why a change cannot start now, if it cannot.

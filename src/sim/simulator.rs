@@ -284,6 +284,11 @@ impl Sim {
         self.machines.get(id as usize - 1)?.node.as_deref()
     }
 
+    /// The nodes that run now (a crashed or retired machine has none).
+    pub(super) fn running_nodes(&self) -> impl Iterator<Item = &KvNode> + '_ {
+        self.machines.iter().filter_map(|machine| machine.node.as_deref())
+    }
+
     pub fn network(&self) -> &Network {
         &self.network
     }
@@ -845,7 +850,7 @@ impl Sim {
                 client.outstanding.as_ref().map(|o| format!("client {} #{}: {}", client.id, o.seq, o.command))
             })
             .collect();
-        let nodes: Vec<&KvNode> = self.machines.iter().filter_map(|machine| machine.node.as_deref()).collect();
+        let nodes: Vec<&KvNode> = self.running_nodes().collect();
         let highest = nodes.iter().map(|node| node.applied_upto()).max().unwrap_or(0);
         let leaders = nodes.iter().filter(|node| node.role() == RoleKind::Leader).count();
         let converged = nodes.iter().all(|node| node.applied_upto() == highest) && leaders == 1;
