@@ -133,6 +133,29 @@ pub struct Violation {
     pub tick: u64,
 }
 
+impl Violation {
+    /// A panic in the core, caught while running `seed`, as the violation it is (the fuzzer's and the shrinker's
+    /// runs report it like any other, so a crash counts and can be shrunk).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_panic(seed: u64, panic: Box<dyn std::any::Any + Send>) -> Violation {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
+            .unwrap_or_else(|| "a panic without a message".into());
+        Violation {
+            class: ViolationClass::Panic,
+            invariant: names::NO_PANIC.into(),
+            slot: None,
+            nodes: vec![],
+            values: vec![],
+            detail: format!("seed {seed}: {message}"),
+            step: 0,
+            tick: 0,
+        }
+    }
+}
+
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} violation `{}` at step {} (tick {})", self.class.name(), self.invariant, self.step, self.tick)?;
@@ -1060,5 +1083,18 @@ mod tests {
             &Request { client: 1, seq: 1, command: KvCommand::Put { key: "k".into(), value: "v".into() } },
         );
         assert_ne!(state_digest(&a), state_digest(&b));
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_caught_panic_becomes_a_violation_naming_the_seed_and_the_message() {
+        let formatted = std::panic::catch_unwind(|| panic!("slot {} chosen twice", 7)).unwrap_err();
+        let violation = Violation::from_panic(42, formatted);
+        assert_eq!((violation.class, violation.invariant.as_str()), (ViolationClass::Panic, names::NO_PANIC));
+        assert_eq!(violation.detail, "seed 42: slot 7 chosen twice");
+        let literal = std::panic::catch_unwind(|| panic!("a literal")).unwrap_err();
+        assert_eq!(Violation::from_panic(3, literal).detail, "seed 3: a literal");
+        let other = std::panic::catch_unwind(|| std::panic::panic_any(17_u8)).unwrap_err();
+        assert_eq!(Violation::from_panic(3, other).detail, "seed 3: a panic without a message");
     }
 }

@@ -22,24 +22,9 @@ pub struct SeedOutcome {
 pub fn run_seed(config: &SimConfig, seed: u64) -> SeedOutcome {
     #[cfg(not(target_arch = "wasm32"))]
     {
-        use crate::check::invariants::{names, ViolationClass};
         let run = std::panic::catch_unwind(|| run_seed_unguarded(config, seed));
         run.unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
-                .unwrap_or_else(|| "a panic without a message".into());
-            let violation = Violation {
-                class: ViolationClass::Panic,
-                invariant: names::NO_PANIC.into(),
-                slot: None,
-                nodes: vec![],
-                values: vec![],
-                detail: format!("seed {seed}: {message}"),
-                step: 0,
-                tick: 0,
-            };
+            let violation = Violation::from_panic(seed, panic);
             SeedOutcome { seed, trace_hash: 0, ticks: 0, operations: 0, violations: vec![violation], undecided: None }
         })
     }

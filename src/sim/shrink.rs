@@ -216,25 +216,8 @@ pub fn run_gated(config: &SimConfig, seed: u64, keep: Option<BTreeSet<u64>>) -> 
     };
     #[cfg(not(target_arch = "wasm32"))]
     {
-        use crate::check::invariants::{names, ViolationClass};
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|text| text.to_string()))
-                .unwrap_or_else(|| "a panic without a message".into());
-            let violation = Violation {
-                class: ViolationClass::Panic,
-                invariant: names::NO_PANIC.into(),
-                slot: None,
-                nodes: vec![],
-                values: vec![],
-                detail: format!("seed {seed}: {message}"),
-                step: 0,
-                tick: 0,
-            };
-            (vec![violation], Vec::new())
-        })
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+            .unwrap_or_else(|panic| (vec![Violation::from_panic(seed, panic)], Vec::new()))
     }
     #[cfg(target_arch = "wasm32")]
     run()
