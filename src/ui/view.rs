@@ -244,7 +244,7 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
     let members = sim.members();
     let nodes = sim.machines().iter().enumerate().map(|(index, machine)| {
         let id = index as NodeId + 1;
-        NodeView { member: members.contains(id), retired: machine.retired, ..node_view(id, machine, windows) }
+        node_view(id, machine, members.contains(id), windows)
     });
     let network = sim.network();
     let messages: Vec<MessageView> = network
@@ -278,10 +278,11 @@ pub fn from_sim(sim: &Sim, windows: &LogWindows) -> ClusterView {
     }
 }
 
-/// One node's card: its memory and log if it runs, else what its disk would reload.
-fn node_view(id: NodeId, machine: &Machine, windows: &LogWindows) -> NodeView {
+/// One node's card: its memory and log if it runs, else what its disk would reload. `member`: whether the
+/// configuration in effect counts it.
+fn node_view(id: NodeId, machine: &Machine, member: bool, windows: &LogWindows) -> NodeView {
     let disk = disk_view(machine);
-    let Some(node) = &machine.node else { return down_node_view(id, machine, disk) };
+    let Some(node) = &machine.node else { return down_node_view(id, machine, member, disk) };
     let log_start = node.log().start();
     let log_end = node.log().end().max(log_start);
     let newest = log_end.saturating_sub(1);
@@ -315,13 +316,13 @@ fn node_view(id: NodeId, machine: &Machine, windows: &LogWindows) -> NodeView {
         kv: Rc::from(kv),
         disk,
         changes: Rc::from(Vec::new()),
-        member: false,
-        retired: false,
+        member,
+        retired: machine.retired,
     }
 }
 
 /// A node that is down: what its disk would reload, read only.
-fn down_node_view(id: NodeId, machine: &Machine, disk: DiskView) -> NodeView {
+fn down_node_view(id: NodeId, machine: &Machine, member: bool, disk: DiskView) -> NodeView {
     let durable = machine.storage.durable();
     let log_end = durable.entries.keys().next_back().map_or(durable.log_start(), |slot| slot + 1);
     NodeView {
@@ -341,8 +342,8 @@ fn down_node_view(id: NodeId, machine: &Machine, disk: DiskView) -> NodeView {
         memory: None,
         disk,
         changes: Rc::from(Vec::new()),
-        member: false,
-        retired: false,
+        member,
+        retired: machine.retired,
     }
 }
 
