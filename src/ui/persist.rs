@@ -413,46 +413,8 @@ impl Persistence {
             return None;
         }
         if let Some((node, by, loaded)) = disk.take_read_back() {
-            let expected = runner.sim().machines()[node as usize - 1].storage.durable();
-            match loaded {
-                Ok(state) if &state == expected => {
-                    let tick = match by {
-                        RestartBy::Visitor => runner.now(),
-                        RestartBy::Recorded(tick) => tick,
-                    };
-                    self.read_back = Some(format!(
-                        "Node {node} read back from IndexedDB for its restart at tick {tick}: promise {}, {} log \
-                         {}, chosen below slot {}; equal to the simulator's disk.",
-                        if state.promised.is_zero() { "none".to_owned() } else { state.promised.to_string() },
-                        state.entries.len(),
-                        if state.entries.len() == 1 { "entry" } else { "entries" },
-                        state.chosen_upto
-                    ));
-                    self.generation += 1;
-                    match by {
-                        RestartBy::Visitor => runner.act(UserAction::Restart { node }),
-                        RestartBy::Recorded(tick) => self.checked.push((tick, node)),
-                    }
-                }
-                Ok(state) => {
-                    let why = format!(
-                        "node {node} was not restarted: IndexedDB holds promise {}, {} entries, chosen below {}, \
-                         but the simulator's disk holds promise {}, {} entries, chosen below {}",
-                        state.promised,
-                        state.entries.len(),
-                        state.chosen_upto,
-                        expected.promised,
-                        expected.entries.len(),
-                        expected.chosen_upto
-                    );
-                    self.stop(&why, true);
-                    return None;
-                }
-                Err(error) => {
-                    let error = error.to_string();
-                    self.stop(&format!("node {node} was not restarted: {error}"), true);
-                    return None;
-                }
+            if !self.finish_restart(runner, node, by, loaded) {
+                return None;
             }
         }
         let State::Driving(disk) = &mut self.state else { return None };
@@ -468,6 +430,60 @@ impl Persistence {
         let (node, by) = self.restarts.pop_front()?;
         let State::Driving(disk) = &mut self.state else { return None };
         Some(disk.read_back(node, by))
+    }
+
+    /// A node's records read back from IndexedDB for its restart: if they equal the simulator's disk, the
+    /// restart goes ahead (or, replayed, is checked); otherwise persistence stops, saying why. False if it
+    /// stopped.
+    fn finish_restart(
+        &mut self,
+        runner: &mut Runner,
+        node: NodeId,
+        by: RestartBy,
+        loaded: Result<KvDurable, StorageError>,
+    ) -> bool {
+        let expected = runner.sim().machines()[node as usize - 1].storage.durable();
+        match loaded {
+            Ok(state) if &state == expected => {
+                let tick = match by {
+                    RestartBy::Visitor => runner.now(),
+                    RestartBy::Recorded(tick) => tick,
+                };
+                self.read_back = Some(format!(
+                    "Node {node} read back from IndexedDB for its restart at tick {tick}: promise {}, {} log \
+                     {}, chosen below slot {}; equal to the simulator's disk.",
+                    if state.promised.is_zero() { "none".to_owned() } else { state.promised.to_string() },
+                    state.entries.len(),
+                    if state.entries.len() == 1 { "entry" } else { "entries" },
+                    state.chosen_upto
+                ));
+                self.generation += 1;
+                match by {
+                    RestartBy::Visitor => runner.act(UserAction::Restart { node }),
+                    RestartBy::Recorded(tick) => self.checked.push((tick, node)),
+                }
+            }
+            Ok(state) => {
+                let why = format!(
+                    "node {node} was not restarted: IndexedDB holds promise {}, {} entries, chosen below {}, \
+                     but the simulator's disk holds promise {}, {} entries, chosen below {}",
+                    state.promised,
+                    state.entries.len(),
+                    state.chosen_upto,
+                    expected.promised,
+                    expected.entries.len(),
+                    expected.chosen_upto
+                );
+                self.stop(&why, true);
+                return false;
+            }
+            Err(error) => {
+                let error = error.to_string();
+                self.stop(&format!("node {node} was not restarted: {error}"), true);
+                return false;
+            }
+        }
+        true
     }
 
     /// After time travel or a new run: rewrite every node's records from the simulator at the next sync.
@@ -596,24 +612,44 @@ fn placeholder_runner() -> Runner {
 }
 
 async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) -> Result<(), StorageError> {
-    // 1. The driver lock: only one tab drives a cluster.
-    let held = host.borrow_mut().persistence().lock.take();
     let mut cluster = cluster.to_owned();
+    if !claim_cluster(host, &mut cluster, how).await? {
+        return Ok(());
+    }
+    // A reset (or a fresh start) deletes the database first.
+    let fresh_start = matches!(how, Open::Reset | Open::Fresh);
+    if fresh_start {
+        clear_cluster(&cluster).await?;
+    }
+    let db = ClusterDb::open(&cluster).await?;
+    let stored: Option<StoredRun> = if fresh_start { None } else { db.get_trace(RUN_DOCUMENT).await? };
+    let restored = match stored {
+        Some(stored) => Some(restore(&db, &stored).await?),
+        None => None,
+    };
+    start_driving(&mut *host.borrow_mut(), &cluster, how, db, restored)
+}
+
+/// The driver lock, since only one tab drives a cluster: kept if this tab holds it, else taken, and watched.
+/// False when another tab holds it (persistence then stops, saying so). For [`Open::Fresh`], `cluster` becomes
+/// the name of the free spare it locked.
+async fn claim_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &mut String, how: Open) -> Result<bool, StorageError> {
+    let held = host.borrow_mut().persistence().lock.take();
     let lock = match (held, how) {
         (Some(lock), _) if lock.is_held() => Some(lock),
-        (_, Open::TakeOver) => Some(take_over_cluster(&cluster).await?),
+        (_, Open::TakeOver) => Some(take_over_cluster(cluster).await?),
         (_, Open::Fresh) => {
-            let (free, lock) = lock_free_spare(&cluster).await?;
-            cluster = free;
-            host.borrow_mut().persistence().choice = DiskChoice::indexeddb(&cluster);
+            let (free, lock) = lock_free_spare(cluster).await?;
+            *cluster = free;
+            host.borrow_mut().persistence().choice = DiskChoice::indexeddb(cluster);
             lock
         }
-        _ => match try_lock_cluster(&cluster).await? {
+        _ => match try_lock_cluster(cluster).await? {
             LockAttempt::Acquired(lock) => Some(lock),
             LockAttempt::Unsupported => None,
             LockAttempt::HeldElsewhere => {
                 host.borrow_mut().persistence().stop_for_another_tab();
-                return Ok(());
+                return Ok(false);
             }
         },
     };
@@ -621,19 +657,18 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
         watch_lock(host, lock);
     }
     host.borrow_mut().persistence().lock = lock;
-    // 2. A reset (or a fresh start) deletes the database first.
-    let fresh_start = matches!(how, Open::Reset | Open::Fresh);
-    if fresh_start {
-        clear_cluster(&cluster).await?;
-    }
-    // 3. The database and the run it holds.
-    let db = ClusterDb::open(&cluster).await?;
-    let stored: Option<StoredRun> = if fresh_start { None } else { db.get_trace(RUN_DOCUMENT).await? };
-    let restored = match stored {
-        Some(stored) => Some(restore(&db, &stored).await?),
-        None => None,
-    };
-    let mut h = host.borrow_mut();
+    Ok(true)
+}
+
+/// Drives `db` from now on: with the run restored from it, or with the current run (fresh, or one that ran in
+/// memory while the database opened), written in full.
+fn start_driving<H: Host>(
+    h: &mut H,
+    cluster: &str,
+    how: Open,
+    db: ClusterDb,
+    restored: Option<(Runner, Vec<KvDurable>)>,
+) -> Result<(), StorageError> {
     let fresh = restored.is_none();
     match restored {
         Some((runner, states)) => {
@@ -650,11 +685,10 @@ async fn open_cluster<H: Host>(host: &Rc<RefCell<H>>, cluster: &str, how: Open) 
             h.persistence().state = State::Driving(Disk::new(db, vec![KvDurable::default(); NODES_MAX], None));
         }
     }
-    let summary = h.persistence().driving_summary(&cluster, how);
+    let summary = h.persistence().driving_summary(cluster, how);
     h.persistence().set_status(StorageStatus { summary, ..StorageStatus::default() });
     let mut runner = std::mem::replace(h.runner(), placeholder_runner());
     if fresh {
-        // The current run (fresh, or one that ran in memory while the database opened) is written in full.
         h.persistence().rewrite(&mut runner);
         if how == Open::Reset {
             runner.say_line(format!("Cluster {cluster:?} was reset: everything stored was deleted."));
