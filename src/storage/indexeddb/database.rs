@@ -9,7 +9,7 @@ use js_sys::Array;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Event, IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbTransaction, IdbVersionChangeEvent};
+use web_sys::{DomException, Event, IdbDatabase, IdbFactory, IdbOpenDbRequest, IdbTransaction, IdbVersionChangeEvent};
 
 use super::js::{self, Durability};
 use super::IndexedDbStorage;
@@ -160,6 +160,66 @@ fn idb_error(context: &str) -> impl Fn(idb::Error) -> StorageError + '_ {
     move |error| StorageError::Other(format!("{context}: {error}"))
 }
 
+/// Why opening `cluster`'s database failed, from the request's exception and, if the upgrade itself failed,
+/// its reason.
+fn open_failure(cluster: &str, exception: Option<DomException>, upgrade_failure: Option<String>) -> StorageError {
+    let (kind, message) = exception.map(|e| (e.name(), e.message())).unwrap_or_default();
+    match (kind.as_str(), upgrade_failure) {
+        (_, Some(why)) => StorageError::Corrupt(format!("cannot create the stores of cluster {cluster:?}: {why}")),
+        ("VersionError", _) => StorageError::Corrupt(format!(
+            "cluster {cluster:?} was stored by a newer build of Synod (database version above {}); use that build, \
+             or reset the cluster",
+            codec::DATABASE_VERSION
+        )),
+        ("QuotaExceededError", _) => {
+            StorageError::QuotaExceeded(format!("no room to create cluster {cluster:?}: {message}"))
+        }
+        _ => StorageError::Unavailable(format!("cannot open cluster {cluster:?}: {kind}: {message}")),
+    }
+}
+
+/// One node's records as read, decoded into its durable state, and whether any was of an older schema.
+fn decode_node<C, Snap>(
+    node: NodeId,
+    acceptor: Option<JsValue>,
+    snapshot: Option<JsValue>,
+    keys: &[JsValue],
+    values: &[JsValue],
+) -> Result<(DurableState<C, Snap>, bool), StorageError>
+where
+    C: Clone + Stored,
+    Snap: Clone + Stored,
+{
+    assert_eq!(keys.len(), values.len(), "getAllKeys and getAll over one range in one transaction agree");
+    let mut migrated = false;
+    let acceptor = match acceptor {
+        Some(value) => {
+            let decoded = codec::decode_acceptor(node, &text(stores::ACCEPTOR, RecordKey::Node(node), &value)?)?;
+            migrated |= decoded.migrated;
+            Some(decoded.value)
+        }
+        None => None,
+    };
+    let snapshot = match snapshot {
+        Some(value) => {
+            let json = text(stores::SNAPSHOTS, RecordKey::Node(node), &value)?;
+            let decoded = codec::decode_snapshot(node, &json)?;
+            migrated |= decoded.migrated;
+            Some(decoded.value)
+        }
+        None => None,
+    };
+    let mut entries = Vec::with_capacity(keys.len());
+    for (key, value) in keys.iter().zip(values) {
+        let slot = slot_of(node, key)?;
+        let decoded = codec::decode_entry(node, slot, &text(stores::ENTRIES, RecordKey::Entry(node, slot), value)?)?;
+        migrated |= decoded.migrated;
+        entries.push((slot, decoded.value));
+    }
+    let state = NodeRecords { node, acceptor, snapshot, entries }.into_state()?;
+    Ok((state, migrated))
+}
+
 impl ClusterDb {
     /// Opens (creating or upgrading) the database of `cluster`. Errors:
     /// - `Unavailable`: no IndexedDB here (disabled, a private window that refuses it, an opaque origin); the
@@ -220,21 +280,7 @@ impl ClusterDb {
         request.set_onupgradeneeded(None);
         drop(on_upgrade);
         if let Err(exception) = outcome {
-            let (kind, message) = exception.map(|e| (e.name(), e.message())).unwrap_or_default();
-            return Err(match (kind.as_str(), upgrade_failure.borrow().clone()) {
-                (_, Some(why)) => {
-                    StorageError::Corrupt(format!("cannot create the stores of cluster {cluster:?}: {why}"))
-                }
-                ("VersionError", _) => StorageError::Corrupt(format!(
-                    "cluster {cluster:?} was stored by a newer build of Synod (database version above {}); use \
-                     that build, or reset the cluster",
-                    codec::DATABASE_VERSION
-                )),
-                ("QuotaExceededError", _) => {
-                    StorageError::QuotaExceeded(format!("no room to create cluster {cluster:?}: {message}"))
-                }
-                _ => StorageError::Unavailable(format!("cannot open cluster {cluster:?}: {kind}: {message}")),
-            });
+            return Err(open_failure(cluster, exception, upgrade_failure.borrow().clone()));
         }
         let database: IdbDatabase = request
             .result()
@@ -330,35 +376,7 @@ impl ClusterDb {
             let context = "cannot read a node";
             let (acceptor, snapshot) = (acceptor.map_err(idb_error(context))?, snapshot.map_err(idb_error(context))?);
             let (keys, values) = (keys.map_err(idb_error(context))?, values.map_err(idb_error(context))?);
-            assert_eq!(keys.len(), values.len(), "getAllKeys and getAll over one range in one transaction agree");
-            let mut migrated = false;
-            let acceptor = match acceptor {
-                Some(value) => {
-                    let decoded =
-                        codec::decode_acceptor(node, &text(stores::ACCEPTOR, RecordKey::Node(node), &value)?)?;
-                    migrated |= decoded.migrated;
-                    Some(decoded.value)
-                }
-                None => None,
-            };
-            let snapshot = match snapshot {
-                Some(value) => {
-                    let json = text(stores::SNAPSHOTS, RecordKey::Node(node), &value)?;
-                    let decoded = codec::decode_snapshot(node, &json)?;
-                    migrated |= decoded.migrated;
-                    Some(decoded.value)
-                }
-                None => None,
-            };
-            let mut decoded_entries = Vec::with_capacity(keys.len());
-            for (key, value) in keys.iter().zip(&values) {
-                let slot = slot_of(node, key)?;
-                let decoded =
-                    codec::decode_entry(node, slot, &text(stores::ENTRIES, RecordKey::Entry(node, slot), value)?)?;
-                migrated |= decoded.migrated;
-                decoded_entries.push((slot, decoded.value));
-            }
-            let state = NodeRecords { node, acceptor, snapshot, entries: decoded_entries }.into_state()?;
+            let (state, migrated) = decode_node(node, acceptor, snapshot, &keys, &values)?;
             if migrated {
                 self.write(node, &codec::plan_rewrite(&state)).await?;
             }
