@@ -12,7 +12,7 @@
 //!
 //! A chosen value never changes: learning a different value for a slot already known chosen is a broken invariant.
 
-use super::node::{Node, Role};
+use super::node::{extend_chosen_events, Node, Role};
 use super::{Ballot, Bug, Entry, Event, Message, NodeId, Record, Reply, Slot, Snapshot, StateMachine, Value};
 
 impl<S: StateMachine> Node<S> {
@@ -29,15 +29,12 @@ impl<S: StateMachine> Node<S> {
     /// The leader of `ballot` says every slot below `chosen_upto` is chosen. A slot whose entry we accepted
     /// in that same ballot holds the leader's value, which is the chosen one; other slots wait for catch-up.
     pub(super) fn learn_commit(&mut self, ballot: Ballot, chosen_upto: Slot) {
-        let end = chosen_upto.min(self.log.end());
         let mut learned = false;
-        for slot in self.first_unchosen..end {
-            if let Some(entry) = self.log.get_mut(slot) {
-                if !entry.chosen && entry.ballot == ballot {
-                    entry.chosen = true;
-                    learned = true;
-                    self.report_chosen(slot, ballot);
-                }
+        for (slot, entry) in self.log.range_mut(self.first_unchosen, chosen_upto) {
+            if !entry.chosen && entry.ballot == ballot {
+                entry.chosen = true;
+                learned = true;
+                extend_chosen_events(&mut self.events, slot, ballot);
             }
         }
         if learned {
@@ -124,10 +121,11 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn apply_chosen(&mut self) {
+        let (id, report_applied) = (self.config.id, self.config.report_applied);
         while self.applied_upto < self.first_unchosen {
             let slot = self.applied_upto;
             let entry = self.log.get(slot).expect("every slot below first_unchosen is held and chosen");
-            assert!(entry.chosen, "node {}: applying slot {slot}, which is not chosen", self.config.id);
+            assert!(entry.chosen, "node {id}: applying slot {slot}, which is not chosen");
             for request in entry.value.requests() {
                 let output = self.machine.apply(request);
                 // Most nodes answer no client for most slots: skip hashing when nobody waits.
@@ -135,7 +133,7 @@ impl<S: StateMachine> Node<S> {
                     let result = Ok((slot, output.clone()));
                     self.replies.push(Reply { client: request.client, seq: request.seq, result });
                 }
-                if self.config.report_applied {
+                if report_applied {
                     self.applied.push(super::Applied { slot, request: std::rc::Rc::clone(request), output });
                 }
             }
