@@ -152,7 +152,7 @@ impl<S: StateMachine> Node<S> {
         let mut membership = self.membership.clone();
         membership.forget_before(upto);
         let snapshot = Snapshot { upto, state: self.machine.snapshot(), membership };
-        self.records.push(Record::Snapshot(snapshot.clone()));
+        self.records.push(Record::Snapshot(Box::new(snapshot.clone())));
         self.snapshot = Some(snapshot);
         self.compact_to(upto);
         self.events.push(Event::SnapshotTaken { upto });
@@ -167,7 +167,7 @@ impl<S: StateMachine> Node<S> {
         self.machine.restore(&snapshot.state);
         self.adopt_membership(&snapshot.membership);
         let upto = snapshot.upto;
-        self.records.push(Record::Snapshot(snapshot.clone()));
+        self.records.push(Record::Snapshot(Box::new(snapshot.clone())));
         self.snapshot = Some(snapshot);
         self.compact_to(upto);
         self.events.push(Event::SnapshotInstalled { upto });

@@ -71,7 +71,11 @@ pub async fn every_record_type_round_trips<S: Storage<KvCommand, KvStore> + Sett
     assert_eq!(durable.chosen_upto, 3);
     storage.submit(WriteBatch {
         id: 2,
-        records: vec![Record::Snapshot(Snapshot { upto: 5, state: state.clone(), membership: Default::default() })],
+        records: vec![Record::Snapshot(Box::new(Snapshot {
+            upto: 5,
+            state: state.clone(),
+            membership: Default::default(),
+        }))],
     });
     storage.settle().await;
     assert_eq!(storage.poll_durable().expect("poll"), Some(2));
