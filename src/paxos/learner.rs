@@ -12,7 +12,7 @@
 //!
 //! A chosen value never changes: learning a different value for a slot already known chosen is a broken invariant.
 
-use super::node::{extend_chosen_events, Node, Role};
+use super::node::{Node, Role};
 use super::{Ballot, Bug, Entry, Event, Message, NodeId, Record, Reply, Slot, Snapshot, StateMachine, Value};
 
 impl<S: StateMachine> Node<S> {
@@ -29,12 +29,15 @@ impl<S: StateMachine> Node<S> {
     /// The leader of `ballot` says every slot below `chosen_upto` is chosen. A slot whose entry we accepted
     /// in that same ballot holds the leader's value, which is the chosen one; other slots wait for catch-up.
     pub(super) fn learn_commit(&mut self, ballot: Ballot, chosen_upto: Slot) {
+        let end = chosen_upto.min(self.log.end());
         let mut learned = false;
-        for (slot, entry) in self.log.range_mut(self.first_unchosen, chosen_upto) {
-            if !entry.chosen && entry.ballot == ballot {
-                entry.chosen = true;
-                learned = true;
-                extend_chosen_events(&mut self.events, slot, ballot);
+        for slot in self.first_unchosen..end {
+            if let Some(entry) = self.log.get_mut(slot) {
+                if !entry.chosen && entry.ballot == ballot {
+                    entry.chosen = true;
+                    learned = true;
+                    self.report_chosen(slot, ballot);
+                }
             }
         }
         if learned {
