@@ -181,6 +181,7 @@ impl Membership {
     }
 
     /// Whether `id` votes in any slot from `slot` on.
+    #[inline]
     pub fn includes_from(&self, slot: Slot, id: NodeId) -> bool {
         // The newest configuration governs every slot from its start on, so it is among those governing from any
         // `slot`: checking it first answers the common case (every member, on every message and every advance of
