@@ -109,7 +109,7 @@ async fn every_record_type_reads_back_through_a_fresh_connection() {
     one.submit(WriteBatch {
         id: 2,
         records: vec![
-            Record::Snapshot(snapshot.clone()),
+            Record::Snapshot(Box::new(snapshot.clone())),
             Record::Accept { slot: 7, ballot: Ballot::new(2, 3), value: batched },
         ],
     });
@@ -183,7 +183,7 @@ async fn a_write_that_commits_after_the_crash_is_undone() {
         id: 2,
         records: vec![
             Record::Promise(Ballot::new(9, 9)),
-            Record::Snapshot(Snapshot { upto: 6, state: KvStore::default(), membership: Default::default() }),
+            Record::Snapshot(Box::new(Snapshot { upto: 6, state: KvStore::default(), membership: Default::default() })),
             Record::Accept { slot: 20, ballot: Ballot::new(9, 9), value: command(20) },
         ],
     });
@@ -224,11 +224,11 @@ async fn recovery_equals_the_state_before_the_kill() {
             if step == 4 {
                 let mut state = KvStore::default();
                 std::rc::Rc::make_mut(&mut state.data).insert(format!("round{round}"), "done".into());
-                records.push(Record::Snapshot(Snapshot {
+                records.push(Record::Snapshot(Box::new(Snapshot {
                     upto: slot.saturating_sub(2),
                     state,
                     membership: Default::default(),
-                }));
+                })));
             }
             batches.push(WriteBatch { id, records });
         }
@@ -719,11 +719,11 @@ async fn benchmark_recovery_of_five_nodes() {
             let mut storage: KvIdb = db.node_storage(node).await.unwrap();
             let mut records = vec![Record::Promise(ballot), Record::ChosenUpTo(COMMANDS)];
             let batches = if compacted {
-                records.push(Record::Snapshot(Snapshot {
+                records.push(Record::Snapshot(Box::new(Snapshot {
                     upto: COMMANDS,
                     state: state.clone(),
                     membership: Default::default(),
-                }));
+                })));
                 accept_batches(COMMANDS + SUFFIX, SUFFIX).split_off((COMMANDS / SUFFIX) as usize)
             } else {
                 accept_batches(COMMANDS, 500)

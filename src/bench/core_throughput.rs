@@ -355,6 +355,15 @@ mod tests {
     }
 
     #[test]
+    fn what_every_replica_stores_per_slot_stays_small() {
+        // A log entry per slot and at least one record per accept on every replica, most of it in memory the run
+        // has not touched before: each byte here costs page faults (BENCHMARKS.md, issue 21).
+        assert_eq!(std::mem::size_of::<crate::paxos::Entry<BenchPut>>(), 24);
+        assert_eq!(std::mem::size_of::<Option<crate::paxos::Entry<BenchPut>>>(), 24);
+        assert_eq!(std::mem::size_of::<BenchRecord>(), 32);
+    }
+
+    #[test]
     fn the_median_is_the_middle_value() {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), 2.5);

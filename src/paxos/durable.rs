@@ -26,8 +26,9 @@ pub enum Record<C, Snap> {
     Chosen { slot: Slot, ballot: Ballot, value: Value<C> },
     /// Every slot below this is chosen, with the value this log holds for it.
     ChosenUpTo(Slot),
-    /// The state machine as of `upto`; every entry below `upto` is dropped (log compaction).
-    Snapshot(Snapshot<Snap>),
+    /// The state machine as of `upto`; every entry below `upto` is dropped (log compaction). Boxed: snapshots are
+    /// rare, and the largest variant sets the size of every record, one or more per slot on every replica.
+    Snapshot(Box<Snapshot<Snap>>),
 }
 
 impl<C, Snap> Record<C, Snap> {
@@ -108,7 +109,7 @@ impl<C: Clone, Snap: Clone> DurableState<C, Snap> {
                 if snapshot.upto > self.log_start() {
                     self.entries = self.entries.split_off(&snapshot.upto);
                     self.chosen_upto = self.chosen_upto.max(snapshot.upto);
-                    self.snapshot = Some(snapshot.clone());
+                    self.snapshot = Some(Snapshot::clone(snapshot));
                 }
             }
         }

@@ -7,12 +7,6 @@ use super::node::{Node, Role};
 use super::{Ballot, Message, NodeId, Slot, StateMachine};
 
 impl<S: StateMachine> Node<S> {
-    pub(super) fn heard_from(&mut self, node: NodeId) {
-        if let Some(peer) = self.peers.get_mut(&node) {
-            peer.last_heard = Some(self.now);
-        }
-    }
-
     pub(super) fn is_alive(&self, node: NodeId) -> bool {
         if node == self.config.id {
             return true;

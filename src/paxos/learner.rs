@@ -124,10 +124,11 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn apply_chosen(&mut self) {
+        let (id, report_applied) = (self.config.id, self.config.report_applied);
         while self.applied_upto < self.first_unchosen {
             let slot = self.applied_upto;
             let entry = self.log.get(slot).expect("every slot below first_unchosen is held and chosen");
-            assert!(entry.chosen, "node {}: applying slot {slot}, which is not chosen", self.config.id);
+            assert!(entry.chosen, "node {id}: applying slot {slot}, which is not chosen");
             for request in entry.value.requests() {
                 let output = self.machine.apply(request);
                 // Most nodes answer no client for most slots: skip hashing when nobody waits.
@@ -135,7 +136,7 @@ impl<S: StateMachine> Node<S> {
                     let result = Ok((slot, output.clone()));
                     self.replies.push(Reply { client: request.client, seq: request.seq, result });
                 }
-                if self.config.report_applied {
+                if report_applied {
                     self.applied.push(super::Applied { slot, request: std::rc::Rc::clone(request), output });
                 }
             }
@@ -154,7 +155,7 @@ impl<S: StateMachine> Node<S> {
         let mut membership = self.membership.clone();
         membership.forget_before(upto);
         let snapshot = Snapshot { upto, state: self.machine.snapshot(), membership };
-        self.records.push(Record::Snapshot(snapshot.clone()));
+        self.records.push(Record::Snapshot(Box::new(snapshot.clone())));
         self.snapshot = Some(snapshot);
         self.compact_to(upto);
         self.events.push(Event::SnapshotTaken { upto });
@@ -169,7 +170,7 @@ impl<S: StateMachine> Node<S> {
         self.machine.restore(&snapshot.state);
         self.adopt_membership(&snapshot.membership);
         let upto = snapshot.upto;
-        self.records.push(Record::Snapshot(snapshot.clone()));
+        self.records.push(Record::Snapshot(Box::new(snapshot.clone())));
         self.snapshot = Some(snapshot);
         self.compact_to(upto);
         self.events.push(Event::SnapshotInstalled { upto });

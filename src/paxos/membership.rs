@@ -151,6 +151,14 @@ impl Membership {
         self.0[index - 1].1
     }
 
+    /// The configuration that governs `slot`, and the first slot after it that another one governs (`Slot::MAX`
+    /// if none is known): a leader counting the votes of a run of slots looks the configuration up once.
+    pub fn span(&self, slot: Slot) -> (Members, Slot) {
+        let index = self.0.partition_point(|(from, _)| *from <= slot);
+        assert!(index > 0, "no configuration governs slot {slot}: {self:?}");
+        (self.0[index - 1].1, self.0.get(index).map_or(Slot::MAX, |(from, _)| *from))
+    }
+
     /// The newest configuration known: elections happen in it.
     pub fn latest(&self) -> Members {
         self.0.last().expect("a membership always holds a configuration").1
@@ -173,6 +181,7 @@ impl Membership {
     }
 
     /// Whether `id` votes in any slot from `slot` on.
+    #[inline]
     pub fn includes_from(&self, slot: Slot, id: NodeId) -> bool {
         // The newest configuration governs every slot from its start on, so it is among those governing from any
         // `slot`: checking it first answers the common case (every member, on every message and every advance of
@@ -226,6 +235,8 @@ mod tests {
         membership.record(10, Members::of([1, 2, 3, 4]), 4);
         assert_eq!(membership.at(13), Members::of([1, 2, 3]));
         assert_eq!(membership.at(14), Members::of([1, 2, 3, 4]));
+        assert_eq!(membership.span(13), (Members::of([1, 2, 3]), 14));
+        assert_eq!(membership.span(14), (Members::of([1, 2, 3, 4]), Slot::MAX));
         assert_eq!(membership.latest(), Members::of([1, 2, 3, 4]));
         assert_eq!(membership.governing(11, 15).count(), 2);
         assert_eq!(membership.governing(14, 15).count(), 1);

@@ -452,21 +452,30 @@ impl<S: StateMachine> Node<S> {
         let start = first_slot.max(leader.votes_start);
         let end = (first_slot + count).min(leader.next_slot);
         let minority = self.config.bugs.contains(Bug::MinorityQuorum);
+        let from_bit = Members::bit(from);
+        // The configuration of the slots being counted, with its quorum and the first slot it no longer governs.
+        let (mut members, mut quorum, mut governs_until) = (Members::EMPTY, 0, start);
         // Marks slots chosen as their votes reach a quorum, in the same pass (no list of them per message).
         let (mut quorum_reached, mut learned) = (false, false);
         for slot in start..end {
             // Each slot counts the votes of its own configuration (`membership.rs`); Bug::ReconfigWithoutOverlap
             // counts with the configuration it proposed from that slot on.
-            let members = match proposed_change {
-                Some((change_slot, proposed)) if slot >= change_slot => proposed,
-                _ => self.membership.at(slot),
-            };
+            match proposed_change {
+                Some((change_slot, proposed)) if slot >= change_slot => {
+                    (members, quorum, governs_until) = (proposed, proposed.quorum(minority), Slot::MAX)
+                }
+                _ if slot >= governs_until => {
+                    (members, governs_until) = self.membership.span(slot);
+                    quorum = members.quorum(minority);
+                }
+                _ => {}
+            }
             let votes = &mut leader.votes[(slot - leader.votes_start) as usize];
-            if *votes & Members::bit(from) != 0 || !members.contains(from) {
+            if *votes & from_bit != 0 || members.0 & from_bit == 0 {
                 continue;
             }
-            *votes |= Members::bit(from);
-            if members.count(*votes) != members.quorum(minority) {
+            *votes |= from_bit;
+            if members.count(*votes) != quorum {
                 continue;
             }
             quorum_reached = true;

@@ -275,7 +275,7 @@ fn recovery_reapplies_the_durable_chosen_prefix_on_top_of_the_snapshot() {
     let mut disk = DurableStateOf::<KvStore>::default();
     let mut state = KvStore::default();
     Rc::make_mut(&mut state.data).insert("k".into(), "snap".into());
-    disk.apply(&Record::Snapshot(Snapshot { upto: 3, state, membership: Default::default() }));
+    disk.apply(&Record::Snapshot(Box::new(Snapshot { upto: 3, state, membership: Default::default() })));
     disk.apply(&Record::Accept { slot: 3, ballot: Ballot::new(1, 3), value: put(9, "after") });
     disk.apply(&Record::ChosenUpTo(4));
     let recovered = KvNode::recover(Config::cluster(1, 3), &disk).unwrap();

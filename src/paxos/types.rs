@@ -14,7 +14,12 @@ pub const NODES_MAX: usize = 63;
 
 /// A ballot, ordered by round first and node id second, so two proposers never share one.
 /// `Ballot::ZERO` is below every ballot a proposer can use.
+///
+/// Packed (5 bytes, alignment 1): a ballot is stored in every log entry of every replica, and without the 3 bytes
+/// of padding an entry's `chosen` flag fits beside it, so an `Entry` is 24 bytes instead of 32. The fields are
+/// read by value (a packed field has no reference).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[repr(C, packed)]
 pub struct Ballot {
     pub round: u32,
     pub node: NodeId,
@@ -51,7 +56,8 @@ impl Ballot {
 
 impl std::fmt::Display for Ballot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.round, self.node)
+        let (round, node) = (self.round, self.node);
+        write!(f, "{round}.{node}")
     }
 }
 

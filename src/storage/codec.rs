@@ -558,7 +558,7 @@ mod tests {
                 *applied += 1;
                 let mut state = KvStore::default();
                 std::rc::Rc::make_mut(&mut state.data).insert(format!("applied{applied}"), "x".into());
-                Record::Snapshot(Snapshot { upto: slot, state, membership: Default::default() })
+                Record::Snapshot(Box::new(Snapshot { upto: slot, state, membership: Default::default() }))
             }
         }
     }
@@ -603,7 +603,7 @@ mod tests {
         let writes = plan_batch(&mut state, &batch(3, accepts.collect()));
         assert_eq!(writes.iter().map(Write::name).collect::<Vec<_>>(), ["put entry"; 3]);
         let snapshot =
-            Record::Snapshot(Snapshot { upto: 2, state: KvStore::default(), membership: Default::default() });
+            Record::Snapshot(Box::new(Snapshot { upto: 2, state: KvStore::default(), membership: Default::default() }));
         let writes = plan_batch(&mut state, &batch(4, vec![snapshot]));
         assert_eq!(writes[0], Write::DeleteEntries { from: 0, to: Some(2) });
         assert_eq!(

@@ -71,7 +71,11 @@ pub async fn every_record_type_round_trips<S: Storage<KvCommand, KvStore> + Sett
     assert_eq!(durable.chosen_upto, 3);
     storage.submit(WriteBatch {
         id: 2,
-        records: vec![Record::Snapshot(Snapshot { upto: 5, state: state.clone(), membership: Default::default() })],
+        records: vec![Record::Snapshot(Box::new(Snapshot {
+            upto: 5,
+            state: state.clone(),
+            membership: Default::default(),
+        }))],
     });
     storage.settle().await;
     assert_eq!(storage.poll_durable().expect("poll"), Some(2));
@@ -131,15 +135,15 @@ pub async fn a_crash_loses_exactly_the_unsynced_batches<S: Storage<KvCommand, Kv
     storage.submit(promise_batch(3, 8));
     assert_eq!(storage.unsynced(), 2);
     storage.crash();
-    assert_eq!(storage.durable().promised.round, 3, "the synced promise survives, the unsynced ones are lost");
+    assert_eq!({ storage.durable().promised.round }, 3, "the synced promise survives, the unsynced ones are lost");
     assert_eq!(storage.unsynced(), 0);
     storage.settle().await;
     assert_eq!(storage.poll_durable().expect("poll"), None, "a lost batch is never reported");
-    assert_eq!(storage.durable().promised.round, 3, "and never applied later");
+    assert_eq!({ storage.durable().promised.round }, 3, "and never applied later");
     storage.submit(promise_batch(1, 5));
     storage.settle().await;
     assert_eq!(storage.poll_durable().expect("poll"), Some(1), "the restarted node's first batch");
-    assert_eq!(storage.durable().promised.round, 5);
+    assert_eq!({ storage.durable().promised.round }, 5);
 }
 
 /// Runs every check, each on a fresh backend from `make`, which gets the check's name (e.g. to name a

@@ -113,7 +113,7 @@ mod tests {
         storage.submit(super::super::conformance::promise_batch(2, 7));
         assert_eq!(storage.unsynced(), 1);
         storage.crash();
-        assert_eq!(storage.durable().promised.round, 3, "the synced promise survives, the unsynced one is lost");
+        assert_eq!({ storage.durable().promised.round }, 3, "the synced promise survives, the unsynced one is lost");
         assert_eq!(storage.unsynced(), 0);
     }
 }
