@@ -144,19 +144,42 @@ enum Job {
     Wake(Vec<u64>),
 }
 
-/// A state the breadth-first search has met.
+/// A state the breadth-first search has met: 40 bytes with its key, as the map holds every state met and its
+/// probes miss the cache (its sleep set lies apart, in `Frontier::sleeping`, and is read only when the state is
+/// met again or expanded).
 struct Seen {
     /// The state it was first reached from, at its smallest depth, and the event taken; none for the start.
     parent: Option<(u64, Event)>,
     depth: u32,
+    /// Where its sleep set starts in `Frontier::sleeping`, and how long it is: what every path that reached it
+    /// allows it to skip (`reduction`).
+    sleep_at: u32,
+    sleep_len: u16,
     expanded: bool,
-    /// What it may skip: what every path that reached it allows (`reduction`).
-    sleep: SleepSet,
+}
+
+impl Seen {
+    /// A new state's entry; its sleep set is stored at the end of `sleeping`.
+    fn new(parent: Option<(u64, Event)>, depth: u32, sleeping: &mut Vec<Asleep>, sleep: &[Asleep]) -> Seen {
+        let sleep_at = u32::try_from(sleeping.len()).expect("fewer than 2^32 sleeping events stored");
+        let sleep_len = u16::try_from(sleep.len()).expect("a sleep set holds fewer than 2^16 events");
+        sleeping.extend_from_slice(sleep);
+        Seen { parent, depth, sleep_at, sleep_len, expanded: false }
+    }
+
+    /// Its sleep set, in `sleeping`.
+    fn sleep_mut<'a>(&self, sleeping: &'a mut [Asleep]) -> &'a mut [Asleep] {
+        &mut sleeping[self.sleep_at as usize..][..usize::from(self.sleep_len)]
+    }
 }
 
 /// The breadth-first search's memory: every state met, the queue, and how many queued states are held whole.
 struct Frontier {
     seen: FxHashMap<u64, Seen>,
+    /// Every met state's sleep set, one after another (`Seen::sleep_at`): one vector rather than one per state, a
+    /// million small blocks that lived as long as the search and scattered the allocator's free lists. A sleep set
+    /// only ever shrinks (`reduction::wake`), in place.
+    sleeping: Vec<Asleep>,
     queue: VecDeque<(Waiting, u64, Job)>,
     held: usize,
     held_max: usize,
@@ -165,6 +188,23 @@ struct Frontier {
 }
 
 impl Frontier {
+    fn new(held_max: usize) -> Frontier {
+        Frontier {
+            seen: FxHashMap::default(),
+            sleeping: Vec::new(),
+            queue: VecDeque::new(),
+            held: 0,
+            held_max: held_max.max(1),
+            reparented: false,
+        }
+    }
+
+    /// Records the start state.
+    fn meet_root(&mut self, root: &World, fingerprint: u64) {
+        self.seen.insert(fingerprint, Seen::new(None, 0, &mut self.sleeping, &[]));
+        self.push(root.clone(), fingerprint, Job::Expand);
+    }
+
     fn push(&mut self, world: World, fingerprint: u64, job: Job) {
         let waiting = if self.held < self.held_max {
             self.held += 1;
@@ -176,17 +216,18 @@ impl Frontier {
     }
 
     /// Records a child met from `parent` at `depth`; returns whether it is new.
-    fn meet(&mut self, child: World, fingerprint: u64, from: (u64, Event), depth: u32, sleep: SleepSet) -> bool {
+    fn meet(&mut self, child: World, fingerprint: u64, from: (u64, Event), depth: u32, sleep: &[Asleep]) -> bool {
         // One probe of the map, not a failed lookup and then an insert: its probes are a tenth of the search.
         let seen = match self.seen.entry(fingerprint) {
             Entry::Vacant(vacant) => {
-                vacant.insert(Seen { parent: Some(from), depth, expanded: false, sleep });
+                vacant.insert(Seen::new(Some(from), depth, &mut self.sleeping, sleep));
                 self.push(child, fingerprint, Job::Expand);
                 return true;
             }
             Entry::Occupied(occupied) => occupied.into_mut(),
         };
-        let woken = reduction::wake(&mut seen.sleep, &sleep);
+        let (woken, kept) = reduction::wake(seen.sleep_mut(&mut self.sleeping), sleep);
+        seen.sleep_len = kept as u16;
         if depth < seen.depth {
             // Met closer to the start (only after a re-expansion): its events get the depth they lacked.
             (seen.parent, seen.depth) = (Some(from), depth);
@@ -204,15 +245,8 @@ impl Frontier {
 /// The breadth-first search, and every state it met.
 fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> (bool, Frontier) {
     let root_fingerprint = root.fingerprint();
-    let mut frontier = Frontier {
-        seen: FxHashMap::default(),
-        queue: VecDeque::new(),
-        held: 0,
-        held_max: config.held_states_max.max(1),
-        reparented: false,
-    };
-    frontier.seen.insert(root_fingerprint, Seen { parent: None, depth: 0, expanded: false, sleep: Vec::new() });
-    frontier.push(root.clone(), root_fingerprint, Job::Expand);
+    let mut frontier = Frontier::new(config.held_states_max);
+    frontier.meet_root(&root, root_fingerprint);
     tally.progress.unique_states = 1;
     let mut replayed = ReplayedPath::default();
     while let Some((waiting, fingerprint, job)) = frontier.queue.pop_front() {
@@ -246,7 +280,8 @@ fn expand(
 ) -> bool {
     let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
     seen.expanded = true;
-    let (depth, sleep) = (seen.depth, seen.sleep.clone());
+    let depth = seen.depth;
+    let sleep: SleepSet = seen.sleep_mut(&mut frontier.sleeping).to_vec();
     if depth >= config.bounds.depth {
         return true;
     }
@@ -283,7 +318,7 @@ fn expand(
             taken.push(Asleep { key, footprint });
         }
         let child_fingerprint = child.fingerprint();
-        if frontier.meet(child, child_fingerprint, (fingerprint, event), depth + 1, child_sleep) {
+        if frontier.meet(child, child_fingerprint, (fingerprint, event), depth + 1, &child_sleep) {
             tally.progress.unique_states += 1;
             if tally.progress.unique_states >= config.states_max {
                 return false;
