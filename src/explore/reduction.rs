@@ -128,24 +128,25 @@ pub fn key(world: &World, event: Event) -> u64 {
     hasher.finish()
 }
 
-/// The child's sleep set after `taken` (with `footprint`) from a state with sleep set `sleeping`, whose events
-/// taken before it were `earlier`: every one of them that commutes with `taken` and still fits the messages bound
-/// in the child. `roomy` and `messages_left` describe the parent and the child as `World::roomy_bounds` and the
-/// messages bound minus the child's messages in flight.
-pub fn inherit(
+/// Appends to `child` (empty: the search reuses one vector for every child) the child's sleep set after `taken`
+/// (with `footprint`) from a state with sleep set `sleeping`, whose events taken before it were `earlier`: every
+/// one of them that commutes with `taken` and still fits the messages bound in the child. `roomy` and
+/// `messages_left` describe the parent and the child as `World::roomy_bounds` and the messages bound minus the
+/// child's messages in flight.
+pub fn inherit_into(
+    child: &mut SleepSet,
     sleeping: &[Asleep],
     earlier: &[Asleep],
     footprint: &Footprint,
     roomy: u8,
     messages_left: i64,
-) -> SleepSet {
-    sleeping
+) {
+    let inherited = sleeping
         .iter()
         .chain(earlier)
         .filter(|asleep| asleep.footprint.commutes_with(footprint, roomy))
-        .filter(|asleep| i64::from(asleep.footprint.growth.max(0)) <= messages_left)
-        .copied()
-        .collect()
+        .filter(|asleep| i64::from(asleep.footprint.growth.max(0)) <= messages_left);
+    child.extend(inherited);
 }
 
 /// What a stored sleep set loses when its state is met again with `met`: the events to take from it now (asleep
@@ -170,6 +171,18 @@ pub fn wake(stored: &mut [Asleep], met: &[Asleep]) -> (Vec<u64>, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inherit(
+        sleeping: &[Asleep],
+        earlier: &[Asleep],
+        footprint: &Footprint,
+        roomy: u8,
+        messages_left: i64,
+    ) -> SleepSet {
+        let mut child = SleepSet::new();
+        inherit_into(&mut child, sleeping, earlier, footprint, roomy, messages_left);
+        child
+    }
 
     fn footprint(nodes: u16, clients: bool, spent: u8) -> Footprint {
         Footprint { nodes, clients, ends_crashes: false, writes: false, spent, growth: 0 }

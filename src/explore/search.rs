@@ -185,6 +185,7 @@ struct Frontier {
     held_max: usize,
     /// A state met was given a new parent since the last rebuild (`ReplayedPath::forget`).
     reparented: bool,
+    buffers: SleepBuffers,
 }
 
 impl Frontier {
@@ -196,6 +197,7 @@ impl Frontier {
             held: 0,
             held_max: held_max.max(1),
             reparented: false,
+            buffers: SleepBuffers::default(),
         }
     }
 
@@ -269,6 +271,18 @@ fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> 
     (true, frontier)
 }
 
+/// The sleep sets `expand` works with, kept from one state to the next so that their vectors are allocated once,
+/// not for every state expanded and every child.
+#[derive(Default)]
+struct SleepBuffers {
+    /// The expanded state's sleep set.
+    sleep: SleepSet,
+    /// The events taken from it so far, with their footprints.
+    taken: SleepSet,
+    /// The sleep set of the child just computed.
+    child: SleepSet,
+}
+
 /// Takes the events of `job` from `world`; returns whether to go on (no violation, no limit reached).
 fn expand(
     config: &ExploreConfig,
@@ -278,15 +292,32 @@ fn expand(
     frontier: &mut Frontier,
     tally: &mut Tally,
 ) -> bool {
+    let mut buffers = std::mem::take(&mut frontier.buffers);
+    let go_on = expand_with(config, world, fingerprint, job, frontier, tally, &mut buffers);
+    frontier.buffers = buffers;
+    go_on
+}
+
+fn expand_with(
+    config: &ExploreConfig,
+    world: &World,
+    fingerprint: u64,
+    job: Job,
+    frontier: &mut Frontier,
+    tally: &mut Tally,
+    buffers: &mut SleepBuffers,
+) -> bool {
     let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
     seen.expanded = true;
     let depth = seen.depth;
-    let sleep: SleepSet = seen.sleep_mut(&mut frontier.sleeping).to_vec();
+    let SleepBuffers { sleep, taken, child: child_sleep } = buffers;
+    sleep.clear();
+    sleep.extend_from_slice(seen.sleep_mut(&mut frontier.sleeping));
     if depth >= config.bounds.depth {
         return true;
     }
     let roomy = world.roomy_bounds(&config.bounds);
-    let mut taken: SleepSet = Vec::new();
+    taken.clear();
     for event in enabled(config, world, depth) {
         let key = reduction::key(world, event);
         let skipped = match &job {
@@ -311,14 +342,14 @@ fn expand(
             continue;
         }
         // The plain search (`--no-sleep-sets`) computes no footprints: every child's sleep set is empty.
-        let mut child_sleep = SleepSet::new();
+        child_sleep.clear();
         if config.sleep_sets {
             let footprint = Footprint::of(event, world, &child);
-            child_sleep = reduction::inherit(&sleep, &taken, &footprint, roomy, messages_left);
+            reduction::inherit_into(child_sleep, sleep, taken, &footprint, roomy, messages_left);
             taken.push(Asleep { key, footprint });
         }
         let child_fingerprint = child.fingerprint();
-        if frontier.meet(child, child_fingerprint, (fingerprint, event), depth + 1, &child_sleep) {
+        if frontier.meet(child, child_fingerprint, (fingerprint, event), depth + 1, child_sleep) {
             tally.progress.unique_states += 1;
             if tally.progress.unique_states >= config.states_max {
                 return false;
