@@ -144,9 +144,9 @@ enum Job {
     Wake(Vec<u64>),
 }
 
-/// A state the breadth-first search has met: 40 bytes with its key, as the map holds every state met and its
-/// probes miss the cache (its sleep set lies apart, in `Frontier::sleeping`, and is read only when the state is
-/// met again or expanded).
+/// A state the breadth-first search has met: 48 bytes with its key in the map (64 with its sleep set inline), as
+/// the map holds every state met and its probes miss the cache (its sleep set lies apart, in `Frontier::sleeping`,
+/// and is read only when the state is met again or expanded).
 struct Seen {
     /// The state it was first reached from, at its smallest depth, and the event taken; none for the start.
     parent: Option<(u64, Event)>,
