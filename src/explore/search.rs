@@ -144,27 +144,54 @@ enum Job {
     Wake(Vec<u64>),
 }
 
-/// A state the breadth-first search has met: 48 bytes with its key in the map (64 with its sleep set inline), as
-/// the map holds every state met and its probes miss the cache (its sleep set lies apart, in `Frontier::sleeping`,
-/// and is read only when the state is met again or expanded).
+/// A state the breadth-first search has met: 32 bytes with its key in the map (64 with its sleep set inline and its
+/// event unpacked), as the map holds every state met and its probes miss the cache (its sleep set lies apart, in
+/// `Frontier::sleeping`, and is read only when the state is met again or expanded).
 struct Seen {
-    /// The state it was first reached from, at its smallest depth, and the event taken; none for the start.
-    parent: Option<(u64, Event)>,
-    depth: u32,
+    /// The state it was first reached from, at its smallest depth (see `parent`).
+    parent: u64,
+    /// The event taken from there (`Event::pack`), or `START` for the start state.
+    event: u64,
     /// Where its sleep set starts in `Frontier::sleeping`, and how long it is: what every path that reached it
     /// allows it to skip (`reduction`).
     sleep_at: u32,
-    sleep_len: u16,
+    depth: u16,
+    sleep_len: u8,
     expanded: bool,
 }
+
+/// `Seen::event` of the start state, which no event packs to.
+const START: u64 = u64::MAX;
+
+/// The longest sleep set kept: a longer one is cut short, which is sound (a state that skips fewer events only
+/// explores more) and never happens at the bounds measured (a state has a few dozen events at most).
+const SLEEP_LEN_MAX: usize = u8::MAX as usize;
 
 impl Seen {
     /// A new state's entry; its sleep set is stored at the end of `sleeping`.
     fn new(parent: Option<(u64, Event)>, depth: u32, sleeping: &mut Vec<Asleep>, sleep: &[Asleep]) -> Seen {
+        let sleep = &sleep[..sleep.len().min(SLEEP_LEN_MAX)];
         let sleep_at = u32::try_from(sleeping.len()).expect("fewer than 2^32 sleeping events stored");
-        let sleep_len = u16::try_from(sleep.len()).expect("a sleep set holds fewer than 2^16 events");
         sleeping.extend_from_slice(sleep);
-        Seen { parent, depth, sleep_at, sleep_len, expanded: false }
+        let mut seen =
+            Seen { parent: 0, event: START, sleep_at, depth: 0, sleep_len: sleep.len() as u8, expanded: false };
+        seen.reach(parent, depth);
+        seen
+    }
+
+    /// The state it was first reached from at its smallest depth, and the event taken; none for the start.
+    fn parent(&self) -> Option<(u64, Event)> {
+        (self.event != START).then(|| (self.parent, Event::unpack(self.event)))
+    }
+
+    fn depth(&self) -> u32 {
+        u32::from(self.depth)
+    }
+
+    /// Records the path it was reached by, and its depth.
+    fn reach(&mut self, parent: Option<(u64, Event)>, depth: u32) {
+        (self.parent, self.event) = parent.map_or((0, START), |(parent, event)| (parent, event.pack()));
+        self.depth = u16::try_from(depth).expect("a breadth-first path of fewer than 65,536 events");
     }
 
     /// Its sleep set, in `sleeping`.
@@ -229,10 +256,10 @@ impl Frontier {
             Entry::Occupied(occupied) => occupied.into_mut(),
         };
         let (woken, kept) = reduction::wake(seen.sleep_mut(&mut self.sleeping), sleep);
-        seen.sleep_len = kept as u16;
-        if depth < seen.depth {
+        seen.sleep_len = kept as u8;
+        if depth < seen.depth() {
             // Met closer to the start (only after a re-expansion): its events get the depth they lacked.
-            (seen.parent, seen.depth) = (Some(from), depth);
+            seen.reach(Some(from), depth);
             self.reparented = true;
             if std::mem::take(&mut seen.expanded) {
                 self.push(child, fingerprint, Job::Expand);
@@ -309,7 +336,7 @@ fn expand_with(
 ) -> bool {
     let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
     seen.expanded = true;
-    let depth = seen.depth;
+    let depth = seen.depth();
     let SleepBuffers { sleep, taken, child: child_sleep } = buffers;
     sleep.clear();
     sleep.extend_from_slice(seen.sleep_mut(&mut frontier.sleeping));
@@ -379,7 +406,7 @@ impl ReplayedPath {
         let (mut at, mut met) = (fingerprint, &seen[&fingerprint]);
         // One lookup per step: the parent's entry, which is the next step's own.
         let kept = loop {
-            let Some((parent, event)) = met.parent else { break 0 };
+            let Some((parent, event)) = met.parent() else { break 0 };
             steps.push((at, event));
             met = &seen[&parent];
             let depth = met.depth as usize;
@@ -415,7 +442,7 @@ impl ReplayedPath {
 /// The events from the start state to the state with `fingerprint`.
 fn path_to(seen: &FxHashMap<u64, Seen>, mut fingerprint: u64) -> Vec<Event> {
     let mut path = Vec::new();
-    while let Some((parent, event)) = seen.get(&fingerprint).and_then(|seen| seen.parent) {
+    while let Some((parent, event)) = seen.get(&fingerprint).and_then(Seen::parent) {
         path.push(event);
         fingerprint = parent;
     }
