@@ -315,7 +315,8 @@ pub struct SafetyChecker {
     /// The value nodes learned per slot, and the first node that learned it.
     learned: Shared<BTreeMap<Slot, (NodeId, KvValue)>>,
     proposed: Shared<BTreeMap<(ClientId, u64), KvCommand>>,
-    mirrors: Shared<Vec<Mirror>>,
+    /// Each node's mirror shared apart: a step writes one node's, and a copied cluster shares the others.
+    mirrors: Shared<Vec<Shared<Mirror>>>,
     replicas: Shared<Vec<Replica>>,
     reference: Shared<Reference>,
     claims: Shared<BTreeMap<Slot, Vec<Claim>>>,
@@ -351,7 +352,7 @@ impl SafetyChecker {
             chosen: Shared::default(),
             learned: Shared::default(),
             proposed: Shared::default(),
-            mirrors: Shared::new(vec![Mirror::default(); nodes]),
+            mirrors: Shared::new(vec![Shared::default(); nodes]),
             replicas: Shared::new(vec![Replica::default(); nodes]),
             reference: Shared::new(Reference::new(apply_retry_twice)),
             claims: Shared::default(),
@@ -371,7 +372,7 @@ impl SafetyChecker {
     pub fn node_added(&mut self, node: NodeId) {
         assert_eq!(node as usize, self.nodes + 1, "nodes join with the next id");
         self.nodes += 1;
-        self.mirrors.push(Mirror::default());
+        self.mirrors.push(Shared::default());
         self.replicas.push(Replica::default());
         self.ballots.node_added();
     }
@@ -676,7 +677,7 @@ impl SafetyChecker {
         let index = self.index(node);
         // Written only when there is something to forget: a write copies the mirrors a copied cluster shares.
         if !self.mirrors[index].entries.is_empty() {
-            self.mirrors[index].entries.clear();
+            self.mirrors[index] = Shared::default();
         }
     }
 
@@ -688,11 +689,9 @@ impl SafetyChecker {
         let base = durable.snapshot.as_ref().map_or(0, |snapshot| snapshot.upto);
         self.replicas[index].next_slot = base;
         self.replicas[index].applied_in_slot = 0;
-        let mirror = &mut self.mirrors[index];
-        mirror.entries.clear();
-        for (slot, entry) in durable.entries.range(base..) {
-            mirror.entries.insert(*slot, (entry.ballot, entry.value.clone()));
-        }
+        // A new mirror rather than a write, which would copy the old one only to clear it.
+        let entries = durable.entries.range(base..).map(|(slot, entry)| (*slot, (entry.ballot, entry.value.clone())));
+        self.mirrors[index] = Shared::new(Mirror { entries: entries.collect() });
         if let Some(snapshot) = &durable.snapshot {
             self.claim(node, snapshot.upto, state_digest(&snapshot.state), "recovered");
         }

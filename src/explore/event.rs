@@ -99,6 +99,54 @@ impl Event {
     }
 }
 
+/// Bits of a packed event below its kind.
+const PACKED_FIELDS: u32 = 56;
+
+impl Event {
+    /// The event in one word: its kind in the top byte, its fields below (a message id, a node, a client and a
+    /// node). The breadth-first search keeps one for every state it meets.
+    pub(super) fn pack(self) -> u64 {
+        let node_pair = |high: u8, low: NodeId| u64::from(high) << 8 | u64::from(low);
+        let (kind, fields): (u64, u64) = match self {
+            Event::Deliver { id } => (0, id),
+            Event::Drop { id } => (1, id),
+            Event::Duplicate { id } => (2, id),
+            Event::Tick { node } => (3, node.into()),
+            Event::Ack { node } => (4, node.into()),
+            Event::Crash { node } => (5, node.into()),
+            Event::Restart { node } => (6, node.into()),
+            Event::Request { client, target } => (7, node_pair(client, target)),
+            Event::Retry { client, target } => (8, node_pair(client, target)),
+            Event::AddNode => (9, 0),
+            Event::RemoveNode { node } => (10, node.into()),
+            Event::ReplaceNode { node } => (11, node.into()),
+        };
+        assert!(fields < 1 << PACKED_FIELDS, "message ids stay below 2^56");
+        kind << PACKED_FIELDS | fields
+    }
+
+    /// The event `pack` gave `word` for.
+    pub(super) fn unpack(word: u64) -> Event {
+        let fields = word & ((1 << PACKED_FIELDS) - 1);
+        let (low, high) = (fields as u8, (fields >> 8) as u8);
+        match word >> PACKED_FIELDS {
+            0 => Event::Deliver { id: fields },
+            1 => Event::Drop { id: fields },
+            2 => Event::Duplicate { id: fields },
+            3 => Event::Tick { node: low },
+            4 => Event::Ack { node: low },
+            5 => Event::Crash { node: low },
+            6 => Event::Restart { node: low },
+            7 => Event::Request { client: high, target: low },
+            8 => Event::Retry { client: high, target: low },
+            9 => Event::AddNode,
+            10 => Event::RemoveNode { node: low },
+            11 => Event::ReplaceNode { node: low },
+            kind => unreachable!("no event packs to kind {kind}"),
+        }
+    }
+}
+
 impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -125,4 +173,32 @@ pub(super) fn content_digest<T: Hash>(content: &T) -> u64 {
     let mut hasher = super::hasher::Fingerprinter::default();
     content.hash(&mut hasher);
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Event;
+
+    #[test]
+    fn an_event_packs_into_a_word_and_back() {
+        let events = [
+            Event::Deliver { id: (1 << 56) - 1 },
+            Event::Drop { id: 7 },
+            Event::Duplicate { id: 0 },
+            Event::Tick { node: 3 },
+            Event::Ack { node: 255 },
+            Event::Crash { node: 1 },
+            Event::Restart { node: 2 },
+            Event::Request { client: 2, target: 3 },
+            Event::Retry { client: 255, target: 1 },
+            Event::AddNode,
+            Event::RemoveNode { node: 4 },
+            Event::ReplaceNode { node: 1 },
+        ];
+        for event in events {
+            assert_eq!(Event::unpack(event.pack()), event);
+        }
+        let kinds: std::collections::BTreeSet<u64> = events.iter().map(|event| event.pack() >> 56).collect();
+        assert_eq!(kinds.len(), events.len(), "each kind its own top byte");
+    }
 }

@@ -128,38 +128,61 @@ pub fn key(world: &World, event: Event) -> u64 {
     hasher.finish()
 }
 
-/// The child's sleep set after `taken` (with `footprint`) from a state with sleep set `sleeping`, whose events
-/// taken before it were `earlier`: every one of them that commutes with `taken` and still fits the messages bound
-/// in the child. `roomy` and `messages_left` describe the parent and the child as `World::roomy_bounds` and the
-/// messages bound minus the child's messages in flight.
-pub fn inherit(
+/// Appends to `child` (empty: the search reuses one vector for every child) the child's sleep set after `taken`
+/// (with `footprint`) from a state with sleep set `sleeping`, whose events taken before it were `earlier`: every
+/// one of them that commutes with `taken` and still fits the messages bound in the child. `roomy` and
+/// `messages_left` describe the parent and the child as `World::roomy_bounds` and the messages bound minus the
+/// child's messages in flight.
+pub fn inherit_into(
+    child: &mut SleepSet,
     sleeping: &[Asleep],
     earlier: &[Asleep],
     footprint: &Footprint,
     roomy: u8,
     messages_left: i64,
-) -> SleepSet {
-    sleeping
+) {
+    let inherited = sleeping
         .iter()
         .chain(earlier)
         .filter(|asleep| asleep.footprint.commutes_with(footprint, roomy))
-        .filter(|asleep| i64::from(asleep.footprint.growth.max(0)) <= messages_left)
-        .copied()
-        .collect()
+        .filter(|asleep| i64::from(asleep.footprint.growth.max(0)) <= messages_left);
+    child.extend(inherited);
 }
 
 /// What a stored sleep set loses when its state is met again with `met`: the events to take from it now (asleep
-/// before, not now), and the stored set becomes the intersection.
-pub fn wake(stored: &mut SleepSet, met: &[Asleep]) -> Vec<u64> {
-    let woken: Vec<u64> =
-        stored.iter().filter(|asleep| !met.iter().any(|m| m.key == asleep.key)).map(|asleep| asleep.key).collect();
-    stored.retain(|asleep| !woken.contains(&asleep.key));
-    woken
+/// before, not now), and the stored set becomes the intersection, kept at the front of `stored` in its order;
+/// returns the woken keys and how many stay asleep. In place, as the search keeps every state's sleep set in one
+/// vector (`search.rs`).
+pub fn wake(stored: &mut [Asleep], met: &[Asleep]) -> (Vec<u64>, usize) {
+    let mut woken = Vec::new();
+    let mut kept = 0;
+    for at in 0..stored.len() {
+        let asleep = stored[at];
+        if met.iter().any(|m| m.key == asleep.key) {
+            stored[kept] = asleep;
+            kept += 1;
+        } else {
+            woken.push(asleep.key);
+        }
+    }
+    (woken, kept)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inherit(
+        sleeping: &[Asleep],
+        earlier: &[Asleep],
+        footprint: &Footprint,
+        roomy: u8,
+        messages_left: i64,
+    ) -> SleepSet {
+        let mut child = SleepSet::new();
+        inherit_into(&mut child, sleeping, earlier, footprint, roomy, messages_left);
+        child
+    }
 
     fn footprint(nodes: u16, clients: bool, spent: u8) -> Footprint {
         Footprint { nodes, clients, ends_crashes: false, writes: false, spent, growth: 0 }
@@ -205,7 +228,10 @@ mod tests {
     fn meeting_a_state_again_wakes_what_the_new_path_keeps_awake() {
         let asleep = |key| Asleep { key, footprint: footprint(0, false, 0) };
         let mut stored = vec![asleep(1), asleep(2), asleep(3)];
-        assert_eq!(wake(&mut stored, &[asleep(2), asleep(4)]), vec![1, 3]);
-        assert_eq!(stored, vec![asleep(2)]);
+        assert_eq!(wake(&mut stored, &[asleep(2), asleep(4)]), (vec![1, 3], 1));
+        assert_eq!(stored[..1], [asleep(2)]);
+        let mut stored = vec![asleep(1), asleep(2), asleep(3)];
+        assert_eq!(wake(&mut stored, &[asleep(3), asleep(1)]), (vec![2], 2));
+        assert_eq!(stored[..2], [asleep(1), asleep(3)], "the kept ones in their order");
     }
 }

@@ -144,27 +144,96 @@ enum Job {
     Wake(Vec<u64>),
 }
 
-/// A state the breadth-first search has met.
+/// A state the breadth-first search has met: 32 bytes with its key in the map (64 with its sleep set inline and its
+/// event unpacked), as the map holds every state met and its probes miss the cache (its sleep set lies apart, in
+/// `Frontier::sleeping`, and is read only when the state is met again or expanded).
 struct Seen {
-    /// The state it was first reached from, at its smallest depth, and the event taken; none for the start.
-    parent: Option<(u64, Event)>,
-    depth: u32,
+    /// The state it was first reached from, at its smallest depth (see `parent`).
+    parent: u64,
+    /// The event taken from there (`Event::pack`), or `START` for the start state.
+    event: u64,
+    /// Where its sleep set starts in `Frontier::sleeping`, and how long it is: what every path that reached it
+    /// allows it to skip (`reduction`).
+    sleep_at: u32,
+    depth: u16,
+    sleep_len: u8,
     expanded: bool,
-    /// What it may skip: what every path that reached it allows (`reduction`).
-    sleep: SleepSet,
+}
+
+/// `Seen::event` of the start state, which no event packs to.
+const START: u64 = u64::MAX;
+
+/// The longest sleep set kept: a longer one is cut short, which is sound (a state that skips fewer events only
+/// explores more) and never happens at the bounds measured (a state has a few dozen events at most).
+const SLEEP_LEN_MAX: usize = u8::MAX as usize;
+
+impl Seen {
+    /// A new state's entry; its sleep set is stored at the end of `sleeping`.
+    fn new(parent: Option<(u64, Event)>, depth: u32, sleeping: &mut Vec<Asleep>, sleep: &[Asleep]) -> Seen {
+        let sleep = &sleep[..sleep.len().min(SLEEP_LEN_MAX)];
+        let sleep_at = u32::try_from(sleeping.len()).expect("fewer than 2^32 sleeping events stored");
+        sleeping.extend_from_slice(sleep);
+        let mut seen =
+            Seen { parent: 0, event: START, sleep_at, depth: 0, sleep_len: sleep.len() as u8, expanded: false };
+        seen.reach(parent, depth);
+        seen
+    }
+
+    /// The state it was first reached from at its smallest depth, and the event taken; none for the start.
+    fn parent(&self) -> Option<(u64, Event)> {
+        (self.event != START).then(|| (self.parent, Event::unpack(self.event)))
+    }
+
+    fn depth(&self) -> u32 {
+        u32::from(self.depth)
+    }
+
+    /// Records the path it was reached by, and its depth.
+    fn reach(&mut self, parent: Option<(u64, Event)>, depth: u32) {
+        (self.parent, self.event) = parent.map_or((0, START), |(parent, event)| (parent, event.pack()));
+        self.depth = u16::try_from(depth).expect("a breadth-first path of fewer than 65,536 events");
+    }
+
+    /// Its sleep set, in `sleeping`.
+    fn sleep_mut<'a>(&self, sleeping: &'a mut [Asleep]) -> &'a mut [Asleep] {
+        &mut sleeping[self.sleep_at as usize..][..usize::from(self.sleep_len)]
+    }
 }
 
 /// The breadth-first search's memory: every state met, the queue, and how many queued states are held whole.
 struct Frontier {
     seen: FxHashMap<u64, Seen>,
+    /// Every met state's sleep set, one after another (`Seen::sleep_at`): one vector rather than one per state, a
+    /// million small blocks that lived as long as the search and scattered the allocator's free lists. A sleep set
+    /// only ever shrinks (`reduction::wake`), in place.
+    sleeping: Vec<Asleep>,
     queue: VecDeque<(Waiting, u64, Job)>,
     held: usize,
     held_max: usize,
     /// A state met was given a new parent since the last rebuild (`ReplayedPath::forget`).
     reparented: bool,
+    buffers: SleepBuffers,
 }
 
 impl Frontier {
+    fn new(held_max: usize) -> Frontier {
+        Frontier {
+            seen: FxHashMap::default(),
+            sleeping: Vec::new(),
+            queue: VecDeque::new(),
+            held: 0,
+            held_max: held_max.max(1),
+            reparented: false,
+            buffers: SleepBuffers::default(),
+        }
+    }
+
+    /// Records the start state.
+    fn meet_root(&mut self, root: &World, fingerprint: u64) {
+        self.seen.insert(fingerprint, Seen::new(None, 0, &mut self.sleeping, &[]));
+        self.push(root.clone(), fingerprint, Job::Expand);
+    }
+
     fn push(&mut self, world: World, fingerprint: u64, job: Job) {
         let waiting = if self.held < self.held_max {
             self.held += 1;
@@ -176,20 +245,21 @@ impl Frontier {
     }
 
     /// Records a child met from `parent` at `depth`; returns whether it is new.
-    fn meet(&mut self, child: World, fingerprint: u64, from: (u64, Event), depth: u32, sleep: SleepSet) -> bool {
+    fn meet(&mut self, child: World, fingerprint: u64, from: (u64, Event), depth: u32, sleep: &[Asleep]) -> bool {
         // One probe of the map, not a failed lookup and then an insert: its probes are a tenth of the search.
         let seen = match self.seen.entry(fingerprint) {
             Entry::Vacant(vacant) => {
-                vacant.insert(Seen { parent: Some(from), depth, expanded: false, sleep });
+                vacant.insert(Seen::new(Some(from), depth, &mut self.sleeping, sleep));
                 self.push(child, fingerprint, Job::Expand);
                 return true;
             }
             Entry::Occupied(occupied) => occupied.into_mut(),
         };
-        let woken = reduction::wake(&mut seen.sleep, &sleep);
-        if depth < seen.depth {
+        let (woken, kept) = reduction::wake(seen.sleep_mut(&mut self.sleeping), sleep);
+        seen.sleep_len = kept as u8;
+        if depth < seen.depth() {
             // Met closer to the start (only after a re-expansion): its events get the depth they lacked.
-            (seen.parent, seen.depth) = (Some(from), depth);
+            seen.reach(Some(from), depth);
             self.reparented = true;
             if std::mem::take(&mut seen.expanded) {
                 self.push(child, fingerprint, Job::Expand);
@@ -204,15 +274,8 @@ impl Frontier {
 /// The breadth-first search, and every state it met.
 fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> (bool, Frontier) {
     let root_fingerprint = root.fingerprint();
-    let mut frontier = Frontier {
-        seen: FxHashMap::default(),
-        queue: VecDeque::new(),
-        held: 0,
-        held_max: config.held_states_max.max(1),
-        reparented: false,
-    };
-    frontier.seen.insert(root_fingerprint, Seen { parent: None, depth: 0, expanded: false, sleep: Vec::new() });
-    frontier.push(root.clone(), root_fingerprint, Job::Expand);
+    let mut frontier = Frontier::new(config.held_states_max);
+    frontier.meet_root(&root, root_fingerprint);
     tally.progress.unique_states = 1;
     let mut replayed = ReplayedPath::default();
     while let Some((waiting, fingerprint, job)) = frontier.queue.pop_front() {
@@ -235,6 +298,18 @@ fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> 
     (true, frontier)
 }
 
+/// The sleep sets `expand` works with, kept from one state to the next so that their vectors are allocated once,
+/// not for every state expanded and every child.
+#[derive(Default)]
+struct SleepBuffers {
+    /// The expanded state's sleep set.
+    sleep: SleepSet,
+    /// The events taken from it so far, with their footprints.
+    taken: SleepSet,
+    /// The sleep set of the child just computed.
+    child: SleepSet,
+}
+
 /// Takes the events of `job` from `world`; returns whether to go on (no violation, no limit reached).
 fn expand(
     config: &ExploreConfig,
@@ -244,14 +319,32 @@ fn expand(
     frontier: &mut Frontier,
     tally: &mut Tally,
 ) -> bool {
+    let mut buffers = std::mem::take(&mut frontier.buffers);
+    let go_on = expand_with(config, world, fingerprint, job, frontier, tally, &mut buffers);
+    frontier.buffers = buffers;
+    go_on
+}
+
+fn expand_with(
+    config: &ExploreConfig,
+    world: &World,
+    fingerprint: u64,
+    job: Job,
+    frontier: &mut Frontier,
+    tally: &mut Tally,
+    buffers: &mut SleepBuffers,
+) -> bool {
     let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
     seen.expanded = true;
-    let (depth, sleep) = (seen.depth, seen.sleep.clone());
+    let depth = seen.depth();
+    let SleepBuffers { sleep, taken, child: child_sleep } = buffers;
+    sleep.clear();
+    sleep.extend_from_slice(seen.sleep_mut(&mut frontier.sleeping));
     if depth >= config.bounds.depth {
         return true;
     }
     let roomy = world.roomy_bounds(&config.bounds);
-    let mut taken: SleepSet = Vec::new();
+    taken.clear();
     for event in enabled(config, world, depth) {
         let key = reduction::key(world, event);
         let skipped = match &job {
@@ -276,10 +369,10 @@ fn expand(
             continue;
         }
         // The plain search (`--no-sleep-sets`) computes no footprints: every child's sleep set is empty.
-        let mut child_sleep = SleepSet::new();
+        child_sleep.clear();
         if config.sleep_sets {
             let footprint = Footprint::of(event, world, &child);
-            child_sleep = reduction::inherit(&sleep, &taken, &footprint, roomy, messages_left);
+            reduction::inherit_into(child_sleep, sleep, taken, &footprint, roomy, messages_left);
             taken.push(Asleep { key, footprint });
         }
         let child_fingerprint = child.fingerprint();
@@ -313,7 +406,7 @@ impl ReplayedPath {
         let (mut at, mut met) = (fingerprint, &seen[&fingerprint]);
         // One lookup per step: the parent's entry, which is the next step's own.
         let kept = loop {
-            let Some((parent, event)) = met.parent else { break 0 };
+            let Some((parent, event)) = met.parent() else { break 0 };
             steps.push((at, event));
             met = &seen[&parent];
             let depth = met.depth as usize;
@@ -349,7 +442,7 @@ impl ReplayedPath {
 /// The events from the start state to the state with `fingerprint`.
 fn path_to(seen: &FxHashMap<u64, Seen>, mut fingerprint: u64) -> Vec<Event> {
     let mut path = Vec::new();
-    while let Some((parent, event)) = seen.get(&fingerprint).and_then(|seen| seen.parent) {
+    while let Some((parent, event)) = seen.get(&fingerprint).and_then(Seen::parent) {
         path.push(event);
         fingerprint = parent;
     }

@@ -4,13 +4,17 @@
 use std::collections::VecDeque;
 
 use crate::paxos::{BatchId, DurableState, WriteBatch};
+use crate::shared::Shared;
 
 use super::{Storage, StorageError};
 
+/// The durable state and each volatile batch are shared copy-on-write (`Shared`): the model checker copies a
+/// storage whenever a step writes to it, and a step changes one part (a batch issued, the oldest made durable, the
+/// volatile ones lost in a crash), so a copy shares the rest instead of copying every entry and batch.
 #[derive(Clone, Debug)]
 pub struct MemoryStorage<C, Snap> {
-    durable: DurableState<C, Snap>,
-    unsynced: VecDeque<WriteBatch<C, Snap>>,
+    durable: Shared<DurableState<C, Snap>>,
+    unsynced: VecDeque<Shared<WriteBatch<C, Snap>>>,
     newest_durable: Option<BatchId>,
     reported: Option<BatchId>,
     /// When true, `submit` makes a batch durable at once (benchmarks, tests that do not model latency).
@@ -20,7 +24,7 @@ pub struct MemoryStorage<C, Snap> {
 impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
     pub fn new() -> Self {
         MemoryStorage {
-            durable: DurableState::default(),
+            durable: Shared::new(DurableState::default()),
             unsynced: VecDeque::new(),
             newest_durable: None,
             reported: None,
@@ -30,7 +34,7 @@ impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
 
     /// Storage that already holds `durable` (e.g. loaded from elsewhere).
     pub fn with_state(durable: DurableState<C, Snap>) -> Self {
-        MemoryStorage { durable, ..MemoryStorage::new() }
+        MemoryStorage { durable: Shared::new(durable), ..MemoryStorage::new() }
     }
 
     /// Makes the oldest volatile batch durable. Returns its id, or `None` if nothing was pending.
@@ -52,7 +56,7 @@ impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
 
     /// The volatile batches, oldest first (for the UI's storage pane).
     pub fn pending(&self) -> impl Iterator<Item = &WriteBatch<C, Snap>> {
-        self.unsynced.iter()
+        self.unsynced.iter().map(|batch| &**batch)
     }
 }
 
@@ -64,7 +68,7 @@ impl<C: Clone, Snap: Clone> Default for MemoryStorage<C, Snap> {
 
 impl<C: Clone, Snap: Clone> Storage<C, Snap> for MemoryStorage<C, Snap> {
     fn submit(&mut self, batch: WriteBatch<C, Snap>) {
-        self.unsynced.push_back(batch);
+        self.unsynced.push_back(Shared::new(batch));
         if self.sync_on_submit {
             self.sync_all();
         }
