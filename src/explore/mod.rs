@@ -31,7 +31,7 @@ mod world;
 
 pub use config::{Bounds, ExploreConfig, Shard, EXPLORE_SEED, HELD_STATES_MAX, OPS, SNAPSHOT_INTERVAL};
 pub use event::Event;
-pub use report::{merge, Counterexample, Report};
-pub use search::{explore, explore_from, explore_met, Progress};
+pub use report::{merge, Counterexample, Progress, Report};
+pub use search::{explore, explore_from, explore_met};
 pub use start::{replayed, Origin, Start};
 pub use world::World;

@@ -6,9 +6,17 @@ use serde::{Deserialize, Serialize};
 use crate::check::invariants::Violation;
 use crate::sim::ScheduledAction;
 
-use super::search::Progress;
 use super::{Bounds, Event, ExploreConfig, Shard, Start};
 use crate::sim::link::encode_record;
+
+/// How far a search has got, for a progress bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Progress {
+    pub states: u64,
+    pub unique_states: u64,
+    pub depth: u32,
+    pub elapsed_s: f64,
+}
 
 /// A path to a violation, as events and as the stepped run that replays it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

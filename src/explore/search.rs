@@ -10,17 +10,8 @@ use rustc_hash::FxHashMap;
 use crate::check::invariants::Violation;
 
 use super::reduction::{self, Asleep, Footprint, SleepSet};
-use super::report::{Counterexample, Report};
+use super::report::{Counterexample, Progress, Report};
 use super::{Event, ExploreConfig, Origin, World};
-
-/// How far a search has got, for a progress bar.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Progress {
-    pub states: u64,
-    pub unique_states: u64,
-    pub depth: u32,
-    pub elapsed_s: f64,
-}
 
 /// Calls the progress callback about this often, in states.
 const PROGRESS_EVERY: u64 = 4_096;
