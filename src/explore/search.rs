@@ -203,7 +203,6 @@ struct Frontier {
     held_max: usize,
     /// A state met was given a new parent since the last rebuild (`ReplayedPath::forget`).
     reparented: bool,
-    buffers: SleepBuffers,
 }
 
 impl Frontier {
@@ -215,7 +214,6 @@ impl Frontier {
             held: 0,
             held_max: held_max.max(1),
             reparented: false,
-            buffers: SleepBuffers::default(),
         }
     }
 
@@ -269,6 +267,7 @@ fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> 
     frontier.meet_root(&root, root_fingerprint);
     tally.progress.unique_states = 1;
     let mut replayed = ReplayedPath::default();
+    let mut buffers = SleepBuffers::default();
     while let Some((waiting, fingerprint, job)) = frontier.queue.pop_front() {
         let world = match waiting {
             Waiting::Held(world) => {
@@ -282,7 +281,7 @@ fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> 
                 replayed.rebuild(&root, &frontier.seen, fingerprint)
             }
         };
-        if !expand(config, &world, fingerprint, job, &mut frontier, tally) {
+        if !expand(config, &world, fingerprint, job, &mut frontier, &mut buffers, tally) {
             return (false, frontier);
         }
     }
@@ -308,22 +307,8 @@ fn expand(
     fingerprint: u64,
     job: Job,
     frontier: &mut Frontier,
-    tally: &mut Tally,
-) -> bool {
-    let mut buffers = std::mem::take(&mut frontier.buffers);
-    let go_on = expand_with(config, world, fingerprint, job, frontier, tally, &mut buffers);
-    frontier.buffers = buffers;
-    go_on
-}
-
-fn expand_with(
-    config: &ExploreConfig,
-    world: &World,
-    fingerprint: u64,
-    job: Job,
-    frontier: &mut Frontier,
-    tally: &mut Tally,
     buffers: &mut SleepBuffers,
+    tally: &mut Tally,
 ) -> bool {
     let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
     seen.expanded = true;
