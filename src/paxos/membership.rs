@@ -146,9 +146,7 @@ impl Membership {
 
     /// The configuration that governs `slot`.
     pub fn at(&self, slot: Slot) -> Members {
-        let index = self.0.partition_point(|(from, _)| *from <= slot);
-        assert!(index > 0, "no configuration governs slot {slot}: {self:?}");
-        self.0[index - 1].1
+        self.span(slot).0
     }
 
     /// The configuration that governs `slot`, and the first slot after it that another one governs (`Slot::MAX`
