@@ -1,8 +1,8 @@
 //! The model checker on small bounds: it exhausts the correct core's space, finds planted bugs with the shortest
 //! path, and its counterexamples replay as runs; a search split into shards covers the same space.
 
-use synod::explore::{explore, explore_met, merge, Bounds, ExploreConfig, Report, Shard};
-use synod::paxos::{Bug, BugSet};
+use synod::explore::{explore, explore_met, merge, Bounds, Event, ExploreConfig, Origin, Report, Shard};
+use synod::paxos::{Bug, BugSet, MessageKind};
 use synod::sim::link::decode_record;
 use synod::sim::{ScheduledAction, Sim};
 
@@ -173,7 +173,6 @@ fn states_rebuilt_from_their_paths_give_the_same_search() {
 /// acknowledgements in the order offered).
 #[test]
 fn the_membership_bounds_hold_a_whole_three_four_three_path() {
-    use synod::explore::{Event, Origin};
     use synod::paxos::Members;
     let bounds = Bounds { ops: 0, ticks: 1, crashes: 1, messages: 3, reconfigs: 2, depth: 80, ..Bounds::default() };
     let config = ExploreConfig::new(bounds.clone(), BugSet::NONE);
@@ -198,4 +197,79 @@ fn the_membership_bounds_hold_a_whole_three_four_three_path() {
         assert!(world.sim().network().len() <= usize::from(bounds.messages), "{event} exceeded the messages bound");
     }
     panic!("no 3 -> 4 -> 3 path within {} events", bounds.depth);
+}
+
+/// One step of a hand-built path, in the explorer's events; a message is named by its sender, receiver and kind.
+enum Step {
+    Deliver(u8, u8, MessageKind),
+    Drop(u8, u8, MessageKind),
+    Tick(u8),
+    Ack(u8),
+    Request(u8, u8),
+}
+
+/// Applies `path` from the warm-up's start with `bugs`, checking that every event is one the explorer offers within
+/// `bounds` and that no state on the way holds more messages than they allow; returns the violation of the last
+/// event, if any (an earlier one fails the test).
+fn walk(bounds: &Bounds, bugs: BugSet, path: &[Step]) -> Option<String> {
+    let config = ExploreConfig::new(bounds.clone(), bugs);
+    let mut world = Origin::WarmUp.start(&config).expect("the warm-up settles").world;
+    for (index, step) in path.iter().enumerate() {
+        let message = |from: u8, to: u8, kind: MessageKind| {
+            let found = world.sim().network().in_flight().find(|message| {
+                (message.envelope.from, message.envelope.to, message.envelope.message.kind()) == (from, to, kind)
+            });
+            found.unwrap_or_else(|| panic!("step {index}: no {kind:?} {from} → {to} in flight")).id
+        };
+        let event = match *step {
+            Step::Deliver(from, to, kind) => Event::Deliver { id: message(from, to, kind) },
+            Step::Drop(from, to, kind) => Event::Drop { id: message(from, to, kind) },
+            Step::Tick(node) => Event::Tick { node },
+            Step::Ack(node) => Event::Ack { node },
+            Step::Request(client, target) => Event::Request { client, target },
+        };
+        assert!(world.events(bounds).contains(&event), "step {index}: {event:?} is not enabled within the bounds");
+        let violation = world.apply(event);
+        assert!(world.sim().network().len() <= usize::from(bounds.messages), "step {index}: over the messages bound");
+        if index + 1 < path.len() {
+            assert!(violation.is_none(), "step {index}: {violation:?}");
+        } else {
+            return violation.map(|violation| violation.to_string());
+        }
+    }
+    None
+}
+
+/// `adopt-lowest-ballot` is not found at the default bounds (BENCHMARKS.md, "Planted bugs the explorer does not
+/// reach"): its shortest known path needs two requests, five ticks and five drops, 40 events in all. This is that
+/// path, written by hand. It pins what a search must reach: every event is within those bounds, the planted bug
+/// breaks `one-value-chosen-per-slot` at the last one, and the correct core walks the same path safely.
+#[test]
+fn adopt_lowest_ballot_lies_forty_events_deep() {
+    use MessageKind::{Accept, Accepted, Heartbeat, Prepare, Promise};
+    use Step::*;
+    let bounds = Bounds { ops: 2, crashes: 1, drops: 5, ticks: 5, messages: 2, ..Bounds::default() };
+    #[rustfmt::skip]
+    let path = [
+        // Leader 3 proposes the first request, and no follower ever sees it: only node 3 accepts it, in ballot 1.
+        Request(1, 3), Ack(3), Drop(3, 1, Accept), Drop(3, 2, Accept),
+        // Node 2 hears node 1 but not node 3 for three ticks, and campaigns in ballot 2.
+        Tick(2), Deliver(2, 1, Heartbeat), Deliver(2, 3, Heartbeat),
+        Tick(2), Deliver(2, 1, Heartbeat), Deliver(2, 3, Heartbeat),
+        Tick(1), Deliver(1, 2, Heartbeat), Deliver(1, 3, Heartbeat),
+        Tick(2), Deliver(2, 1, Heartbeat), Deliver(2, 3, Heartbeat), Ack(2),
+        // Nodes 1 and 2 are its quorum; node 3's late promise (which reports ballot 1's value) is ignored.
+        Deliver(2, 1, Prepare), Ack(1), Deliver(1, 2, Promise), Deliver(2, 3, Prepare), Ack(3), Deliver(3, 2, Promise),
+        // Node 2 puts the second request in the same slot, and nodes 1 and 2 choose it in ballot 2.
+        Request(2, 2), Ack(2), Deliver(2, 1, Accept), Ack(1), Drop(2, 3, Accept), Drop(1, 2, Accepted),
+        // Node 3 campaigns in ballot 3 with node 1: it hears ballot 1's value from itself and ballot 2's from node 1.
+        Tick(3), Deliver(3, 1, Heartbeat), Deliver(3, 2, Heartbeat), Ack(3), Drop(3, 2, Prepare),
+        Deliver(3, 1, Prepare), Ack(1), Deliver(1, 3, Promise), Ack(3),
+        // Whichever value it adopts, node 1 accepts it durably in ballot 3.
+        Deliver(3, 1, Accept), Ack(1),
+    ];
+    assert_eq!(path.len(), 40);
+    let violation = walk(&bounds, Bug::AdoptLowestBallot.into(), &path).expect("the planted bug breaks safety");
+    assert!(violation.contains("one-value-chosen-per-slot"), "{violation}");
+    assert_eq!(walk(&bounds, BugSet::NONE, &path), None, "the correct core adopts ballot 2's value");
 }
