@@ -125,6 +125,23 @@ export async function seek(page, at) {
   await until(async () => (await tick(page)) === at, `tick ${at}`);
 }
 
+/**
+ * Waits until `page` has painted `count` more animation frames. The playground advances its run once a frame, so a
+ * state that holds across frames held while the page had every chance to change it: a wait on the page's own
+ * clock, not on the wall clock.
+ */
+export async function animationFrames(page, count) {
+  await page.evaluate(
+    (count) =>
+      new Promise((done) => {
+        let left = count;
+        const next = () => (--left <= 0 ? done() : requestAnimationFrame(next));
+        requestAnimationFrame(next);
+      }),
+    count,
+  );
+}
+
 export async function tick(page) {
   const text = await page.locator('.tick').innerText();
   return Number(text.replace('tick ', ''));

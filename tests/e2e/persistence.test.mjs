@@ -216,7 +216,9 @@ test('two tabs on one cluster: the second waits and can take over', async () => 
     const second = await open(context, problems);
     await until(async () => /open in another tab/.test(await storage(second).innerText()), 'the second tab to wait');
     const stalled = await tick(second);
-    await first.waitForTimeout(300);
+    // While the first tab drives the cluster on, the second one, waiting, shows no tick of its own.
+    const driven = await tick(first);
+    await until(async () => (await tick(first)) >= driven + 5, 'the first tab to drive five ticks');
     assert.equal(await tick(second), stalled, 'the waiting tab does not advance the cluster');
     await second.getByRole('button', { name: 'Take over' }).click();
     await until(async () => /Saved in this browser/.test(await storage(second).innerText()), 'the second tab to drive');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { ROOT, SHOTS, kvText, leader, openPage, setSpeed, submit, seek, tick, until, launchedForThisFile } from './harness.mjs';
+import { ROOT, SHOTS, animationFrames, kvText, leader, openPage, setSpeed, submit, seek, tick, until, launchedForThisFile } from './harness.mjs';
 
 const env = launchedForThisFile();
 
@@ -211,7 +211,8 @@ test('a shared link opens at the moment shared: the tick, the roles, the message
     assert.equal(await page.locator('.picked').innerText(), picked, 'the same message picked');
     await page.getByRole('button', { name: 'Play', exact: true }).waitFor();
     assert.equal(await page.getByLabel('Speed').inputValue(), '100', 'the same speed');
-    await page.waitForTimeout(300);
+    // Playing at this speed, ten frames would move the run on by more than a tick.
+    await animationFrames(page, 10);
     assert.equal(await tick(page), at, 'paused, as it was shared');
     // The whole run is there: back to tick 0, and forward to the moment shared again.
     await seek(page, 0);
