@@ -58,7 +58,26 @@ impl<C> Log<C> {
 
     /// Stores `entry` at `slot`, growing the window as needed. Slots below `start` are compacted: the
     /// caller must not write there.
+    ///
+    /// Every replica appends every slot: that common case (the next slot, inside the last chunk) is a push, inlined
+    /// into the caller; anything else takes `set_anywhere`.
+    #[inline]
     pub fn set(&mut self, slot: Slot, entry: Entry<C>) {
+        if slot == self.end && slot > self.start {
+            // Slot `end - 1` is held, so the last chunk is the one that holds it, as its last element.
+            let offset = (slot - self.base) as usize & (CHUNK - 1);
+            if let Some(last) = self.chunks.back_mut().filter(|_| offset != 0) {
+                debug_assert_eq!(last.len(), offset, "the last chunk ends at slot {}", self.end);
+                last.push(Some(entry));
+                self.end = slot + 1;
+                return;
+            }
+        }
+        self.set_anywhere(slot, entry);
+    }
+
+    #[inline(never)]
+    fn set_anywhere(&mut self, slot: Slot, entry: Entry<C>) {
         assert!(slot >= self.start, "writing slot {slot} below the compacted prefix {}", self.start);
         if self.chunks.is_empty() {
             self.base = self.start & !(CHUNK as Slot - 1);
@@ -70,7 +89,7 @@ impl<C> Log<C> {
         }
         let slots = &mut self.chunks[chunk];
         if offset == slots.len() {
-            slots.push(Some(entry)); // The common case: appending the next slot.
+            slots.push(Some(entry)); // The first slot of a new chunk, or one after a hole.
         } else {
             if offset > slots.len() {
                 slots.resize_with(offset + 1, || None);
