@@ -273,8 +273,8 @@ fn verify_chosen_log(node: &BenchNode, count: u64) {
         if slot >= node.first_unchosen() {
             break;
         }
-        assert!(entry.chosen, "node {}: slot {slot} below first_unchosen is not chosen", node.id());
-        for request in entry.value.requests() {
+        assert!(entry.is_chosen(), "node {}: slot {slot} below first_unchosen is not chosen", node.id());
+        for request in entry.requests() {
             assert_eq!(request.command.value, expected, "node {}: slot {slot} out of order", node.id());
             assert_eq!(request.command.key, format!("key{}", expected % 1024));
             expected += 1;
@@ -360,8 +360,8 @@ mod tests {
     fn what_every_replica_stores_per_slot_stays_small() {
         // A log entry per slot and at least one record per accept on every replica, most of it in memory the run
         // has not touched before: each byte here costs page faults (BENCHMARKS.md, issue 21).
-        assert_eq!(std::mem::size_of::<crate::paxos::Entry<BenchPut>>(), 24);
-        assert_eq!(std::mem::size_of::<Option<crate::paxos::Entry<BenchPut>>>(), 24);
+        assert_eq!(std::mem::size_of::<crate::paxos::LogSlot<BenchPut>>(), 16);
+        assert_eq!(std::mem::size_of::<Option<crate::paxos::LogSlot<BenchPut>>>(), 16);
         assert_eq!(std::mem::size_of::<BenchRecord>(), 32);
     }
 
