@@ -123,7 +123,7 @@ impl<C: PartialEq> LogSlot<C> {
 }
 
 const CHUNK_BITS: u32 = 10;
-/// Slots per chunk (32 KiB of entries: below glibc's mmap threshold, so chunks are recycled by malloc).
+/// Slots per chunk (16 KiB of `LogSlot`s: below glibc's mmap threshold, so chunks are recycled by malloc).
 const CHUNK: usize = 1 << CHUNK_BITS;
 
 #[derive(Clone, Debug)]
@@ -254,6 +254,38 @@ mod tests {
 
     fn entry(round: u32) -> Entry<u32> {
         Entry { ballot: Ballot::new(round, 1), value: Value::Noop, chosen: false }
+    }
+
+    #[test]
+    fn a_log_slot_gives_back_the_entry_it_was_made_from() {
+        let request = |seq| Rc::new(Request { client: 7, seq, command: seq as u32 });
+        let values = [
+            Value::Noop,
+            Value::Command(request(1)),
+            Value::Batch(Rc::new(vec![request(2), request(3)])),
+            Value::Reconfig(Members::of([1, 2, 4])),
+        ];
+        for (index, value) in values.iter().enumerate() {
+            let entry =
+                Entry { ballot: Ballot::new(3 + index as u32, 2), value: value.clone(), chosen: index % 2 == 0 };
+            let mut slot = LogSlot::from(entry.clone());
+            assert_eq!(slot.to_entry(), entry);
+            assert_eq!(slot.requests(), value.requests());
+            assert_eq!(slot.reconfig(), value.reconfig());
+            assert!(slot.holds(value));
+            assert!(values.iter().filter(|other| *other != value).all(|other| !slot.holds(other)), "{value:?}");
+            slot.set_ballot(Ballot::new(9, 1));
+            slot.mark_chosen();
+            assert_eq!(slot.to_entry(), Entry { ballot: Ballot::new(9, 1), value: value.clone(), chosen: true });
+        }
+        // A request is shared, not copied: the slot and the entry it gives back hold the same allocation.
+        let shared = request(5);
+        let slot = LogSlot::from(Entry {
+            ballot: Ballot::new(1, 1),
+            value: Value::Command(Rc::clone(&shared)),
+            chosen: false,
+        });
+        assert!(Rc::ptr_eq(&slot.requests()[0], &shared));
     }
 
     #[test]
