@@ -78,7 +78,7 @@ fn hole_a(bugs: BugSet) -> (Cluster, KvCommand) {
     block(&mut cluster, 4, &[2, 3, 5], MessageKind::Accept);
     cluster.propose(4, 1, 1, v.clone());
     cluster.deliver_all();
-    assert!(cluster.node(1).log().get(0).is_some_and(|entry| entry.value.requests()[0].command == v));
+    assert!(cluster.node(1).log().get(0).is_some_and(|entry| entry.requests()[0].command == v));
 
     // Node 5 returns and wins a higher ballot with nodes 2 and 3; node 1 and node 4 never hear of it. Node 4's
     // clock stands still meanwhile, so it still counts nodes 1 to 3 as live when it moves again.
@@ -179,6 +179,6 @@ fn a_stale_accept_for_a_slot_known_chosen_is_ignored() {
         .filter(|envelope| matches!(envelope.message, Message::Accepted { first_slot: 0, ballot, .. } if ballot == promised))
         .count();
     assert_eq!(false_votes, 0, "node 1 voted for a value other than the chosen one");
-    assert_eq!(cluster.node(1).log().get(0).map(|entry| entry.value.requests()[0].command.clone()), Some(w.clone()));
+    assert_eq!(cluster.node(1).log().get(0).map(|entry| entry.requests()[0].command.clone()), Some(w.clone()));
     assert_everyone_applied_in_slot_zero(&mut cluster, &[&w]);
 }

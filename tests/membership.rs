@@ -136,11 +136,11 @@ impl Cluster {
     fn assert_agreement(&self) {
         let ends: Vec<u64> = self.nodes.values().map(|node| node.first_unchosen()).collect();
         for slot in 0..ends.iter().copied().max().unwrap_or(0) {
-            let values: Vec<&Value<KvCommand>> = self
+            let values: Vec<Value<KvCommand>> = self
                 .nodes
                 .values()
                 .filter_map(|node| match node.get(slot) {
-                    SlotState::Chosen(entry) => Some(&entry.value),
+                    SlotState::Chosen(entry) => Some(entry.value),
                     _ => None,
                 })
                 .collect();

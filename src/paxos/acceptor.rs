@@ -57,7 +57,7 @@ impl<S: StateMachine> Node<S> {
         }
         // Slots the prepare asks about that this node already compacted are covered by its snapshot.
         let snapshot = if first_unchosen < self.log.start() { self.snapshot.clone().map(Box::new) } else { None };
-        let entries = self.log.iter_from(first_unchosen).map(|(slot, entry)| (slot, entry.clone())).collect();
+        let entries = self.log.iter_from(first_unchosen).map(|(slot, entry)| (slot, entry.to_entry())).collect();
         let chosen_upto = self.first_unchosen;
         self.events.push(Event::Promised { ballot, to: from });
         self.send(from, Message::Promise { ballot, entries, snapshot, chosen_upto });
@@ -112,7 +112,7 @@ impl<S: StateMachine> Node<S> {
         values.len() > 1
             && first_slot >= self.log.start()
             && (first_slot..first_slot + values.len() as Slot)
-                .all(|slot| self.log.get(slot).is_none_or(|entry| !entry.chosen))
+                .all(|slot| self.log.get(slot).is_none_or(|entry| !entry.is_chosen()))
     }
 
     /// Sends the acceptance of slots `start..end`, if any.
@@ -128,23 +128,23 @@ impl<S: StateMachine> Node<S> {
     /// acceptance may be acknowledged.
     fn accept_one(&mut self, slot: Slot, ballot: Ballot, value: Value<S::Command>, record: bool) -> bool {
         match self.log.get(slot) {
-            Some(entry) if entry.chosen => {
+            Some(entry) if entry.is_chosen() => {
                 // `accepts_all_fresh` ruled chosen slots out of a range record: this one needs its own.
                 assert!(record, "node {}: slot {slot} is chosen but was covered by a range record", self.config.id);
-                if entry.value != value {
+                if !entry.holds(&value) {
                     return false; // A deposed leader's late accept: see the module docs.
                 }
                 // The chosen value again, in a newer ballot: written like any other acceptance, since the accepted
                 // message about to go out reveals it.
-                if ballot > entry.ballot {
+                if ballot > entry.ballot() {
                     self.records.push(Record::Accept { slot, ballot, value });
-                    self.log.get_mut(slot).expect("matched above").ballot = ballot;
+                    self.log.get_mut(slot).expect("matched above").set_ballot(ballot);
                 }
                 true
             }
             existing => {
-                let lower = existing.is_some_and(|entry| entry.ballot > ballot);
-                let conflicting = existing.is_some_and(|entry| entry.ballot == ballot && entry.value != value);
+                let lower = existing.is_some_and(|entry| entry.ballot() > ballot);
+                let conflicting = existing.is_some_and(|entry| entry.ballot() == ballot && !entry.holds(&value));
                 let promised = self.promised;
                 self.invariant(!lower && ballot >= promised, "accept-at-or-above-promise", || {
                     format!("slot {slot} accepted ballot {ballot} below promise {promised}")

@@ -33,8 +33,8 @@ impl<S: StateMachine> Node<S> {
         let mut learned = false;
         for slot in self.first_unchosen..end {
             if let Some(entry) = self.log.get_mut(slot) {
-                if !entry.chosen && entry.ballot == ballot {
-                    entry.chosen = true;
+                if !entry.is_chosen() && entry.ballot() == ballot {
+                    entry.mark_chosen();
                     learned = true;
                     self.report_chosen(slot, ballot);
                 }
@@ -58,13 +58,13 @@ impl<S: StateMachine> Node<S> {
         if slot < self.log.start() {
             return;
         }
-        if let Some(known) = self.log.get(slot).filter(|entry| entry.chosen) {
-            let same = known.value == value;
+        if let Some(known) = self.log.get(slot).filter(|entry| entry.is_chosen()) {
+            let same = known.holds(&value);
             self.invariant(same, "chosen-never-changes", || format!("slot {slot} learned two different chosen values"));
             return;
         }
         self.check_foreign_chosen(slot, &value);
-        let ballot = self.log.get(slot).map_or(ballot, |entry| entry.ballot.max(ballot));
+        let ballot = self.log.get(slot).map_or(ballot, |entry| entry.ballot().max(ballot));
         self.records.push(Record::Chosen { slot, ballot, value: value.clone() });
         self.log.set(slot, Entry { ballot, value, chosen: true });
         self.report_chosen(slot, ballot);
@@ -74,8 +74,8 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn advance_and_apply(&mut self) {
         let was_voter = self.membership.includes_from(self.first_unchosen, self.config.id);
         let learned = self.reconfigs_learned;
-        while let Some(entry) = self.log.get(self.first_unchosen).filter(|entry| entry.chosen) {
-            if let Some(members) = entry.value.reconfig() {
+        while let Some(entry) = self.log.get(self.first_unchosen).filter(|entry| entry.is_chosen()) {
+            if let Some(members) = entry.reconfig() {
                 self.learn_configuration(self.first_unchosen, members);
             }
             self.first_unchosen += 1;
@@ -128,8 +128,8 @@ impl<S: StateMachine> Node<S> {
         while self.applied_upto < self.first_unchosen {
             let slot = self.applied_upto;
             let entry = self.log.get(slot).expect("every slot below first_unchosen is held and chosen");
-            assert!(entry.chosen, "node {id}: applying slot {slot}, which is not chosen");
-            for request in entry.value.requests() {
+            assert!(entry.is_chosen(), "node {id}: applying slot {slot}, which is not chosen");
+            for request in entry.requests() {
                 let output = self.machine.apply(request);
                 // Most nodes answer no client for most slots: skip hashing when nobody waits.
                 if !self.pending.is_empty() && self.pending.remove(&(request.client, request.seq)).is_some() {
@@ -252,8 +252,9 @@ impl<S: StateMachine> Node<S> {
         // Up to the log's end, not the chosen point: a slot known chosen beyond a hole is worth telling too.
         let end = self.log.end().min(from + self.config.catch_up_max);
         let entries: Vec<_> = (from..end)
-            .filter_map(|slot| self.log.get(slot).map(|entry| (slot, entry.clone())))
-            .filter(|(_, entry)| entry.chosen)
+            .filter_map(|slot| {
+                self.log.get(slot).filter(|entry| entry.is_chosen()).map(|entry| (slot, entry.to_entry()))
+            })
             .collect();
         if !entries.is_empty() {
             self.send(node, Message::Chosen { ballot, entries });

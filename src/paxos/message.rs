@@ -50,7 +50,8 @@ impl<C> Value<C> {
 }
 
 /// One slot of an acceptor's log: the value it accepted, in which ballot, and whether it knows the value
-/// was chosen.
+/// was chosen. This is the form slots travel in (promises, catch-up) and are stored durably in; the in-memory log
+/// keeps each one more compactly, as a `LogSlot`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Entry<C> {
     pub ballot: Ballot,

@@ -22,7 +22,7 @@ pub use bugs::{Bug, BugSet};
 pub use config::Config;
 pub use durable::{BatchId, DurableState, Record, WriteBatch};
 pub use effects::{Applied, Event, ProposeOutcome, Ready, Rejection, Reply, RoleKind};
-pub use log::Log;
+pub use log::{Log, LogSlot};
 pub use membership::{Members, Membership};
 pub use message::{Entry, Envelope, Message, MessageKind, Snapshot, Value};
 pub use node::{DurableStateOf, EnvelopeOf, MessageOf, Node, ReadyOf, RecordOf, SlotState};

@@ -152,15 +152,16 @@ pub struct Node<S: StateMachine> {
     pub(super) events: Vec<Event>,
 }
 
-/// What `Node::get` knows about a slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SlotState<'a, C> {
+/// What `Node::get` knows about a slot. The entry is a copy (its value shared, not copied): the log keeps slots in a
+/// compact form (`LogSlot`) that the hot paths read through `Node::log`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotState<C> {
     /// Below the snapshot: chosen, applied and compacted away.
     Compacted,
     /// Nothing accepted here.
     Empty,
-    Accepted(&'a Entry<C>),
-    Chosen(&'a Entry<C>),
+    Accepted(Entry<C>),
+    Chosen(Entry<C>),
 }
 
 /// Moves everything in `from` to the end of `to`. When `to` is empty (a driver that drained its `Ready`) the
@@ -252,7 +253,7 @@ impl<S: StateMachine> Node<S> {
             node.log.set(*slot, entry.clone());
         }
         for slot in node.first_unchosen..durable.chosen_upto {
-            let known = node.log.get_mut(slot).map(|entry| entry.chosen = true).is_some();
+            let known = node.log.get_mut(slot).map(|entry| entry.mark_chosen()).is_some();
             node.invariant(known, "chosen-prefix-is-durable", || {
                 format!("slot {slot} is below the durable chosen point but not on disk")
             });
@@ -436,14 +437,14 @@ impl<S: StateMachine> Node<S> {
     }
 
     /// The `get(slot)` of the design: what this node knows about a slot.
-    pub fn get(&self, slot: Slot) -> SlotState<'_, S::Command> {
+    pub fn get(&self, slot: Slot) -> SlotState<S::Command> {
         if slot < self.log.start() {
             return SlotState::Compacted;
         }
         match self.log.get(slot) {
             None => SlotState::Empty,
-            Some(entry) if entry.chosen => SlotState::Chosen(entry),
-            Some(entry) => SlotState::Accepted(entry),
+            Some(entry) if entry.is_chosen() => SlotState::Chosen(entry.to_entry()),
+            Some(entry) => SlotState::Accepted(entry.to_entry()),
         }
     }
 

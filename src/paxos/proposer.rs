@@ -246,7 +246,7 @@ impl<S: StateMachine> Node<S> {
         let (mut noops, mut reproposed) = (0, 0);
         for slot in first_slot..window_end {
             let value = match self.log.get(slot) {
-                Some(entry) if entry.chosen => entry.value.clone(),
+                Some(entry) if entry.is_chosen() => entry.value(),
                 // Bug::IgnoreAcceptedInPhase1: every slot not known chosen becomes a no-op.
                 _ if ignore_reports => Value::Noop,
                 _ => adopted.remove(&slot).map_or(Value::Noop, |entry| entry.value),
@@ -275,7 +275,7 @@ impl<S: StateMachine> Node<S> {
             format!("leading in ballot {ballot} while promised {promised}")
         });
         let chosen = match self.log.get(slot) {
-            Some(entry) if entry.chosen => true,
+            Some(entry) if entry.is_chosen() => true,
             _ => {
                 self.records.push(Record::Accept { slot, ballot, value: value.clone() });
                 false
@@ -349,7 +349,7 @@ impl<S: StateMachine> Node<S> {
                 return next_slot;
             }
             let value = match self.log.get(next_slot) {
-                Some(entry) if entry.chosen => entry.value.clone(),
+                Some(entry) if entry.is_chosen() => entry.value(),
                 _ => leader.deferred.remove(&next_slot).unwrap_or(Value::Noop),
             };
             next_slot = self.propose_next(value) + 1;
@@ -395,7 +395,7 @@ impl<S: StateMachine> Node<S> {
     pub fn reconfig_under_way(&self) -> bool {
         let Role::Leader(leader) = &self.role else { return false };
         let proposed = (self.first_unchosen..leader.next_slot)
-            .any(|slot| self.log.get(slot).is_some_and(|entry| entry.value.reconfig().is_some()));
+            .any(|slot| self.log.get(slot).is_some_and(|entry| entry.reconfig().is_some()));
         leader.pending_reconfig.is_some()
             || proposed
             || self.membership.next_change_after(self.first_unchosen).is_some()
@@ -423,7 +423,7 @@ impl<S: StateMachine> Node<S> {
     /// Sends the leader's values for `first_slot..end` to every follower; returns them.
     fn send_accepts(&mut self, ballot: Ballot, first_slot: Slot, end: Slot) -> Rc<[Value<S::Command>]> {
         let values: Rc<[Value<S::Command>]> = (first_slot..end)
-            .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value.clone())
+            .map(|slot| self.log.get(slot).expect("a leader holds every slot it proposed").value())
             .collect();
         let chosen_upto = self.first_unchosen;
         for index in 0..self.peers.len() {
@@ -479,8 +479,8 @@ impl<S: StateMachine> Node<S> {
                 continue;
             }
             quorum_reached = true;
-            if let Some(entry) = self.log.get_mut(slot).filter(|entry| !entry.chosen) {
-                entry.chosen = true;
+            if let Some(entry) = self.log.get_mut(slot).filter(|entry| !entry.is_chosen()) {
+                entry.mark_chosen();
                 learned = true;
                 extend_chosen_events(&mut self.events, slot, ballot);
             }
@@ -498,7 +498,7 @@ impl<S: StateMachine> Node<S> {
     pub(super) fn proposed_reconfig(&self) -> Option<(Slot, Members)> {
         let Role::Leader(leader) = &self.role else { return None };
         (self.first_unchosen..leader.next_slot)
-            .find_map(|slot| self.log.get(slot).and_then(|entry| entry.value.reconfig()).map(|members| (slot, members)))
+            .find_map(|slot| self.log.get(slot).and_then(|entry| entry.reconfig()).map(|members| (slot, members)))
     }
 
     /// Forgets vote counts of slots now chosen.
@@ -553,9 +553,9 @@ impl<S: StateMachine> Node<S> {
     /// its own ballot steps down before it learns it: see the module docs.
     pub(super) fn check_foreign_chosen(&mut self, slot: Slot, value: &Value<S::Command>) {
         let Role::Leader(leader) = &self.role else { return };
-        let proposed = self.log.get(slot).filter(|entry| slot < leader.next_slot && entry.ballot == leader.ballot);
+        let proposed = self.log.get(slot).filter(|entry| slot < leader.next_slot && entry.ballot() == leader.ballot);
         // Bug::CommitForeignChosen: the leader learns it and goes on leading.
-        if proposed.is_some_and(|entry| entry.value == *value) || self.bug(Bug::CommitForeignChosen) {
+        if proposed.is_some_and(|entry| entry.holds(value)) || self.bug(Bug::CommitForeignChosen) {
             return;
         }
         let ballot = leader.ballot;

@@ -186,7 +186,7 @@ fn with_a_planted_bug_a_broken_invariant_is_reported_not_panicked() {
     assert!(events
         .iter()
         .any(|event| matches!(event, Event::InvariantBroken { invariant, .. } if invariant == "chosen-never-changes")));
-    assert_eq!(follower.log().get(0).unwrap().value, put(1, "a"), "the first chosen value stays");
+    assert_eq!(follower.log().get(0).unwrap().value(), put(1, "a"), "the first chosen value stays");
 }
 
 #[test]

@@ -118,8 +118,8 @@ fn slot_text(node: &KvNode, slot: u64) -> String {
     match node.get(slot) {
         SlotState::Compacted => "in the snapshot".into(),
         SlotState::Empty => "empty".into(),
-        SlotState::Accepted(e) => entry(Some(e), false),
-        SlotState::Chosen(e) => entry(Some(e), true),
+        SlotState::Accepted(e) => entry(Some(&e), false),
+        SlotState::Chosen(e) => entry(Some(&e), true),
     }
 }
 

@@ -274,7 +274,7 @@ impl Cluster {
                 let end = na.first_unchosen().min(nb.first_unchosen());
                 for slot in start..end {
                     let (ea, eb) = (na.log().get(slot).unwrap(), nb.log().get(slot).unwrap());
-                    assert_eq!(ea.value, eb.value, "nodes {a} and {b} disagree on chosen slot {slot}");
+                    assert_eq!(ea.value(), eb.value(), "nodes {a} and {b} disagree on chosen slot {slot}");
                 }
             }
         }
