@@ -800,7 +800,7 @@ impl SafetyChecker {
         let node = state.id();
         let index = self.index(node);
         let value = match state.get(slot) {
-            SlotState::Chosen(entry) | SlotState::Accepted(entry) => Some(entry.value.clone()),
+            SlotState::Chosen(entry) | SlotState::Accepted(entry) => Some(entry.value),
             SlotState::Compacted | SlotState::Empty => None,
         };
         let value = value.or_else(|| {
