@@ -1,5 +1,7 @@
 //! A node's configuration. Every duration is counted in ticks: the core has no clock.
 
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 
 use super::{BugSet, NodeId, NODES_MAX};
@@ -10,8 +12,9 @@ pub struct Config {
     pub id: NodeId,
     /// The cluster's initial configuration: every member's id at slot 0. Later configurations come through the log
     /// (`membership.rs`). A node that joins later is not in it: it starts as a learner and votes once it learns a
-    /// configuration that includes it.
-    pub members: Vec<NodeId>,
+    /// configuration that includes it. Shared, as it never changes: a copy of a node (the model checker copies one
+    /// for every state it computes) counts a reference instead of allocating the list again.
+    pub members: Rc<[NodeId]>,
     /// A node broadcasts a heartbeat (which doubles as the leader's commit notice) this often.
     pub heartbeat_ticks: u64,
     /// A peer not heard from for this long is presumed down; a node also waits this long after it starts
@@ -60,7 +63,7 @@ impl Config {
     pub fn new(id: NodeId, members: Vec<NodeId>) -> Config {
         Config {
             id,
-            members,
+            members: members.into(),
             heartbeat_ticks: 2,
             election_timeout_ticks: 10,
             retry_ticks: 8,
