@@ -322,19 +322,17 @@ pub struct SafetyChecker {
     claims: Shared<BTreeMap<Slot, Vec<Claim>>>,
     /// Shares its own parts: most steps send a message, and few of those change what it holds.
     ballots: ballots::BallotChecks,
-    /// Slots a durable batch touched, per node, to check against the chosen values once the batch is applied.
-    /// Empty between steps, as `violations` is on every path the search goes on from: neither is `Shared`, as
-    /// an empty vector costs nothing to copy.
-    disk_checks: Vec<DiskCheck>,
+    /// Empty on every path the search goes on from: not `Shared`, as an empty vector costs nothing to copy.
     violations: Vec<Violation>,
 }
 
-/// Slots of one node's disk to check after a batch: entries written there, and the range a new durable chosen
-/// point covers.
+/// What `durable_now` checks on a node's disk once a batch is applied, besides the entries the batch wrote: the
+/// range its new durable chosen point covers. Handed from `batch_durable` to `durable_now` rather than kept in the
+/// checker, and the batch's slots read again from the batch: the model checker copies a checker for every state it
+/// computes, so a vector kept here was allocated afresh for every batch that became durable.
+#[must_use = "durable_now checks the disk once the batch is applied"]
 #[derive(Clone, Debug)]
-struct DiskCheck {
-    node: NodeId,
-    slots: Vec<Slot>,
+pub struct DiskCheck {
     chosen_range: std::ops::Range<Slot>,
 }
 
@@ -357,7 +355,6 @@ impl SafetyChecker {
             reference: Shared::new(Reference::new(apply_retry_twice)),
             claims: Shared::default(),
             ballots: ballots::BallotChecks::new(nodes),
-            disk_checks: Vec::new(),
             violations: Vec::new(),
         }
     }
@@ -487,8 +484,9 @@ impl SafetyChecker {
         self.report_found(found);
     }
 
-    /// `batch` of node `node` is about to become durable on top of `durable`.
-    pub fn batch_durable(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>, batch: &KvBatch) {
+    /// `batch` of node `node` is about to become durable on top of `durable`; what to check once it is, for
+    /// `durable_now`.
+    pub fn batch_durable(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>, batch: &KvBatch) -> DiskCheck {
         let mut promised = durable.promised;
         for record in &batch.records {
             match record {
@@ -513,33 +511,39 @@ impl SafetyChecker {
                 Record::Chosen { .. } | Record::ChosenUpTo(_) | Record::Snapshot(_) => {}
             }
         }
-        let slots = batch.records.iter().flat_map(|record| {
+        let chosen_upto = batch.records.iter().fold(durable.chosen_upto, |upto, record| match record {
+            Record::ChosenUpTo(slot) => upto.max(*slot),
+            _ => upto,
+        });
+        DiskCheck { chosen_range: durable.chosen_upto..chosen_upto }
+    }
+
+    /// After `batch` of node `node` is applied: every entry it wrote that the disk marks chosen (or holds below its
+    /// durable chosen point), and every entry its new chosen point covers, holds the chosen value.
+    fn check_disk_chosen(
+        &mut self,
+        node: NodeId,
+        durable: &DurableStateOf<KvStore>,
+        batch: &KvBatch,
+        check: DiskCheck,
+    ) {
+        let written = batch.records.iter().flat_map(|record| {
             let chosen = match record {
                 Record::Chosen { slot, .. } => Some(*slot),
                 _ => None,
             };
             chosen.into_iter().chain(record.acceptances().map(|(slot, _, _)| slot))
         });
-        let chosen_upto = batch.records.iter().fold(durable.chosen_upto, |upto, record| match record {
-            Record::ChosenUpTo(slot) => upto.max(*slot),
-            _ => upto,
-        });
-        let check = DiskCheck { node, slots: slots.collect(), chosen_range: durable.chosen_upto..chosen_upto };
-        self.disk_checks.push(check);
-    }
-
-    /// After a batch of node `node` is applied: every entry it wrote that the disk marks chosen (or holds below
-    /// its durable chosen point), and every entry its new chosen point covers, holds the chosen value.
-    fn check_disk_chosen(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>) {
-        let Some(at) = self.disk_checks.iter().position(|check| check.node == node) else { return };
-        let DiskCheck { slots, chosen_range, .. } = self.disk_checks.swap_remove(at);
-        let covered = durable.entries.range(chosen_range).map(|(slot, _)| *slot);
-        let marked = slots
-            .into_iter()
+        let covered = durable.entries.range(check.chosen_range).map(|(slot, _)| *slot);
+        let marked = written
             .filter(|slot| *slot < durable.chosen_upto || durable.entries.get(slot).is_some_and(|entry| entry.chosen));
-        let mut suspects: Vec<Slot> = covered.chain(marked).collect();
-        suspects.dedup();
-        for slot in suspects {
+        // Each suspect once where it repeats the one before, as a deduplicated list of them would have it, without
+        // collecting them.
+        let mut last = None;
+        for slot in covered.chain(marked) {
+            if last.replace(slot) == Some(slot) {
+                continue;
+            }
             let Some(entry) = durable.entries.get(&slot) else { continue };
             let Some(chosen) = Self::chosen_or_learned(&self.chosen, &self.learned, slot) else { continue };
             if entry.value != chosen {
@@ -551,8 +555,9 @@ impl SafetyChecker {
         }
     }
 
-    /// Node `node`'s durable state after a batch: it must not have gone backwards.
-    pub fn durable_now(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>) {
+    /// Node `node`'s durable state after `batch` (checked by `batch_durable`, which gave `check`): it must not have
+    /// gone backwards.
+    pub fn durable_now(&mut self, node: NodeId, durable: &DurableStateOf<KvStore>, batch: &KvBatch, check: DiskCheck) {
         let index = self.index(node);
         let replica = &self.replicas[index];
         let (promised_before, chosen_before) = (replica.durable_promised, replica.durable_chosen_upto);
@@ -569,7 +574,7 @@ impl SafetyChecker {
             replica.durable_promised = replica.durable_promised.max(durable.promised);
             replica.durable_chosen_upto = replica.durable_chosen_upto.max(durable.chosen_upto);
         }
-        self.check_disk_chosen(node, durable);
+        self.check_disk_chosen(node, durable, batch, check);
     }
 
     /// Node `node` sends `envelope` while its disk holds `durable`.
@@ -988,13 +993,13 @@ mod tests {
         checker.client_invoked(2, 1, &KvCommand::Put { key: "x".into(), value: "b".into() });
         let durable = DurableStateOf::<KvStore>::default();
         let (low, high) = (Ballot::new(1, 3), Ballot::new(2, 2));
-        checker.batch_durable(1, &durable, &accept(1, 0, low, put(1, 1, "a")));
+        let _ = checker.batch_durable(1, &durable, &accept(1, 0, low, put(1, 1, "a")));
         assert_eq!(checker.chosen_slots(), 0, "one acceptor of three chooses nothing");
-        checker.batch_durable(2, &durable, &accept(1, 0, low, put(1, 1, "a")));
+        let _ = checker.batch_durable(2, &durable, &accept(1, 0, low, put(1, 1, "a")));
         assert_eq!(checker.chosen_value(0), Some(&put(1, 1, "a")));
         assert!(checker.is_ok(), "{:?}", checker.violations());
-        checker.batch_durable(2, &durable, &accept(2, 0, high, put(2, 1, "b")));
-        checker.batch_durable(3, &durable, &accept(1, 0, high, put(2, 1, "b")));
+        let _ = checker.batch_durable(2, &durable, &accept(2, 0, high, put(2, 1, "b")));
+        let _ = checker.batch_durable(3, &durable, &accept(1, 0, high, put(2, 1, "b")));
         let violation = &checker.violations()[0];
         assert_eq!(violation.invariant, names::ONE_VALUE_PER_SLOT);
         assert_eq!(violation.slot, Some(0));
@@ -1009,10 +1014,10 @@ mod tests {
             id: 1,
             records: vec![Record::Accept { slot: 3, ballot: Ballot::new(4, 2), value: put(9, 9, "z") }],
         };
-        checker.batch_durable(2, &durable, &batch);
+        let _ = checker.batch_durable(2, &durable, &batch);
         assert_eq!(checker.violations()[0].invariant, names::ACCEPT_RESPECTS_PROMISE);
-        checker.batch_durable(1, &durable, &batch);
-        checker.batch_durable(3, &durable, &batch);
+        let _ = checker.batch_durable(1, &durable, &batch);
+        let _ = checker.batch_durable(3, &durable, &batch);
         assert!(
             checker.violations().iter().any(|violation| violation.invariant == names::CHOSEN_WAS_PROPOSED),
             "{:?}",
@@ -1029,25 +1034,25 @@ mod tests {
         let mut disks = [DurableStateOf::<KvStore>::default(), DurableStateOf::<KvStore>::default()];
         for (node, disk) in [1, 2].into_iter().zip(&mut disks) {
             let batch = accept(1, 0, ballot, put(1, 1, "a"));
-            checker.batch_durable(node, disk, &batch);
+            let check = checker.batch_durable(node, disk, &batch);
             disk.apply_batch(&batch);
-            checker.durable_now(node, disk);
+            checker.durable_now(node, disk, &batch, check);
         }
         assert_eq!(checker.chosen_value(0), Some(&put(1, 1, "a")));
         let mut disk = DurableStateOf::<KvStore>::default();
         let good = WriteBatch { id: 1, records: vec![Record::Chosen { slot: 0, ballot, value: put(1, 1, "a") }] };
-        checker.batch_durable(3, &disk, &good);
+        let check = checker.batch_durable(3, &disk, &good);
         disk.apply_batch(&good);
-        checker.durable_now(3, &disk);
+        checker.durable_now(3, &disk, &good, check);
         assert!(checker.is_ok(), "{:?}", checker.violations());
         // A later acceptance overwrites the value of the slot the disk marks chosen.
         let bad = WriteBatch {
             id: 2,
             records: vec![Record::Accept { slot: 0, ballot: Ballot::new(2, 2), value: put(2, 1, "b") }],
         };
-        checker.batch_durable(3, &disk, &bad);
+        let check = checker.batch_durable(3, &disk, &bad);
         disk.apply_batch(&bad);
-        checker.durable_now(3, &disk);
+        checker.durable_now(3, &disk, &bad, check);
         assert_eq!(checker.violations()[0].invariant, names::DURABLE_CHOSEN_VALUE);
     }
 

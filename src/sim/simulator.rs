@@ -554,13 +554,14 @@ impl Sim {
             let machine = Rc::make_mut(&mut self.machines[index]);
             machine.durable_at.pop_front();
             let batch = machine.storage.pending().next().expect("a pending batch per durable time");
-            self.checker.batch_durable(id, machine.storage.durable(), batch);
+            let check = self.checker.batch_durable(id, machine.storage.durable(), batch);
             // Copied only when kept: the fuzzer does not pay for a clone of every batch.
             if let Some(batches) = self.durable_batches.as_mut() {
                 batches.push((id, batch.clone()));
             }
-            let synced = machine.storage.sync_one().expect("a pending batch");
-            self.checker.durable_now(id, machine.storage.durable());
+            let batch = machine.storage.sync_oldest().expect("a pending batch");
+            self.checker.durable_now(id, machine.storage.durable(), &batch, check);
+            let synced = batch.id;
             self.trace.record(self.now, TraceEvent::Durable { node: id, batch: synced });
             if self.crash_after_write(id, synced) {
                 return false; // The node never hears of the write, nor of any other.

@@ -39,13 +39,19 @@ impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
 
     /// Makes the oldest volatile batch durable. Returns its id, or `None` if nothing was pending.
     pub fn sync_one(&mut self) -> Option<BatchId> {
+        self.sync_oldest().map(|batch| batch.id)
+    }
+
+    /// Makes the oldest volatile batch durable, and returns it (`None` if nothing was pending): the simulator's
+    /// checker reads it again once it is applied.
+    pub fn sync_oldest(&mut self) -> Option<Shared<WriteBatch<C, Snap>>> {
         let batch = self.unsynced.pop_front()?;
         if let Some(previous) = self.newest_durable {
             assert!(batch.id > previous, "batch {} became durable after batch {previous}", batch.id);
         }
         self.durable.apply_batch(&batch);
         self.newest_durable = Some(batch.id);
-        Some(batch.id)
+        Some(batch)
     }
 
     /// Makes every volatile batch durable.
