@@ -55,9 +55,15 @@ pub struct Network {
     link_faults: BTreeSet<(NodeId, NodeId)>,
 }
 
+/// Room a copy leaves in its slots for messages sent after it was made: the model checker copies a network for
+/// every state it computes, and a step that sends without a free slot to reuse grew the copy's vector again.
+const SLOTS_SPARE: usize = 2;
+
 /// A copy without the free slots past the last one in use, without the spare queues and without stale keys: the
 /// model checker copies a network for every state it visits, and those are only ever there to be reused or
-/// skipped (a stepped run's stale keys never surface, as nothing is popped while stepping).
+/// skipped (a stepped run's stale keys never surface, as nothing is popped while stepping). With no key queued (a
+/// stepped network: no message is ever due), nothing refers to a slot by its number, so the copy packs the
+/// messages together and has no free slot at all.
 impl Clone for Network {
     fn clone(&self) -> Self {
         let used = self.slots.iter().rposition(Option::is_some).map_or(0, |last| last + 1);
@@ -67,9 +73,20 @@ impl Clone for Network {
             (!live.is_empty()).then_some((*at, live))
         };
         let due: BTreeMap<u64, VecDeque<u64>> = self.due.iter().filter_map(live_keys).collect();
+        let packed = due.is_empty();
+        let mut slots = Vec::with_capacity(if packed { self.len } else { used } + SLOTS_SPARE);
+        if packed {
+            slots.extend(self.slots[..used].iter().filter(|slot| slot.is_some()).cloned());
+        } else {
+            slots.extend_from_slice(&self.slots[..used]);
+        }
         Network {
-            slots: self.slots[..used].to_vec(),
-            free: self.free.iter().copied().filter(|slot| (*slot as usize) < used).collect(),
+            slots,
+            free: if packed {
+                Vec::new()
+            } else {
+                self.free.iter().copied().filter(|slot| (*slot as usize) < used).collect()
+            },
             len: self.len,
             keys: due.values().map(VecDeque::len).sum(),
             due,
@@ -134,13 +151,21 @@ impl Network {
     /// Whether a delivery key still names a message in flight (and which slot holds it).
     fn is_live(slots: &[Option<InFlight>], (deliver_at, id_slot): (u64, u64)) -> Option<usize> {
         let (id, slot) = (id_slot >> SLOT_BITS, (id_slot & ((1 << SLOT_BITS) - 1)) as usize);
-        let message = slots[slot].as_ref()?;
+        // A key may outlive its slot: the last slot is dropped when its message leaves (`take`).
+        let message = slots.get(slot)?.as_ref()?;
         (message.id == id && message.deliver_at == deliver_at).then_some(slot)
     }
 
     fn take(&mut self, slot: usize) -> Option<InFlight> {
         let message = self.slots[slot].take()?;
-        self.free.push(slot as u32);
+        // The last slot goes rather than being listed free (every free slot stays below the vector's length, as the
+        // last slot held this message): a copy packs its messages without free slots, and a step that delivers one
+        // would otherwise allocate the list.
+        if slot + 1 == self.slots.len() {
+            self.slots.pop();
+        } else {
+            self.free.push(slot as u32);
+        }
         self.len -= 1;
         Some(message)
     }
