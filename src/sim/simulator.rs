@@ -11,6 +11,7 @@ use crate::check::{check_with, CheckOptions, CheckOutcome, History};
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{Bug, Config, EnvelopeOf, Event, Node, NodeId, ReadyOf, Rejection, Reply, Request, RoleKind};
 use crate::shared::Shared;
+use crate::small_deque::SmallDeque;
 use crate::storage::{MemoryStorage, Storage};
 
 use super::client::{Client, Outstanding};
@@ -45,7 +46,9 @@ pub const RECENT_EVENTS_MAX: usize = 256;
 pub struct Machine {
     pub node: Option<Shared<KvNode>>,
     pub storage: Shared<KvStorage>,
-    pub(super) durable_at: VecDeque<u64>,
+    /// When each issued write lands, oldest first: one or two at a time, held in place (`SmallDeque`), as the
+    /// model checker copies a machine for every state that writes to it.
+    pub(super) durable_at: SmallDeque<u64, 2>,
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
     pub(super) down_until: Option<u64>,
@@ -59,7 +62,7 @@ impl Machine {
         Machine {
             node: Some(Shared::new(node)),
             storage: Shared::new(MemoryStorage::new()),
-            durable_at: VecDeque::new(),
+            durable_at: SmallDeque::new(),
             paused: false,
             down_until: None,
             retired: false,
@@ -482,7 +485,7 @@ impl Sim {
         storage.crash();
         let (paused, retired) = (shared.paused, shared.retired);
         self.machines[id as usize - 1] =
-            Rc::new(Machine { node: None, storage, durable_at: VecDeque::new(), paused, down_until, retired });
+            Rc::new(Machine { node: None, storage, durable_at: SmallDeque::new(), paused, down_until, retired });
         self.checker.node_crashed(id);
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }

@@ -1,10 +1,9 @@
 //! In-memory storage that models durability: a submitted batch stays volatile until `sync_one`/`sync_all`
 //! (the simulator decides when, to model disk latency), and `crash` loses whatever is still volatile.
 
-use std::collections::VecDeque;
-
 use crate::paxos::{BatchId, DurableState, WriteBatch};
 use crate::shared::Shared;
+use crate::small_deque::SmallDeque;
 
 use super::{Storage, StorageError};
 
@@ -14,7 +13,8 @@ use super::{Storage, StorageError};
 #[derive(Clone, Debug)]
 pub struct MemoryStorage<C, Snap> {
     durable: Shared<DurableState<C, Snap>>,
-    unsynced: VecDeque<Shared<WriteBatch<C, Snap>>>,
+    /// Oldest first; one or two at a time, held in place (`SmallDeque`).
+    unsynced: SmallDeque<Shared<WriteBatch<C, Snap>>, 2>,
     newest_durable: Option<BatchId>,
     reported: Option<BatchId>,
     /// When true, `submit` makes a batch durable at once (benchmarks, tests that do not model latency).
@@ -25,7 +25,7 @@ impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
     pub fn new() -> Self {
         MemoryStorage {
             durable: Shared::new(DurableState::default()),
-            unsynced: VecDeque::new(),
+            unsynced: SmallDeque::new(),
             newest_durable: None,
             reported: None,
             sync_on_submit: false,
