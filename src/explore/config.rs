@@ -218,6 +218,7 @@ impl ExploreConfig {
             sim.tick();
         }
         sim.keep_recent_events(0);
+        sim.stop_hashing_trace();
         let mut actions = vec![ScheduledAction { tick: sim.now() + 1, action: UserAction::Stepping { on: true } }];
         sim.step(UserAction::Stepping { on: true });
         loop {

@@ -59,6 +59,7 @@ impl Origin<'_> {
                 }
                 let mut sim = replayed(record, tick)?;
                 sim.keep_recent_events(0);
+                sim.stop_hashing_trace();
                 sim.apply_action(UserAction::Stepping { on: true });
                 let mut actions: Vec<(u64, UserAction)> =
                     record.actions.iter().filter(|(at, _)| *at <= tick).cloned().collect();

@@ -238,6 +238,12 @@ impl Sim {
         }
     }
 
+    /// The trace stops hashing its events (`Trace::stop_hashing`): the model checker reads no run fingerprint of
+    /// its states, and keeps none of their events either.
+    pub fn stop_hashing_trace(&mut self) {
+        self.trace.stop_hashing();
+    }
+
     /// Every random fault drawn so far, kept or not (only with a fault gate).
     pub fn random_faults(&self) -> &[RandomFault] {
         self.fault_gate.as_ref().map_or(&[], |gate| gate.log())
