@@ -23,6 +23,7 @@
 mod config;
 mod event;
 mod hasher;
+mod linearizable;
 mod reduction;
 mod report;
 pub mod search;

@@ -10,6 +10,7 @@ use crate::storage::Storage;
 
 use super::event::content_digest;
 use super::hasher::Fingerprinter;
+use super::linearizable;
 use super::{Bounds, Event};
 
 /// What a path has spent of each bound.
@@ -184,14 +185,24 @@ impl World {
         self.check_history()
     }
 
-    /// When an operation got an outcome, the history must still be linearizable.
+    /// When an operation got an outcome, the history must still be linearizable (unless a history of the same shape
+    /// was found so before: `linearizable`).
     fn check_history(&mut self) -> Option<Violation> {
         let decided = self.sim.history().operations().iter().filter(|op| op.outcome != Outcome::Indeterminate).count();
         if decided == self.decided {
             return None;
         }
         self.decided = decided;
-        crate::check::linearizability_violation(self.sim.history(), self.sim.trace().len(), self.sim.now())
+        let shape = linearizable::shape(self.sim.history());
+        if linearizable::known(shape) {
+            return None;
+        }
+        let violation =
+            crate::check::linearizability_violation(self.sim.history(), self.sim.trace().len(), self.sim.now());
+        if violation.is_none() {
+            linearizable::remember(shape);
+        }
+        violation
     }
 
     /// Everything that decides what can happen from here: the nodes, their disks (durable and volatile), the
