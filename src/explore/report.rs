@@ -42,7 +42,7 @@ impl Counterexample {
         let mut taken = Vec::new();
         let mut world = start.world.clone();
         for event in path {
-            world.apply_recording(*event, &mut |action| taken.push(action));
+            world.apply_recording(*event, &mut |action| taken.push(action.clone()));
         }
         let first = start.world.sim().now() + 1;
         let mut record = start.lead_in.clone();

@@ -141,7 +141,7 @@ impl World {
     /// write lands, except a crash, which loses it. Acknowledging later lets the held messages enter the network
     /// later, and any delivery order is explored anyway. Messages in flight then count sooner against
     /// `--messages`, which is a bound, not a claim.
-    pub fn apply_recording(&mut self, event: Event, record: &mut dyn FnMut(UserAction)) -> Option<Violation> {
+    pub fn apply_recording(&mut self, event: Event, record: &mut dyn FnMut(&UserAction)) -> Option<Violation> {
         self.spend(event);
         let violation = self.step(event.action(), record);
         if violation.is_some() || !self.acknowledges_at_once() {
@@ -175,9 +175,9 @@ impl World {
         }
     }
 
-    fn step(&mut self, action: UserAction, record: &mut dyn FnMut(UserAction)) -> Option<Violation> {
+    fn step(&mut self, action: UserAction, record: &mut dyn FnMut(&UserAction)) -> Option<Violation> {
         let before = self.sim.violations().len();
-        record(action.clone());
+        record(&action);
         self.sim.step(action);
         if let Some(violation) = self.sim.violations().get(before) {
             return Some(violation.clone());

@@ -424,7 +424,7 @@ impl Sim {
 
     /// Applies a user action now and records it in the trace.
     pub fn apply_action(&mut self, action: UserAction) {
-        self.trace.record(self.now, TraceEvent::Action { action: action.clone() });
+        self.trace.record_with(self.now, || TraceEvent::Action { action: action.clone() });
         match action {
             UserAction::Crash { node } => self.crash(node, None),
             UserAction::Restart { node } => self.restart(node),
@@ -788,8 +788,8 @@ impl Sim {
 
     pub(super) fn send_request(&mut self, target: NodeId, request: Request<KvCommand>) {
         let Request { client, seq, ref command } = request;
-        let event = TraceEvent::Invoked { client, seq, at: target, command: command.to_string() };
-        self.trace.record(self.now, event);
+        let event = || TraceEvent::Invoked { client, seq, at: target, command: command.to_string() };
+        self.trace.record_with(self.now, event);
         let index = target as usize - 1;
         if self.machines[index].paused {
             return; // Lost: the client will time out.

@@ -129,11 +129,15 @@ impl Sim {
         let Some(outstanding) = client.outstanding.take_if(|outstanding| outstanding.seq == reply.seq) else {
             return; // A late answer.
         };
-        let result = match &reply.result {
+        let result = || match &reply.result {
             Ok((slot, output)) => format!("slot {slot}: {output}"),
             Err(rejection) => rejection.to_string(),
         };
-        self.trace.record(self.now, TraceEvent::Answered { client: reply.client, seq: reply.seq, result });
+        self.trace.record_with(self.now, || TraceEvent::Answered {
+            client: reply.client,
+            seq: reply.seq,
+            result: result(),
+        });
         self.end_step_op(&outstanding, reply.result);
     }
 
