@@ -131,7 +131,9 @@ pub struct Sim {
     durable_batches: Option<Vec<(NodeId, KvBatch)>>,
     /// What the node being collected from said (`collect`), drained every time: kept only so its buffers are
     /// reused. One for the whole cluster rather than one per machine, so a copied machine is smaller.
-    ready: ReadyOf<KvStore>,
+    /// Out (`None`) only while `collect` holds it: taking it out leaves nothing to drop when it is put back (a default
+    /// `Ready` left in its place was dropped on every collection, a model checker's step making several).
+    ready: Option<ReadyOf<KvStore>>,
 }
 
 /// A write batch of the playground's nodes.
@@ -181,7 +183,7 @@ impl Sim {
             undecided: None,
             fault_gate: None,
             durable_batches: None,
-            ready: ReadyOf::<KvStore>::default(),
+            ready: Some(ReadyOf::<KvStore>::default()),
             members: crate::paxos::Members::of(1..=config.nodes as NodeId),
             reconfiguration: None,
             retiring: None,
@@ -601,7 +603,7 @@ impl Sim {
 
     fn collect(&mut self, index: usize) {
         let id = index as NodeId + 1;
-        let mut ready = std::mem::take(&mut self.ready);
+        let mut ready = self.ready.take().unwrap_or_default();
         while let Some(node) = Rc::make_mut(&mut self.machines[index]).node.as_deref_mut() {
             node.ready_into(&mut ready);
             if ready.is_empty() {
@@ -644,7 +646,7 @@ impl Sim {
                 self.on_reply(id, reply);
             }
         }
-        self.ready = ready;
+        self.ready = Some(ready);
     }
 
     // ----- Network -----
