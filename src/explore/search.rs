@@ -107,15 +107,20 @@ fn search(
 
 /// The events enabled in `world`, but only this shard's share of the first ones.
 fn enabled(config: &ExploreConfig, world: &World, depth: u32) -> Vec<Event> {
-    let events = world.events(&config.bounds);
-    match config.shard {
-        Some(shard) if depth == 0 => events
-            .into_iter()
-            .enumerate()
-            .filter(|(index, _)| *index as u32 % shard.count == shard.index)
-            .map(|(_, event)| event)
-            .collect(),
-        _ => events,
+    let mut events = Vec::with_capacity(16);
+    enabled_into(config, world, depth, &mut events);
+    events
+}
+
+/// `enabled`, into `events` (cleared first).
+fn enabled_into(config: &ExploreConfig, world: &World, depth: u32, events: &mut Vec<Event>) {
+    world.events_into(&config.bounds, events);
+    if let Some(shard) = config.shard.filter(|_| depth == 0) {
+        let mut index = 0;
+        events.retain(|_| {
+            index += 1;
+            (index - 1) % shard.count == shard.index
+        });
     }
 }
 
@@ -288,10 +293,12 @@ fn breadth_first_met(config: &ExploreConfig, root: World, tally: &mut Tally) -> 
     (true, frontier)
 }
 
-/// The sleep sets `expand` works with, kept from one state to the next so that their vectors are allocated once,
-/// not for every state expanded and every child.
+/// The vectors `expand` works with (the sleep sets, the events enabled), kept from one state to the next so that
+/// they are allocated once, not for every state expanded and every child.
 #[derive(Default)]
 struct SleepBuffers {
+    /// The events enabled in the expanded state.
+    events: Vec<Event>,
     /// The expanded state's sleep set.
     sleep: SleepSet,
     /// The events taken from it so far, with their footprints.
@@ -313,7 +320,7 @@ fn expand(
     let seen = frontier.seen.get_mut(&fingerprint).expect("a queued state was met");
     seen.expanded = true;
     let depth = seen.depth();
-    let SleepBuffers { sleep, taken, child: child_sleep } = buffers;
+    let SleepBuffers { events, sleep, taken, child: child_sleep } = buffers;
     sleep.clear();
     sleep.extend_from_slice(seen.sleep_mut(&mut frontier.sleeping));
     if depth >= config.bounds.depth {
@@ -321,7 +328,8 @@ fn expand(
     }
     let roomy = world.roomy_bounds(&config.bounds);
     taken.clear();
-    for event in enabled(config, world, depth) {
+    enabled_into(config, world, depth, events);
+    for &event in events.iter() {
         let key = reduction::key(world, event);
         let skipped = match &job {
             Job::Wake(keys) => !keys.contains(&key),

@@ -6,6 +6,7 @@ use crate::check::invariants::Violation;
 use crate::check::Outcome;
 use crate::paxos::NodeId;
 use crate::sim::{Sim, UserAction};
+use crate::small_deque::SmallDeque;
 use crate::storage::Storage;
 
 use super::event::content_digest;
@@ -53,16 +54,23 @@ impl World {
     /// Every event enabled here within `bounds`, in a fixed order: messages in flight (one per distinct
     /// content), then each node's events, then the clients'.
     pub fn events(&self, bounds: &Bounds) -> Vec<Event> {
-        // Sized for a typical state, and the messages' contents told apart by a scan, not a hash set: a handful of
-        // messages are in flight, and this runs for every state expanded.
         let mut events = Vec::with_capacity(16);
-        let mut contents: Vec<u64> = Vec::new();
-        for message in self.sim.network().in_flight() {
+        self.events_into(bounds, &mut events);
+        events
+    }
+
+    /// `events`, into `events` (cleared first): the search keeps one vector for every state it expands.
+    pub fn events_into(&self, bounds: &Bounds, events: &mut Vec<Event>) {
+        events.clear();
+        // The messages' contents told apart by a scan of those listed, held in place, not a hash set or a vector: a
+        // handful of messages are in flight, and this runs for every state expanded.
+        let mut contents: SmallDeque<u64, 8> = SmallDeque::new();
+        for message in self.sim.network().in_flight_by_scan() {
             let content = content_digest(&message.envelope);
-            if contents.contains(&content) {
+            if contents.iter().any(|listed| *listed == content) {
                 continue;
             }
-            contents.push(content);
+            contents.push_back(content);
             let id = message.id;
             events.push(Event::Deliver { id });
             if self.spent.drops < bounds.drops {
@@ -87,9 +95,8 @@ impl World {
                 events.push(Event::Crash { node });
             }
         }
-        self.client_events(bounds, &mut events);
-        self.reconfig_events(bounds, &mut events);
-        events
+        self.client_events(bounds, events);
+        self.reconfig_events(bounds, events);
     }
 
     /// The nodes that run: those a request can go to.
