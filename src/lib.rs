@@ -12,7 +12,6 @@ pub mod paxos;
 pub mod scenario;
 pub mod shared;
 pub mod sim;
-pub mod small_deque;
 pub mod storage;
 
 #[cfg(target_arch = "wasm32")]

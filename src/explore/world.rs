@@ -2,11 +2,12 @@
 
 use std::hash::{Hash, Hasher};
 
+use smallvec::SmallVec;
+
 use crate::check::invariants::Violation;
 use crate::check::Outcome;
 use crate::paxos::NodeId;
 use crate::sim::{Sim, UserAction};
-use crate::small_deque::SmallDeque;
 use crate::storage::Storage;
 
 use super::event::content_digest;
@@ -64,13 +65,13 @@ impl World {
         events.clear();
         // The messages' contents told apart by a scan of those listed, held in place, not a hash set or a vector: a
         // handful of messages are in flight, and this runs for every state expanded.
-        let mut contents: SmallDeque<u64, 8> = SmallDeque::new();
+        let mut contents: SmallVec<[u64; 8]> = SmallVec::new();
         for message in self.sim.network().in_flight_by_scan() {
             let content = content_digest(&message.envelope);
-            if contents.iter().any(|listed| *listed == content) {
+            if contents.contains(&content) {
                 continue;
             }
-            contents.push_back(content);
+            contents.push(content);
             let id = message.id;
             events.push(Event::Deliver { id });
             if self.spent.drops < bounds.drops {

@@ -6,12 +6,13 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
+use smallvec::SmallVec;
+
 use crate::check::invariants::{names, Position, SafetyChecker, Violation, ViolationClass};
 use crate::check::{check_with, CheckOptions, CheckOutcome, History};
 use crate::kv::{KvCommand, KvOutput, KvStore};
 use crate::paxos::{Bug, Config, EnvelopeOf, Event, Node, NodeId, ReadyOf, Rejection, Reply, Request, RoleKind};
 use crate::shared::Shared;
-use crate::small_deque::SmallDeque;
 use crate::storage::{MemoryStorage, Storage};
 
 use super::client::{Client, Outstanding};
@@ -46,9 +47,9 @@ pub const RECENT_EVENTS_MAX: usize = 256;
 pub struct Machine {
     pub node: Option<Shared<KvNode>>,
     pub storage: Shared<KvStorage>,
-    /// When each issued write lands, oldest first: one or two at a time, held in place (`SmallDeque`), as the
+    /// When each issued write lands, oldest first: one or two at a time, held in place (`SmallVec`), as the
     /// model checker copies a machine for every state that writes to it.
-    pub(super) durable_at: SmallDeque<u64, 2>,
+    pub(super) durable_at: SmallVec<[u64; 2]>,
     pub paused: bool,
     /// A node the fault injector crashed comes back at this tick (a visitor's crash waits for a restart).
     pub(super) down_until: Option<u64>,
@@ -62,7 +63,7 @@ impl Machine {
         Machine {
             node: Some(Shared::new(node)),
             storage: Shared::new(MemoryStorage::new()),
-            durable_at: SmallDeque::new(),
+            durable_at: SmallVec::new(),
             paused: false,
             down_until: None,
             retired: false,
@@ -493,7 +494,7 @@ impl Sim {
         storage.crash();
         let (paused, retired) = (shared.paused, shared.retired);
         self.machines[id as usize - 1] =
-            Rc::new(Machine { node: None, storage, durable_at: SmallDeque::new(), paused, down_until, retired });
+            Rc::new(Machine { node: None, storage, durable_at: SmallVec::new(), paused, down_until, retired });
         self.checker.node_crashed(id);
         self.trace.record(self.now, TraceEvent::Crashed { node: id });
     }
@@ -559,11 +560,11 @@ impl Sim {
             // Looked at before it is written to: a machine shared with a copy (`Sim` is copy-on-write per machine)
             // is copied only when something changes in it.
             let machine = &self.machines[index];
-            if machine.paused || machine.durable_at.front().is_none_or(|at| *at > self.now) {
+            if machine.paused || machine.durable_at.first().is_none_or(|at| *at > self.now) {
                 break;
             }
             let machine = Rc::make_mut(&mut self.machines[index]);
-            machine.durable_at.pop_front();
+            machine.durable_at.remove(0);
             let batch = machine.storage.pending().next().expect("a pending batch per durable time");
             let check = self.checker.batch_durable(id, machine.storage.durable(), batch);
             // Copied only when kept: the fuzzer does not pay for a clone of every batch.
@@ -613,7 +614,7 @@ impl Sim {
                 self.checker.write_issued(id, &batch);
                 let at = self.durable_time(index);
                 let machine = Rc::make_mut(&mut self.machines[index]);
-                machine.durable_at.push_back(at);
+                machine.durable_at.push(at);
                 machine.storage.submit(batch);
             }
             let node = self.machines[index].node.as_ref().expect("checked above");

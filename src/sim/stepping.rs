@@ -65,7 +65,7 @@ impl Sim {
             return NEVER;
         }
         let delay = self.rng.between(0, self.config.faults.storage_delay_max);
-        self.machines[index].durable_at.back().copied().unwrap_or(0).max(self.now + delay)
+        self.machines[index].durable_at.last().copied().unwrap_or(0).max(self.now + delay)
     }
 
     /// One tick of node `node`'s clock alone (its timers: heartbeats, elections, retransmissions).
@@ -84,7 +84,7 @@ impl Sim {
     /// Node `node`'s oldest volatile write becomes durable, and the node hears so.
     pub(super) fn ack_write(&mut self, node: NodeId) {
         let index = usize::from(node) - 1;
-        if let Some(at) = Rc::make_mut(&mut self.machines[index]).durable_at.front_mut() {
+        if let Some(at) = Rc::make_mut(&mut self.machines[index]).durable_at.first_mut() {
             *at = self.now;
             self.settle(index);
         }

@@ -1,9 +1,10 @@
 //! In-memory storage that models durability: a submitted batch stays volatile until `sync_one`/`sync_all`
 //! (the simulator decides when, to model disk latency), and `crash` loses whatever is still volatile.
 
+use smallvec::SmallVec;
+
 use crate::paxos::{BatchId, DurableState, WriteBatch};
 use crate::shared::Shared;
-use crate::small_deque::SmallDeque;
 
 use super::{Storage, StorageError};
 
@@ -13,8 +14,8 @@ use super::{Storage, StorageError};
 #[derive(Clone, Debug)]
 pub struct MemoryStorage<C, Snap> {
     durable: Shared<DurableState<C, Snap>>,
-    /// Oldest first; one or two at a time, held in place (`SmallDeque`).
-    unsynced: SmallDeque<Shared<WriteBatch<C, Snap>>, 2>,
+    /// Oldest first; one or two at a time, held in place (`SmallVec`).
+    unsynced: SmallVec<[Shared<WriteBatch<C, Snap>>; 2]>,
     newest_durable: Option<BatchId>,
     reported: Option<BatchId>,
     /// When true, `submit` makes a batch durable at once (benchmarks, tests that do not model latency).
@@ -25,7 +26,7 @@ impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
     pub fn new() -> Self {
         MemoryStorage {
             durable: Shared::new(DurableState::default()),
-            unsynced: SmallDeque::new(),
+            unsynced: SmallVec::new(),
             newest_durable: None,
             reported: None,
             sync_on_submit: false,
@@ -45,7 +46,10 @@ impl<C: Clone, Snap: Clone> MemoryStorage<C, Snap> {
     /// Makes the oldest volatile batch durable, and returns it (`None` if nothing was pending): the simulator's
     /// checker reads it again once it is applied.
     pub fn sync_oldest(&mut self) -> Option<Shared<WriteBatch<C, Snap>>> {
-        let batch = self.unsynced.pop_front()?;
+        if self.unsynced.is_empty() {
+            return None;
+        }
+        let batch = self.unsynced.remove(0);
         if let Some(previous) = self.newest_durable {
             assert!(batch.id > previous, "batch {} became durable after batch {previous}", batch.id);
         }
@@ -74,7 +78,7 @@ impl<C: Clone, Snap: Clone> Default for MemoryStorage<C, Snap> {
 
 impl<C: Clone, Snap: Clone> Storage<C, Snap> for MemoryStorage<C, Snap> {
     fn submit(&mut self, batch: WriteBatch<C, Snap>) {
-        self.unsynced.push_back(Shared::new(batch));
+        self.unsynced.push(Shared::new(batch));
         if self.sync_on_submit {
             self.sync_all();
         }
