@@ -49,3 +49,26 @@ fn shrink_reads_a_link_of_either_version() {
         assert!(error.contains("shows no violation"), "{run}: {error}");
     }
 }
+
+/// A reader that stops early (`synod replay --seed 3 | head`) ends the replay without a panic: the whole trace is
+/// megabytes, far more than a pipe holds, so the replay is still writing when the reader goes.
+#[cfg(unix)]
+#[test]
+fn a_reader_that_stops_early_ends_the_replay_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_synod"))
+        .args(["replay", "--seed", "3", "--lines", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("synod runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first).expect("a first line");
+    assert!(first.starts_with("seed 3: "), "{first}");
+    let output = child.wait_with_output().expect("synod ends");
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(!error.contains("panicked"), "{error}");
+    assert_eq!(output.status.signal(), Some(libc::SIGPIPE), "{:?}", output.status);
+}

@@ -230,6 +230,7 @@ mod cli {
     }
 
     pub fn main() -> ExitCode {
+        end_quietly_on_a_closed_pipe();
         match Cli::parse().command {
             Command::Fuzz { seeds, start_seed, run, threads, json } => fuzz(seeds, start_seed, &run, threads, json),
             Command::Replay { seed, run_text, run, lines, keep_faults } => {
@@ -484,6 +485,17 @@ mod cli {
     }
 
     /// A playground run, replayed to the tick the page would open it at.
+    /// Output piped into a reader that stops early (`synod replay --seed 3 | head`) ends the process as it ends other
+    /// command-line tools, by the signal, instead of a panic and a backtrace in the first `println!` that follows:
+    /// Rust's runtime ignores SIGPIPE, which turns the closed pipe into a write error.
+    fn end_quietly_on_a_closed_pipe() {
+        #[cfg(unix)]
+        // SAFETY: called first thing in `main`, before any other thread exists; it restores the default action.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+
     fn linked_run(text: &str) -> Result<Sim, String> {
         let (record, moment) = read_link(text)?;
         let actions = record.actions.into_iter().map(|(tick, action)| ScheduledAction { tick, action }).collect();
