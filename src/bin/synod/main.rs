@@ -484,7 +484,6 @@ mod cli {
         synod::sim::link::decode_link(text, &unescape)
     }
 
-    /// A playground run, replayed to the tick the page would open it at.
     /// Output piped into a reader that stops early (`synod replay --seed 3 | head`) ends the process as it ends other
     /// command-line tools, by the signal, instead of a panic and a backtrace in the first `println!` that follows:
     /// Rust's runtime ignores SIGPIPE, which turns the closed pipe into a write error.
@@ -496,6 +495,7 @@ mod cli {
         }
     }
 
+    /// A playground run, replayed to the tick the page would open it at.
     fn linked_run(text: &str) -> Result<Sim, String> {
         let (record, moment) = read_link(text)?;
         let actions = record.actions.into_iter().map(|(tick, action)| ScheduledAction { tick, action }).collect();
