@@ -49,6 +49,8 @@ impl<S: StateMachine> Node<S> {
     }
 
     pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first_unchosen: Slot) {
+        // A promise reports the log: every acceptance in it must be in the write the promise waits for.
+        self.record_unrecorded();
         if self.promise_blocked(ballot) && ballot > self.promised {
             return; // A read lease granted to another ballot still runs (`lease.rs`): no promise, no nack.
         }
@@ -71,6 +73,8 @@ impl<S: StateMachine> Node<S> {
         values: Rc<[Value<S::Command>]>,
         chosen_upto: Slot,
     ) {
+        // A leader only nacks an accept, unless Bug::AcceptBelowPromise lets it overwrite unrecorded proposals.
+        self.record_unrecorded();
         // Bug::AcceptBelowPromise lets a ballot below the promise through.
         if !self.admit_ballot(from, ballot, self.bug(Bug::AcceptBelowPromise)) {
             return;
