@@ -39,6 +39,11 @@ impl<S: StateMachine> Node<S> {
             self.send(from, Message::Nack { ballot, promised });
             return false;
         }
+        if ballot < self.promised {
+            // Only a planted bug lets an accept below the promise through: at a leader (any other accept deposed it
+            // at the door, or is nacked) it may overwrite proposals not yet recorded.
+            self.record_unrecorded();
+        }
         if ballot > self.promised {
             self.raise_promise(ballot);
         }
@@ -73,8 +78,6 @@ impl<S: StateMachine> Node<S> {
         values: Rc<[Value<S::Command>]>,
         chosen_upto: Slot,
     ) {
-        // A leader only nacks an accept, unless Bug::AcceptBelowPromise lets it overwrite unrecorded proposals.
-        self.record_unrecorded();
         // Bug::AcceptBelowPromise lets a ballot below the promise through.
         if !self.admit_ballot(from, ballot, self.bug(Bug::AcceptBelowPromise)) {
             return;
