@@ -280,7 +280,7 @@ impl<S: StateMachine> Node<S> {
     /// the other slots sent then, sharing their values with the followers' accept. That saves a record per slot
     /// that was only replaced by the range. Until then nothing may reveal or overwrite the slot, so whatever
     /// could records it first (`record_unrecorded`): a promise (`on_prepare`), an accept or a chosen value written
-    /// into the log (`on_accept`, `check_foreign_chosen`), compaction (`compact_to`), and the end of this
+    /// into the log (`admit_ballot`, `check_foreign_chosen`), compaction (`compact_to`), and the end of this
     /// leadership, which alone knows the slot is unrecorded (`step_down`, `start_phase_one`); a tick too, so a
     /// proposal is recorded within the step that made it even before its accept is sent. A vote (`on_accepted`)
     /// touches none of these slots: it counts only slots already sent.
@@ -321,8 +321,8 @@ impl<S: StateMachine> Node<S> {
 
     /// Records, slot by slot, the acceptances `propose_unrecorded` left for `flush_proposals`. Called before
     /// anything that could reveal those slots (a promise), overwrite or compact them, or end the leadership that
-    /// knows they are unrecorded.
-    /// Inlined: every message a follower handles passes here.
+    /// knows they are unrecorded. Inlined, with the work out of line: every tick and every slot learned from
+    /// another node passes here, and there is nothing to do but on a leader between proposing and sending.
     #[inline]
     pub(super) fn record_unrecorded(&mut self) {
         if matches!(&self.role, Role::Leader(leader) if !leader.unrecorded.is_empty()) {
