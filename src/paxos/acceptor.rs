@@ -39,6 +39,11 @@ impl<S: StateMachine> Node<S> {
             self.send(from, Message::Nack { ballot, promised });
             return false;
         }
+        if ballot < self.promised {
+            // Only a planted bug lets an accept below the promise through: at a leader (any other accept deposed it
+            // at the door, or is nacked) it may overwrite proposals not yet recorded.
+            self.record_unrecorded();
+        }
         if ballot > self.promised {
             self.raise_promise(ballot);
         }
@@ -49,6 +54,8 @@ impl<S: StateMachine> Node<S> {
     }
 
     pub(super) fn on_prepare(&mut self, from: NodeId, ballot: Ballot, first_unchosen: Slot) {
+        // A promise reports the log: every acceptance in it must be in the write the promise waits for.
+        self.record_unrecorded();
         if self.promise_blocked(ballot) && ballot > self.promised {
             return; // A read lease granted to another ballot still runs (`lease.rs`): no promise, no nack.
         }

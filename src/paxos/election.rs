@@ -56,6 +56,7 @@ impl<S: StateMachine> Node<S> {
     }
 
     pub(super) fn on_tick(&mut self) {
+        self.record_unrecorded();
         // The chosen point only saves a restarted node from re-learning: write it once per tick, not with
         // every batch (it would double the records on the hot path).
         if self.first_unchosen > self.chosen_upto_recorded {

@@ -196,6 +196,7 @@ impl<S: StateMachine> Node<S> {
     }
 
     fn compact_to(&mut self, upto: Slot) {
+        self.record_unrecorded();
         self.membership.forget_before(upto);
         self.log.compact(upto);
         self.applied_upto = self.applied_upto.max(upto);

@@ -17,6 +17,7 @@
 //!   and does not yet know chosen (`check_leader_window`).
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::rc::Rc;
 
 use super::node::{extend_chosen_events, Node, Role};
@@ -46,6 +47,8 @@ pub(super) struct LeaderState<C> {
     pub votes: VecDeque<u64>,
     /// Slots `unsent_from..next_slot` were proposed but not yet sent to the followers.
     pub unsent_from: Slot,
+    /// Unsent slots whose own acceptance is not recorded yet (`propose_unrecorded`): always empty between steps.
+    pub unrecorded: Range<Slot>,
     pub last_progress_tick: u64,
     /// The highest commit point sent to the followers (on an accept or a commit).
     pub commit_sent: Slot,
@@ -115,7 +118,7 @@ impl<S: StateMachine> Node<S> {
     /// Proposes at once when a slot is free and requests are not batched per slot; otherwise queues.
     fn enqueue(&mut self, request: Request<S::Command>) -> Result<ProposeOutcome, Rejection> {
         if self.can_propose_now() {
-            let slot = self.propose_next(Value::command(request));
+            let slot = self.propose_unrecorded(Value::command(request));
             return Ok(ProposeOutcome::Proposed { slot });
         }
         if self.queue.len() >= self.config.queue_max {
@@ -136,6 +139,7 @@ impl<S: StateMachine> Node<S> {
     /// first: the prepares wait in `Node::send` until that promise is durable, so a crash can never make this node
     /// forget the ballot and campaign with it again.
     pub(super) fn start_phase_one(&mut self) {
+        self.record_unrecorded();
         let round = self.max_ballot_seen.round.max(self.promised.round) + 1;
         let ballot = Ballot::new(round, self.config.id);
         self.max_ballot_seen = ballot;
@@ -231,6 +235,7 @@ impl<S: StateMachine> Node<S> {
             votes_start: first_slot,
             votes: VecDeque::new(),
             unsent_from: first_slot,
+            unrecorded: first_slot..first_slot,
             last_progress_tick: self.now,
             commit_sent: 0,
             reads_from: end,
@@ -265,24 +270,76 @@ impl<S: StateMachine> Node<S> {
 
     /// Puts `value` in the next slot: accept it ourselves (a durable record) and queue it for the followers.
     fn propose_next(&mut self, value: Value<S::Command>) -> Slot {
+        // Records go out in slot order: slots proposed before this one first.
+        self.record_unrecorded();
+        self.place_proposal(value, true)
+    }
+
+    /// `propose_next` for a client request that gets a slot at once (`enqueue`), without its record: the
+    /// leader's own acceptance is recorded when the slot is sent (`flush_proposals`), as one `AcceptRange` with
+    /// the other slots sent then, sharing their values with the followers' accept. That saves a record per slot
+    /// that was only replaced by the range. Until then nothing may reveal or overwrite the slot, so whatever
+    /// could records it first (`record_unrecorded`): a promise (`on_prepare`), an accept or a chosen value written
+    /// into the log (`admit_ballot`, `check_foreign_chosen`), compaction (`compact_to`), and the end of this
+    /// leadership, which alone knows the slot is unrecorded (`step_down`, `start_phase_one`); a tick too, so a
+    /// proposal is recorded within the step that made it even before its accept is sent. A vote (`on_accepted`)
+    /// touches none of these slots: it counts only slots already sent.
+    fn propose_unrecorded(&mut self, value: Value<S::Command>) -> Slot {
+        let Role::Leader(leader) = &self.role else { unreachable!("proposing without leading") };
+        let slot = leader.next_slot;
+        if leader.unrecorded.end != slot {
+            // Not next to the unrecorded slots (a chosen slot in between): they are recorded on their own.
+            self.record_unrecorded();
+            let Role::Leader(leader) = &mut self.role else { unreachable!("still leading") };
+            leader.unrecorded = slot..slot;
+        }
+        self.place_proposal(value, false)
+    }
+
+    /// Takes the next slot for `value`. A slot already known chosen needs no acceptance; otherwise the
+    /// acceptance is recorded now (`record`) or left to `flush_proposals` (added to `unrecorded`).
+    fn place_proposal(&mut self, value: Value<S::Command>, record: bool) -> Slot {
         let Role::Leader(leader) = &mut self.role else { unreachable!("proposing without leading") };
         let (slot, ballot) = (leader.next_slot, leader.ballot);
         assert_eq!(slot, leader.votes_start + leader.votes.len() as Slot, "vote window out of step");
         leader.next_slot += 1;
         leader.votes.push_back(0);
+        let chosen = self.log.get(slot).is_some_and(|entry| entry.is_chosen());
+        if !chosen && !record {
+            leader.unrecorded.end = slot + 1;
+        }
         let promised = self.promised;
         self.invariant(promised == ballot, "leader-holds-its-promise", || {
             format!("leading in ballot {ballot} while promised {promised}")
         });
-        let chosen = match self.log.get(slot) {
-            Some(entry) if entry.is_chosen() => true,
-            _ => {
-                self.records.push(Record::Accept { slot, ballot, value: value.clone() });
-                false
-            }
-        };
+        if !chosen && record {
+            self.records.push(Record::Accept { slot, ballot, value: value.clone() });
+        }
         self.log.set(slot, Entry { ballot, value, chosen });
         slot
+    }
+
+    /// Records, slot by slot, the acceptances `propose_unrecorded` left for `flush_proposals`. Called before
+    /// anything that could reveal those slots (a promise), overwrite or compact them, or end the leadership that
+    /// knows they are unrecorded. Inlined, with the work out of line: every tick and every slot learned from
+    /// another node passes here, and there is nothing to do but on a leader between proposing and sending.
+    #[inline]
+    pub(super) fn record_unrecorded(&mut self) {
+        if matches!(&self.role, Role::Leader(leader) if !leader.unrecorded.is_empty()) {
+            self.record_unrecorded_slots();
+        }
+    }
+
+    #[cold]
+    fn record_unrecorded_slots(&mut self) {
+        let Role::Leader(leader) = &mut self.role else { return };
+        let ballot = leader.ballot;
+        let end = leader.unrecorded.end;
+        for slot in std::mem::replace(&mut leader.unrecorded, end..end) {
+            let entry = self.log.get(slot).filter(|entry| entry.ballot() == ballot);
+            let value = entry.expect("an unrecorded proposal stays in the log until recorded").value();
+            self.records.push(Record::Accept { slot, ballot, value });
+        }
     }
 
     /// Moves queued requests into free slots and sends one accept per follower for every new slot, plus our
@@ -317,9 +374,27 @@ impl<S: StateMachine> Node<S> {
         }
         leader.unsent_from = end;
         leader.commit_sent = leader.commit_sent.max(first_unchosen);
+        let unrecorded_are_sent = leader.unrecorded == (first_slot..end);
         let values = self.send_accepts(ballot, first_slot, end);
-        self.record_own_acceptances_as_one(ballot, first_slot, values);
+        if unrecorded_are_sent {
+            self.record_sent_acceptances(ballot, first_slot, values);
+        } else {
+            self.record_unrecorded();
+            self.record_own_acceptances_as_one(ballot, first_slot, values);
+        }
         self.send(self.config.id, Message::Accepted { ballot, first_slot, count: end - first_slot, chosen_upto: 0 });
+    }
+
+    /// Records the acceptance of every slot just sent, none of which is recorded yet: one `AcceptRange` sharing the
+    /// values sent to the followers, or a plain `Accept` for a single slot, as `propose_next` would have written.
+    fn record_sent_acceptances(&mut self, ballot: Ballot, first_slot: Slot, values: Rc<[Value<S::Command>]>) {
+        let Role::Leader(leader) = &mut self.role else { unreachable!("sending accepts without leading") };
+        leader.unrecorded = leader.unrecorded.end..leader.unrecorded.end;
+        let record = match &values[..] {
+            [value] => Record::Accept { slot: first_slot, ballot, value: value.clone() },
+            _ => Record::AcceptRange { first_slot, ballot, values },
+        };
+        self.records.push(record);
     }
 
     /// `propose_next` recorded the leader's own acceptance slot by slot. When those records are still the last
@@ -552,6 +627,8 @@ impl<S: StateMachine> Node<S> {
     /// Another node says `slot` is chosen with `value`. A leader that did not propose exactly that value there in
     /// its own ballot steps down before it learns it: see the module docs.
     pub(super) fn check_foreign_chosen(&mut self, slot: Slot, value: &Value<S::Command>) {
+        // The caller writes the slot next: what the leader proposed there is recorded as it proposed it.
+        self.record_unrecorded();
         let Role::Leader(leader) = &self.role else { return };
         let proposed = self.log.get(slot).filter(|entry| slot < leader.next_slot && entry.ballot() == leader.ballot);
         // Bug::CommitForeignChosen: the leader learns it and goes on leading.
@@ -575,6 +652,7 @@ impl<S: StateMachine> Node<S> {
 
     pub(super) fn step_down(&mut self, reason: String) {
         let Some(ballot) = self.own_ballot() else { return };
+        self.record_unrecorded();
         self.role = Role::Follower;
         self.events.push(Event::SteppedDown { ballot, reason });
         if self.leader_hint == Some(self.config.id) {

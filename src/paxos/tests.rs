@@ -221,6 +221,36 @@ fn a_leader_records_the_slots_it_sends_in_one_accept_as_one_range() {
     assert!(Rc::ptr_eq(sent, recorded), "the record shares the values sent to the followers");
 }
 
+#[test]
+fn a_single_slot_sent_is_recorded_as_one_accept() {
+    let (mut leader, ballot) = elected_leader();
+    leader.propose(Request { client: 1, seq: 1, command: KvCommand::Get { key: "k".into() } });
+    let records = leader.ready().write.expect("the leader's own accept is written").records;
+    assert!(matches!(&records[..], [Record::Accept { slot: 0, ballot: by, .. }] if *by == ballot), "{records:?}");
+}
+
+#[test]
+fn a_leader_deposed_before_sending_records_its_proposals_before_promising() {
+    let (mut leader, ballot) = elected_leader();
+    for seq in 1..=2 {
+        leader.propose(Request { client: 1, seq, command: KvCommand::Get { key: "k".into() } });
+    }
+    // Node 1 campaigns above the leader before the leader sent its accepts (no `ready` in between).
+    let higher = Ballot::new(ballot.round + 1, 1);
+    leader.receive(from(1, 3, prepare(higher)));
+    let ready = leader.ready();
+    assert!(ready.messages.iter().all(|envelope| !matches!(envelope.message, Message::Promise { .. })));
+    let records = ready.write.expect("the acceptances and the promise are written").records;
+    assert!(
+        matches!(
+            &records[..],
+            [Record::Accept { slot: 0, ballot: a, .. }, Record::Accept { slot: 1, ballot: b, .. }, Record::Promise(p)]
+                if *a == ballot && *b == ballot && *p == higher
+        ),
+        "the acceptances the promise reports are in the write it waits for: {records:?}"
+    );
+}
+
 /// Node 3 of 3, leading with promises from itself and node 1.
 fn elected_leader() -> (KvNode, Ballot) {
     let mut leader = node(3, BugSet::NONE);
