@@ -51,11 +51,6 @@ where
                 self.age(candidate.sent_tick, retry).hash(state);
             }
             Role::Leader(leader) => {
-                assert!(
-                    leader.unrecorded.is_empty(),
-                    "node {}: a proposal left unrecorded after a step",
-                    self.config.id
-                );
                 state.write_u8(2);
                 (leader.ballot, leader.next_slot, leader.votes_start, &leader.votes).hash(state);
                 // Re-proposals still to come, not where they end: the end only gates lease reads, which the

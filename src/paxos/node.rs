@@ -319,6 +319,13 @@ impl<S: StateMachine> Node<S> {
         assert!(ready.is_empty(), "node {}: the previous Ready was not drained", self.config.id);
         self.flush_proposals();
         self.drain_self_inbox();
+        // A leader's own acceptance of what it proposed goes into this write at the latest (`propose_unrecorded`):
+        // between steps no acceptance is left unrecorded for a later promise to reveal.
+        assert!(
+            !matches!(&self.role, Role::Leader(leader) if !leader.unrecorded.is_empty()),
+            "node {}: a proposal left unrecorded after its step",
+            self.config.id
+        );
         if !self.records.is_empty() {
             let id = self.next_batch;
             self.next_batch += 1;
