@@ -321,11 +321,7 @@ impl<S: StateMachine> Node<S> {
         self.drain_self_inbox();
         // A leader's own acceptance of what it proposed goes into this write at the latest (`propose_unrecorded`):
         // between steps no acceptance is left unrecorded for a later promise to reveal.
-        assert!(
-            !matches!(&self.role, Role::Leader(leader) if !leader.unrecorded.is_empty()),
-            "node {}: a proposal left unrecorded after its step",
-            self.config.id
-        );
+        assert!(!self.holds_unrecorded(), "node {}: a proposal left unrecorded after its step", self.config.id);
         if !self.records.is_empty() {
             let id = self.next_batch;
             self.next_batch += 1;

@@ -63,6 +63,14 @@ pub(super) struct LeaderState<C> {
     pub pending_reconfig: Option<Members>,
 }
 
+impl<C> LeaderState<C> {
+    /// Empties `unrecorded` (at its end, where the next request's slot joins it) and returns what it held.
+    fn take_unrecorded(&mut self) -> Range<Slot> {
+        let end = self.unrecorded.end;
+        std::mem::replace(&mut self.unrecorded, end..end)
+    }
+}
+
 impl<S: StateMachine> Node<S> {
     // ----- Client requests -----
 
@@ -325,17 +333,21 @@ impl<S: StateMachine> Node<S> {
     /// another node passes here, and there is nothing to do but on a leader between proposing and sending.
     #[inline]
     pub(super) fn record_unrecorded(&mut self) {
-        if matches!(&self.role, Role::Leader(leader) if !leader.unrecorded.is_empty()) {
+        if self.holds_unrecorded() {
             self.record_unrecorded_slots();
         }
+    }
+
+    /// Whether this node leads and proposed slots whose own acceptance is not recorded yet.
+    pub(super) fn holds_unrecorded(&self) -> bool {
+        matches!(&self.role, Role::Leader(leader) if !leader.unrecorded.is_empty())
     }
 
     #[cold]
     fn record_unrecorded_slots(&mut self) {
         let Role::Leader(leader) = &mut self.role else { return };
         let ballot = leader.ballot;
-        let end = leader.unrecorded.end;
-        for slot in std::mem::replace(&mut leader.unrecorded, end..end) {
+        for slot in leader.take_unrecorded() {
             let entry = self.log.get(slot).filter(|entry| entry.ballot() == ballot);
             let value = entry.expect("an unrecorded proposal stays in the log until recorded").value();
             self.records.push(Record::Accept { slot, ballot, value });
@@ -389,7 +401,7 @@ impl<S: StateMachine> Node<S> {
     /// values sent to the followers, or a plain `Accept` for a single slot, as `propose_next` would have written.
     fn record_sent_acceptances(&mut self, ballot: Ballot, first_slot: Slot, values: Rc<[Value<S::Command>]>) {
         let Role::Leader(leader) = &mut self.role else { unreachable!("sending accepts without leading") };
-        leader.unrecorded = leader.unrecorded.end..leader.unrecorded.end;
+        leader.take_unrecorded();
         let record = match &values[..] {
             [value] => Record::Accept { slot: first_slot, ballot, value: value.clone() },
             _ => Record::AcceptRange { first_slot, ballot, values },
